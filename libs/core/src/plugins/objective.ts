@@ -1,0 +1,54 @@
+import type { Batch } from '../batch.ts';
+import type { Schema } from '../config/schema.ts';
+import type { Rng } from '../rng.ts';
+
+/** One tokenized document (no special tokens added yet: objectives add the ones they need). */
+export interface TokenDocument {
+  tokens: Int32Array;
+}
+
+/**
+ * An endless, deterministic stream of documents (it wraps around the corpus). Its cursor is plain JSON so a
+ * checkpoint can store it and a resumed run reads the same documents.
+ */
+export interface DocumentStream {
+  next(): TokenDocument;
+  cursor(): unknown;
+  seek(cursor: unknown): void;
+}
+
+export interface ObjectiveContext {
+  batchSize: number;
+  /** Decoder (or only) sequence length. */
+  seqLen: number;
+  /** Encoder sequence length, for encoder-decoder batches. */
+  encoderLen?: number;
+  vocabSize: number;
+  /** Ids of the special tokens the objective declared, plus "eos" and "pad" which every tokenizer has. */
+  specialTokens: Readonly<Record<string, number>>;
+  /** The architecture the batches are for; objectives with two forms (decoder-only vs encoder-decoder) branch on it. */
+  architecture: string;
+}
+
+/** Produces batches one after another; its state (RNG, stream cursor, carried-over tokens) is JSON for checkpoints. */
+export interface Batcher {
+  next(): Batch;
+  state(): unknown;
+  restore(state: unknown): void;
+}
+
+/**
+ * An objective is a pure, seeded function from a document stream to batches. It never sees the model.
+ * Plain object, seqio/Vite style: no classes to inherit, no side effects on import.
+ */
+export interface ObjectivePlugin<C = Record<string, unknown>> {
+  readonly kind: 'objective';
+  readonly name: string;
+  readonly description: string;
+  readonly configSchema: Schema<C>;
+  /** Architectures whose batches this objective can make (names of architecture plugins). */
+  readonly architectures: readonly string[];
+  /** Special tokens the tokenizer must reserve for this objective (beyond eos and pad). */
+  readonly specialTokens: readonly string[];
+  createBatcher(config: C, context: ObjectiveContext, documents: DocumentStream, rng: Rng): Batcher;
+}
