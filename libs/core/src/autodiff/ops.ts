@@ -1,0 +1,124 @@
+import type { AttentionMask } from '../backend/backend.ts';
+import type { Tensor } from '../backend/tensor.ts';
+import type { Tape, Var } from './tape.ts';
+
+/**
+ * Differentiable ops: each runs the backend's forward kernel and records the matching backward kernel.
+ * Shapes follow the backend (row-major; "rows" = all leading dimensions).
+ */
+
+/** y = x·W (+ b). x: [..., in], W: [in, out], b: [out]. dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ_rows dy. */
+export function linear(tape: Tape, x: Var, w: Var, b?: Var): Var {
+  const be = tape.backend;
+  const xw = be.matmul(x.value, w.value);
+  let y = xw;
+  if (b) {
+    y = be.addBias(xw, b.value);
+    be.dispose(xw);
+  }
+  return tape.record(y, b ? [x, w, b] : [x, w], (dy) => {
+    if (x.requiresGrad) tape.accumulate(x, be.matmul(dy, w.value, false, true));
+    if (w.requiresGrad) tape.accumulate(w, be.matmul(x.value, dy, true, false));
+    if (b?.requiresGrad) tape.accumulate(b, be.sumRows(dy));
+  });
+}
+
+/** Token embedding: ids i32 [...], table [V, D] -> [..., D]. */
+export function embedding(tape: Tape, ids: Tensor, table: Var): Var {
+  const be = tape.backend;
+  return tape.record(be.embedding(ids, table.value), [table], (dy) => {
+    tape.accumulate(table, be.embeddingBackward(ids, dy, table.shape[0]));
+  });
+}
+
+export function rmsnorm(tape: Tape, x: Var, weight: Var, eps: number): Var {
+  const be = tape.backend;
+  const { y, rstd } = be.rmsnorm(x.value, weight.value, eps);
+  tape.own(rstd);
+  return tape.record(y, [x, weight], (dy) => {
+    const { dx, dweight } = be.rmsnormBackward(dy, x.value, weight.value, rstd);
+    tape.accumulate(x, dx);
+    tape.accumulate(weight, dweight);
+  });
+}
+
+export function layernorm(tape: Tape, x: Var, weight: Var, bias: Var, eps: number): Var {
+  const be = tape.backend;
+  const { y, mean, rstd } = be.layernorm(x.value, weight.value, bias.value, eps);
+  tape.own(mean);
+  tape.own(rstd);
+  return tape.record(y, [x, weight, bias], (dy) => {
+    const { dx, dweight, dbias } = be.layernormBackward(dy, x.value, weight.value, mean, rstd);
+    tape.accumulate(x, dx);
+    tape.accumulate(weight, dweight);
+    tape.accumulate(bias, dbias);
+  });
+}
+
+export function swiglu(tape: Tape, gate: Var, up: Var): Var {
+  const be = tape.backend;
+  return tape.record(be.swiglu(gate.value, up.value), [gate, up], (dy) => {
+    const { dgate, dup } = be.swigluBackward(dy, gate.value, up.value);
+    tape.accumulate(gate, dgate);
+    tape.accumulate(up, dup);
+  });
+}
+
+export function gelu(tape: Tape, x: Var): Var {
+  const be = tape.backend;
+  return tape.record(be.gelu(x.value), [x], (dy) => tape.accumulate(x, be.geluBackward(dy, x.value)));
+}
+
+/** Rotary embedding of x [B, T, H, D] at positions [B, T]; its backward is the inverse rotation. */
+export function rope(tape: Tape, x: Var, positions: Tensor, base: number): Var {
+  const be = tape.backend;
+  return tape.record(be.rope(x.value, positions, base), [x], (dy) => {
+    tape.accumulate(x, be.rope(dy, positions, base, true));
+  });
+}
+
+/** Residual add. */
+export function add(tape: Tape, a: Var, b: Var): Var {
+  const be = tape.backend;
+  return tape.record(be.add(a.value, b.value), [a, b], (dy) => {
+    // Both inputs receive dy; each gets its own copy so accumulation can take ownership.
+    if (a.requiresGrad) tape.accumulate(a, be.scale(dy, 1));
+    if (b.requiresGrad) tape.accumulate(b, be.scale(dy, 1));
+  });
+}
+
+/** A view with another shape (no copy). */
+export function reshape(tape: Tape, x: Var, shape: readonly number[]): Var {
+  const be = tape.backend;
+  return tape.record(be.reshape(x.value, shape), [x], (dy) => {
+    tape.accumulate(x, be.reshape(dy, x.shape));
+  });
+}
+
+/** Attention over mask descriptors; q [B, Tq, H, D], k/v [B, Tk, Hkv, D], optional differentiable bias [H, Tq, Tk]. */
+export function attention(tape: Tape, q: Var, k: Var, v: Var, mask: AttentionMask, scale: number, bias?: Var): Var {
+  const be = tape.backend;
+  const options = bias ? { scale, bias: bias.value } : { scale };
+  const { out, lse } = be.attention(q.value, k.value, v.value, mask, options);
+  tape.own(lse);
+  const inputs = bias ? [q, k, v, bias] : [q, k, v];
+  const result = tape.record(out, inputs, (dout) => {
+    const grads = be.attentionBackward(dout, q.value, k.value, v.value, result.value, lse, mask, options);
+    tape.accumulate(q, grads.dq);
+    tape.accumulate(k, grads.dk);
+    tape.accumulate(v, grads.dv);
+    if (bias && grads.dbias) tape.accumulate(bias, grads.dbias);
+  });
+  return result;
+}
+
+/** Mean masked cross-entropy -> scalar loss. The fused kernel computes d loss / d logits in its forward pass. */
+export function crossEntropy(tape: Tape, logits: Var, targets: Tensor, lossMask: Tensor): Var {
+  const be = tape.backend;
+  const { loss, dlogits } = be.crossEntropy(logits.value, targets, lossMask);
+  tape.own(dlogits);
+  return tape.record(loss, [logits], (dloss) => {
+    // dloss is a device scalar (1, or 1/accumulation steps): scale on the device, never read it back.
+    tape.accumulate(logits, be.scaleBy(dlogits, dloss));
+  });
+}

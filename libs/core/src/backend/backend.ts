@@ -1,0 +1,138 @@
+import type { DType, Tensor } from './tensor.ts';
+
+/**
+ * Per-position attention mask descriptors (see batch.ts for the rule). All are i32 tensors.
+ * querySegments and prefixEnd: [B, Tq]; keySegments: [B, Tk]. For self-attention keySegments is querySegments.
+ */
+export interface AttentionMask {
+  querySegments: Tensor;
+  keySegments: Tensor;
+  prefixEnd: Tensor;
+}
+
+export interface AttentionOptions {
+  /** Multiplier of q·k, usually 1/sqrt(headDim). */
+  scale: number;
+  /** Optional additive bias [H, Tq, Tk] (ALiBi, T5 relative buckets), shared across the batch. */
+  bias?: Tensor;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** 1-based step number for bias correction. */
+  step: number;
+}
+
+export interface MemoryStats {
+  /** Tensors allocated and not yet disposed. */
+  liveTensors: number;
+  liveBytes: number;
+  /** Bytes the backend holds from its host (live plus cached free blocks). */
+  reservedBytes: number;
+}
+
+/**
+ * The kernel backend. It owns tensor memory and runs coarse fused ops, each a forward with its backward.
+ * Every op allocates its outputs; callers dispose what they no longer need (the autodiff tape does so every step).
+ * Layouts are row-major. "Rows" means all leading dimensions flattened.
+ *
+ * Reading values back is asynchronous because a GPU readback is.
+ */
+export interface Backend {
+  readonly name: string;
+
+  // Memory.
+  zeros(shape: readonly number[], dtype?: DType): Tensor;
+  fromArray(data: Float32Array | Int32Array | number[], shape: readonly number[], dtype?: DType): Tensor;
+  read(t: Tensor): Promise<Float32Array | Int32Array>;
+  /** Overwrite a tensor's contents from the host (checkpoint restore, batch upload into a reused buffer). */
+  write(t: Tensor, data: Float32Array | Int32Array): void;
+  /** Release a handle; memory returns to the backend when its last handle (the tensor or a view) is disposed. */
+  dispose(t: Tensor): void;
+  /** A new handle on the same memory with another shape of equal size (no copy); dispose it like any tensor. */
+  reshape(t: Tensor, shape: readonly number[]): Tensor;
+  memoryStats(): MemoryStats;
+
+  // Linear algebra. a: [M, K] (or [K, M] when transA), b: [K, N] (or [N, K] when transB) -> [M, N].
+  // Leading dims of `a` (when not transposed) are kept in the output shape.
+  matmul(a: Tensor, b: Tensor, transA?: boolean, transB?: boolean): Tensor;
+  /** x: [rows, N] + bias [N]. */
+  addBias(x: Tensor, bias: Tensor): Tensor;
+  /** Sum of dy [rows, N] over rows -> [N] (the bias gradient). */
+  sumRows(dy: Tensor): Tensor;
+
+  // Elementwise.
+  add(a: Tensor, b: Tensor): Tensor;
+  /** dst += src, in place (gradient accumulation). */
+  addInPlace(dst: Tensor, src: Tensor): void;
+  /** x * s as a new tensor. */
+  scale(x: Tensor, s: number): Tensor;
+  /** x * s[0] as a new tensor, with the scalar s: [1] read on the device (no readback). */
+  scaleBy(x: Tensor, s: Tensor): Tensor;
+
+  // Embedding. ids: i32 [N], table: [V, D] -> [N, D]; backward scatters dy into a fresh [V, D].
+  embedding(ids: Tensor, table: Tensor): Tensor;
+  embeddingBackward(ids: Tensor, dy: Tensor, vocabSize: number): Tensor;
+
+  // Normalisation. x: [rows, D], weight/bias: [D]; the forward also returns its per-row statistics for the backward.
+  rmsnorm(x: Tensor, weight: Tensor, eps: number): { y: Tensor; rstd: Tensor };
+  rmsnormBackward(dy: Tensor, x: Tensor, weight: Tensor, rstd: Tensor): { dx: Tensor; dweight: Tensor };
+  layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; rstd: Tensor };
+  layernormBackward(
+    dy: Tensor,
+    x: Tensor,
+    weight: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+  ): { dx: Tensor; dweight: Tensor; dbias: Tensor };
+
+  // Activations. swiglu: silu(gate) * up, gate/up: [rows, F].
+  swiglu(gate: Tensor, up: Tensor): Tensor;
+  swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): { dgate: Tensor; dup: Tensor };
+  gelu(x: Tensor): Tensor;
+  geluBackward(dy: Tensor, x: Tensor): Tensor;
+
+  /**
+   * Rotary position embedding on x: [B, T, H, D] with positions i32 [B, T]; pairs (2i, 2i+1) rotate by
+   * pos * base^(-2i/D). `inverse` rotates the other way, which is exactly the backward.
+   */
+  rope(x: Tensor, positions: Tensor, base: number, inverse?: boolean): Tensor;
+
+  /**
+   * Attention. q: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D] with H a multiple of Hkv (grouped-query).
+   * Returns out [B, Tq, H, D] and the log-sum-exp of each query's scores lse [B, H, Tq] for the backward.
+   * A query that may see no key gets zeros (never NaN).
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, options: AttentionOptions): { out: Tensor; lse: Tensor };
+  attentionBackward(
+    dout: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    out: Tensor,
+    lse: Tensor,
+    mask: AttentionMask,
+    options: AttentionOptions,
+  ): { dq: Tensor; dk: Tensor; dv: Tensor; dbias?: Tensor };
+
+  /**
+   * Fused softmax cross-entropy. logits: [N, V], targets: i32 [N], lossMask: f32 [N].
+   * loss = mean over unmasked rows of -log softmax(logits)[target]; returns loss [1] and dlogits = d loss / d logits.
+   * With no unmasked row the loss is 0 and the gradient zero.
+   */
+  crossEntropy(logits: Tensor, targets: Tensor, lossMask: Tensor): { loss: Tensor; dlogits: Tensor };
+
+  // Optimizer.
+  /** Sum of squares over all given tensors -> [1]. */
+  sumOfSquares(tensors: readonly Tensor[]): Tensor;
+  /** Scale every tensor in place by min(1, maxNorm / (sqrt(sumSquares) + 1e-6)); sumSquares: [1] from sumOfSquares. */
+  clipByGlobalNorm(tensors: readonly Tensor[], sumSquares: Tensor, maxNorm: number): void;
+  /** Decoupled-weight-decay Adam, in place on param, m, v. */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, options: AdamWOptions): void;
+  /** Set every element to zero, in place. */
+  fillZero(t: Tensor): void;
+}

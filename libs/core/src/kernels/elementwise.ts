@@ -1,0 +1,14 @@
+import type { FloatArray } from './types.ts';
+
+/** Residual add c = a + b and its in-place twin dst += src (the backward of a residual sends dy to both inputs). */
+export function addForward(a: FloatArray, b: FloatArray, c: FloatArray, size: number): void {
+  for (let i = 0; i < size; i++) c[i] = a[i] + b[i];
+}
+
+export function addInPlace(dst: FloatArray, src: FloatArray, size: number): void {
+  for (let i = 0; i < size; i++) dst[i] += src[i];
+}
+
+export function scaleForward(x: FloatArray, y: FloatArray, s: number, size: number): void {
+  for (let i = 0; i < size; i++) y[i] = x[i] * s;
+}
