@@ -1,0 +1,149 @@
+import { PAD_SEGMENT, Rng, type Batch, type Batcher, type DocumentStream, type ObjectiveContext, type RngState } from '@unilab/core';
+import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './documentReader.ts';
+import type { Example, RowSpace } from './example.ts';
+
+/** Counters an objective keeps about the bad input it met (documented rules, e.g. a piece too short to corrupt). */
+export type ObjectiveCounts = Record<string, number>;
+
+/**
+ * Builds the next example from the current document piece. It must fit `space`; it returns null when nothing useful
+ * fits in what is left of the row (the row is then closed with padding). Given an empty row it must return an example.
+ */
+export type ExampleMaker = (space: RowSpace, reader: DocumentReader, rng: Rng, counts: ObjectiveCounts) => Example | null;
+
+export interface PackingBatcherState {
+  rng: RngState;
+  reader: DocumentReaderState;
+  counts: ObjectiveCounts;
+}
+
+export interface PackingBatcher extends Batcher {
+  state(): PackingBatcherState;
+  /** Counters of bad input met so far (also part of state()). */
+  counts(): Readonly<ObjectiveCounts>;
+}
+
+export interface PackingLayout {
+  /** Whether the batches carry encoder inputs (encoder-decoder form). */
+  encoder: boolean;
+  /** Whether the batches carry GLM's block positions. */
+  blockPositions: boolean;
+}
+
+/**
+ * Packs examples into [batchSize, seqLen] rows (and [batchSize, encoderLen] encoder rows): each example is its own
+ * segment, positions come from the example (they restart at 0 for each one), the tail of a row is padding
+ * (segment PAD_SEGMENT, loss 0, pad token). In the encoder-decoder form an example's encoder and decoder parts get the
+ * same segment id, so each decoder example cross-attends only to its own encoder example (T5's packing).
+ */
+export function createPackingBatcher(
+  objective: string,
+  context: ObjectiveContext,
+  documents: DocumentStream,
+  seedRng: Rng,
+  layout: PackingLayout,
+  makeExample: ExampleMaker,
+): PackingBatcher {
+  const { batchSize, seqLen } = context;
+  const encoderLen = layout.encoder ? (context.encoderLen ?? 0) : 0;
+  if (layout.encoder && encoderLen <= 0)
+    throw new Error(`${objective}: the encoder-decoder form needs context.encoderLen > 0, got ${context.encoderLen}`);
+  const pad = specialId(context, 'pad', objective);
+  const reader = createDocumentReader(documents);
+  let rng = seedRng;
+  let counts: ObjectiveCounts = {};
+
+  function next(): Batch {
+    const size = batchSize * seqLen;
+    const batch: Batch = {
+      batchSize,
+      seqLen,
+      tokens: new Int32Array(size).fill(pad),
+      targets: new Int32Array(size).fill(pad),
+      lossMask: new Float32Array(size),
+      segmentIds: new Int32Array(size).fill(PAD_SEGMENT),
+      prefixEnd: new Int32Array(size),
+      positions: new Int32Array(size),
+    };
+    if (layout.blockPositions) batch.blockPositions = new Int32Array(size);
+    if (layout.encoder) {
+      const encoderSize = batchSize * encoderLen;
+      batch.encoder = {
+        tokens: new Int32Array(encoderSize).fill(pad),
+        encoderLen,
+        segmentIds: new Int32Array(encoderSize).fill(PAD_SEGMENT),
+        prefixEnd: new Int32Array(encoderSize),
+        positions: new Int32Array(encoderSize),
+      };
+    }
+    for (let row = 0; row < batchSize; row++) fillRow(batch, row);
+    return batch;
+  }
+
+  function fillRow(batch: Batch, row: number): void {
+    let used = 0;
+    let encoderUsed = 0;
+    for (let segment = 0; ; segment++) {
+      const space = { decoder: seqLen - used, encoder: encoderLen - encoderUsed };
+      if (space.decoder <= 0) return;
+      const example = makeExample(space, reader, rng, counts);
+      if (example === null) {
+        if (segment === 0)
+          throw new Error(`${objective}: no example fits an empty row of ${seqLen} tokens (encoder ${encoderLen}); use longer sequences`);
+        return;
+      }
+      const length = example.tokens.length;
+      const encoderTokens = example.encoderTokens ?? [];
+      if (length === 0 || length > space.decoder || encoderTokens.length > space.encoder || (layout.encoder && encoderTokens.length === 0))
+        throw new Error(`${objective}: internal error, an example of ${length} (encoder ${encoderTokens.length}) tokens was made for ${JSON.stringify(space)}`);
+      writeDecoderPart(batch, row * seqLen + used, segment, example);
+      if (batch.encoder) {
+        const start = row * encoderLen + encoderUsed;
+        const end = encoderUsed + encoderTokens.length;
+        for (let i = 0; i < encoderTokens.length; i++) {
+          batch.encoder.tokens[start + i] = encoderTokens[i];
+          batch.encoder.segmentIds[start + i] = segment;
+          batch.encoder.prefixEnd[start + i] = end;
+          batch.encoder.positions[start + i] = i;
+        }
+        encoderUsed = end;
+      }
+      used += length;
+    }
+  }
+
+  function writeDecoderPart(batch: Batch, start: number, segment: number, example: Example): void {
+    const rowStart = start - (start % seqLen);
+    const prefixEnd = example.prefixEnd > 0 ? start - rowStart + example.prefixEnd : 0;
+    for (let i = 0; i < example.tokens.length; i++) {
+      const at = start + i;
+      batch.tokens[at] = example.tokens[i];
+      batch.targets[at] = example.lossMask[i] ? example.targets[i] : pad;
+      batch.lossMask[at] = example.lossMask[i];
+      batch.segmentIds[at] = segment;
+      batch.prefixEnd[at] = prefixEnd;
+      batch.positions[at] = example.positions[i];
+      if (batch.blockPositions) batch.blockPositions[at] = example.blockPositions?.[i] ?? 0;
+    }
+  }
+
+  return {
+    next,
+    counts: () => ({ ...counts, skippedEmptyDocuments: reader.state().skippedEmptyDocuments }),
+    state: () => ({ rng: rng.state(), reader: reader.state(), counts: { ...counts } }),
+    restore(state: unknown) {
+      const saved = state as PackingBatcherState;
+      rng = new Rng(saved.rng);
+      reader.restore(saved.reader);
+      counts = { ...saved.counts };
+    },
+  };
+}
+
+/** The id of a special token the objective needs, or an error naming the missing token. */
+export function specialId(context: ObjectiveContext, name: string, objective: string): number {
+  const id = context.specialTokens[name];
+  if (id === undefined)
+    throw new Error(`${objective}: context.specialTokens has no "${name}" (has ${Object.keys(context.specialTokens).join(', ')})`);
+  return id;
+}
