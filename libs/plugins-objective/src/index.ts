@@ -1,14 +1,18 @@
 import type { ObjectivePlugin } from '@unilab/core';
 import { clm } from './clm.ts';
 import { prefixLm } from './prefixLm.ts';
+import { sclm } from './sclm.ts';
 import { spanCorruption } from './t5SpanCorruption.ts';
+import { ul2 } from './ul2.ts';
 
 export { clm } from './clm.ts';
 export { prefixLm } from './prefixLm.ts';
+export { sclm } from './sclm.ts';
 export { spanCorruption } from './t5SpanCorruption.ts';
+export { ul2, UL2_DENOISERS, UL2_MODE_TOKENS, denoiserLabel, type Ul2Denoiser, type Ul2Paradigm } from './ul2.ts';
 export { spanCorruptionLengths, type SpanCorruptionSettings } from './spanCorruption.ts';
 export type { Example, RowSpace } from './example.ts';
 export type { PackingBatcher, PackingBatcherState, ObjectiveCounts } from './packing.ts';
 
 /** Every objective plugin of this library, for explicit registration (nothing registers itself on import). */
-export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption];
+export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption, sclm, ul2];

@@ -5,6 +5,7 @@ import { spanCorruption } from './t5SpanCorruption.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
 import { byteContext } from './testing/byteContext.ts';
 import { arrayStream, sotuDocuments, sotuSentences } from './testing/realText.ts';
+import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
 
 const sentences = sotuSentences(30);
@@ -15,27 +16,6 @@ function batcher(architecture: string, shape: { batchSize: number; seqLen: numbe
   return { context, batcher: spanCorruption.createBatcher(config, context, arrayStream(documents), new Rng(seed)) };
 }
 
-/** Inputs and targets of a packed example, in either form. */
-function pairOf(segment: PackedSegment): { inputs: number[]; targets: number[] } {
-  if (segment.encoderTokens.length > 0) return { inputs: segment.encoderTokens, targets: segment.predicted };
-  return { inputs: segment.tokens.slice(0, segment.prefixEnd), targets: segment.predicted };
-}
-
-/** Undoes the corruption: each sentinel of the input is replaced by the span that follows it in the target. */
-function reconstruct(inputs: number[], targets: number[]): { piece: number[]; noise: number; spans: number } {
-  const isText = (id: number) => id < 256;
-  const spans: number[][] = [];
-  for (const id of targets.slice(0, -1)) {
-    if (isText(id)) spans[spans.length - 1].push(id);
-    else spans.push([]);
-  }
-  const piece: number[] = [];
-  let k = 0;
-  for (const id of inputs.slice(0, -1)) piece.push(...(isText(id) ? [id] : spans[k++]));
-  if (k !== spans.length) throw new Error(`${k} sentinels in the input, ${spans.length} spans in the target`);
-  return { piece, noise: spans.reduce((n, s) => n + s.length, 0), spans: spans.length };
-}
-
 describe('span-corruption (T5)', () => {
   it("follows T5's length arithmetic: 568 raw tokens make 512 inputs and 114 targets", () => {
     expect(spanCorruptionLengths(568, { noiseDensity: 0.15, meanSpanLength: 3 })).toEqual({ inputs: 512, targets: 114 });
@@ -43,7 +23,7 @@ describe('span-corruption (T5)', () => {
     const [first] = segmentsOf(b.next());
     expect(first.encoderTokens.length).toBe(512);
     expect(first.tokens.length).toBe(114);
-    expect(reconstruct(first.encoderTokens, first.targets).piece.length).toBe(568);
+    expect(undoSpanCorruption(first.encoderTokens, first.targets).piece.length).toBe(568);
   });
 
   it('does not always end on a noise span (the TF quirk) and places spans without overlap', () => {
@@ -77,7 +57,7 @@ describe('span-corruption (T5)', () => {
         const { inputs, targets } = pairOf(segment);
         if (inputs[inputs.length - 1] !== context.specialTokens.eos || targets[targets.length - 1] !== context.specialTokens.eos)
           throw new Error('inputs and targets must end with eos');
-        const r = reconstruct(inputs, targets);
+        const r = undoSpanCorruption(inputs, targets);
         tokens += r.piece.length;
         noise += r.noise;
         spans += r.spans;
