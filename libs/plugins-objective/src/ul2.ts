@@ -1,4 +1,4 @@
-import { arrayOf, boolean, field, number, object, oneOf, optional, type ObjectivePlugin, type Rng } from '@unilab/core';
+import { arrayOf, boolean, field, number, object, oneOf, optional, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
@@ -20,16 +20,22 @@ export type Ul2Paradigm = 'R' | 'X' | 'S';
 
 export const UL2_MODE_TOKENS: Readonly<Record<Ul2Paradigm, string>> = { R: 'NLU', X: 'NLG', S: 'S2S' };
 
-const denoiserSchema = object({
-  paradigm: field(oneOf(['R', 'X', 'S'] as const)),
+export interface Ul2Denoiser {
+  paradigm: Ul2Paradigm;
   /** Mean span length μ (R and X only). */
-  meanSpanLength: optional(number({ min: 1 })),
+  meanSpanLength?: number;
   /** Corruption rate r: the noise density for R and X, the target fraction for S. */
-  noiseDensity: field(number({ greaterThan: 0, max: 0.9 })),
+  noiseDensity: number;
   /** Sampling rate of this denoiser; rates are normalised to sum to 1. */
+  rate: number;
+}
+
+const denoiserSchema: Schema<Ul2Denoiser> = object({
+  paradigm: field(oneOf(['R', 'X', 'S'] as const)),
+  meanSpanLength: optional(number({ min: 1 })),
+  noiseDensity: field(number({ greaterThan: 0, max: 0.9 })),
   rate: field(number({ min: 0 })),
 });
-export type Ul2Denoiser = ReturnType<typeof denoiserSchema.parse>;
 
 export const UL2_DENOISERS: readonly Ul2Denoiser[] = [
   { paradigm: 'R', meanSpanLength: 3, noiseDensity: 0.15, rate: 0.2 },
