@@ -1,11 +1,14 @@
 import type { ObjectivePlugin } from '@unilab/core';
 import { clm } from './clm.ts';
+import { glm } from './glm.ts';
 import { prefixLm } from './prefixLm.ts';
 import { sclm } from './sclm.ts';
 import { spanCorruption } from './t5SpanCorruption.ts';
 import { ul2 } from './ul2.ts';
 
 export { clm } from './clm.ts';
+export { glm, glmSettings, GLM_PRESETS, BYTE_SENTENCE_ENDS, type GlmBlankKind, type GlmSettings } from './glm.ts';
+export { blankInfillingExample, type BlankInfillingTokens } from './blankInfilling.ts';
 export { prefixLm } from './prefixLm.ts';
 export { sclm } from './sclm.ts';
 export { spanCorruption } from './t5SpanCorruption.ts';
@@ -15,4 +18,4 @@ export type { Example, RowSpace } from './example.ts';
 export type { PackingBatcher, PackingBatcherState, ObjectiveCounts } from './packing.ts';
 
 /** Every objective plugin of this library, for explicit registration (nothing registers itself on import). */
-export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption, sclm, ul2];
+export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption, sclm, ul2, glm];
