@@ -1,11 +1,14 @@
 import type { ObjectivePlugin } from '@unilab/core';
+import { bertMlm } from './bertMlm.ts';
 import { clm } from './clm.ts';
 import { glm } from './glm.ts';
 import { prefixLm } from './prefixLm.ts';
 import { sclm } from './sclm.ts';
 import { spanCorruption } from './t5SpanCorruption.ts';
 import { ul2 } from './ul2.ts';
+import { unilm } from './unilm.ts';
 
+export { bertMlm } from './bertMlm.ts';
 export { clm } from './clm.ts';
 export { glm, glmSettings, GLM_PRESETS, BYTE_SENTENCE_ENDS, type GlmBlankKind, type GlmSettings } from './glm.ts';
 export { blankInfillingExample, type BlankInfillingTokens } from './blankInfilling.ts';
@@ -13,9 +16,10 @@ export { prefixLm } from './prefixLm.ts';
 export { sclm } from './sclm.ts';
 export { spanCorruption } from './t5SpanCorruption.ts';
 export { ul2, UL2_DENOISERS, UL2_MODE_TOKENS, denoiserLabel, type Ul2Denoiser, type Ul2Paradigm } from './ul2.ts';
+export { unilm, type UnilmMode } from './unilm.ts';
 export { spanCorruptionLengths, type SpanCorruptionSettings } from './spanCorruption.ts';
 export type { Example, RowSpace } from './example.ts';
 export type { PackingBatcher, PackingBatcherState, ObjectiveCounts } from './packing.ts';
 
 /** Every objective plugin of this library, for explicit registration (nothing registers itself on import). */
-export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption, sclm, ul2, glm];
+export const objectivePlugins: readonly ObjectivePlugin<any>[] = [clm, prefixLm, spanCorruption, sclm, unilm, ul2, glm, bertMlm];
