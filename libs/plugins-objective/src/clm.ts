@@ -46,7 +46,7 @@ export const clm: ObjectivePlugin<ClmConfig> = {
   specialTokens: [],
   createBatcher(_config, context, documents, rng) {
     const eos = specialId(context, 'eos', 'clm');
-    return createPackingBatcher('clm', context, documents, rng, { encoder: false, blockPositions: false }, (space, reader) =>
+    return createPackingBatcher(clm, context, documents, rng, { encoder: false, blockPositions: false }, (space, reader) =>
       causalPiece(reader, space.decoder, eos),
     );
   },

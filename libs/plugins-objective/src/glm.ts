@@ -122,7 +122,7 @@ export const glm: ObjectivePlugin<GlmConfig> = {
       sentence: specialId(context, GLM_MASK_TOKENS.sentence, name),
       document: specialId(context, GLM_MASK_TOKENS.document, name),
     };
-    return createPackingBatcher(name, context, documents, rng, { encoder: false, blockPositions: true }, (space, reader, rng, counts) => {
+    return createPackingBatcher(glm, context, documents, rng, { encoder: false, blockPositions: true }, (space, reader, rng, counts) => {
       if (space.decoder < 4) return null;
       const kind = pickKind(settings.rates, rng);
       const rest = restWithAtLeast(reader, 2, counts, name);

@@ -1,4 +1,4 @@
-import { PAD_SEGMENT, Rng, type Batch, type Batcher, type DocumentStream, type ObjectiveContext, type RngState } from '@unilab/core';
+import { PAD_SEGMENT, Rng, type Batch, type Batcher, type DocumentStream, type ObjectiveContext, type ObjectivePlugin, type RngState } from '@unilab/core';
 import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 
@@ -37,13 +37,17 @@ export interface PackingLayout {
  * same segment id, so each decoder example cross-attends only to its own encoder example (T5's packing).
  */
 export function createPackingBatcher(
-  objective: string,
+  plugin: Pick<ObjectivePlugin<never>, 'name' | 'architectures'>,
   context: ObjectiveContext,
   documents: DocumentStream,
   seedRng: Rng,
   layout: PackingLayout,
   makeExample: ExampleMaker,
 ): PackingBatcher {
+  const objective = plugin.name;
+  // The registry refuses such pairs at spec validation; this guards direct callers too.
+  if (!plugin.architectures.includes(context.architecture))
+    throw new Error(`${objective}: architecture "${context.architecture}" is not supported; use one of ${plugin.architectures.join(', ')}`);
   const { batchSize, seqLen } = context;
   const encoderLen = layout.encoder ? (context.encoderLen ?? 0) : 0;
   if (layout.encoder && encoderLen <= 0)

@@ -24,7 +24,7 @@ export const prefixLm: ObjectivePlugin<PrefixLmConfig> = {
     const form = seq2seqForm(context);
     const eos = specialId(context, 'eos', name);
     const pad = specialId(context, 'pad', name);
-    return createPackingBatcher(name, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
+    return createPackingBatcher(prefixLm, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
       // A piece of n tokens takes n + 1 decoder positions (prefix + eos + suffix + eos, shifted by one); in the
       // encoder-decoder form every split point must fit both sides, so the piece is at most min(room) - 1 long.
       const room = form === 'encoder-decoder' ? Math.min(space.encoder, space.decoder) - 1 : space.decoder - 1;

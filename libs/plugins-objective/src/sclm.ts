@@ -32,7 +32,7 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
     const eos = specialId(context, 'eos', name);
     const pad = specialId(context, 'pad', name);
     const tokens = { eos, pad, sentinels: sentinelIds(context.specialTokens, name), inputPrefix: [] };
-    return createPackingBatcher(name, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
+    return createPackingBatcher(sclm, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
       if (rng.uniform() >= config.causalRate) {
         const example = nextSpanCorruptionExample(reader, space, config, tokens, form, rng, counts, name);
         if (example) bump(counts, 'spanCorruptionExamples');

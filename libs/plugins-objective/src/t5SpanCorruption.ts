@@ -31,7 +31,7 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
       sentinels: sentinelIds(context.specialTokens, name),
       inputPrefix: [],
     };
-    return createPackingBatcher(name, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) =>
+    return createPackingBatcher(spanCorruption, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) =>
       nextSpanCorruptionExample(reader, space, config, tokens, form, rng, counts, name),
     );
   },

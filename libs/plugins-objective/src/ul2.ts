@@ -116,7 +116,7 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
     const modePrefix = (d: Ul2Denoiser) =>
       config.modeTokens ? [specialId(context, UL2_MODE_TOKENS[d.paradigm], name)] : [];
 
-    return createPackingBatcher(name, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
+    return createPackingBatcher(ul2, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) => {
       const denoiser = pickDenoiser(config.denoisers, total, rng);
       const prefix = modePrefix(denoiser);
       const example =

@@ -59,7 +59,7 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
     if (!(config.bidirectionalRate + config.seq2seqRate + config.leftToRightRate + config.rightToLeftRate > 0))
       throw new Error('unilm: the mode rates sum to 0; give at least one a rate > 0');
 
-    return createPackingBatcher(name, context, documents, rng, { encoder: false, blockPositions: false }, (space, reader, rng, counts) => {
+    return createPackingBatcher(unilm, context, documents, rng, { encoder: false, blockPositions: false }, (space, reader, rng, counts) => {
       const mode = pickMode(config, rng);
       const separators = mode === 'seq2seq' ? 2 : 1;
       const room = space.decoder - separators;
