@@ -9,3 +9,15 @@ export { createReferenceBackend } from './backends/reference/reference-backend.t
 export { Tape, Var } from './autodiff/tape.ts';
 export * as ops from './autodiff/ops.ts';
 export * from './nn/parameter.ts';
+export * from './plugins/architecture.ts';
+export * from './batch-tensors.ts';
+export * from './optim/adamw.ts';
+export * from './optim/schedule.ts';
+export * from './tokenizer.ts';
+export * from './checkpoint/safetensors.ts';
+export * from './checkpoint/checkpoint.ts';
+export { crc32 } from './checkpoint/crc32.ts';
+export * from './train/trainer.ts';
+export * from './plugins/registry.ts';
+export * from './generate/sampling.ts';
+export { createWasmBackend, loadWasmKernels, type WasmKernels } from './backends/wasm/wasm-backend.ts';

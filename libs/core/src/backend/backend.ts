@@ -58,7 +58,7 @@ export interface Backend {
   memoryStats(): MemoryStats;
 
   // Linear algebra. a: [M, K] (or [K, M] when transA), b: [K, N] (or [N, K] when transB) -> [M, N].
-  // Leading dims of `a` (when not transposed) are kept in the output shape.
+  // Each operand is viewed as 2-D [rows, last dim]; leading dims of `a` (when not transposed) are kept in the output.
   matmul(a: Tensor, b: Tensor, transA?: boolean, transB?: boolean): Tensor;
   /** x: [rows, N] + bias [N]. */
   addBias(x: Tensor, bias: Tensor): Tensor;

@@ -147,8 +147,9 @@ export class ArrayBackend<Slot> implements Backend {
     const aRows = a.size / a.shape[a.shape.length - 1];
     const aCols = a.shape[a.shape.length - 1];
     const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
-    if (b.shape.length !== 2) throw new RangeError(`matmul: b must be 2-D, got ${shapeString(b.shape)}`);
-    const [kb, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+    const bCols = b.shape[b.shape.length - 1];
+    const bRows = b.size / bCols;
+    const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
     if (k !== kb)
       throw new RangeError(
         `matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`,

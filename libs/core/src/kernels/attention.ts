@@ -24,9 +24,9 @@ export interface AttentionMaskArrays {
   prefixEnd: Int32Array;
 }
 
-function visible(mask: AttentionMaskArrays, bi: number, i: number, j: number, s: AttentionShape): boolean {
-  const qs = mask.querySegments[bi * s.tq + i];
-  return qs === mask.keySegments[bi * s.tk + j] && (j <= i || j < mask.prefixEnd[bi * s.tq + i]);
+/** Keys j >= this bound are never visible to query i (the rule's second clause); the loops stop there. */
+function keyBound(mask: AttentionMaskArrays, bi: number, i: number, s: AttentionShape): number {
+  return Math.min(s.tk, Math.max(i + 1, mask.prefixEnd[bi * s.tq + i]));
 }
 
 export function attentionForward(
@@ -47,9 +47,11 @@ export function attentionForward(
       const kh = Math.floor(hh / group);
       for (let i = 0; i < tq; i++) {
         const qo = ((bi * tq + i) * h + hh) * d;
+        const qSeg = mask.querySegments[bi * tq + i];
+        const jEnd = keyBound(mask, bi, i, s);
         let max = -Infinity;
-        for (let j = 0; j < tk; j++) {
-          if (!visible(mask, bi, i, j, s)) {
+        for (let j = 0; j < jEnd; j++) {
+          if (mask.keySegments[bi * tk + j] !== qSeg) {
             scores[j] = -Infinity;
             continue;
           }
@@ -67,12 +69,12 @@ export function attentionForward(
           continue;
         }
         let sum = 0;
-        for (let j = 0; j < tk; j++) {
+        for (let j = 0; j < jEnd; j++) {
           const p = scores[j] === -Infinity ? 0 : Math.exp(scores[j] - max);
           scores[j] = p;
           sum += p;
         }
-        for (let j = 0; j < tk; j++) {
+        for (let j = 0; j < jEnd; j++) {
           const p = scores[j] / sum;
           if (p === 0) continue;
           const vo = ((bi * tk + j) * hkv + kh) * d;
@@ -120,8 +122,10 @@ export function attentionBackward(
         const qo = ((bi * tq + i) * h + hh) * d;
         let rowDot = 0;
         for (let c = 0; c < d; c++) rowDot += dout[qo + c] * out[qo + c];
-        for (let j = 0; j < tk; j++) {
-          if (!visible(mask, bi, i, j, s)) continue;
+        const qSeg = mask.querySegments[bi * tq + i];
+        const jEnd = keyBound(mask, bi, i, s);
+        for (let j = 0; j < jEnd; j++) {
+          if (mask.keySegments[bi * tk + j] !== qSeg) continue;
           const ko = ((bi * tk + j) * hkv + kh) * d;
           let dot = 0;
           for (let c = 0; c < d; c++) dot += q[qo + c] * k[ko + c];

@@ -1,0 +1,30 @@
+/** Minimal argv parsing: positionals, `--name value`, `--name=value`, and boolean `--flag`. */
+export interface ParsedArgs {
+  positionals: string[];
+  options: Map<string, string | true>;
+}
+
+export function parseArgs(argv: readonly string[], booleanFlags: readonly string[] = []): ParsedArgs {
+  const positionals: string[] = [];
+  const options = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positionals.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    if (eq > 0) options.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (booleanFlags.includes(a.slice(2)) || i + 1 >= argv.length) options.set(a.slice(2), true);
+    else options.set(a.slice(2), argv[++i]);
+  }
+  return { positionals, options };
+}
+
+export function numberOption(args: ParsedArgs, name: string, fallback: number): number {
+  const v = args.options.get(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v === true || !Number.isFinite(n)) throw new Error(`--${name}: expected a number, got ${v === true ? 'nothing' : JSON.stringify(v)}`);
+  return n;
+}

@@ -1,0 +1,37 @@
+import { SpecError } from '@unilab/core';
+import { generateCommand } from './commands/generate.ts';
+import { trainCommand } from './commands/train.ts';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
+  generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+};
+
+function usage(): string {
+  return ['unilab: pre-train and compare small language models', '', 'commands:', ...Object.values(COMMANDS).map((c) => `  unilab ${c.help}`)].join('\n');
+}
+
+/** CLI entry: one clear line on stderr and exit code 1 for any error the user can fix; never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`unilab: unknown command "${name}"\n\n${usage()}`);
+    return 1;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const message = err instanceof SpecError ? `invalid spec: ${err.message}` : (err as Error).message;
+    console.error(`unilab ${name}: ${message}`);
+    if (process.env.UNILAB_DEBUG) console.error(err);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!);
+if (isEntry) main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,35 @@
+import type { Tape, Var } from '../autodiff/tape.ts';
+import type { Backend } from '../backend/backend.ts';
+import type { Schema } from '../config/schema.ts';
+import type { Parameter } from '../nn/parameter.ts';
+import type { Rng } from '../rng.ts';
+import type { BatchTensors } from '../batch-tensors.ts';
+
+export interface ModelEnvironment {
+  backend: Backend;
+  vocabSize: number;
+  /** Initialisation randomness. */
+  rng: Rng;
+}
+
+/** A built model: its parameters and a forward from batch tensors to logits. */
+export interface Model {
+  readonly architecture: string;
+  /** The validated config (JSON), stored in checkpoints so the model can be rebuilt. */
+  readonly config: Record<string, unknown>;
+  readonly params: readonly Parameter[];
+  /** Logits [batchSize, seqLen, vocabSize] for the batch's (decoder) positions. */
+  forward(tape: Tape, batch: BatchTensors): Var;
+}
+
+/**
+ * An architecture is a plain object: a name, a config schema and a builder. The model it builds reads the Batch's
+ * mask descriptors and positions; it never knows which objective produced them.
+ */
+export interface ArchitecturePlugin<C = Record<string, unknown>> {
+  readonly kind: 'architecture';
+  readonly name: string;
+  readonly description: string;
+  readonly configSchema: Schema<C>;
+  create(config: C, env: ModelEnvironment): Model;
+}

@@ -1,0 +1,46 @@
+import type { ArchitecturePlugin } from './architecture.ts';
+import type { ObjectivePlugin } from './objective.ts';
+
+export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any>;
+
+/**
+ * An explicit plugin registry: the application lists its plugins; nothing registers itself on import, and a spec
+ * can only name plugins that were listed.
+ */
+export class PluginRegistry {
+  private readonly byKind = new Map<string, Map<string, AnyPlugin>>();
+
+  constructor(plugins: readonly AnyPlugin[] = []) {
+    for (const p of plugins) this.add(p);
+  }
+
+  add(plugin: AnyPlugin): this {
+    const kind = this.byKind.get(plugin.kind) ?? new Map<string, AnyPlugin>();
+    if (kind.has(plugin.name)) throw new Error(`plugin ${plugin.kind} "${plugin.name}" is registered twice`);
+    kind.set(plugin.name, plugin);
+    this.byKind.set(plugin.kind, kind);
+    return this;
+  }
+
+  list(): AnyPlugin[] {
+    return [...this.byKind.values()].flatMap((m) => [...m.values()]);
+  }
+
+  names(kind: AnyPlugin['kind']): string[] {
+    return [...(this.byKind.get(kind)?.keys() ?? [])];
+  }
+
+  architecture(name: string): ArchitecturePlugin<any> {
+    return this.get('architecture', name) as ArchitecturePlugin<any>;
+  }
+
+  objective(name: string): ObjectivePlugin<any> {
+    return this.get('objective', name) as ObjectivePlugin<any>;
+  }
+
+  private get(kind: AnyPlugin['kind'], name: string): AnyPlugin {
+    const p = this.byKind.get(kind)?.get(name);
+    if (!p) throw new Error(`unknown ${kind} "${name}"; registered: ${this.names(kind).join(', ') || 'none'}`);
+    return p;
+  }
+}

@@ -1,0 +1,206 @@
+import {
+  AdamW,
+  Rng,
+  SpecError,
+  Trainer,
+  encodeCheckpoint,
+  parameterCount,
+  restoreTensors,
+  type Backend,
+  type Batch,
+  type DecodedCheckpoint,
+  type Model,
+  type PluginRegistry,
+  type StepResult,
+} from '@unilab/core';
+import { ByteTokenizer, createDocumentStream } from '@unilab/data';
+import { createBackend } from './backends.ts';
+import { latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint-files.ts';
+import { prepareData, type PreparedData } from './data.ts';
+import type { TrainingSpec } from './spec.ts';
+
+export interface RunInfo {
+  parameters: number;
+  vocabSize: number;
+  trainTokens: number;
+  heldOutTokens: number;
+  unigramEntropy: number;
+  startStep: number;
+  resumedFrom?: string;
+}
+
+export interface RunEvents {
+  onStart?(info: RunInfo): void;
+  onStep?(result: StepResult): void;
+  onEval?(step: number, heldOutLoss: number): void;
+  onCheckpoint?(path: string, step: number): void;
+}
+
+export interface RunOptions {
+  spec: TrainingSpec;
+  outDir: string;
+  registry: PluginRegistry;
+  /** Continue from the newest intact checkpoint in outDir. */
+  resume?: boolean;
+  events?: RunEvents;
+  /** Stop after this many steps of the run (simulates an interruption in tests); the schedule still spans train.steps. */
+  stopAtStep?: number;
+  /** Use this backend instead of creating the spec's. */
+  backend?: Backend;
+}
+
+export interface RunResult {
+  step: number;
+  /** Training loss of every step this invocation ran. */
+  losses: number[];
+  heldOutLoss: number;
+  unigramEntropy: number;
+  checkpoint: string | null;
+  model: Model;
+  tokenizer: ByteTokenizer;
+  backend: Backend;
+}
+
+/** Build the tokenizer a spec's objective needs. */
+export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): ByteTokenizer {
+  return new ByteTokenizer(registry.objective(spec.objective.name).specialTokens);
+}
+
+/** Build the model of a spec (validating the architecture's config) on a backend. */
+export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number): Model {
+  const arch = registry.architecture(spec.model.architecture);
+  const config = arch.configSchema.parse(spec.model.config, 'spec.model.config');
+  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed) });
+}
+
+/** Check that the plugins a spec names exist and fit together, before any work starts. */
+export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry): void {
+  const archNames = registry.names('architecture');
+  if (!archNames.includes(spec.model.architecture))
+    throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
+  const objNames = registry.names('objective');
+  if (!objNames.includes(spec.objective.name))
+    throw new SpecError('spec.objective.name', `unknown objective "${spec.objective.name}"; available: ${objNames.join(', ')}`);
+  const objective = registry.objective(spec.objective.name);
+  if (!objective.architectures.includes(spec.model.architecture))
+    throw new SpecError(
+      'spec.objective.name',
+      `objective "${objective.name}" cannot train architecture "${spec.model.architecture}"; it supports ${objective.architectures.join(', ')}`,
+    );
+  objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
+  registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
+}
+
+function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: ByteTokenizer, documents: Int32Array[], seed: number) {
+  const objective = registry.objective(spec.objective.name);
+  const config = objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
+  const context = {
+    batchSize: spec.train.batchSize,
+    seqLen: spec.train.seqLen,
+    encoderLen: spec.train.seqLen,
+    vocabSize: tokenizer.vocabSize,
+    specialTokens: tokenizer.specialTokens,
+    architecture: spec.model.architecture,
+  };
+  return objective.createBatcher(config, context, createDocumentStream(documents, seed), new Rng(seed));
+}
+
+/** Fixed held-out batches: the same for every evaluation and every resumed run. */
+function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: ByteTokenizer, data: PreparedData): Batch[] {
+  if (data.heldOut.length === 0) return [];
+  const batcher = makeBatcher(spec, registry, tokenizer, data.heldOut, spec.seed ^ 0x5eed);
+  return Array.from({ length: spec.train.evalBatches }, () => batcher.next());
+}
+
+/**
+ * Train a spec to completion (or to stopAtStep), evaluating on held-out text and writing checkpoints atomically.
+ * A fresh run refuses an outDir that already holds checkpoints, so nothing written before is overwritten.
+ */
+export async function runTraining(options: RunOptions): Promise<RunResult> {
+  const { spec, outDir, registry, events = {} } = options;
+  validateSpecPlugins(spec, registry);
+
+  let resumeFrom: { path: string; checkpoint: DecodedCheckpoint } | null = null;
+  if (options.resume) {
+    resumeFrom = await latestCheckpoint(outDir);
+    if (!resumeFrom) throw new Error(`cannot resume: ${outDir} holds no intact checkpoint`);
+  } else if ((await listCheckpoints(outDir)).length > 0) {
+    throw new Error(`${outDir} already holds checkpoints of a run; resume it (--resume) or choose another output directory`);
+  }
+
+  const tokenizer = tokenizerFor(spec, registry);
+  const data = await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer);
+  const backend = options.backend ?? (await createBackend(spec.backend));
+  const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
+  const t = spec.train;
+  const optimizer = new AdamW(backend, model.params, {
+    beta1: t.beta1,
+    beta2: t.beta2,
+    eps: t.eps,
+    weightDecay: t.weightDecay,
+    clipNorm: t.clipNorm,
+  });
+  const batcher = makeBatcher(spec, registry, tokenizer, data.train, spec.seed);
+  const trainer = new Trainer(
+    backend,
+    model,
+    optimizer,
+    batcher,
+    { kind: t.schedule, maxLr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps, decayFraction: t.decayFraction },
+    t.gradAccum,
+  );
+  if (resumeFrom) {
+    restoreTensors(backend, resumeFrom.checkpoint, model.params, optimizer, `checkpoint ${resumeFrom.path}`);
+    const state = resumeFrom.checkpoint.state as unknown as { step: number; batcher: unknown };
+    batcher.restore(state.batcher);
+    trainer.step = state.step;
+  }
+  const evalBatches = heldOutBatches(spec, registry, tokenizer, data);
+
+  events.onStart?.({
+    parameters: parameterCount(model.params),
+    vocabSize: tokenizer.vocabSize,
+    trainTokens: data.trainTokens,
+    heldOutTokens: data.heldOutTokens,
+    unigramEntropy: data.unigramEntropy,
+    startStep: trainer.step,
+    resumedFrom: resumeFrom?.path,
+  });
+
+  const save = async (): Promise<string> => {
+    const bytes = await encodeCheckpoint(backend, model.params, optimizer, {
+      step: trainer.step,
+      batcher: batcher.state(),
+      spec,
+      model: { architecture: model.architecture, config: model.config },
+      tokenizer: tokenizer.toJSON(),
+    });
+    const path = await saveCheckpoint(outDir, trainer.step, bytes);
+    events.onCheckpoint?.(path, trainer.step);
+    return path;
+  };
+
+  const losses: number[] = [];
+  let heldOutLoss = NaN;
+  let lastCheckpoint: string | null = resumeFrom?.path ?? null;
+  const stopAt = Math.min(t.steps, options.stopAtStep ?? t.steps);
+  while (trainer.step < stopAt) {
+    const result = await trainer.trainStep();
+    if (!Number.isFinite(result.loss))
+      throw new Error(`training diverged at step ${result.step}: loss is ${result.loss}; lower train.lr (now ${t.lr})`);
+    losses.push(result.loss);
+    events.onStep?.(result);
+    if (t.evalEvery > 0 && trainer.step % t.evalEvery === 0 && evalBatches.length > 0) {
+      heldOutLoss = await trainer.evaluate(evalBatches);
+      events.onEval?.(trainer.step, heldOutLoss);
+    }
+    if (t.checkpointEvery > 0 && trainer.step % t.checkpointEvery === 0) lastCheckpoint = await save();
+  }
+  if (evalBatches.length > 0 && (t.evalEvery === 0 || trainer.step % t.evalEvery !== 0)) {
+    heldOutLoss = await trainer.evaluate(evalBatches);
+    events.onEval?.(trainer.step, heldOutLoss);
+  }
+  if (lastCheckpoint === null || !lastCheckpoint.endsWith(`step-${String(trainer.step).padStart(8, '0')}.safetensors`))
+    lastCheckpoint = await save();
+  return { step: trainer.step, losses, heldOutLoss, unigramEntropy: data.unigramEntropy, checkpoint: lastCheckpoint, model, tokenizer, backend };
+}

@@ -1,0 +1,69 @@
+import { SpecError, arrayOf, field, integer, json, number, object, oneOf, optional, string } from '@unilab/core';
+
+/**
+ * The training spec: a JSON file (or API body) validated at the edge. Every field has a sensible default except
+ * where a choice matters; an unknown or malformed field is refused with its path and what is allowed.
+ */
+const dataSchema = object({
+  /** "sotu" or "brown" (bundled npm corpora) or a path to a .txt file / directory of .txt files. */
+  corpus: field(string({ nonEmpty: true }), 'sotu'),
+  heldOutFraction: field(number({ min: 0, max: 0.5 }), 0.05),
+  tokenizer: field(oneOf(['byte'] as const), 'byte'),
+});
+
+const modelSchema = object({
+  architecture: field(string({ nonEmpty: true }), 'decoder'),
+  /** Validated by the architecture plugin's own schema. */
+  config: field(json(), {}),
+});
+
+const objectiveSchema = object({
+  name: field(string({ nonEmpty: true }), 'clm'),
+  config: field(json(), {}),
+});
+
+const trainSchema = object({
+  steps: field(integer({ min: 1, max: 10_000_000 }), 500),
+  batchSize: field(integer({ min: 1, max: 4096 }), 16),
+  seqLen: field(integer({ min: 2, max: 65536 }), 128),
+  gradAccum: field(integer({ min: 1, max: 1024 }), 1),
+  lr: field(number({ greaterThan: 0, max: 1 }), 3e-3),
+  minLr: field(number({ min: 0, max: 1 }), 3e-4),
+  schedule: field(oneOf(['cosine', 'wsd', 'constant'] as const), 'cosine'),
+  warmupSteps: field(integer({ min: 0 }), 50),
+  /** wsd: fraction of the steps spent in the final decay. */
+  decayFraction: field(number({ min: 0, max: 1 }), 0.2),
+  weightDecay: field(number({ min: 0, max: 1 }), 0.1),
+  beta1: field(number({ min: 0, max: 1 }), 0.9),
+  beta2: field(number({ min: 0, max: 1 }), 0.95),
+  eps: field(number({ greaterThan: 0, max: 1 }), 1e-8),
+  clipNorm: field(number({ min: 0 }), 1.0),
+  evalEvery: field(integer({ min: 0 }), 100),
+  evalBatches: field(integer({ min: 1, max: 1000 }), 8),
+  checkpointEvery: field(integer({ min: 0 }), 200),
+});
+
+export const trainingSpecSchema = object({
+  name: field(string({ nonEmpty: true }), 'run'),
+  seed: field(integer({ min: 0, max: 2 ** 31 - 1 }), 1234),
+  backend: field(oneOf(['wasm', 'reference'] as const), 'wasm'),
+  data: field(dataSchema, dataSchema.parse({}, 'data')),
+  model: field(modelSchema, modelSchema.parse({}, 'model')),
+  objective: field(objectiveSchema, objectiveSchema.parse({}, 'objective')),
+  train: field(trainSchema, trainSchema.parse({}, 'train')),
+  /** Where checkpoints and the run log go (relative to the working directory). */
+  outDir: optional(string({ nonEmpty: true })),
+  /** Sample prompts printed with the final report. */
+  samplePrompts: field(arrayOf(string()), ['The people of the United States']),
+});
+
+export type TrainingSpec = ReturnType<typeof trainingSpecSchema.parse>;
+
+/** Validate a spec; the error names the bad field as a path from the spec root (e.g. `spec.train.lr`). */
+export function parseTrainingSpec(value: unknown): TrainingSpec {
+  const spec = trainingSpecSchema.parse(value, 'spec');
+  if (spec.train.minLr > spec.train.lr) throw new SpecError('spec.train.minLr', `must not exceed train.lr (${spec.train.lr})`);
+  if (spec.train.warmupSteps > spec.train.steps)
+    throw new SpecError('spec.train.warmupSteps', `must not exceed train.steps (${spec.train.steps})`);
+  return spec;
+}
