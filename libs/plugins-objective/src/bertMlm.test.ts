@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
 import { bertMlm } from './bertMlm.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuSentences } from './testing/realText.ts';
 import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
 

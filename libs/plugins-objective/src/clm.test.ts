@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng, type Batch } from '@unilab/core';
 import { clm } from './clm.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments } from './testing/realText.ts';
 
 const documents = sotuDocuments(3).map((doc, i) => doc.subarray(0, 300 + 97 * i));

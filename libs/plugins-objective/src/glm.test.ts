@@ -5,7 +5,7 @@ import { glm } from './glm.ts';
 import { truncatedPoissonMean } from './glmSpanSampling.ts';
 import type { PackingBatcher } from './packing.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments } from './testing/realText.ts';
 import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
 

@@ -3,7 +3,7 @@ import { Rng } from '@unilab/core';
 import { objectivePlugins, ul2 } from './index.ts';
 import type { PackingBatcher } from './packing.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments, utf8Tokens } from './testing/realText.ts';
 import { expectResumesExactly, segmentsOf } from './testing/segments.ts';
 

@@ -18,6 +18,7 @@ export { spanCorruption } from './t5SpanCorruption.ts';
 export { ul2, UL2_DENOISERS, UL2_MODE_TOKENS, denoiserLabel, type Ul2Denoiser, type Ul2Paradigm } from './ul2.ts';
 export { unilm, type UnilmMode } from './unilm.ts';
 export { spanCorruptionLengths, type SpanCorruptionSettings } from './spanCorruption.ts';
+export { byteContext, byteTokenIds } from './byteTokenView.ts';
 export type { Example, RowSpace } from './example.ts';
 export type { PackingBatcher, PackingBatcherState, ObjectiveCounts } from './packing.ts';
 

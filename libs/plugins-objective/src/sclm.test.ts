@@ -3,7 +3,7 @@ import { Rng } from '@unilab/core';
 import type { PackingBatcher } from './packing.ts';
 import { sclm } from './sclm.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { arrayStream, sotuSentences } from './testing/realText.ts';
 import { expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';

@@ -3,7 +3,7 @@ import { Rng } from '@unilab/core';
 import { noiseCounts, sampleNoiseSpans, spanCorruptionLengths } from './spanCorruption.ts';
 import { spanCorruption } from './t5SpanCorruption.ts';
 import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './testing/byteContext.ts';
+import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments, sotuSentences } from './testing/realText.ts';
 import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';

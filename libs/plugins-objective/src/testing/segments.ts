@@ -19,35 +19,28 @@ export function segmentsOf(batch: Batch): PackedSegment[] {
   const out: PackedSegment[] = [];
   for (let row = 0; row < batch.batchSize; row++) {
     const base = row * batch.seqLen;
-    let current: PackedSegment | null = null;
-    let start = 0;
-    for (let t = 0; t < batch.seqLen; t++) {
-      const at = base + t;
-      const segment = batch.segmentIds[at];
-      if (segment === PAD_SEGMENT) continue;
-      if (t === 0 || batch.segmentIds[at - 1] !== segment) {
-        start = t;
-        current = {
-          tokens: [],
-          targets: [],
-          lossMask: [],
-          positions: [],
-          blockPositions: [],
-          prefixEnd: batch.prefixEnd[at] === 0 ? 0 : batch.prefixEnd[at] - t,
-          encoderTokens: encoderTokensOf(batch, row, segment),
-          predicted: [],
-        };
-        out.push(current);
-      }
-      const s = current!;
-      if ((batch.prefixEnd[at] === 0 ? 0 : batch.prefixEnd[at] - start) !== s.prefixEnd)
-        throw new Error(`row ${row}, position ${t}: the prefixEnd differs within one example`);
-      s.tokens.push(batch.tokens[at]);
-      s.targets.push(batch.targets[at]);
-      s.lossMask.push(batch.lossMask[at]);
-      s.positions.push(batch.positions[at]);
-      s.blockPositions.push(batch.blockPositions?.[at] ?? 0);
-      if (batch.lossMask[at] === 1) s.predicted.push(batch.targets[at]);
+    for (let start = 0; start < batch.seqLen; ) {
+      const segment = batch.segmentIds[base + start];
+      if (segment === PAD_SEGMENT) break;
+      let end = start + 1;
+      while (end < batch.seqLen && batch.segmentIds[base + end] === segment) end++;
+      const slice = <T extends Int32Array | Float32Array>(values: T) => Array.from(values.subarray(base + start, base + end));
+      const prefixEnds = slice(batch.prefixEnd);
+      const prefixEnd = prefixEnds[0] === 0 ? 0 : prefixEnds[0] - start;
+      if (prefixEnds.some((p) => p !== prefixEnds[0])) throw new Error(`row ${row}, segment ${segment}: the prefixEnd differs within one example`);
+      const lossMask = slice(batch.lossMask);
+      const targets = slice(batch.targets);
+      out.push({
+        tokens: slice(batch.tokens),
+        targets,
+        lossMask,
+        positions: slice(batch.positions),
+        blockPositions: batch.blockPositions ? slice(batch.blockPositions) : lossMask.map(() => 0),
+        prefixEnd,
+        encoderTokens: encoderTokensOf(batch, row, segment),
+        predicted: targets.filter((_, i) => lossMask[i] === 1),
+      });
+      start = end;
     }
   }
   return out;
