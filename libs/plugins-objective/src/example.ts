@@ -35,7 +35,3 @@ export function countingPositions(length: number): number[] {
   return Array.from({ length }, (_, i) => i);
 }
 
-/** The number of positions an example takes in the decoder (or only) row. */
-export function exampleLength(example: Example): number {
-  return example.tokens.length;
-}

@@ -47,9 +47,14 @@ export async function previewCommand(argv: string[]): Promise<number> {
 function repeatingText(tokens: Int32Array): DocumentStream {
   let index = 0;
   return {
-    next: () => (index++, { tokens }),
+    next() {
+      index++;
+      return { tokens };
+    },
     cursor: () => index,
-    seek: (cursor) => void (index = cursor as number),
+    seek(cursor) {
+      index = cursor as number;
+    },
   };
 }
 
