@@ -32,11 +32,11 @@ export interface NumberOptions {
 }
 
 export function number(options: NumberOptions = {}): Schema<number> {
-  const parts: string[] = [options.integer ? 'an integer' : 'a number'];
-  if (options.greaterThan !== undefined) parts.push(`> ${options.greaterThan}`);
-  if (options.min !== undefined) parts.push(`>= ${options.min}`);
-  if (options.max !== undefined) parts.push(`<= ${options.max}`);
-  const describe = parts.join(' ');
+  const bounds: string[] = [];
+  if (options.greaterThan !== undefined) bounds.push(`> ${options.greaterThan}`);
+  if (options.min !== undefined) bounds.push(`>= ${options.min}`);
+  if (options.max !== undefined) bounds.push(`<= ${options.max}`);
+  const describe = [options.integer ? 'an integer' : 'a number', bounds.join(' and ')].filter(Boolean).join(' ');
   return {
     describe,
     parse(value, path) {

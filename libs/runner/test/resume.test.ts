@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { createDefaultRegistry, listCheckpoints, runTraining } from '../src/index.ts';
+import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
+
+describe('checkpoint and resume', () => {
+  it('a run interrupted at step 6 and resumed continues with bit-identical losses', async () => {
+    const corpus = await sotuSubset(6);
+    const spec = tinySpec(corpus, { train: { steps: 12, checkpointEvery: 3 } });
+    const registry = createDefaultRegistry();
+
+    const straight = await runTraining({ spec, outDir: await tempDir(), registry });
+    expect(straight.losses).toHaveLength(12);
+
+    const outDir = await tempDir();
+    const first = await runTraining({ spec, outDir, registry, stopAtStep: 6 });
+    expect(first.losses).toHaveLength(6);
+    const second = await runTraining({ spec, outDir, registry, resume: true });
+    expect(second.losses).toHaveLength(6);
+
+    // Exact equality of float64 values read from float32 losses: bit-identical, not merely close.
+    expect([...first.losses, ...second.losses]).toEqual(straight.losses);
+    expect(second.heldOutLoss).toBe(straight.heldOutLoss);
+  });
+
+  it('a fresh run refuses a directory that already holds checkpoints, and leaves them intact', async () => {
+    const corpus = await sotuSubset(4);
+    const spec = tinySpec(corpus, { train: { steps: 2 } });
+    const outDir = await tempDir();
+    const registry = createDefaultRegistry();
+    await runTraining({ spec, outDir, registry });
+    const before = await listCheckpoints(outDir);
+    await expect(runTraining({ spec, outDir, registry })).rejects.toThrow(/already holds checkpoints/);
+    expect(await listCheckpoints(outDir)).toEqual(before);
+  });
+});
