@@ -25,7 +25,8 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
     let mass = 0;
     for (let j = 0; j < kept.length; j++) {
       mass += weights[j] / total;
-      if (mass >= options.topP) {
+      // A small tolerance so a prefix whose mass equals p up to rounding counts as reaching it.
+      if (mass >= options.topP - 1e-9) {
         cut = j + 1;
         break;
       }
