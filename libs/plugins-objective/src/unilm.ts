@@ -49,7 +49,8 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
   name: 'unilm',
   description: 'UniLM: cloze under bidirectional (1/3), seq2seq (1/3), left-to-right (1/6) and right-to-left (1/6) masks.',
   configSchema: unilmConfigSchema,
-  architectures: ['unilm'],
+  // UniLM is one Transformer whose masks come from the batch: any decoder stack that follows the mask rule fits.
+  architectures: ['unilm', 'decoder', 'prefix-lm'],
   specialTokens: ['MASK'],
   createBatcher(config, context, documents, rng) {
     const name = 'unilm';
