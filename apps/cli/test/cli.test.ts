@@ -1,0 +1,76 @@
+import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readSotu } from '@unilab/data';
+import { main } from '../src/main.ts';
+
+/** Run the CLI in-process and capture what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const code = await main(argv);
+  vi.restoreAllMocks();
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+async function tinySpecFile(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const corpus = join(dir, 'corpus');
+  await mkdir(corpus);
+  for (const [i, d] of (await readSotu()).slice(0, 4).entries()) await writeFile(join(corpus, `${i}.txt`), d.text);
+  const spec = {
+    name: 'cli-test',
+    data: { corpus },
+    model: { architecture: 'decoder', config: { layers: 1, dModel: 16, heads: 2 } },
+    train: { steps: 4, batchSize: 2, seqLen: 16, warmupSteps: 1, evalEvery: 2, evalBatches: 1, checkpointEvery: 2 },
+    samplePrompts: ['We the people'],
+    ...extra,
+  };
+  const path = join(dir, 'spec.json');
+  await writeFile(path, JSON.stringify(spec));
+  return path;
+}
+
+describe('unilab CLI', () => {
+  it('train runs a spec, reports held-out loss and a sample; generate samples from its checkpoint', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unilab-cli-'));
+    const spec = await tinySpecFile(dir);
+    const train = await cli('train', spec, '--out', join(dir, 'run'));
+    expect(train.code).toBe(0);
+    expect(train.out).toMatch(/held-out loss \d+\.\d+ nats\/token vs unigram entropy/);
+    expect(train.out).toContain('sample> We the people');
+    const checkpoints = await readdir(join(dir, 'run', 'checkpoints'));
+    expect(checkpoints).toContain('step-00000004.safetensors');
+    const gen = await cli('generate', join(dir, 'run', 'checkpoints', 'step-00000004.safetensors'), '--prompt', 'Fellow', '--max-tokens', '5', '--top-k', '3');
+    expect(gen.code).toBe(0);
+    expect(gen.out.startsWith('Fellow')).toBe(true);
+  });
+
+  it('a malformed spec exits 1 with one line naming the field', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unilab-cli-'));
+    const spec = await tinySpecFile(dir, { train: { batchSize: -3 } });
+    const r = await cli('train', spec);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('unilab train: invalid spec: spec.train.batchSize: expected an integer >= 1 and <= 4096, got -3');
+  });
+
+  it('missing files and bad flags are named', async () => {
+    expect((await cli('train', '/no/such/spec.json')).err).toBe('unilab train: spec file /no/such/spec.json does not exist');
+    const dir = await mkdtemp(join(tmpdir(), 'unilab-cli-'));
+    const notJson = join(dir, 'bad.json');
+    await writeFile(notJson, '{ "train": ');
+    expect((await cli('train', notJson)).err).toMatch(/^unilab train: spec file .*bad.json is not valid JSON/);
+    expect((await cli('generate', '/no/ckpt.safetensors', '--prompt', 'x')).err).toBe(
+      'unilab generate: checkpoint /no/ckpt.safetensors does not exist',
+    );
+    expect((await cli('generate', '/no/ckpt.safetensors', '--prompt', 'x', '--top-p', '2')).err).toBe(
+      'unilab generate: --top-p must be in (0, 1]',
+    );
+    expect((await cli('frobnicate')).code).toBe(1);
+  });
+});
