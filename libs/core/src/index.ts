@@ -21,3 +21,4 @@ export * from './train/trainer.ts';
 export * from './plugins/registry.ts';
 export * from './generate/sampling.ts';
 export { createWasmBackend, loadWasmKernels, type WasmKernels } from './backends/wasm/wasm-backend.ts';
+export * from './plugins/data-stage.ts';
