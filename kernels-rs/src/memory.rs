@@ -1,0 +1,267 @@
+//! Memory management inside the wasm instance.
+//!
+//! Exports (pointers are byte offsets into linear memory, 16-byte aligned):
+//!   alloc_f32(len) -> ptr     room for `len` f32; 0 if out of memory
+//!   free_f32(ptr, len)        give back a block from alloc_f32(len)
+//!   alloc_i32(len) -> ptr     same for i32
+//!   free_i32(ptr, len)
+//!
+//! `len == 0` returns a non-zero, aligned, dangling pointer (16) that must not
+//! be read or written; freeing it is a no-op.
+//!
+//! The allocator (wasm32 only; also the crate's `#[global_allocator]`, which
+//! wasm-bindgen's runtime uses) is deliberately simple: a bump pointer that
+//! grows linear memory with `memory.grow`, plus one address-ordered free list
+//! (first fit, split, coalesce with neighbours, and give the tail back to the
+//! bump pointer). All sizes are rounded up to 16 bytes. The TypeScript side
+//! caches freed tensors itself, so the free list stays short.
+//!
+//! When `memory.grow` fails (4 GiB limit, or the engine refuses), or the size
+//! overflows, the result is 0 (null): never a wrapped, too-small block.
+//! After a successful grow every `ArrayBuffer` view from JavaScript is detached,
+//! so JS must re-create its views.
+
+use wasm_bindgen::prelude::*;
+
+/// Alignment (and size granularity) of every block.
+pub const ALIGN: usize = 16;
+
+/// Pointer returned for zero-length requests: aligned, non-null, never used.
+const DANGLING: usize = ALIGN;
+
+#[inline]
+fn round_up(bytes: usize) -> Option<usize> {
+    Some(bytes.checked_add(ALIGN - 1)? & !(ALIGN - 1))
+}
+
+#[inline]
+fn alloc_elems(len: usize, elem: usize) -> usize {
+    if len == 0 {
+        return DANGLING;
+    }
+    match len.checked_mul(elem).and_then(round_up) {
+        Some(bytes) => unsafe { heap::alloc(bytes) },
+        None => 0,
+    }
+}
+
+#[inline]
+fn free_elems(ptr: usize, len: usize, elem: usize) {
+    if len == 0 || ptr == 0 {
+        return;
+    }
+    if let Some(bytes) = len.checked_mul(elem).and_then(round_up) {
+        unsafe { heap::free(ptr, bytes) }
+    }
+}
+
+/// Allocate room for `len` f32 values; returns the byte offset, or 0 when out of memory.
+#[wasm_bindgen]
+pub fn alloc_f32(len: usize) -> usize {
+    alloc_elems(len, 4)
+}
+
+/// Free a block returned by `alloc_f32(len)` (same `len`).
+#[wasm_bindgen]
+pub fn free_f32(ptr: usize, len: usize) {
+    free_elems(ptr, len, 4)
+}
+
+/// Allocate room for `len` i32 values; returns the byte offset, or 0 when out of memory.
+#[wasm_bindgen]
+pub fn alloc_i32(len: usize) -> usize {
+    alloc_elems(len, 4)
+}
+
+/// Free a block returned by `alloc_i32(len)` (same `len`).
+#[wasm_bindgen]
+pub fn free_i32(ptr: usize, len: usize) {
+    free_elems(ptr, len, 4)
+}
+
+#[cfg(target_arch = "wasm32")]
+mod heap {
+    //! Bump pointer + address-ordered free list over `memory.grow`.
+    use super::ALIGN;
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::arch::wasm32::{memory_grow, memory_size};
+    use core::cell::UnsafeCell;
+    use core::ptr::null_mut;
+
+    const PAGE: usize = 65536;
+
+    /// Header written into the first bytes of every free block.
+    #[repr(C)]
+    struct FreeBlock {
+        size: usize,
+        next: *mut FreeBlock,
+    }
+
+    struct Heap {
+        /// First byte never handed out (the bump pointer); 0 = not initialised.
+        top: usize,
+        /// End of linear memory in bytes.
+        end: usize,
+        /// Free blocks in increasing address order.
+        free: *mut FreeBlock,
+    }
+
+    struct HeapCell(UnsafeCell<Heap>);
+    // wasm32 without the `atomics` feature is single-threaded.
+    unsafe impl Sync for HeapCell {}
+
+    static HEAP: HeapCell = HeapCell(UnsafeCell::new(Heap {
+        top: 0,
+        end: 0,
+        free: null_mut(),
+    }));
+
+    extern "C" {
+        /// Defined by wasm-ld: first byte after static data (and the stack).
+        static __heap_base: u8;
+    }
+
+    unsafe fn heap() -> &'static mut Heap {
+        let h = &mut *HEAP.0.get();
+        if h.top == 0 {
+            let base = core::ptr::addr_of!(__heap_base) as usize;
+            h.top = (base + ALIGN - 1) & !(ALIGN - 1);
+            h.end = memory_size(0) * PAGE;
+        }
+        h
+    }
+
+    /// `bytes` is a non-zero multiple of ALIGN. Returns 0 when out of memory.
+    pub unsafe fn alloc(bytes: usize) -> usize {
+        let h = heap();
+        // First fit in the free list.
+        let mut prev: *mut FreeBlock = null_mut();
+        let mut cur = h.free;
+        while !cur.is_null() {
+            let size = (*cur).size;
+            if size >= bytes {
+                if size - bytes >= ALIGN {
+                    // Hand out the tail; the head stays in the list.
+                    (*cur).size = size - bytes;
+                    return cur as usize + (size - bytes);
+                }
+                let next = (*cur).next;
+                if prev.is_null() {
+                    h.free = next;
+                } else {
+                    (*prev).next = next;
+                }
+                return cur as usize;
+            }
+            prev = cur;
+            cur = (*cur).next;
+        }
+        // Bump, growing memory if needed.
+        let new_top = match h.top.checked_add(bytes) {
+            Some(t) => t,
+            None => return 0,
+        };
+        if new_top > h.end {
+            let missing = new_top - h.end;
+            let pages = missing / PAGE + (missing % PAGE != 0) as usize;
+            if memory_grow(0, pages) == usize::MAX {
+                return 0;
+            }
+            h.end = memory_size(0) * PAGE;
+            if new_top > h.end {
+                return 0;
+            }
+        }
+        let p = h.top;
+        h.top = new_top;
+        p
+    }
+
+    /// Give back `bytes` (multiple of ALIGN) at `ptr`, as allocated.
+    pub unsafe fn free(ptr: usize, bytes: usize) {
+        let h = heap();
+        let block = ptr as *mut FreeBlock;
+        // Find neighbours: prev < ptr < cur.
+        let mut prev: *mut FreeBlock = null_mut();
+        let mut cur = h.free;
+        while !cur.is_null() && (cur as usize) < ptr {
+            prev = cur;
+            cur = (*cur).next;
+        }
+        (*block).size = bytes;
+        (*block).next = cur;
+        let mut merged = block;
+        if !cur.is_null() && ptr + bytes == cur as usize {
+            (*block).size += (*cur).size;
+            (*block).next = (*cur).next;
+        }
+        if !prev.is_null() && prev as usize + (*prev).size == ptr {
+            (*prev).size += (*block).size;
+            (*prev).next = (*block).next;
+            merged = prev;
+        } else if prev.is_null() {
+            h.free = block;
+        } else {
+            (*prev).next = block;
+        }
+        // A free block touching the bump pointer goes back to it. Only the last
+        // block of the list can touch it, and it has no successor.
+        if merged as usize + (*merged).size == h.top && (*merged).next.is_null() {
+            h.top = merged as usize;
+            // Unlink `merged` (it is the last block).
+            if h.free == merged {
+                h.free = null_mut();
+            } else {
+                let mut p = h.free;
+                while (*p).next != merged {
+                    p = (*p).next;
+                }
+                (*p).next = null_mut();
+            }
+        }
+    }
+
+    struct KernelAlloc;
+
+    unsafe impl GlobalAlloc for KernelAlloc {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            if layout.align() > ALIGN {
+                return null_mut();
+            }
+            match super::round_up(layout.size()) {
+                Some(b) if b > 0 => alloc(b) as *mut u8,
+                _ => null_mut(),
+            }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            if let Some(b) = super::round_up(layout.size()) {
+                if b > 0 {
+                    free(ptr as usize, b)
+                }
+            }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: KernelAlloc = KernelAlloc;
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod heap {
+    //! Host build (for `cargo test`): delegate to the system allocator.
+    use super::ALIGN;
+    use std::alloc::{alloc as sys_alloc, dealloc as sys_dealloc, Layout};
+
+    pub unsafe fn alloc(bytes: usize) -> usize {
+        match Layout::from_size_align(bytes, ALIGN) {
+            Ok(l) => sys_alloc(l) as usize,
+            Err(_) => 0,
+        }
+    }
+
+    pub unsafe fn free(ptr: usize, bytes: usize) {
+        if let Ok(l) = Layout::from_size_align(bytes, ALIGN) {
+            sys_dealloc(ptr as *mut u8, l)
+        }
+    }
+}

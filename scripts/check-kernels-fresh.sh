@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Rebuild kernels-rs/ from scratch into a temporary directory and fail if the
+# result differs from the committed libs/core/src/backends/wasm/pkg/.
+#
+# Uses its own empty cargo target directory, so this is a clean build (~30-60 s),
+# independent of kernels-rs/target. Toolchain: scripts/install-rust-wasm.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+COMMITTED="$ROOT/libs/core/src/backends/wasm/pkg"
+REL="libs/core/src/backends/wasm/pkg"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/check-kernels.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+if [ ! -d "$COMMITTED" ]; then
+  echo "check-kernels-fresh: FAIL: $REL does not exist; run scripts/build-kernels.sh and commit it." >&2
+  exit 1
+fi
+
+CARGO_TARGET_DIR="$TMP/target" "$ROOT/scripts/build-kernels.sh" "$TMP/pkg"
+
+if diff -r -q "$COMMITTED" "$TMP/pkg" >"$TMP/diff.txt" 2>&1; then
+  echo "check-kernels-fresh: OK: $REL matches a fresh build of kernels-rs/."
+  exit 0
+fi
+
+{
+  echo "check-kernels-fresh: FAIL: $REL is stale: a fresh build of kernels-rs/ differs."
+  echo "Differences (committed vs fresh):"
+  sed 's/^/  /' "$TMP/diff.txt"
+  for f in "$TMP/pkg"/*; do
+    b="$(basename "$f")"
+    if [ -f "$COMMITTED/$b" ] && ! cmp -s "$COMMITTED/$b" "$f"; then
+      echo "  $b: committed $(wc -c <"$COMMITTED/$b") bytes sha256 $(sha256sum "$COMMITTED/$b" | cut -c1-16),"\
+           "fresh $(wc -c <"$f") bytes sha256 $(sha256sum "$f" | cut -c1-16)"
+    fi
+  done
+  echo "Fix: run scripts/build-kernels.sh (toolchain: scripts/install-rust-wasm.sh) and commit $REL."
+  echo "If you did not change kernels-rs/, the toolchain differs from the one that built the"
+  echo "committed files (rustc-web, wasm-bindgen-cli version); see kernels-rs/README.md."
+} >&2
+exit 1
