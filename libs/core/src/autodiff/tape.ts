@@ -28,7 +28,7 @@ export class Tape {
 
   constructor(
     readonly backend: Backend,
-    /** False for inference: ops skip recording their backward and saved tensors are freed early by nobody. */
+    /** False for inference: ops record no backward (their saved tensors are still released with the tape). */
     readonly recording = true,
   ) {}
 
@@ -36,11 +36,6 @@ export class Tape {
   own<T extends Tensor>(t: T): T {
     this.owned.add(t);
     return t;
-  }
-
-  /** A tape-owned value that needs no gradient (batch inputs, masks). */
-  constant(t: Tensor): Var {
-    return new Var(this.own(t), false);
   }
 
   /** A parameter as seen by this step. Its tensor is persistent and never released by the tape. */
