@@ -22,3 +22,4 @@ export * from './plugins/registry.ts';
 export * from './generate/sampling.ts';
 export { createWasmBackend, loadWasmKernels, type WasmKernels } from './backends/wasm/wasm-backend.ts';
 export * from './plugins/data-stage.ts';
+export * from './plugins/positional-encoding.ts';

@@ -179,3 +179,32 @@ describe('backward kernels match central finite differences (float64)', () => {
     expect(err).toBeLessThan(TOL);
   });
 });
+
+describe('backward kernels added for the architecture options (float64)', () => {
+  const rng = new Rng(8);
+  const t = (n: number[], scale = 1) => f64.fromArray(randomArray(rng, n.reduce((a, b) => a * b, 1), scale), n);
+
+  it('relu (inputs kept away from the kink at 0)', () => {
+    const x = randomArray(rng, 2 * 13, 2).map((v) => (Math.abs(v) < 0.01 ? v + 0.05 : v));
+    const err = gradCheck([f64.fromArray(x, [2, 13])], ([x]) => f64.relu(x), ([x], dy) => [f64.reluBackward(dy, x)], rng);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('dropout (the backward is the same mask on dy)', () => {
+    const seed = f64.fromArray(new Int32Array([5, 9, 2, 7]), [2, 2]);
+    const err = gradCheck([t([3, 17]), seed], ([x, s]) => f64.dropout(x, 0.3, s, 11), ([, s], dy) => [f64.dropout(dy, 0.3, s, 11)], rng);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('2D rotary (GLM-130B: head halves rotate by positions and block positions)', () => {
+    const pos = f64.fromArray(new Int32Array([0, 1, 2, 2, 0, 5]), [2, 3]);
+    const block = f64.fromArray(new Int32Array([0, 0, 1, 2, 0, 3]), [2, 3]);
+    const err = gradCheck(
+      [t([2, 3, 3, 8]), pos, block],
+      ([x, p, bp]) => f64.rope(x, p, 10000, false, bp),
+      ([, p, bp], dy) => [f64.rope(dy, p, 10000, true, bp)],
+      rng,
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+});

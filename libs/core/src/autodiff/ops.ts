@@ -23,6 +23,15 @@ export function linear(tape: Tape, x: Var, w: Var, b?: Var): Var {
   });
 }
 
+/** y = x·Wᵀ with W: [out, in] (an output head tied to a [V, d] embedding table). dx = dy·W, dW = dyᵀ·x. */
+export function linearTransposed(tape: Tape, x: Var, w: Var): Var {
+  const be = tape.backend;
+  return tape.record(be.matmul(x.value, w.value, false, true), [x, w], (dy) => {
+    if (x.requiresGrad) tape.accumulate(x, be.matmul(dy, w.value));
+    if (w.requiresGrad) tape.accumulate(w, be.matmul(dy, x.value, true, false));
+  });
+}
+
 /** Token embedding: ids i32 [...], table [V, D] -> [..., D]. */
 export function embedding(tape: Tape, ids: Tensor, table: Var): Var {
   const be = tape.backend;
@@ -69,11 +78,28 @@ export function gelu(tape: Tape, x: Var): Var {
   return tape.record(be.gelu(x.value), [x], (dy) => tape.accumulate(x, be.geluBackward(dy, x.value)));
 }
 
-/** Rotary embedding of x [B, T, H, D] at positions [B, T]; its backward is the inverse rotation. */
-export function rope(tape: Tape, x: Var, positions: Tensor, base: number): Var {
+export function relu(tape: Tape, x: Var): Var {
   const be = tape.backend;
-  return tape.record(be.rope(x.value, positions, base), [x], (dy) => {
-    tape.accumulate(x, be.rope(dy, positions, base, true));
+  return tape.record(be.relu(x.value), [x], (dy) => tape.accumulate(x, be.reluBackward(dy, x.value)));
+}
+
+/**
+ * Inverted dropout whose mask is a pure function of (seed tensor contents, salt): see Backend.dropout. The same
+ * mask scales dy in the backward.
+ */
+export function dropout(tape: Tape, x: Var, rate: number, seed: Tensor, salt: number): Var {
+  const be = tape.backend;
+  return tape.record(be.dropout(x.value, rate, seed, salt), [x], (dy) => tape.accumulate(x, be.dropout(dy, rate, seed, salt)));
+}
+
+/**
+ * Rotary embedding of x [B, T, H, D] at positions [B, T] (with blockPositions: GLM-130B's 2D rotary, one half of
+ * each head per position dimension); its backward is the inverse rotation.
+ */
+export function rope(tape: Tape, x: Var, positions: Tensor, base: number, blockPositions?: Tensor): Var {
+  const be = tape.backend;
+  return tape.record(be.rope(x.value, positions, base, false, blockPositions), [x], (dy) => {
+    tape.accumulate(x, be.rope(dy, positions, base, true, blockPositions));
   });
 }
 

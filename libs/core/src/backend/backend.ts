@@ -95,12 +95,24 @@ export interface Backend {
   swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): { dgate: Tensor; dup: Tensor };
   gelu(x: Tensor): Tensor;
   geluBackward(dy: Tensor, x: Tensor): Tensor;
+  relu(x: Tensor): Tensor;
+  reluBackward(dy: Tensor, x: Tensor): Tensor;
+
+  /**
+   * Inverted dropout with a stateless mask: element e is kept iff hash(seed's contents, salt, e) >= rate * 2^32,
+   * and kept elements are scaled by 1 / (1 - rate) (kernels/dropout.ts). seed is any i32 tensor (the batch's
+   * tokens), salt a u32 naming the call site. No state is carried between calls, so a resumed run draws the same
+   * masks; the same op applied to dy with the same seed and salt is the backward.
+   */
+  dropout(x: Tensor, rate: number, seed: Tensor, salt: number): Tensor;
 
   /**
    * Rotary position embedding on x: [B, T, H, D] with positions i32 [B, T]; pairs (2i, 2i+1) rotate by
-   * pos * base^(-2i/D). `inverse` rotates the other way, which is exactly the backward.
+   * pos * base^(-2i/D). `inverse` rotates the other way, which is exactly the backward. With blockPositions
+   * i32 [B, T] it is GLM-130B's 2D RoPE: the first half of each head rotates by positions, the second by
+   * blockPositions, each half with D/2 frequencies (D a multiple of 4).
    */
-  rope(x: Tensor, positions: Tensor, base: number, inverse?: boolean): Tensor;
+  rope(x: Tensor, positions: Tensor, base: number, inverse?: boolean, blockPositions?: Tensor): Tensor;
 
   /**
    * Attention. q: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D] with H a multiple of Hkv (grouped-query).

@@ -7,9 +7,10 @@ import type {
 } from '../backend/backend.ts';
 import { shapeString, sizeOf, type DType, type Tensor } from '../backend/tensor.ts';
 import { adamwUpdate, clipScale, sumOfSquares } from '../kernels/adamw.ts';
-import { geluBackward, geluForward, swigluBackward, swigluForward } from '../kernels/activations.ts';
+import { geluBackward, geluForward, reluBackward, reluForward, swigluBackward, swigluForward } from '../kernels/activations.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention.ts';
 import { crossEntropyForwardBackward } from '../kernels/cross-entropy.ts';
+import { dropoutForward, dropoutKey } from '../kernels/dropout.ts';
 import { addForward, addInPlace, scaleForward } from '../kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.ts';
 import { layernormBackward, layernormForward } from '../kernels/layernorm.ts';
@@ -304,12 +305,34 @@ export class ArrayBackend<Slot> implements Backend {
     return dx;
   }
 
-  rope(x: Tensor, positions: Tensor, base: number, inverse = false): Tensor {
+  relu(x: Tensor): Tensor {
+    const y = this.zeros(x.shape);
+    reluForward(this.f(x), this.f(y), x.size);
+    return y;
+  }
+
+  reluBackward(dy: Tensor, x: Tensor): Tensor {
+    const dx = this.zeros(x.shape);
+    reluBackward(this.f(dy), this.f(x), this.f(dx), x.size);
+    return dx;
+  }
+
+  dropout(x: Tensor, rate: number, seed: Tensor, salt: number): Tensor {
+    if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
+    const y = this.zeros(x.shape);
+    dropoutForward(this.f(x), this.f(y), x.size, rate, dropoutKey(this.i(seed), salt >>> 0));
+    return y;
+  }
+
+  rope(x: Tensor, positions: Tensor, base: number, inverse = false, blockPositions?: Tensor): Tensor {
     if (x.shape.length !== 4) throw new RangeError(`rope: x must be [B, T, H, D], got ${shapeString(x.shape)}`);
     const [b, t, h, d] = x.shape;
     if (positions.size !== b * t) throw new RangeError(`rope: positions ${shapeString(positions.shape)} do not match x ${shapeString(x.shape)}`);
+    if (blockPositions && blockPositions.size !== b * t)
+      throw new RangeError(`rope: blockPositions ${shapeString(blockPositions.shape)} do not match x ${shapeString(x.shape)}`);
+    if (blockPositions && d % 4 !== 0) throw new RangeError(`rope: 2D rotary needs a head size divisible by 4, got ${d}`);
     const y = this.zeros(x.shape);
-    ropeForward(this.f(x), this.i(positions), this.f(y), b, t, h, d, base, inverse);
+    ropeForward(this.f(x), this.i(positions), this.f(y), b, t, h, d, base, inverse, blockPositions ? this.i(blockPositions) : null);
     return y;
   }
 

@@ -39,3 +39,12 @@ export function geluBackward(dy: FloatArray, x: FloatArray, dx: FloatArray, size
     dx[i] = dy[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du);
   }
 }
+
+/** ReLU (Vaswani et al. 2017, the original Transformer's FFN): y = max(0, x); dy passes where x > 0. */
+export function reluForward(x: FloatArray, y: FloatArray, size: number): void {
+  for (let i = 0; i < size; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+export function reluBackward(dy: FloatArray, x: FloatArray, dx: FloatArray, size: number): void {
+  for (let i = 0; i < size; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+}

@@ -4,12 +4,15 @@ import type { Schema } from '../config/schema.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
+import type { PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
   backend: Backend;
   vocabSize: number;
   /** Initialisation randomness. */
   rng: Rng;
+  /** The registry's positional encodings, for architectures whose config names one (absent: the architecture's own). */
+  positionalEncoding?(name: string): PositionalEncodingPlugin<any>;
 }
 
 /** A built model: its parameters and a forward from batch tensors to logits. */

@@ -1,7 +1,8 @@
 import type { ArchitecturePlugin } from './architecture.ts';
 import type { ObjectivePlugin } from './objective.ts';
+import type { PositionalEncodingPlugin } from './positional-encoding.ts';
 
-export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any>;
+export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any>;
 
 /**
  * An explicit plugin registry: the application lists its plugins; nothing registers itself on import, and a spec
@@ -36,6 +37,15 @@ export class PluginRegistry {
 
   objective(name: string): ObjectivePlugin<any> {
     return this.get('objective', name) as ObjectivePlugin<any>;
+  }
+
+  positionalEncoding(name: string): PositionalEncodingPlugin<any> {
+    return this.get('positional-encoding', name) as PositionalEncodingPlugin<any>;
+  }
+
+  /** Every registered plugin of one kind. */
+  ofKind<K extends AnyPlugin['kind']>(kind: K): Extract<AnyPlugin, { kind: K }>[] {
+    return [...(this.byKind.get(kind)?.values() ?? [])] as Extract<AnyPlugin, { kind: K }>[];
   }
 
   private get(kind: AnyPlugin['kind'], name: string): AnyPlugin {
