@@ -6,3 +6,4 @@ export { loadModel, generate, type LoadedModel, type GenerateOptions } from './g
 export { writeFileAtomic, readFileBytes } from './atomic-file.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, type PreparedData } from './data.ts';
+export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';

@@ -6,6 +6,8 @@ import {
   encodeCheckpoint,
   parameterCount,
   restoreTensors,
+  checkPositionalEncoding,
+  chosenPositionalEncoding,
   type Backend,
   type Batch,
   type DecodedCheckpoint,
@@ -70,7 +72,7 @@ export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): Byte
 export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number): Model {
   const arch = registry.architecture(spec.model.architecture);
   const config = arch.configSchema.parse(spec.model.config, 'spec.model.config');
-  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed) });
+  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name) });
 }
 
 /** Check that the plugins a spec names exist and fit together, before any work starts. */
@@ -88,7 +90,16 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
       `objective "${objective.name}" cannot train architecture "${spec.model.architecture}"; it supports ${objective.architectures.join(', ')}`,
     );
   objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
-  registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
+  const archConfig = registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
+  // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
+  const encoding = chosenPositionalEncoding(archConfig);
+  if (encoding)
+    checkPositionalEncoding(
+      encoding,
+      { architecture: spec.model.architecture, seqLen: spec.train.seqLen },
+      registry.ofKind('positional-encoding'),
+      'spec.model.config.positionalEncoding',
+    );
 }
 
 function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: ByteTokenizer, documents: Int32Array[], seed: number) {

@@ -1,0 +1,65 @@
+import type { AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
+import { ops } from '@unilab/core';
+import type { BlockConfig } from './config.ts';
+import { normalParameter } from './init.ts';
+
+/**
+ * Multi-head attention without biases (LLaMA). Queries have `heads` heads of size d / heads; keys and values have
+ * `kvHeads` heads that groups of query heads share (GQA; MQA when kvHeads = 1). Shapes: x [B, T, d] -> [B, T, d].
+ */
+export interface AttentionParams {
+  wq: Parameter;
+  wk: Parameter;
+  wv: Parameter;
+  wo: Parameter;
+}
+
+/** `prefix` ends in the projection stem: 'layers.0.w' gives layers.0.wq, ..., 'layers.0.cross_w' layers.0.cross_wq, .... */
+export function createAttention(backend: Backend, rng: Rng, prefix: string, c: BlockConfig, residualStd: number): AttentionParams {
+  const d = c.dModel;
+  const kvDim = (d / c.heads) * c.kvHeads;
+  return {
+    wq: normalParameter(backend, rng, `${prefix}q`, [d, d], 0.02),
+    wk: normalParameter(backend, rng, `${prefix}k`, [d, kvDim], 0.02),
+    wv: normalParameter(backend, rng, `${prefix}v`, [d, kvDim], 0.02),
+    // Projections into the residual stream start smaller so the stream's variance does not grow with depth (GPT-2).
+    wo: normalParameter(backend, rng, `${prefix}o`, [d, d], residualStd),
+  };
+}
+
+export function attentionParameters(p: AttentionParams): Parameter[] {
+  return [p.wq, p.wk, p.wv, p.wo];
+}
+
+/** How positions enter one attention call: rotation of q and k, and an additive bias [H, Tq, Tk]. */
+export interface AttentionPositions {
+  rotate?: (x: Var) => Var;
+  bias?: Var;
+}
+
+/**
+ * Wo · attention(Wq h, Wk m, Wv m) with the mask descriptors; m = h for self-attention, the encoder output for
+ * cross-attention (where positions play no part, as in T5).
+ */
+export function attentionForward(
+  tape: Tape,
+  h: Var,
+  memory: Var,
+  p: AttentionParams,
+  c: BlockConfig,
+  mask: AttentionMask,
+  positions: AttentionPositions = {},
+): Var {
+  const [b, tq] = h.shape;
+  const tk = memory.shape[1];
+  const headDim = c.dModel / c.heads;
+  let q = ops.reshape(tape, ops.linear(tape, h, tape.param(p.wq)), [b, tq, c.heads, headDim]);
+  let k = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wk)), [b, tk, c.kvHeads, headDim]);
+  const v = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wv)), [b, tk, c.kvHeads, headDim]);
+  if (positions.rotate) {
+    q = positions.rotate(q);
+    k = positions.rotate(k);
+  }
+  const attended = ops.attention(tape, q, k, v, mask, 1 / Math.sqrt(headDim), positions.bias);
+  return ops.linear(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), tape.param(p.wo));
+}

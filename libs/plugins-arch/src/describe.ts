@@ -1,0 +1,248 @@
+import { Rng, createReferenceBackend, disposeParameters, type PositionalEncoding, type PositionalEncodingPlugin } from '@unilab/core';
+import type { ModelOptions } from './config.ts';
+import type { EncoderDecoderConfig } from './encoder-decoder.ts';
+import { builtinPositionalEncodings } from './positional/builtin.ts';
+import type { SingleStackConfig } from './single-stack-model.ts';
+
+/**
+ * Size and cost of a model, in closed form, for `unilab describe` and for fair comparisons: parameters split as
+ * Kaplan et al. 2020 do (embedding vs non-embedding), FLOPs per token, and a memory estimate for training in f32 with
+ * AdamW. The formulas follow the modules in this folder one to one (linear layers have no biases).
+ */
+export interface ParameterBreakdown {
+  /** Token tables and learned absolute position tables (looked up, not multiplied). */
+  embedding: number;
+  /** The untied output projection d × V (0 when tied to the token table). */
+  outputHead: number;
+  /** Blocks, norms and relative-bias tables. */
+  nonEmbedding: number;
+  total: number;
+}
+
+export interface ModelDescription {
+  architecture: string;
+  /** One line: layers, width, heads, FFN, norm, activation, encoding. */
+  shape: string;
+  parameters: ParameterBreakdown;
+  /**
+   * FLOPs per token (per position of either stack in an encoder-decoder, whose encoder and decoder each read seqLen
+   * positions): forward = 2 · (weights each token multiplies) + attention (QKᵀ and AV: 4 · keys · d per layer,
+   * counting every key as Kaplan et al. 2020 and Hoffmann et al. 2022 App. F do); training = 3 · forward (the backward
+   * costs two forwards), i.e. 6N + 3 · attention.
+   */
+  flopsPerToken: { matmulWeights: number; forward: number; attention: number; training: number };
+  /** Bytes for training: weights, gradients, AdamW moments (16 per parameter) and the activations the tape keeps. */
+  memory: { weightsAndOptimizer: number; activations: number; total: number };
+}
+
+export interface DescribeOptions {
+  vocabSize: number;
+  seqLen: number;
+  batchSize: number;
+  /** Positional encodings by name (the registry's); this library's own by default. */
+  positionalEncoding?: (name: string) => PositionalEncodingPlugin<any>;
+}
+
+/** One stack's shape, the unit of every formula below. */
+interface StackShape {
+  layers: number;
+  /** Decoder blocks of an encoder-decoder cross-attend to `memoryLen` encoder positions. */
+  crossAttention: boolean;
+  /** What the stack's positional encoding adds: parameters (embedding or not) and what it computes. */
+  encoding: EncodingFootprint;
+}
+
+interface EncodingFootprint {
+  embeddingParams: number;
+  otherParams: number;
+  rotates: boolean;
+  embeds: boolean;
+  bias: boolean;
+}
+
+const SINGLE_STACK: Record<string, true> = { decoder: true, 'prefix-lm': true, unilm: true, glm: true, encoder: true };
+
+/** Build the encoding once on a scratch backend to learn its parameter count and which hooks it fills. */
+function encodingFootprint(options: ModelOptions, describe: DescribeOptions): EncodingFootprint {
+  const lookup = describe.positionalEncoding ?? ((name: string) => builtinPositionalEncodings.find((p) => p.name === name));
+  const plugin = lookup(options.positionalEncoding.name);
+  if (!plugin) throw new Error(`unknown positional encoding "${options.positionalEncoding.name}"`);
+  const backend = createReferenceBackend();
+  const encoding: PositionalEncoding = plugin.create(plugin.configSchema.parse(options.positionalEncoding.config, 'positionalEncoding.config'), {
+    backend,
+    rng: new Rng(0),
+    prefix: '',
+    dModel: options.dModel,
+    heads: options.heads,
+    headDim: options.dModel / options.heads,
+    attention: 'causal',
+  });
+  const params = encoding.params.reduce((n, p) => n + p.value.size, 0);
+  disposeParameters(backend, encoding.params);
+  // Tables added to the embeddings are embedding parameters (Kaplan et al. exclude position embeddings from N).
+  const embeds = encoding.embed !== undefined;
+  return { embeddingParams: embeds ? params : 0, otherParams: embeds ? 0 : params, embeds, rotates: encoding.rotate !== undefined, bias: encoding.attentionBias !== undefined };
+}
+
+function kvDim(c: ModelOptions): number {
+  return (c.dModel / c.heads) * c.kvHeads;
+}
+
+function normParams(c: ModelOptions): number {
+  return c.norm === 'rmsnorm' ? c.dModel : 2 * c.dModel;
+}
+
+/** Weights one token multiplies in an attention layer (Wq, Wk, Wv, Wo) and in the FFN. */
+function attentionWeights(c: ModelOptions): number {
+  return 2 * c.dModel * c.dModel + 2 * c.dModel * kvDim(c);
+}
+
+function ffnWeights(c: ModelOptions): number {
+  return (c.activation === 'swiglu' ? 3 : 2) * c.dModel * c.ffnHidden;
+}
+
+function blockParams(c: ModelOptions, cross: boolean): number {
+  const sublayer = normParams(c) + attentionWeights(c);
+  return sublayer + (cross ? sublayer : 0) + normParams(c) + ffnWeights(c);
+}
+
+function stackParams(c: ModelOptions, s: StackShape): number {
+  return s.layers * blockParams(c, s.crossAttention) + (c.normPlacement === 'pre' ? normParams(c) : 0) + s.encoding.otherParams;
+}
+
+function stacksOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): StackShape[] {
+  const encoding = encodingFootprint(config, options);
+  if (architecture === 'encoder-decoder') {
+    const c = config as EncoderDecoderConfig;
+    return [
+      { layers: c.encoderLayers, crossAttention: false, encoding },
+      { layers: c.decoderLayers, crossAttention: true, encoding },
+    ];
+  }
+  if (!SINGLE_STACK[architecture]) throw new Error(`describe knows the built-in architectures; "${architecture}" is not one of them`);
+  return [{ layers: (config as SingleStackConfig).layers, crossAttention: false, encoding }];
+}
+
+function tokenTables(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): number {
+  return architecture === 'encoder-decoder' && !(config as EncoderDecoderConfig).shareEmbeddings ? 2 : 1;
+}
+
+function breakdown(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, stacks: StackShape[], vocabSize: number): ParameterBreakdown {
+  const d = config.dModel;
+  const embedding = tokenTables(architecture, config) * vocabSize * d + stacks.reduce((n, s) => n + s.encoding.embeddingParams, 0);
+  const outputHead = config.tieEmbeddings ? 0 : d * vocabSize;
+  const nonEmbedding = stacks.reduce((n, s) => n + stackParams(config, s), 0);
+  return { embedding, outputHead, nonEmbedding, total: embedding + outputHead + nonEmbedding };
+}
+
+/** Parameters of a built-in architecture's config, split as in ParameterBreakdown. */
+export function parameterBreakdown(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): ParameterBreakdown {
+  return breakdown(architecture, config, stacksOf(architecture, config, options), options.vocabSize);
+}
+
+/**
+ * Forward FLOPs, summed over one sequence of every stack. Per layer and query position: 2 · weights, plus 4 · keys · d
+ * for QKᵀ and AV. Cross-attention projects the encoder output to keys and values once per decoder layer.
+ */
+function forwardFlops(c: ModelOptions, stacks: StackShape[], t: number, vocabSize: number): { matmul: number; attention: number; positions: number } {
+  const d = c.dModel;
+  let matmul = 0;
+  let attention = 0;
+  for (const s of stacks) {
+    const perPosition = s.layers * (attentionWeights(c) + ffnWeights(c) + (s.crossAttention ? 2 * d * d : 0));
+    matmul += 2 * t * perPosition;
+    attention += t * s.layers * 4 * t * d * (s.crossAttention ? 2 : 1);
+    // The cross-attention's Wk and Wv, applied to the t encoder positions in each decoder layer.
+    if (s.crossAttention) matmul += 2 * t * s.layers * 2 * d * kvDim(c);
+  }
+  // The output head multiplies every position of the last stack (the tied head costs the same).
+  matmul += 2 * t * d * vocabSize;
+  return { matmul, attention, positions: t * stacks.length };
+}
+
+/**
+ * Floats per position the tape keeps for the backward: every op output (norms with their statistics, projections,
+ * rotated q and k, attention output and its log-sum-exp, activations, residual sums, dropout outputs), the logits and
+ * their gradient; plus the attention biases [H, T, T] of relative encodings. Transient gradients come on top.
+ */
+function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, vocabSize: number): number {
+  const d = c.dModel;
+  const kv = kvDim(c);
+  const norm = d + (c.norm === 'rmsnorm' ? 1 : 2);
+  const drop = c.dropout > 0 ? d : 0;
+  let perSequence = 0;
+  for (const s of stacks) {
+    const self = norm + d + 2 * kv + (s.encoding.rotates ? d + kv : 0) + d + c.heads + d + drop + d;
+    const cross = s.crossAttention ? norm + d + d + c.heads + d + drop + d + 2 * kv : 0;
+    const ffn = norm + c.ffnHidden * (c.activation === 'swiglu' ? 3 : 2) + d + drop + d;
+    const perPosition = s.layers * (self + cross + ffn) + d + (s.encoding.embeds ? d : 0) + drop + (c.normPlacement === 'pre' ? norm : 0);
+    perSequence += t * perPosition + (s.encoding.bias ? 2 * c.heads * t * t : 0);
+  }
+  return perSequence + 2 * t * vocabSize;
+}
+
+function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): string {
+  const layers =
+    architecture === 'encoder-decoder'
+      ? `${(config as EncoderDecoderConfig).encoderLayers}+${(config as EncoderDecoderConfig).decoderLayers} layers`
+      : `${(config as SingleStackConfig).layers} layers`;
+  const c = config;
+  const extras = [c.tieEmbeddings ? 'tied' : 'untied', architecture === 'encoder-decoder' && !(config as EncoderDecoderConfig).shareEmbeddings ? 'separate embeddings' : ''];
+  return [
+    layers,
+    `d ${c.dModel}`,
+    `${c.heads} heads (kv ${c.kvHeads})`,
+    `ffn ${c.ffnHidden} ${c.activation}`,
+    `${c.normPlacement}-${c.norm}`,
+    c.positionalEncoding.name,
+    ...extras.filter(Boolean),
+  ].join(', ');
+}
+
+export function describeModel(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): ModelDescription {
+  const stacks = stacksOf(architecture, config, options);
+  const parameters = breakdown(architecture, config, stacks, options.vocabSize);
+  const { matmul, attention, positions } = forwardFlops(config, stacks, options.seqLen, options.vocabSize);
+  const forward = (matmul + attention) / positions;
+  const activations = 4 * options.batchSize * activationFloats(config, stacks, options.seqLen, options.vocabSize);
+  const weightsAndOptimizer = 16 * parameters.total;
+  return {
+    architecture,
+    shape: shapeOf(architecture, config),
+    parameters,
+    flopsPerToken: { matmulWeights: matmul / positions / 2, forward, attention: attention / positions, training: 3 * forward },
+    memory: { weightsAndOptimizer, activations, total: weightsAndOptimizer + activations },
+  };
+}
+
+/**
+ * The two encoder-decoders a fair comparison with a one-stack model needs (Raffel et al. 2020 §3.2.2 and Table 2:
+ * an L+L encoder-decoder has about twice the parameters of an L-layer decoder but the same compute per token):
+ *   sameCompute     L encoder + L decoder layers, everything else equal: each position still passes L blocks;
+ *   sameParameters  ceil(L/2) + max(1, floor(L/2)) layers with the FFN width that brings the total (cross-attention
+ *                   included) closest to the one-stack model's; it does about half the compute per token.
+ * Both share one token table between encoder and decoder, as T5 does. An encoding the encoder-decoder cannot use
+ * (none) is replaced by rope.
+ */
+export function matchedEncoderDecoders(
+  config: SingleStackConfig,
+  options: DescribeOptions,
+): { sameParameters: EncoderDecoderConfig; sameCompute: EncoderDecoderConfig } {
+  const lookup = options.positionalEncoding ?? ((name: string) => builtinPositionalEncodings.find((p) => p.name === name)!);
+  const usable = lookup(config.positionalEncoding.name)?.architectures.includes('encoder-decoder');
+  const { layers, ...shared } = config;
+  const base: EncoderDecoderConfig = {
+    ...shared,
+    positionalEncoding: usable ? config.positionalEncoding : { name: 'rope', config: {} },
+    encoderLayers: layers,
+    decoderLayers: layers,
+    shareEmbeddings: true,
+  };
+  const target = parameterBreakdown('decoder', { ...config, positionalEncoding: base.positionalEncoding }, options).total;
+  const half = { ...base, encoderLayers: Math.ceil(layers / 2), decoderLayers: Math.max(1, Math.floor(layers / 2)) };
+  // The total is linear in the FFN width: solve for it and round.
+  const at = (ffnHidden: number) => parameterBreakdown('encoder-decoder', { ...half, ffnHidden }, options).total;
+  const perUnit = at(1) - at(0);
+  const ffnHidden = Math.max(1, Math.round((target - at(0)) / perUnit));
+  return { sameParameters: { ...half, ffnHidden }, sameCompute: base };
+}

@@ -1,0 +1,86 @@
+import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, Schema, Tape, Var } from '@unilab/core';
+import { boolean, field, integer, object, ops } from '@unilab/core';
+import { blockFields, resolveOptions, type ModelOptions } from './config.ts';
+import { normalParameter } from './init.ts';
+import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
+import { dropoutContext } from './residual-dropout.ts';
+import { createStack, stackForward, stackParameters } from './stack.ts';
+
+const encoderDecoderFields = {
+  encoderLayers: field(integer({ min: 1, max: 96 }), 2),
+  decoderLayers: field(integer({ min: 1, max: 96 }), 2),
+  /** One token table for encoder and decoder inputs (T5) or one each. */
+  shareEmbeddings: field(boolean(), true),
+  ...blockFields,
+};
+
+export type EncoderDecoderConfig = Omit<Infer<typeof encoderDecoderFields>, 'ropeBase'> & ModelOptions;
+
+const encoderDecoderObject = object(encoderDecoderFields);
+const encoderDecoderSchema: Schema<EncoderDecoderConfig> = {
+  describe: encoderDecoderObject.describe,
+  parse: (value, path) => resolveOptions(encoderDecoderObject.parse(value, path), path, 'rope'),
+};
+
+/** The decoder stack's dropout sites start here, past any encoder's. */
+const DECODER_DROPOUT_SITES = 1 << 16;
+
+/**
+ * Encoder-decoder transformer (Vaswani et al. 2017; T5, Raffel et al. 2020 §3.2): the encoder reads the batch's
+ * encoder inputs with bidirectional attention inside each segment; the decoder reads the (shifted) targets causally
+ * and, in every block, cross-attends to the encoder output of its own segment (batch.encoder.crossMask). Each stack
+ * has its own positional encoding (T5: a relative-bias table per stack; causal buckets in the decoder); cross-attention
+ * has none. Parameters: tok_embeddings (shared) or encoder./decoder.tok_embeddings, encoder.* and decoder.* stacks
+ * (decoder blocks add cross_norm, cross_wq..cross_wo), output (untied; tied uses the decoder's table).
+ */
+export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig> = {
+  kind: 'architecture',
+  name: 'encoder-decoder',
+  description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
+  configSchema: encoderDecoderSchema,
+  create(config, env: ModelEnvironment): Model {
+    const { backend, rng, vocabSize } = env;
+    const table = (name: string) => normalParameter(backend, rng, name, [vocabSize, config.dModel], 0.02);
+    const encoderEmbed = table(config.shareEmbeddings ? 'tok_embeddings' : 'encoder.tok_embeddings');
+    const decoderEmbed = config.shareEmbeddings ? encoderEmbed : table('decoder.tok_embeddings');
+    const stack = (side: 'encoder' | 'decoder', layers: number) =>
+      createStack(env, config, {
+        architecture: 'encoder-decoder',
+        prefix: `${side}.`,
+        layers,
+        attention: side === 'encoder' ? 'bidirectional' : 'causal',
+        crossAttention: side === 'decoder',
+        dropoutSites: side === 'encoder' ? 0 : DECODER_DROPOUT_SITES,
+      });
+    const encoder = stack('encoder', config.encoderLayers);
+    const decoder = stack('decoder', config.decoderLayers);
+    const head: OutputHead = config.tieEmbeddings
+      ? { tied: true, table: decoderEmbed }
+      : { tied: false, output: normalParameter(backend, rng, 'output', [config.dModel, vocabSize], 0.02) };
+    const dropoutSeed = config.dropout > 0 ? rng.nextU32() : 0;
+    const embeddings = config.shareEmbeddings ? [encoderEmbed] : [encoderEmbed, decoderEmbed];
+    return {
+      architecture: 'encoder-decoder',
+      config: { ...config },
+      params: [...embeddings, ...stackParameters(encoder), ...stackParameters(decoder), ...outputHeadParameters(head)],
+      forward(tape: Tape, batch: BatchTensors): Var {
+        const source = batch.encoder;
+        if (!source)
+          throw new Error('encoder-decoder needs batches with encoder inputs: use an objective in its encoder-decoder form (e.g. span-corruption, prefixlm)');
+        const dropout = dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed);
+        const memory = stackForward(tape, ops.embedding(tape, source.tokens, tape.param(encoderEmbed)), encoder, config, {
+          mask: source.mask,
+          at: { positions: source.positions },
+          dropout,
+        });
+        const h = stackForward(tape, ops.embedding(tape, batch.tokens, tape.param(decoderEmbed)), decoder, config, {
+          mask: batch.mask,
+          at: { positions: batch.positions },
+          cross: { memory, mask: source.crossMask },
+          dropout,
+        });
+        return logits(tape, h, head);
+      },
+    };
+  },
+};

@@ -1,0 +1,40 @@
+import { Var, object, type PositionalEncodingPlugin } from '@unilab/core';
+import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
+
+/**
+ * ALiBi head slopes (Press et al. 2022, §3): for n heads, a power of 2, the geometric sequence starting at and
+ * multiplying by 2^(-8/n) (8 heads: 1/2, 1/4, ..., 1/256). Otherwise the slopes of the closest power of 2 below n,
+ * followed by every other slope of twice that many heads until there are n (the rule of the paper's code).
+ */
+export function alibiSlopes(heads: number): number[] {
+  const powerOfTwo = (n: number) => Array.from({ length: n }, (_, i) => 2 ** ((-8 * (i + 1)) / n));
+  const below = 2 ** Math.floor(Math.log2(heads));
+  if (below === heads) return powerOfTwo(heads);
+  return [...powerOfTwo(below), ...powerOfTwo(2 * below).filter((_, i) => i % 2 === 0).slice(0, heads - below)];
+}
+
+/**
+ * Attention with linear biases (Press et al. 2022): no position in the embeddings; each head h adds
+ * -m_h · |i - j| to the score of query i and key j. In a causal stack only j <= i is visible and this is the paper's
+ * -m_h (i - j); bidirectional and prefix stacks use the symmetric distance.
+ */
+export const alibi: PositionalEncodingPlugin<Record<string, never>> = {
+  kind: 'positional-encoding',
+  name: 'alibi',
+  description: 'ALiBi: a fixed per-head linear distance penalty on attention scores (Press et al. 2022)',
+  configSchema: object({}),
+  architectures: ONE_D_ARCHITECTURES,
+  requirement: NEEDS_1D,
+  create(_config, stack) {
+    const slopes = alibiSlopes(stack.heads);
+    return {
+      params: [],
+      attentionBias(tape, t) {
+        const bias = new Float32Array(stack.heads * t * t);
+        for (let h = 0; h < stack.heads; h++)
+          for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) bias[(h * t + i) * t + j] = -slopes[h] * Math.abs(i - j);
+        return new Var(tape.own(stack.backend.fromArray(bias, [stack.heads, t, t])), false);
+      },
+    };
+  },
+};

@@ -1,0 +1,69 @@
+import type { AttentionPattern, BatchTensors, Infer, Model, ModelEnvironment, Schema, Tape, Var } from '@unilab/core';
+import { field, integer, object, ops } from '@unilab/core';
+import { blockFields, resolveOptions, type ModelOptions } from './config.ts';
+import { normalParameter } from './init.ts';
+import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
+import { dropoutContext } from './residual-dropout.ts';
+import { createStack, stackForward, stackParameters } from './stack.ts';
+
+const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...blockFields };
+
+/** The config of every one-stack architecture (decoder, prefix-lm, unilm, glm, encoder). */
+export type SingleStackConfig = Omit<Infer<typeof singleStackFields>, 'ropeBase'> & ModelOptions;
+
+export function singleStackConfigSchema(defaultEncoding: string): Schema<SingleStackConfig> {
+  const schema = object(singleStackFields);
+  return { describe: schema.describe, parse: (value, path) => resolveOptions(schema.parse(value, path), path, defaultEncoding) };
+}
+
+/** What sets the one-stack architectures apart: how their attention is used and which positions they read. */
+export interface SingleStackArchitecture {
+  name: string;
+  attention: AttentionPattern;
+  /** GLM reads batch.blockPositions as its second position dimension. */
+  blockPositions: boolean;
+}
+
+/**
+ * A one-stack transformer (nanoGPT's GPT with LLaMA's blocks by default):
+ *   x = tok_embeddings[tokens] → positional encoding → N blocks under the batch's mask → final norm → output head.
+ * The attention mask is the Batch's (segments and prefixEnd), so the same network is a causal decoder, a prefix LM,
+ * UniLM, GLM or a BERT encoder depending on what the objective's batches say; the architecture names the pattern
+ * its positional encoding and the compatibility checks rely on. Parameters: tok_embeddings, the encoding's tables,
+ * layers.N.*, norm (pre-norm only), output (untied only).
+ */
+export function createSingleStackModel(arch: SingleStackArchitecture, config: SingleStackConfig, env: ModelEnvironment): Model {
+  const { backend, rng, vocabSize } = env;
+  const embed = normalParameter(backend, rng, 'tok_embeddings', [vocabSize, config.dModel], 0.02);
+  const stack = createStack(env, config, {
+    architecture: arch.name,
+    prefix: '',
+    layers: config.layers,
+    attention: arch.attention,
+    crossAttention: false,
+    dropoutSites: 0,
+  });
+  const head: OutputHead = config.tieEmbeddings
+    ? { tied: true, table: embed }
+    : { tied: false, output: normalParameter(backend, rng, 'output', [config.dModel, vocabSize], 0.02) };
+  // Drawn last, and only with dropout on, so models without dropout initialise exactly as before it existed.
+  const dropoutSeed = config.dropout > 0 ? rng.nextU32() : 0;
+  return {
+    architecture: arch.name,
+    config: { ...config },
+    params: [embed, ...stackParameters(stack), ...outputHeadParameters(head)],
+    forward(tape: Tape, batch: BatchTensors): Var {
+      // A batch without block positions (e.g. plain causal LM text) is all Part A: block position 0 (Du et al. 2022).
+      const blockPositions = arch.blockPositions
+        ? (batch.blockPositions ?? tape.own(backend.zeros([batch.batchSize, batch.seqLen], 'i32')))
+        : undefined;
+      const x = ops.embedding(tape, batch.tokens, tape.param(embed));
+      const h = stackForward(tape, x, stack, config, {
+        mask: batch.mask,
+        at: { positions: batch.positions, blockPositions },
+        dropout: dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed),
+      });
+      return logits(tape, h, head);
+    },
+  };
+}

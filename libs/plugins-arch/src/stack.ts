@@ -1,0 +1,77 @@
+import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionTensors, Tape, Var } from '@unilab/core';
+import type { ModelOptions } from './config.ts';
+import { resolvePositionalEncoding } from './positional/resolve.ts';
+import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
+import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
+import { residualDropout, type DropoutContext } from './residual-dropout.ts';
+
+/**
+ * A stack of transformer blocks with its positional encoding: the whole of a decoder-only model between embedding
+ * and head, or one side of an encoder-decoder. A pre-norm stack ends with a final norm (GPT-2); a post-norm stack's
+ * last block already ends in one.
+ */
+export interface Stack {
+  encoding: PositionalEncoding;
+  blocks: BlockParams[];
+  finalNorm?: NormParams;
+  /** Where this stack's dropout sites start, so an encoder's and a decoder's masks differ. */
+  dropoutSites: number;
+}
+
+export interface StackSpec {
+  architecture: string;
+  /** '' or 'encoder.' / 'decoder.'. */
+  prefix: string;
+  layers: number;
+  attention: AttentionPattern;
+  crossAttention: boolean;
+  dropoutSites: number;
+}
+
+export function createStack(env: ModelEnvironment, options: ModelOptions, spec: StackSpec): Stack {
+  const { backend, rng } = env;
+  const headDim = options.dModel / options.heads;
+  const encoding = resolvePositionalEncoding(env, spec.architecture, options.positionalEncoding, {
+    backend,
+    rng,
+    prefix: spec.prefix,
+    dModel: options.dModel,
+    heads: options.heads,
+    headDim,
+    attention: spec.attention,
+  });
+  // GPT-2's scaled init of the projections into the residual stream: 0.02 / sqrt(2 · layers).
+  const residualStd = 0.02 / Math.sqrt(2 * spec.layers);
+  const blocks: BlockParams[] = [];
+  for (let l = 0; l < spec.layers; l++) blocks.push(createBlock(backend, rng, `${spec.prefix}layers.${l}`, options, residualStd, spec.crossAttention));
+  const finalNorm = options.normPlacement === 'pre' ? createNorm(backend, `${spec.prefix}norm`, options.norm, options.dModel) : undefined;
+  return { encoding, blocks, finalNorm, dropoutSites: spec.dropoutSites };
+}
+
+/** In creation order: the encoding's tables, the blocks, the final norm. */
+export function stackParameters(s: Stack): Parameter[] {
+  return [...s.encoding.params, ...s.blocks.flatMap(blockParameters), ...(s.finalNorm ? normParameters(s.finalNorm) : [])];
+}
+
+export interface StackInputs {
+  mask: AttentionMask;
+  at: PositionTensors;
+  cross?: { memory: Var; mask: AttentionMask };
+  dropout?: DropoutContext;
+}
+
+/** x: token embeddings [B, T, d] -> the stack's output [B, T, d]. */
+export function stackForward(tape: Tape, x: Var, s: Stack, options: ModelOptions, inputs: StackInputs): Var {
+  const { encoding } = s;
+  let h = encoding.embed ? encoding.embed(tape, x, inputs.at) : x;
+  h = residualDropout(tape, h, inputs.dropout, s.dropoutSites);
+  const rotate = encoding.rotate;
+  const positions = {
+    rotate: rotate && ((v: Var) => rotate.call(encoding, tape, v, inputs.at)),
+    bias: encoding.attentionBias?.(tape, x.shape[1]),
+  };
+  s.blocks.forEach((block, l) => {
+    h = blockForward(tape, h, block, options, { mask: inputs.mask, positions, cross: inputs.cross, dropout: inputs.dropout, dropoutSite: s.dropoutSites + 1 + 3 * l });
+  });
+  return s.finalNorm ? normForward(tape, h, s.finalNorm, options.normEps) : h;
+}

@@ -1,0 +1,77 @@
+import type { AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
+import { ops } from '@unilab/core';
+import { attentionForward, attentionParameters, createAttention, type AttentionParams, type AttentionPositions } from './attention-layer.ts';
+import type { BlockConfig } from './config.ts';
+import { createFeedForward, feedForward, feedForwardParameters, type FeedForwardParams } from './feed-forward.ts';
+import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
+import { residualDropout, type DropoutContext } from './residual-dropout.ts';
+
+/**
+ * One transformer block: self-attention, then (in an encoder-decoder's decoder) cross-attention to the encoder,
+ * then the feed-forward network, each a residual sublayer:
+ *   pre-norm  (GPT-2, LLaMA)       x = x + dropout(f(norm(x)))
+ *   post-norm (Vaswani et al. 2017) x = norm(x + dropout(f(x)))
+ * Parameter names are LLaMA's (layers.N.attn_norm, .wq, .wk, .wv, .wo, .ffn_norm, .w_gate, .w_up, .w_down), with
+ * .cross_norm and .cross_wq ... .cross_wo for cross-attention.
+ */
+export interface BlockParams {
+  attnNorm: NormParams;
+  attention: AttentionParams;
+  cross?: { norm: NormParams; attention: AttentionParams };
+  ffnNorm: NormParams;
+  ffn: FeedForwardParams;
+}
+
+export function createBlock(
+  backend: Backend,
+  rng: Rng,
+  prefix: string,
+  c: BlockConfig,
+  residualStd: number,
+  withCrossAttention = false,
+): BlockParams {
+  const d = c.dModel;
+  const attnNorm = createNorm(backend, `${prefix}.attn_norm`, c.norm, d);
+  const attention = createAttention(backend, rng, `${prefix}.w`, c, residualStd);
+  const cross = withCrossAttention
+    ? { norm: createNorm(backend, `${prefix}.cross_norm`, c.norm, d), attention: createAttention(backend, rng, `${prefix}.cross_w`, c, residualStd) }
+    : undefined;
+  const ffnNorm = createNorm(backend, `${prefix}.ffn_norm`, c.norm, d);
+  return { attnNorm, attention, cross, ffnNorm, ffn: createFeedForward(backend, rng, prefix, c, residualStd) };
+}
+
+export function blockParameters(p: BlockParams): Parameter[] {
+  return [
+    ...normParameters(p.attnNorm),
+    ...attentionParameters(p.attention),
+    ...(p.cross ? [...normParameters(p.cross.norm), ...attentionParameters(p.cross.attention)] : []),
+    ...normParameters(p.ffnNorm),
+    ...feedForwardParameters(p.ffn),
+  ];
+}
+
+/** What a block reads besides x: its self-attention mask and positions, and for cross-attention the encoder output. */
+export interface BlockInputs {
+  mask: AttentionMask;
+  positions: AttentionPositions;
+  cross?: { memory: Var; mask: AttentionMask };
+  dropout?: DropoutContext;
+  /** First dropout site of this block (each sublayer takes the next one). */
+  dropoutSite: number;
+}
+
+export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig, inputs: BlockInputs): Var {
+  let site = inputs.dropoutSite;
+  const sublayer = (x: Var, norm: NormParams, f: (h: Var) => Var): Var => {
+    if (c.normPlacement === 'pre') return ops.add(tape, x, residualDropout(tape, f(normForward(tape, x, norm, c.normEps)), inputs.dropout, site++));
+    return normForward(tape, ops.add(tape, x, residualDropout(tape, f(x), inputs.dropout, site++)), norm, c.normEps);
+  };
+  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions));
+  if (p.cross) {
+    const { norm, attention } = p.cross;
+    const cross = inputs.cross;
+    if (!cross) throw new Error('a block with cross-attention needs the encoder output');
+    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask));
+  }
+  return sublayer(h, p.ffnNorm, (n) => feedForward(tape, n, p.ffn));
+}
