@@ -1,9 +1,11 @@
 import { SpecError } from '@unilab/core';
+import { dataCommand } from './commands/data.ts';
 import { generateCommand } from './commands/generate.ts';
 import { trainCommand } from './commands/train.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
+  data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
 };
 

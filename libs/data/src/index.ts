@@ -7,3 +7,33 @@ export { readTextFiles } from './sources/text-files.ts';
 export { splitHeldOut, fnv1a } from './split.ts';
 export { createDocumentStream } from './document-stream.ts';
 export { unigramEntropy } from './unigram.ts';
+
+export type { ReadItem, ReadProblem } from './readers/read-item.ts';
+export { readFiles, type FileReaderOptions, type TextSplit } from './readers/text-files.ts';
+export { readBundled, BUNDLED_SOURCES, type BundledSource } from './readers/bundled.ts';
+export { readUdhr, udhrIndex, htmlParagraphs, type UdhrText } from './readers/udhr.ts';
+
+export { dataStagePlugins } from './stages/data-stages.ts';
+export { eldLanguageStage, loadEld } from './stages/language-id-eld.ts';
+export { fasttextLanguageStage, loadFasttextLid } from './stages/language-id-fasttext.ts';
+export { gopherQualityStage, gopherQualityReason } from './quality/gopher-quality.ts';
+export { gopherRepetitionStage, gopherRepetitionReason } from './quality/gopher-repetition.ts';
+export { c4QualityStage, c4Clean } from './quality/c4-quality.ts';
+export { finewebQualityStage, finewebQualityReason } from './quality/fineweb-quality.ts';
+export { perplexityFilterStage } from './quality/perplexity-filter.ts';
+export { trainByteNgramModel, type ByteNgramModel } from './quality/byte-ngram-model.ts';
+export { exactDedupStage } from './dedup/exact-dedup.ts';
+export { minhashDedupStage, createNearDuplicateIndex } from './dedup/minhash-dedup.ts';
+
+export { BpeTokenizer, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
+export { trainBpe, PieceCounter, type BpeTrainingOptions } from './tokenizer/bpe-trainer.ts';
+export { tokenizerFromJSON } from './tokenizer/tokenizer-from-json.ts';
+
+export { SequencePacker, positionDocumentIds, type PackedShard } from './pack/sequence-packer.ts';
+export { planMixture, MixtureInterleaver, type MixtureSource, type MixturePlan } from './pack/mixture.ts';
+export type { ShardIndex, ShardEntry, SourceShare, TokenDtype } from './pack/shard-format.ts';
+export { readShardDataset, readShardIndex, readShardTokens, type ShardDataset } from './pack/shard-reader.ts';
+
+export { parsePipelineSpec, type PipelineSpec, type PipelineStageSpec, type PipelineSourceSpec } from './pipeline/pipeline-spec.ts';
+export { runPipeline, type PipelineReport, type ProgressUpdate, type PipelineEvents, type SourceReport } from './pipeline/run-pipeline.ts';
+export { megabytesPerSecond, type StageStats } from './pipeline/stage-stats.ts';

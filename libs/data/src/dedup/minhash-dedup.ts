@@ -1,0 +1,110 @@
+import { field, integer, object, SpecError, type DataStagePlugin, type PipelineDocument, type StageDecision } from '@unilab/core';
+import { bandKeys, candidateProbability, minhashSeeds, minhashSignature, shingleHashes } from './minhash.ts';
+import { UnionFind } from './union-find.ts';
+
+/**
+ * Near-duplicate removal with MinHash LSH. Defaults follow FineWeb (Penedo et al. 2024, §3.4): word 5-gram shingles,
+ * 112 hash functions in 14 bands of 8 rows. Candidates (a shared band) are joined in a union-find forest; the first
+ * document of each cluster, in pipeline order, is kept. The run is streaming and deterministic: a document is
+ * compared with every earlier one, kept or not, so A ~ B ~ C forms one cluster even when A and C differ more.
+ *
+ * The S-curve 1 - (1 - J^8)^14 passes 50% near J = 0.72 and catches 92% of pairs at J = 0.8, 99% at J = 0.85;
+ * raise the recall at a given similarity with more bands of fewer rows (16 x 7 catches 98% at J = 0.8).
+ */
+export const minhashDedupConfigSchema = object({
+  shingleSize: field(integer({ min: 1, max: 32 }), 5),
+  bands: field(integer({ min: 1, max: 512 }), 14),
+  rows: field(integer({ min: 1, max: 64 }), 8),
+  seed: field(integer({ min: 0, max: 2 ** 32 - 1 }), 0x5eed),
+});
+export type MinhashDedupConfig = ReturnType<typeof minhashDedupConfigSchema.parse>;
+
+export interface NearDuplicateIndex {
+  /** Add a document; returns the id of the earlier kept document it duplicates, or null if it is kept. */
+  add(id: string, text: string): string | null;
+  /** Clusters with more than one member, and the documents they hold. */
+  clusters(): { clusters: number; documents: number };
+}
+
+export function createNearDuplicateIndex(config: MinhashDedupConfig): NearDuplicateIndex {
+  const seeds = minhashSeeds(config.bands * config.rows, config.seed);
+  const signature = new Uint32Array(seeds.length);
+  const buckets = Array.from({ length: config.bands }, () => new Map<number, number>());
+  const forest = new UnionFind();
+  /** For each element: the kept document of its cluster, valid at roots (-1: none kept yet). */
+  let kept = new Int32Array(1024);
+  const ids: string[] = [];
+  return {
+    add(id, text) {
+      const x = forest.add();
+      if (x >= kept.length) {
+        const grown = new Int32Array(kept.length * 2);
+        grown.set(kept);
+        kept = grown;
+      }
+      kept[x] = -1;
+      ids.push(id);
+      const keys = bandKeys(minhashSignature(shingleHashes(text, config.shingleSize), seeds, signature), config.bands, config.rows);
+      for (let b = 0; b < config.bands; b++) {
+        const other = buckets[b].get(keys[b]);
+        if (other === undefined) {
+          buckets[b].set(keys[b], x);
+          continue;
+        }
+        const before = [kept[forest.find(other)], kept[forest.find(x)]];
+        const root = forest.union(other, x);
+        kept[root] = before[0] >= 0 ? before[0] : before[1];
+      }
+      const root = forest.find(x);
+      if (kept[root] >= 0) return ids[kept[root]];
+      kept[root] = x;
+      return null;
+    },
+    clusters() {
+      const sizes = new Map<number, number>();
+      for (let i = 0; i < forest.length; i++) {
+        const r = forest.find(i);
+        sizes.set(r, (sizes.get(r) ?? 0) + 1);
+      }
+      let clusters = 0;
+      let documents = 0;
+      for (const s of sizes.values())
+        if (s > 1) {
+          clusters++;
+          documents += s;
+        }
+      return { clusters, documents };
+    },
+  };
+}
+
+export const minhashDedupStage: DataStagePlugin<MinhashDedupConfig> = {
+  kind: 'data-stage',
+  name: 'minhash-dedup',
+  description: 'near-duplicate removal: MinHash LSH over word 5-gram shingles, union-find clusters, first of each kept',
+  configSchema: {
+    describe: minhashDedupConfigSchema.describe,
+    parse(value, path) {
+      const c = minhashDedupConfigSchema.parse(value, path);
+      if (c.bands * c.rows > 4096) throw new SpecError(`${path}.bands`, `bands x rows must be at most 4096 hash functions, got ${c.bands * c.rows}`);
+      return c;
+    },
+  },
+  async create(config) {
+    const index = createNearDuplicateIndex(config);
+    return {
+      process(doc: PipelineDocument): StageDecision {
+        const original = index.add(doc.id, doc.text);
+        return original === null ? { keep: true } : { keep: false, reason: 'near_duplicate' };
+      },
+      summary() {
+        const c = index.clusters();
+        return {
+          clusters: c.clusters,
+          clustered_documents: c.documents,
+          recall_at_0_8: Number(candidateProbability(0.8, config.bands, config.rows).toFixed(3)),
+        };
+      },
+    };
+  },
+};
