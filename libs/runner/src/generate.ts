@@ -1,5 +1,5 @@
-import { Rng, Tape, restoreTensors, sampleToken, uploadBatch, type Backend, type Batch, type Model, type SamplingOptions } from '@unilab/core';
-import { ByteTokenizer } from '@unilab/data';
+import { Rng, Tape, restoreTensors, sampleToken, uploadBatch, type Backend, type Batch, type Model, type SamplingOptions, type Tokenizer } from '@unilab/core';
+import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
 import type { PluginRegistry } from '@unilab/core';
@@ -8,7 +8,7 @@ import { buildModel } from './run.ts';
 
 export interface LoadedModel {
   model: Model;
-  tokenizer: ByteTokenizer;
+  tokenizer: Tokenizer;
   backend: Backend;
   /** The context length the model was trained with. */
   seqLen: number;
@@ -19,7 +19,7 @@ export async function loadModel(path: string, registry: PluginRegistry): Promise
   const checkpoint = await readCheckpoint(path);
   const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown> };
   const spec = parseTrainingSpec(state.spec);
-  const tokenizer = ByteTokenizer.fromJSON(state.tokenizer);
+  const tokenizer = tokenizerFromJSON(state.tokenizer);
   const backend = await createBackend(spec.backend);
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   restoreTensors(backend, checkpoint, model.params, null, `checkpoint ${path}`);

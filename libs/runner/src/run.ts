@@ -14,11 +14,12 @@ import {
   type Model,
   type PluginRegistry,
   type StepResult,
+  type Tokenizer,
 } from '@unilab/core';
 import { ByteTokenizer, createDocumentStream } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint-files.ts';
-import { prepareData, type PreparedData } from './data.ts';
+import { prepareData, prepareShardData, type PreparedData } from './data.ts';
 import type { TrainingSpec } from './spec.ts';
 
 export interface RunInfo {
@@ -59,7 +60,7 @@ export interface RunResult {
   unigramEntropy: number;
   checkpoint: string | null;
   model: Model;
-  tokenizer: ByteTokenizer;
+  tokenizer: Tokenizer;
   backend: Backend;
 }
 
@@ -102,7 +103,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
     );
 }
 
-function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: ByteTokenizer, documents: Int32Array[], seed: number) {
+function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: Int32Array[], seed: number) {
   const objective = registry.objective(spec.objective.name);
   const config = objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
   const context = {
@@ -117,7 +118,7 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: By
 }
 
 /** Fixed held-out batches: the same for every evaluation and every resumed run. */
-function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: ByteTokenizer, data: PreparedData): Batch[] {
+function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: PreparedData): Batch[] {
   if (data.heldOut.length === 0) return [];
   const batcher = makeBatcher(spec, registry, tokenizer, data.heldOut, spec.seed ^ 0x5eed);
   return Array.from({ length: spec.train.evalBatches }, () => batcher.next());
@@ -139,8 +140,12 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     throw new Error(`${outDir} already holds checkpoints of a run; resume it (--resume) or choose another output directory`);
   }
 
-  const tokenizer = tokenizerFor(spec, registry);
-  const data = await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer);
+  // A prepared dataset brings its own tokenizer (stored in the checkpoints); otherwise bytes.
+  const shardData = spec.data.shards
+    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, registry.objective(spec.objective.name).specialTokens)
+    : null;
+  const tokenizer = shardData?.tokenizer ?? tokenizerFor(spec, registry);
+  const data = shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;

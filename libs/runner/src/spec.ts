@@ -9,6 +9,8 @@ const dataSchema = object({
   corpus: field(string({ nonEmpty: true }), 'sotu'),
   heldOutFraction: field(number({ min: 0, max: 0.5 }), 0.05),
   tokenizer: field(oneOf(['byte'] as const), 'byte'),
+  /** A dataset prepared by `unilab data` (its directory); when set it replaces corpus, and its tokenizer is used. */
+  shards: optional(string({ nonEmpty: true })),
 });
 
 const modelSchema = object({
