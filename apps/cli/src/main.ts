@@ -1,12 +1,20 @@
 import { SpecError } from '@unilab/core';
 import { dataCommand } from './commands/data.ts';
 import { generateCommand } from './commands/generate.ts';
+import { jobsCommand } from './commands/jobs.ts';
+import { runCommand } from './commands/run.ts';
+import { serveCommand } from './commands/serve.ts';
+import { submitCommand } from './commands/submit.ts';
 import { trainCommand } from './commands/train.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
   data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+  run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
+  serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
+  submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
+  jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },
 };
 
 function usage(): string {

@@ -6,4 +6,24 @@ export { loadModel, generate, type LoadedModel, type GenerateOptions } from './g
 export { writeFileAtomic, readFileBytes } from './atomic-file.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, type PreparedData } from './data.ts';
+export { TrainingDivergedError, assertFiniteStep, type DivergencePhase } from './divergence.ts';
+export { estimateParameters } from './estimate.ts';
+export { prepareMixture, type MixtureComponent } from './mixture.ts';
+export {
+  parseJobSpec,
+  validateJobPlugins,
+  runStages,
+  readJobProgress,
+  stageStart,
+  stageDir,
+  attemptSeed,
+  type Gate,
+  type StagePlan,
+  type JobSpec,
+  type JobEvent,
+  type JobOutcome,
+  type JobProgress,
+  type CompletedStage,
+  type RunStagesOptions,
+} from './stages.ts';
 export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';

@@ -18,8 +18,9 @@ import {
 } from '@unilab/core';
 import { ByteTokenizer, createDocumentStream } from '@unilab/data';
 import { createBackend } from './backends.ts';
-import { latestCheckpoint, listCheckpoints, saveCheckpoint } from './checkpoint-files.ts';
+import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { prepareData, prepareShardData, type PreparedData } from './data.ts';
+import { assertFiniteStep } from './divergence.ts';
 import type { TrainingSpec } from './spec.ts';
 
 export interface RunInfo {
@@ -50,6 +51,12 @@ export interface RunOptions {
   stopAtStep?: number;
   /** Use this backend instead of creating the spec's. */
   backend?: Backend;
+  /** Stop cleanly between steps once aborted: the step in flight finishes, then evaluation and a checkpoint as at the end. */
+  signal?: AbortSignal;
+  /** A fresh run starts from this checkpoint's parameters (a stage continuing the previous stage's model). */
+  initFrom?: string;
+  /** Already prepared data (a mixture of corpora) instead of reading spec.data.corpus. */
+  data?: PreparedData;
 }
 
 export interface RunResult {
@@ -145,7 +152,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, registry.objective(spec.objective.name).specialTokens)
     : null;
   const tokenizer = shardData?.tokenizer ?? tokenizerFor(spec, registry);
-  const data = shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
+  const data = options.data ?? shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
@@ -170,6 +177,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     const state = resumeFrom.checkpoint.state as unknown as { step: number; batcher: unknown };
     batcher.restore(state.batcher);
     trainer.step = state.step;
+  } else if (options.initFrom) {
+    restoreTensors(backend, await readCheckpoint(options.initFrom), model.params, null, `checkpoint ${options.initFrom}`);
   }
   const evalBatches = heldOutBatches(spec, registry, tokenizer, data);
 
@@ -200,10 +209,9 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   let heldOutLoss = NaN;
   let lastCheckpoint: string | null = resumeFrom?.path ?? null;
   const stopAt = Math.min(t.steps, options.stopAtStep ?? t.steps);
-  while (trainer.step < stopAt) {
+  while (trainer.step < stopAt && !options.signal?.aborted) {
     const result = await trainer.trainStep();
-    if (!Number.isFinite(result.loss))
-      throw new Error(`training diverged at step ${result.step}: loss is ${result.loss}; lower train.lr (now ${t.lr})`);
+    assertFiniteStep(result, t.lr);
     losses.push(result.loss);
     events.onStep?.(result);
     if (t.evalEvery > 0 && trainer.step % t.evalEvery === 0 && evalBatches.length > 0) {

@@ -1,0 +1,96 @@
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { SpecError, type PluginRegistry } from '@unilab/core';
+import { BUNDLED_CORPORA } from '@unilab/data';
+import { estimateParameters, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
+import type { ServerConfig } from './config.ts';
+
+/** A job the server accepted: its parsed spec, the spec its worker runs (paths resolved) and its directory. */
+export interface AdmittedJob {
+  job: JobSpec;
+  runSpec: Record<string, unknown>;
+  outDir: string;
+}
+
+type Limits = Pick<ServerConfig, 'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep'>;
+
+/**
+ * Everything a submitted spec must pass before it is stored: the spec schema, the plugins it names, the server's
+ * limits (model size estimated from the config, never by building it; steps; tokens per step) and the data
+ * directory (every file path resolves inside it). Each refusal is a SpecError naming the field.
+ */
+export function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): AdmittedJob {
+  const job = parseJobSpec(raw);
+  validateJobPlugins(job, registry);
+  checkLimits(job, registry, limits);
+  const runSpec = structuredClone(raw) as Record<string, any>;
+  const dataDir = realpathSync(limits.dataDir);
+  const corpus = (value: string, path: string) => ((BUNDLED_CORPORA as readonly string[]).includes(value) ? value : insideDataDir(dataDir, value, path, true));
+  if (typeof runSpec.data?.corpus === 'string') runSpec.data.corpus = corpus(runSpec.data.corpus, 'spec.data.corpus');
+  (runSpec.stages as any[] | undefined)?.forEach((stage, i) => {
+    if (typeof stage.data?.corpus === 'string') stage.data.corpus = corpus(stage.data.corpus, `spec.stages[${i}].data.corpus`);
+    (stage.data?.mixture as any[] | undefined)?.forEach((m, j) => (m.corpus = corpus(m.corpus, `spec.stages[${i}].data.mixture[${j}].corpus`)));
+  });
+  let outDir = join(dataDir, 'jobs', jobId);
+  if (typeof runSpec.outDir === 'string') {
+    outDir = insideDataDir(dataDir, runSpec.outDir, 'spec.outDir', false);
+    if (outDir === dataDir || (existsSync(outDir) && readdirSync(outDir).length > 0))
+      throw new SpecError('spec.outDir', 'must be a new or empty directory inside the data directory');
+    runSpec.outDir = outDir;
+  }
+  return { job, runSpec, outDir };
+}
+
+function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): void {
+  const first = job.stages[0].spec;
+  const parameters = estimateParameters(first, registry);
+  if (parameters === null)
+    throw new SpecError('spec.model.config', `cannot estimate the size of architecture "${first.model.architecture}" from its config (needs dModel and layers)`);
+  if (parameters > limits.maxParameters)
+    throw new SpecError(
+      'spec.model.config',
+      `this model would have about ${formatCount(parameters)} parameters; this server allows at most ${formatCount(limits.maxParameters)} (maxParameters)`,
+    );
+  let steps = 0;
+  for (const stage of job.stages) {
+    const t = stage.spec.train;
+    const where = job.stages.length > 1 ? `spec.stages[${stage.index}]` : 'spec';
+    const tokens = t.batchSize * t.seqLen * t.gradAccum;
+    if (tokens > limits.maxTokensPerStep)
+      throw new SpecError(
+        `${where}.train.batchSize`,
+        `batchSize x seqLen x gradAccum = ${tokens} tokens per step; this server allows at most ${limits.maxTokensPerStep} (maxTokensPerStep)`,
+      );
+    steps += t.steps * (stage.gate?.action === 'retry' ? stage.gate.maxRetries + 1 : 1);
+  }
+  if (steps > limits.maxStepsPerJob)
+    throw new SpecError(
+      job.stages.length > 1 ? 'spec.stages' : 'spec.train.steps',
+      `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`,
+    );
+}
+
+/**
+ * Resolve a spec path against the data directory and refuse anything outside it, following symbolic links so that a
+ * link inside cannot point outside. `mustExist` for inputs (corpora), not for outputs.
+ */
+function insideDataDir(dataDir: string, value: string, path: string, mustExist: boolean): string {
+  const allowed = mustExist
+    ? `a bundled corpus (${BUNDLED_CORPORA.join(', ')}) or a path inside the server's data directory (relative paths start there)`
+    : `a path inside the server's data directory (relative paths start there)`;
+  const target = resolve(dataDir, value);
+  const inside = (p: string) => {
+    const r = relative(dataDir, p);
+    return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+  };
+  if (!inside(target)) throw new SpecError(path, `expected ${allowed}; got ${JSON.stringify(value)}, which is outside it`);
+  if (mustExist && !existsSync(target)) throw new SpecError(path, `${JSON.stringify(value)} does not exist in the data directory; expected ${allowed}`);
+  let existing = target;
+  while (!existsSync(existing)) existing = dirname(existing);
+  if (!inside(realpathSync(existing))) throw new SpecError(path, `${JSON.stringify(value)} links outside the data directory; expected ${allowed}`);
+  return target;
+}
+
+function formatCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${n}`;
+}

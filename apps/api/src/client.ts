@@ -1,0 +1,156 @@
+/**
+ * A small client of the job API over fetch (web-standard, so it runs on Node, Deno and in browsers): what
+ * `unilab submit` and `unilab jobs` use, and the tests.
+ */
+export interface JobView {
+  id: string;
+  name: string;
+  status: string;
+  stage: { index: number; name: string | null; attempt: number; count: number };
+  step: number;
+  totalSteps: number;
+  metrics: { loss: number | null; heldOutLoss: number | null; lr: number | null };
+  parameters: number | null;
+  error: { message: string; step: number | null; phase: string | null } | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  spec?: unknown;
+}
+
+export interface ServerSentEvent {
+  id: string | null;
+  event: string;
+  data: string;
+}
+
+/** A refused request: the HTTP status and the server's error (with the path of the bad field, when there is one). */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+const FINISHED = ['completed', 'stopped', 'failed', 'cancelled'];
+
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly token?: string,
+  ) {}
+
+  submit(spec: unknown): Promise<JobView> {
+    return this.json('POST', '/v1/jobs', spec);
+  }
+
+  async jobs(status?: string): Promise<JobView[]> {
+    return (await this.json<{ jobs: JobView[] }>('GET', `/v1/jobs${status ? `?status=${encodeURIComponent(status)}` : ''}`)).jobs;
+  }
+
+  job(id: string): Promise<JobView> {
+    return this.json('GET', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  cancel(id: string): Promise<JobView> {
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  resume(id: string): Promise<JobView> {
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/resume`);
+  }
+
+  /**
+   * Follow a job's events until it finishes: `onEvent` sees every event once, in order. A dropped connection (the
+   * server restarting) is retried with Last-Event-ID, so nothing is missed or repeated. Resolves with the job.
+   */
+  async follow(id: string, onEvent: (event: ServerSentEvent) => void, options: { signal?: AbortSignal; retries?: number; retryDelayMs?: number } = {}): Promise<JobView> {
+    let lastId = 0;
+    let retries = options.retries ?? 30;
+    for (;;) {
+      try {
+        const response = await this.fetch('GET', `/v1/jobs/${encodeURIComponent(id)}/events`, undefined, {
+          signal: options.signal,
+          headers: lastId > 0 ? { 'Last-Event-ID': String(lastId) } : {},
+        });
+        for await (const event of readServerSentEvents(response.body!)) {
+          if (event.id !== null) lastId = Number(event.id);
+          onEvent(event);
+        }
+        const job = await this.job(id);
+        if (FINISHED.includes(job.status)) return job;
+      } catch (err) {
+        if (err instanceof ApiRequestError || options.signal?.aborted || retries-- <= 0) throw err;
+      }
+      await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 1000));
+    }
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await (await this.fetch(method, path, body)).json()) as T;
+  }
+
+  async fetch(method: string, path: string, body?: unknown, init: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      signal: init.signal,
+    });
+    if (!response.ok) {
+      const text = await response.text();
+      let error: { message?: string; path?: string } = {};
+      try {
+        error = JSON.parse(text).error ?? {};
+      } catch {
+        error = { message: text };
+      }
+      throw new ApiRequestError(response.status, error.message ?? response.statusText, error.path);
+    }
+    return response;
+  }
+}
+
+/** Parse a text/event-stream body (the WHATWG SSE format: fields, blank line ends an event, `:` lines are comments). */
+export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let event: ServerSentEvent = { id: null, event: 'message', data: '' };
+  let hasData = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
+        if (line === '') {
+          if (hasData) yield { ...event, data: event.data.replace(/\n$/, '') };
+          event = { id: event.id, event: 'message', data: '' };
+          hasData = false;
+          continue;
+        }
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'data') {
+          event.data += value + '\n';
+          hasData = true;
+        } else if (field === 'event') event.event = value;
+        else if (field === 'id') event.id = value;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}

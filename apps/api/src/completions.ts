@@ -1,0 +1,103 @@
+import { SpecError } from '@unilab/core';
+import type { Generation, GenerationRequest, WorkerHandle } from './worker-protocol.ts';
+
+/** An OpenAI-style completion request (POST /v1/completions), validated; `model` is a job id. */
+export interface CompletionRequest {
+  model: string;
+  prompts: string[];
+  n: number;
+  options: GenerationRequest;
+}
+
+const MAX_PROMPT_CHARS = 65_536;
+
+/**
+ * Validate the fields of the OpenAI completions API that this server implements (model, prompt, max_tokens,
+ * temperature, top_p, n, stop, seed, plus top_k). Other fields OpenAI clients may send are ignored, as OpenAI does
+ * for fields a model does not use. Errors name the field as `body.<field>`.
+ */
+export function parseCompletionRequest(body: unknown, maxCompletionTokens: number): CompletionRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new SpecError('body', 'expected a JSON object');
+  const b = body as Record<string, unknown>;
+  const num = (key: string, fallback: number, ok: (v: number) => boolean, allowed: string): number => {
+    const v = b[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new SpecError(`body.${key}`, `expected ${allowed}, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  if (typeof b.model !== 'string' || b.model === '') throw new SpecError('body.model', 'expected the id of a job (see GET /v1/models)');
+  const prompt = b.prompt ?? '';
+  const prompts = typeof prompt === 'string' ? [prompt] : prompt;
+  if (!Array.isArray(prompts) || prompts.length === 0 || prompts.some((p) => typeof p !== 'string' || p.length > MAX_PROMPT_CHARS))
+    throw new SpecError('body.prompt', `expected a string or a non-empty list of strings of at most ${MAX_PROMPT_CHARS} characters`);
+  const stop = b.stop ?? [];
+  const stops = typeof stop === 'string' ? [stop] : stop;
+  if (!Array.isArray(stops) || stops.length > 4 || stops.some((s) => typeof s !== 'string' || s === ''))
+    throw new SpecError('body.stop', 'expected a string or a list of at most 4 non-empty strings');
+  const isInt = Number.isInteger;
+  return {
+    model: b.model,
+    prompts: prompts as string[],
+    n: num('n', 1, (v) => isInt(v) && v >= 1 && v <= 8, 'an integer from 1 to 8'),
+    options: {
+      maxTokens: num('max_tokens', 16, (v) => isInt(v) && v >= 1 && v <= maxCompletionTokens, `an integer from 1 to ${maxCompletionTokens}`),
+      temperature: num('temperature', 1, (v) => v >= 0 && v <= 2, 'a number from 0 to 2 (0 is greedy)'),
+      topP: num('top_p', 1, (v) => v > 0 && v <= 1, 'a number in (0, 1]'),
+      topK: num('top_k', 0, (v) => isInt(v) && v >= 0, 'a non-negative integer (0 keeps every token)'),
+      seed: num('seed', 0, (v) => isInt(v) && v >= 0 && v < 2 ** 31, 'an integer from 0 to 2^31 - 1'),
+      stop: stops as string[],
+    },
+  };
+}
+
+/**
+ * Sampling runs in one long-lived inference worker (models stay loaded there), so a long generation never blocks
+ * the server's event loop. A crashed worker fails its pending requests and is replaced on the next request.
+ */
+export class CompletionService {
+  private worker: WorkerHandle | null = null;
+  private readonly pending = new Map<number, { resolve(g: Generation): void; reject(e: Error): void }>();
+  private nextId = 1;
+
+  constructor(
+    private readonly startWorker: () => WorkerHandle,
+    private readonly plugins: readonly string[],
+  ) {}
+
+  generate(checkpoint: string, prompt: string, options: GenerationRequest): Promise<Generation> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.post({ type: 'generate', id, checkpoint, prompt, options, plugins: this.plugins });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failAll(new Error('the server is shutting down'));
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private ensureWorker(): WorkerHandle {
+    if (this.worker) return this.worker;
+    const worker = this.startWorker();
+    worker.onMessage((m) => {
+      if (m.type !== 'generated' && m.type !== 'generate-failed') return;
+      const request = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.type === 'generated') request?.resolve(m.generation);
+      else request?.reject(new Error(m.message));
+    });
+    worker.onCrash((err) => {
+      if (this.worker === worker) this.worker = null;
+      this.failAll(new Error(`the inference worker died: ${err.message}`));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private failAll(error: Error): void {
+    for (const request of this.pending.values()) request.reject(error);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,178 @@
+/** The OpenAPI 3.1 description served at /openapi.json. */
+const error = { $ref: '#/components/responses/Error' };
+const unauthorized = { $ref: '#/components/responses/Unauthorized' };
+const jobId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const jobResponse = { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } };
+const secured = [{ bearer: [] }];
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'unilab job API',
+    version: '0.1.0',
+    description:
+      'Submit training jobs (single or multi-stage), follow them live over Server-Sent Events, cancel and resume them, ' +
+      'and sample from the trained model with an OpenAI-compatible completions endpoint. Routes that change state or ' +
+      'read job data need `Authorization: Bearer <token>`.',
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    responses: {
+      Error: {
+        description: 'The request was refused; `path` names the bad field (e.g. `spec.train.lr`) and `message` says what is allowed',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      Unauthorized: { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+    },
+    schemas: {
+      Error: {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            required: ['type', 'message'],
+            properties: { type: { type: 'string' }, message: { type: 'string' }, path: { type: 'string' } },
+          },
+        },
+      },
+      JobSpec: {
+        type: 'object',
+        description:
+          'A training spec (name, seed, backend, data, model, objective, train, outDir, samplePrompts), optionally with `stages`. ' +
+          'Corpus paths and outDir resolve inside the server data directory; "sotu" and "brown" are bundled corpora.',
+        properties: {
+          name: { type: 'string' },
+          seed: { type: 'integer' },
+          backend: { enum: ['wasm', 'reference'] },
+          data: { type: 'object', properties: { corpus: { type: 'string' }, heldOutFraction: { type: 'number' } } },
+          model: { type: 'object', properties: { architecture: { type: 'string' }, config: { type: 'object' } } },
+          objective: { type: 'object', properties: { name: { type: 'string' }, config: { type: 'object' } } },
+          train: { type: 'object', description: 'steps, batchSize, seqLen, lr, minLr, schedule, warmupSteps, evalEvery, checkpointEvery, ...' },
+          stages: { type: 'array', items: { $ref: '#/components/schemas/Stage' } },
+        },
+      },
+      Stage: {
+        type: 'object',
+        required: ['name'],
+        properties: {
+          name: { type: 'string' },
+          steps: { type: 'integer', minimum: 1 },
+          tokens: { type: 'integer', minimum: 1, description: 'budget in training tokens instead of steps' },
+          data: {
+            type: 'object',
+            properties: {
+              corpus: { type: 'string' },
+              mixture: { type: 'array', items: { type: 'object', properties: { corpus: { type: 'string' }, weight: { type: 'number' } } } },
+              heldOutFraction: { type: 'number' },
+            },
+          },
+          objective: { type: 'object', properties: { name: { type: 'string' }, config: { type: 'object' } } },
+          train: { type: 'object', description: 'overrides of spec.train (lr, schedule, warmupSteps, ...)' },
+          gate: {
+            type: 'object',
+            required: ['metric', 'threshold', 'action'],
+            properties: {
+              metric: { enum: ['heldOutLoss', 'trainLoss'] },
+              threshold: { type: 'number', description: 'passes when metric <= threshold' },
+              action: { enum: ['continue', 'retry', 'stop'] },
+              maxRetries: { type: 'integer', minimum: 0, maximum: 10 },
+            },
+          },
+        },
+      },
+      Job: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          name: { type: 'string' },
+          status: { enum: ['queued', 'running', 'completed', 'stopped', 'failed', 'cancelled', 'interrupted'] },
+          stage: { type: 'object', properties: { index: { type: 'integer' }, name: { type: 'string' }, attempt: { type: 'integer' }, count: { type: 'integer' } } },
+          step: { type: 'integer' },
+          totalSteps: { type: 'integer' },
+          metrics: { type: 'object', properties: { loss: { type: 'number' }, heldOutLoss: { type: 'number' }, lr: { type: 'number' } } },
+          parameters: { type: 'integer' },
+          error: { type: 'object', properties: { message: { type: 'string' }, step: { type: 'integer' }, phase: { type: 'string' } } },
+          createdAt: { type: 'string' },
+          startedAt: { type: 'string' },
+          finishedAt: { type: 'string' },
+          spec: { $ref: '#/components/schemas/JobSpec' },
+        },
+      },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'Liveness: answers at once even while jobs train', responses: { 200: { description: 'ok' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/v1/plugins': { get: { summary: 'Architectures and objectives a spec can name, with their config schemas', responses: { 200: { description: 'plugins' } } } },
+    '/v1/jobs': {
+      post: {
+        summary: 'Submit a job',
+        security: secured,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobSpec' } } } },
+        responses: { 201: jobResponse, 400: error, 401: unauthorized, 413: error, 429: error },
+      },
+      get: {
+        summary: 'List jobs, newest first',
+        security: secured,
+        parameters: [
+          { name: 'status', in: 'query', schema: { type: 'string' } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } },
+        ],
+        responses: { 200: { description: '{ jobs: Job[] }' }, 401: unauthorized },
+      },
+    },
+    '/v1/jobs/{id}': { get: { summary: 'Status, stage, step and latest metrics', security: secured, parameters: [jobId], responses: { 200: jobResponse, 401: unauthorized, 404: error } } },
+    '/v1/jobs/{id}/events': {
+      get: {
+        summary: 'Server-Sent Events: status, stage, start, step, eval, checkpoint, gate, stage-complete; ends when the job finishes',
+        description: 'Each event has an id (its sequence number in the job); reconnecting with Last-Event-ID (header, or ?lastEventId=) resumes after it.',
+        security: secured,
+        parameters: [jobId, { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
+        responses: { 200: { description: 'text/event-stream' }, 401: unauthorized, 404: error },
+      },
+    },
+    '/v1/jobs/{id}/cancel': {
+      post: { summary: 'Cancel: a running job stops after its current step with a checkpoint', security: secured, parameters: [jobId], responses: { 202: jobResponse, 401: unauthorized, 404: error, 409: error } },
+    },
+    '/v1/jobs/{id}/resume': {
+      post: {
+        summary: 'Resume an interrupted, cancelled or failed job from its newest intact checkpoint',
+        security: secured,
+        parameters: [jobId],
+        responses: { 202: jobResponse, 401: unauthorized, 404: error, 409: error },
+      },
+    },
+    '/v1/jobs/{id}/checkpoints': { get: { summary: 'The checkpoint index of a job', security: secured, parameters: [jobId], responses: { 200: { description: '{ checkpoints }' }, 401: unauthorized, 404: error } } },
+    '/v1/jobs/{id}/metrics': { get: { summary: 'Training and held-out loss by step', security: secured, parameters: [jobId], responses: { 200: { description: '{ metrics }' }, 401: unauthorized, 404: error } } },
+    '/v1/models': { get: { summary: 'Jobs with a checkpoint, as OpenAI models', security: secured, responses: { 200: { description: '{ object: "list", data }' }, 401: unauthorized } } },
+    '/v1/completions': {
+      post: {
+        summary: 'OpenAI-compatible text completion from a job\'s newest checkpoint (model = job id)',
+        security: secured,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['model', 'prompt'],
+                properties: {
+                  model: { type: 'string' },
+                  prompt: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+                  max_tokens: { type: 'integer' },
+                  temperature: { type: 'number' },
+                  top_p: { type: 'number' },
+                  top_k: { type: 'integer' },
+                  n: { type: 'integer' },
+                  stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+                  seed: { type: 'integer' },
+                },
+              },
+            },
+          },
+        },
+        responses: { 200: { description: 'text_completion' }, 400: error, 401: unauthorized, 404: error },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,257 @@
+import { transaction, type SqlDatabase, type SqlValue } from './sql.ts';
+
+/**
+ * Jobs, their event log, metrics and checkpoint index in one SQLite file under the data directory. The event log is
+ * the source of the SSE stream (its per-job sequence number is the SSE id, so Last-Event-ID resumes it); the jobs
+ * row is a summary kept current from the events.
+ */
+export type JobStatus = 'queued' | 'running' | 'completed' | 'stopped' | 'failed' | 'cancelled' | 'interrupted';
+
+/** States a job leaves only through the resume route (or never, for completed and stopped). */
+export const FINISHED: readonly JobStatus[] = ['completed', 'stopped', 'failed', 'cancelled'];
+
+export interface JobRecord {
+  id: string;
+  name: string;
+  status: JobStatus;
+  /** The spec as submitted. */
+  spec: unknown;
+  /** The spec the worker runs: corpus paths resolved inside the data directory. */
+  runSpec: unknown;
+  outDir: string;
+  totalSteps: number;
+  stageCount: number;
+  stage: number;
+  stageName: string | null;
+  attempt: number;
+  step: number;
+  parameters: number | null;
+  loss: number | null;
+  heldOutLoss: number | null;
+  lr: number | null;
+  error: string | null;
+  errorStep: number | null;
+  errorPhase: string | null;
+  /** How many times a worker has started the job: after the first, a start is a resume. */
+  runs: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface StoredEvent {
+  seq: number;
+  type: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+export interface CheckpointRecord {
+  stage: number;
+  attempt: number;
+  step: number;
+  globalStep: number;
+  path: string;
+  at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, spec TEXT NOT NULL, run_spec TEXT NOT NULL,
+  out_dir TEXT NOT NULL, total_steps INTEGER NOT NULL, stage_count INTEGER NOT NULL,
+  stage INTEGER NOT NULL DEFAULT 0, stage_name TEXT, attempt INTEGER NOT NULL DEFAULT 0, step INTEGER NOT NULL DEFAULT 0,
+  parameters INTEGER, loss REAL, held_out_loss REAL, lr REAL, error TEXT, error_step INTEGER, error_phase TEXT,
+  runs INTEGER NOT NULL DEFAULT 0, queued_at TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, queued_at);
+CREATE TABLE IF NOT EXISTS events (
+  job_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+  job_id TEXT NOT NULL, stage INTEGER NOT NULL, step INTEGER NOT NULL, global_step INTEGER NOT NULL,
+  loss REAL, lr REAL, grad_norm REAL, tokens INTEGER, held_out_loss REAL, at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metrics_job ON metrics (job_id, global_step);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  job_id TEXT NOT NULL, stage INTEGER NOT NULL, attempt INTEGER NOT NULL, step INTEGER NOT NULL,
+  global_step INTEGER NOT NULL, path TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (job_id, path)
+);
+`;
+
+/** Columns update() may set, by JobRecord field. */
+const COLUMNS = {
+  status: 'status',
+  stage: 'stage',
+  stageName: 'stage_name',
+  attempt: 'attempt',
+  step: 'step',
+  parameters: 'parameters',
+  loss: 'loss',
+  heldOutLoss: 'held_out_loss',
+  lr: 'lr',
+  error: 'error',
+  errorStep: 'error_step',
+  errorPhase: 'error_phase',
+  runs: 'runs',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+} as const;
+
+export type JobUpdate = Partial<{ [K in keyof typeof COLUMNS]: JobRecord[K] }> & { queued?: boolean };
+
+type JobRow = Record<string, SqlValue>;
+
+const now = () => new Date().toISOString();
+/** SQLite has no NaN: a missing measurement is NULL. */
+const finite = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export class JobStore {
+  private readonly nextSeq = new Map<string, number>();
+
+  constructor(private readonly db: SqlDatabase) {
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    db.exec(SCHEMA);
+  }
+
+  insertJob(job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
+    const at = now();
+    this.db.run(
+      `INSERT INTO jobs (id, name, status, spec, run_spec, out_dir, total_steps, stage_count, queued_at, created_at, updated_at)
+       VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [job.id, job.name, JSON.stringify(job.spec), JSON.stringify(job.runSpec), job.outDir, job.totalSteps, job.stageCount, at, at, at],
+    );
+    return this.getJob(job.id)!;
+  }
+
+  getJob(id: string): JobRecord | null {
+    const row = this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', [id]);
+    return row ? toJob(row) : null;
+  }
+
+  listJobs(options: { status?: JobStatus; limit: number }): JobRecord[] {
+    const rows = options.status
+      ? this.db.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.status, options.limit])
+      : this.db.all<JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.limit]);
+    return rows.map(toJob);
+  }
+
+  /** Jobs in a status, oldest in the queue first. */
+  jobsWithStatus(status: JobStatus): JobRecord[] {
+    return this.db.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY queued_at, rowid', [status]).map(toJob);
+  }
+
+  countWithStatus(status: JobStatus): number {
+    return this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM jobs WHERE status = ?', [status])!.n;
+  }
+
+  update(id: string, fields: JobUpdate): void {
+    const sets: string[] = ['updated_at = ?'];
+    const values: SqlValue[] = [now()];
+    for (const [key, value] of Object.entries(fields)) {
+      if (key === 'queued') {
+        sets.push('queued_at = ?');
+        values.push(now());
+        continue;
+      }
+      sets.push(`${COLUMNS[key as keyof typeof COLUMNS]} = ?`);
+      values.push(typeof value === 'number' ? finite(value) : (value as SqlValue));
+    }
+    this.db.run(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`, [...values, id]);
+  }
+
+  /** Append an event (and apply `update` to the job row in the same transaction); returns it with its sequence number. */
+  appendEvent(id: string, type: string, data: Record<string, unknown>, update?: JobUpdate): StoredEvent {
+    return transaction(this.db, () => {
+      const seq = this.takeSeq(id);
+      const at = now();
+      this.db.run('INSERT INTO events (job_id, seq, type, data, at) VALUES (?, ?, ?, ?, ?)', [id, seq, type, JSON.stringify(data), at]);
+      if (update) this.update(id, update);
+      return { seq, type, data, at };
+    });
+  }
+
+  eventsAfter(id: string, seq: number): StoredEvent[] {
+    return this.db
+      .all<{ seq: number; type: string; data: string; at: string }>('SELECT seq, type, data, at FROM events WHERE job_id = ? AND seq > ? ORDER BY seq', [id, seq])
+      .map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data), at: r.at }));
+  }
+
+  insertMetric(id: string, m: { stage: number; step: number; globalStep: number; loss?: number; lr?: number; gradNorm?: number; tokens?: number; heldOutLoss?: number }): void {
+    this.db.run(
+      'INSERT INTO metrics (job_id, stage, step, global_step, loss, lr, grad_norm, tokens, held_out_loss, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [id, m.stage, m.step, m.globalStep, finite(m.loss), finite(m.lr), finite(m.gradNorm), finite(m.tokens), finite(m.heldOutLoss), now()],
+    );
+  }
+
+  metrics(id: string, limit: number): Record<string, number | null>[] {
+    return this.db
+      .all<Record<string, number | null>>(
+        `SELECT stage, step, global_step AS globalStep, loss, lr, grad_norm AS gradNorm, tokens, held_out_loss AS heldOutLoss
+         FROM metrics WHERE job_id = ? ORDER BY global_step DESC, rowid DESC LIMIT ?`,
+        [id, limit],
+      )
+      .reverse();
+  }
+
+  insertCheckpoint(id: string, c: Omit<CheckpointRecord, 'at'>): void {
+    this.db.run('INSERT OR REPLACE INTO checkpoints (job_id, stage, attempt, step, global_step, path, at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      id,
+      c.stage,
+      c.attempt,
+      c.step,
+      c.globalStep,
+      c.path,
+      now(),
+    ]);
+  }
+
+  checkpoints(id: string): CheckpointRecord[] {
+    return this.db.all<CheckpointRecord>(
+      'SELECT stage, attempt, step, global_step AS globalStep, path, at FROM checkpoints WHERE job_id = ? ORDER BY stage, attempt, step',
+      [id],
+    );
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private takeSeq(id: string): number {
+    let next = this.nextSeq.get(id);
+    if (next === undefined) next = (this.db.get<{ n: number | null }>('SELECT MAX(seq) AS n FROM events WHERE job_id = ?', [id])?.n ?? 0) + 1;
+    this.nextSeq.set(id, next + 1);
+    return next;
+  }
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    status: r.status as JobStatus,
+    spec: JSON.parse(r.spec as string),
+    runSpec: JSON.parse(r.run_spec as string),
+    outDir: r.out_dir as string,
+    totalSteps: r.total_steps as number,
+    stageCount: r.stage_count as number,
+    stage: r.stage as number,
+    stageName: r.stage_name as string | null,
+    attempt: r.attempt as number,
+    step: r.step as number,
+    parameters: r.parameters as number | null,
+    loss: r.loss as number | null,
+    heldOutLoss: r.held_out_loss as number | null,
+    lr: r.lr as number | null,
+    error: r.error as string | null,
+    errorStep: r.error_step as number | null,
+    errorPhase: r.error_phase as string | null,
+    runs: r.runs as number,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    startedAt: r.started_at as string | null,
+    finishedAt: r.finished_at as string | null,
+  };
+}

@@ -1,0 +1,49 @@
+import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
+
+/**
+ * Messages between the server and its workers (structured-clone plain data, the same under worker_threads and Web
+ * Workers). A job worker trains one job and exits; the inference worker stays up and serves completions.
+ */
+export type ToWorker =
+  | { type: 'train'; spec: unknown; outDir: string; resume: boolean; plugins: readonly string[] }
+  | { type: 'cancel' }
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; plugins: readonly string[] };
+
+export interface GenerationRequest {
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  stop: readonly string[];
+}
+
+export interface Generation {
+  text: string;
+  finishReason: 'stop' | 'length';
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type FromWorker =
+  | { type: 'event'; event: JobEvent }
+  | { type: 'done'; outcome: JobOutcome }
+  | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null }
+  | { type: 'generated'; id: number; generation: Generation }
+  | { type: 'generate-failed'; id: number; message: string };
+
+/** The server's side of one worker; each runtime adapter implements it. */
+export interface WorkerHandle {
+  post(message: ToWorker): void;
+  /** Messages from the worker, in order. */
+  onMessage(listener: (message: FromWorker) => void): void;
+  /** The worker died (uncaught error, out of memory) rather than being terminated. */
+  onCrash(listener: (error: Error) => void): void;
+  terminate(): Promise<void>;
+}
+
+/** The worker's side of the channel; each runtime's worker entry implements it. */
+export interface WorkerPort {
+  post(message: FromWorker): void;
+  onMessage(listener: (message: ToWorker) => void): void;
+}

@@ -1,0 +1,76 @@
+import type { PluginRegistry } from '@unilab/core';
+import { TrainingDivergedError, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
+import { loadRegistry } from './plugins.ts';
+import type { Generation, ToWorker, WorkerPort } from './worker-protocol.ts';
+
+/**
+ * The body of every worker, runtime-agnostic: the Node and Deno entries only wire their message channel to this.
+ * A `train` message runs one job's stages (a `cancel` stops it between steps, with a checkpoint); `generate`
+ * messages sample from checkpoints, keeping the last few models loaded.
+ */
+export function serveWorker(port: WorkerPort): void {
+  const controller = new AbortController();
+  const registries = new Map<string, Promise<PluginRegistry>>();
+  const registry = (plugins: readonly string[]) => {
+    const key = plugins.join('\n');
+    if (!registries.has(key)) registries.set(key, loadRegistry(plugins));
+    return registries.get(key)!;
+  };
+  const models = new Map<string, Promise<LoadedModel>>();
+
+  port.onMessage((message) => {
+    if (message.type === 'cancel') controller.abort();
+    else if (message.type === 'train') void train(message, controller.signal);
+    else void complete(message);
+  });
+
+  async function train(message: Extract<ToWorker, { type: 'train' }>, signal: AbortSignal): Promise<void> {
+    // Where the current stage starts on the job's step axis, to report a diverged stage step as a job step.
+    let stageStart = 0;
+    try {
+      const outcome = await runStages({
+        job: parseJobSpec(message.spec),
+        outDir: message.outDir,
+        registry: await registry(message.plugins),
+        resume: message.resume,
+        signal,
+        onEvent: (event) => {
+          if (event.type === 'stage') stageStart = event.globalStart;
+          port.post({ type: 'event', event });
+        },
+      });
+      port.post({ type: 'done', outcome });
+    } catch (err) {
+      const diverged = err instanceof TrainingDivergedError ? err : null;
+      port.post({ type: 'failed', message: (err as Error).message, step: diverged ? stageStart + diverged.step : null, phase: diverged?.phase ?? null });
+    }
+  }
+
+  async function complete(message: Extract<ToWorker, { type: 'generate' }>): Promise<void> {
+    try {
+      let model = models.get(message.checkpoint);
+      if (!model) {
+        model = loadModel(message.checkpoint, await registry(message.plugins));
+        models.set(message.checkpoint, model);
+        model.catch(() => models.delete(message.checkpoint));
+        // Keep the three most recently loaded models.
+        for (const key of [...models.keys()].slice(0, -3)) models.delete(key);
+      }
+      port.post({ type: 'generated', id: message.id, generation: await sample(await model, message.prompt, message.options) });
+    } catch (err) {
+      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message });
+    }
+  }
+}
+
+async function sample(loaded: LoadedModel, prompt: string, options: Extract<ToWorker, { type: 'generate' }>['options']): Promise<Generation> {
+  let text = await generate(loaded, prompt, options);
+  const generatedTokens = loaded.tokenizer.encode(text).length;
+  let finishReason: Generation['finishReason'] = generatedTokens < options.maxTokens ? 'stop' : 'length';
+  const cut = Math.min(...options.stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+  if (Number.isFinite(cut)) {
+    text = text.slice(0, cut);
+    finishReason = 'stop';
+  }
+  return { text, finishReason, promptTokens: loaded.tokenizer.encode(prompt).length, completionTokens: loaded.tokenizer.encode(text).length };
+}

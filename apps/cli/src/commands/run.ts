@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createDefaultRegistry, parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
+import { parseArgs } from '../args.ts';
+import { ProgressBar } from '../progress-bar.ts';
+
+const USAGE = 'usage: unilab run <spec.json> [--out DIR] [--resume]';
+
+/**
+ * `unilab run spec.json`: the same job the API runs (stages, gates, checkpoints), in this process, no server.
+ * Ctrl-C stops after the current step with a checkpoint; `--resume` continues in the right stage and step.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['resume']);
+  const specPath = args.positionals[0];
+  if (!specPath) throw new Error(USAGE);
+  const job = parseJobSpec(await readJsonFile(specPath, 'spec file'));
+  const registry = createDefaultRegistry();
+  validateJobPlugins(job, registry);
+  const out = args.options.get('out');
+  const spec = job.stages[0].spec;
+  const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', job.name));
+  const resume = args.options.get('resume') === true;
+  if (resume && (await readJobProgress(outDir)) === null) throw new Error(`cannot resume: ${outDir} holds no job (no progress.json)`);
+
+  const controller = new AbortController();
+  const stop = () => {
+    console.error('\nunilab: stopping after the current step (a checkpoint is written; continue with --resume)');
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  const printer = new JobProgressPrinter(job.totalSteps);
+  console.log(`unilab: job "${job.name}": ${job.stages.length} stage(s), ${job.totalSteps} steps, output in ${outDir}`);
+  try {
+    const outcome = await runStages({ job, outDir, registry, resume, signal: controller.signal, onEvent: (e) => printer.handle(e.type, e) });
+    printer.finish();
+    if (outcome.status === 'cancelled') {
+      console.log(`unilab: stopped at step ${outcome.globalStep}; checkpoint ${outcome.checkpoint}`);
+      return 1;
+    }
+    if (outcome.status === 'stopped') {
+      console.log(`unilab: ${outcome.reason}`);
+      return 1;
+    }
+    console.log(`unilab: done at step ${outcome.globalStep}; checkpoint ${outcome.checkpoint}`);
+    console.log(`try: npm run -s unilab -- generate ${outcome.checkpoint} --prompt "Fellow citizens"`);
+    return 0;
+  } finally {
+    printer.finish();
+    process.off('SIGINT', stop);
+  }
+}
+
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new Error(`${what} ${path} does not exist`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what} ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Prints a job's events, whether they come from runStages in this process or over SSE from the server: a progress
+ * bar over the job's global steps, and one line per stage change, evaluation, checkpoint, gate and status.
+ */
+export class JobProgressPrinter {
+  private bar: ProgressBar | null = null;
+
+  constructor(private readonly totalSteps: number) {}
+
+  handle(type: string, e: Record<string, any>): void {
+    const log = (line: string) => (this.bar ? this.bar.log(line) : console.error(line));
+    const stage = typeof e.stage === 'number' ? `stage ${e.stage + 1}` : '';
+    switch (type) {
+      case 'stage':
+        log(`${stage} "${e.name}", attempt ${e.attempt + 1} (seed ${e.seed}): ${e.steps} steps from job step ${e.globalStart}${e.resumed ? ', resuming from its checkpoint' : ''}`);
+        break;
+      case 'start':
+        this.bar = new ProgressBar(this.totalSteps, e.globalStep);
+        log(`${stage}: ${(e.parameters / 1e6).toFixed(3)}M parameters, ${e.trainTokens} train / ${e.heldOutTokens} held-out tokens${e.resumedFrom ? `, resumed at step ${e.startStep}` : ''}`);
+        break;
+      case 'step':
+        this.bar?.update(e.globalStep, e.loss, e.tokens, stage);
+        break;
+      case 'eval':
+        log(`step ${e.globalStep}: held-out loss ${Number(e.heldOutLoss).toFixed(4)} nats/token`);
+        break;
+      case 'checkpoint':
+        log(`checkpoint at step ${e.globalStep}: ${e.path}`);
+        break;
+      case 'gate':
+        log(`${stage} gate: ${e.metric} ${Number(e.value).toFixed(4)} ${e.passed ? '<=' : '>'} ${e.threshold}: ${e.passed ? 'passed' : 'failed'}, ${e.next}`);
+        break;
+      case 'stage-complete':
+        log(`${stage} "${e.name}" done at step ${e.globalStep}: held-out loss ${Number(e.heldOutLoss).toFixed(4)}`);
+        break;
+      case 'status':
+        log(`status ${e.status}${e.message ? `: ${e.message}` : ''}`);
+        break;
+      case 'cancel-requested':
+        log(e.message);
+        break;
+    }
+  }
+
+  finish(): void {
+    this.bar?.finish();
+    this.bar = null;
+  }
+}

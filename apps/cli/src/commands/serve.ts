@@ -1,0 +1,43 @@
+import { loadServerConfig, startServerHere } from '@unilab/api';
+import { numberOption, parseArgs } from '../args.ts';
+
+const USAGE =
+  'usage: unilab serve [--config server.json] [--data-dir DIR] [--host 127.0.0.1] [--port 8787] [--token T] [--max-concurrent-jobs N] [--no-auto-resume]';
+
+/**
+ * `unilab serve`: the job API on this runtime (Node or Deno). Settings come from --config, then UNILAB_* environment
+ * variables, then flags. Without a token it only binds to loopback. Ctrl-C or SIGTERM checkpoints running jobs.
+ */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['no-auto-resume', 'help']);
+  if (args.options.has('help') || args.positionals.length > 0) throw new Error(USAGE);
+  const text = (name: string) => {
+    const v = args.options.get(name);
+    if (v === true) throw new Error(`--${name} needs a value\n${USAGE}`);
+    return v;
+  };
+  const config = await loadServerConfig({
+    file: text('config'),
+    env: process.env,
+    overrides: {
+      dataDir: text('data-dir'),
+      host: text('host'),
+      port: args.options.has('port') ? numberOption(args, 'port', 0) : undefined,
+      token: text('token'),
+      maxConcurrentJobs: args.options.has('max-concurrent-jobs') ? numberOption(args, 'max-concurrent-jobs', 1) : undefined,
+      autoResume: args.options.has('no-auto-resume') ? false : undefined,
+    },
+  });
+  const server = await startServerHere(config);
+  const runtime = 'Deno' in globalThis ? 'Deno' : `Node ${process.versions.node}`;
+  console.log(
+    `unilab: job API listening on ${server.url} (${runtime}; data in ${config.dataDir}; ${config.token ? 'bearer token required' : 'no token, loopback only'})`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  console.log('unilab: shutting down; running jobs checkpoint now and resume on the next start');
+  await server.close();
+  return 0;
+}

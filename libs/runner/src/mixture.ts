@@ -1,0 +1,50 @@
+import { Rng, type Tokenizer } from '@unilab/core';
+import { unigramEntropy } from '@unilab/data';
+import { prepareData, type PreparedData } from './data.ts';
+
+export interface MixtureComponent {
+  corpus: string;
+  /** Relative share of the training tokens (normalised over the mixture). */
+  weight: number;
+}
+
+/**
+ * A data mixture with token rates, seqio-style: every corpus is split and tokenized on its own, then the training
+ * documents are drawn so that corpus i supplies weight_i / Σweight of the training tokens (small corpora repeat,
+ * large ones are subsampled, in a seeded order). The total stays the sum of the corpora's tokens. Held-out documents
+ * of every corpus are kept whole, so evaluation covers each source.
+ */
+export async function prepareMixture(components: readonly MixtureComponent[], heldOutFraction: number, tokenizer: Tokenizer, seed: number): Promise<PreparedData> {
+  const parts = await Promise.all(components.map((c) => prepareData(c.corpus, heldOutFraction, tokenizer)));
+  const totalWeight = components.reduce((s, c) => s + c.weight, 0);
+  const totalTokens = parts.reduce((s, p) => s + p.trainTokens, 0);
+  const rng = new Rng(seed);
+  const train: Int32Array[] = [];
+  parts.forEach((part, i) => {
+    const target = (components[i].weight / totalWeight) * totalTokens;
+    const order = shuffled(part.train.length, rng);
+    for (let taken = 0, k = 0; taken < target && part.train.length > 0; k++) {
+      const doc = part.train[order[k % order.length]];
+      train.push(doc);
+      taken += doc.length;
+    }
+  });
+  const heldOut = parts.flatMap((p) => p.heldOut);
+  const count = (l: Int32Array[]) => l.reduce((n, d) => n + d.length, 0);
+  return {
+    train,
+    heldOut,
+    trainTokens: count(train),
+    heldOutTokens: count(heldOut),
+    unigramEntropy: unigramEntropy(train, tokenizer.vocabSize),
+  };
+}
+
+function shuffled(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
