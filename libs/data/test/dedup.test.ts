@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '@unilab/core';
+import { createNearDuplicateIndex, exactDedupStage, minhashDedupStage, readBrown } from '../src/index.ts';
+import { candidateProbability, normalizedWords } from '../src/dedup/minhash.ts';
+
+/** Word 5-gram shingle sets compared exactly: the ground truth the planted pairs are built against. */
+function shingles(text: string, n = 5): Set<string> {
+  const ws = normalizedWords(text);
+  const out = new Set<string>();
+  for (let i = 0; i + n <= ws.length; i++) out.add(ws.slice(i, i + n).join(' '));
+  return out;
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  return inter / (a.size + b.size - inter);
+}
+
+/**
+ * Plant a near-duplicate: replace words at random, well-spread positions until the shingle Jaccard similarity
+ * with the original falls to the target (each edit changes up to 5 shingles).
+ */
+function nearDuplicate(text: string, target: number, rng: Rng, vocabulary: readonly string[]): { text: string; similarity: number } {
+  const original = shingles(text);
+  const words = text.split(/\s+/);
+  const used = new Set<number>();
+  let similarity = 1;
+  while (similarity > target + 0.01) {
+    const at = rng.int(words.length);
+    if (used.has(at)) continue;
+    used.add(at);
+    words[at] = vocabulary[rng.int(vocabulary.length)] + 'q';
+    similarity = jaccard(original, shingles(words.join(' ')));
+  }
+  return { text: words.join(' '), similarity };
+}
+
+/** Brown documents cut into 300-word passages: real, distinct English text. */
+async function passages(count: number): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of await readBrown()) {
+    const ws = d.text.split(/\s+/);
+    for (let i = 0; i + 300 <= ws.length && out.length < count; i += 300) out.push(ws.slice(i, i + 300).join(' '));
+    if (out.length >= count) break;
+  }
+  return out;
+}
+
+async function plantedRecall(bands: number, rows: number, target: number, originals: readonly string[], rng: Rng) {
+  const vocabulary = originals.flatMap((t) => t.split(/\s+/)).slice(0, 5000);
+  const index = createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands, rows }, 'config'));
+  originals.forEach((t, i) => expect(index.add(`orig-${i}`, t)).toBeNull());
+  let found = 0;
+  const similarities: number[] = [];
+  originals.forEach((t, i) => {
+    const { text, similarity } = nearDuplicate(t, target, rng, vocabulary);
+    similarities.push(similarity);
+    if (index.add(`dup-${i}`, text) === `orig-${i}`) found++;
+  });
+  return { recall: found / originals.length, similarities };
+}
+
+describe('MinHash LSH near-duplicate removal', () => {
+  it('finds >= 95% of planted near-duplicates at Jaccard 0.8 (20 bands x 5 rows) and flags <= 1% of unrelated passages', async () => {
+    const all = await passages(600);
+    const originals = all.slice(0, 300);
+    const unrelated = all.slice(300);
+    const { recall, similarities } = await plantedRecall(20, 5, 0.8, originals, new Rng(7));
+    for (const s of similarities) expect(s).toBeGreaterThanOrEqual(0.78);
+    expect(Math.max(...similarities)).toBeLessThanOrEqual(0.81);
+    expect(recall).toBeGreaterThanOrEqual(0.95);
+
+    const index = createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands: 20, rows: 5 }, 'config'));
+    let flagged = 0;
+    for (const [i, t] of [...originals, ...unrelated].entries()) if (index.add(`u-${i}`, t) !== null) flagged++;
+    expect(flagged / (originals.length + unrelated.length)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('with the FineWeb default (14 bands x 8 rows) recall follows the S-curve: ~92% at 0.8, >= 95% at 0.85', async () => {
+    const originals = await passages(300);
+    expect(candidateProbability(0.8, 14, 8)).toBeCloseTo(0.924, 3);
+    const at08 = await plantedRecall(14, 8, 0.8, originals, new Rng(11));
+    expect(at08.recall).toBeGreaterThanOrEqual(0.86);
+    const at085 = await plantedRecall(14, 8, 0.85, originals, new Rng(12));
+    expect(at085.recall).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('keeps the first document of each cluster, joins clusters transitively and is deterministic', async () => {
+    const [a] = await passages(1);
+    const rng = new Rng(3);
+    const vocab = a.split(/\s+/);
+    const b = nearDuplicate(a, 0.9, rng, vocab).text;
+    const c = nearDuplicate(b, 0.9, rng, vocab).text;
+    const run = async () => {
+      const stage = await minhashDedupStage.create(minhashDedupStage.configSchema.parse({}, 'config'));
+      const out = [];
+      for (const [id, text] of [
+        ['a', a],
+        ['b', b],
+        ['c', c],
+      ])
+        out.push(await stage.process({ id, source: 's', text }));
+      return { out, summary: stage.summary?.() };
+    };
+    const first = await run();
+    expect(first.out.map((d) => d.keep)).toEqual([true, false, false]);
+    expect(first.summary).toMatchObject({ clusters: 1, clustered_documents: 3 });
+    expect(await run()).toEqual(first);
+  });
+});
+
+describe('exact deduplication', () => {
+  it('drops a copy that differs only in case and whitespace, keeps a one-word change', async () => {
+    const stage = await exactDedupStage.create(exactDedupStage.configSchema.parse({}, 'config'));
+    const doc = (id: string, text: string) => ({ id, source: 's', text });
+    expect(await stage.process(doc('a', 'The cat sat on the mat.'))).toEqual({ keep: true });
+    expect(await stage.process(doc('b', '  the CAT sat\n on the   mat. '))).toEqual({ keep: false, reason: 'exact_duplicate' });
+    expect(await stage.process(doc('c', 'The dog sat on the mat.'))).toEqual({ keep: true });
+  });
+});
