@@ -1,7 +1,10 @@
 import { SpecError } from '@unilab/core';
 import { dataCommand } from './commands/data.ts';
+import { describeCommand } from './commands/describe.ts';
 import { generateCommand } from './commands/generate.ts';
 import { jobsCommand } from './commands/jobs.ts';
+import { pluginsCommand } from './commands/plugins.ts';
+import { previewCommand } from './commands/preview.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { submitCommand } from './commands/submit.ts';
@@ -11,6 +14,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
   data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+  describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
+  plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
+  preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
   run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
   serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },

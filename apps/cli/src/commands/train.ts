@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { createDefaultRegistry, generate, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { generate, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
+import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
-const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume]';
+const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
 
 /** `unilab train spec.json`: validate the spec, train with a progress bar, report held-out loss and a sample. */
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -21,7 +22,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const spec = parseTrainingSpec(raw);
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
-  const registry = createDefaultRegistry();
+  const registry = await registryFromArgs(args);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
     spec,
