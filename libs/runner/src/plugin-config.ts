@@ -15,7 +15,8 @@ import { createDefaultRegistry } from './registry.ts';
  */
 export const PLUGIN_CONFIG_FILE = 'unilab.config.json';
 
-const KINDS: Record<AnyPlugin['kind'], string> = {
+/** The kinds a configuration may add, and the function each must have. */
+const KINDS: Record<string, string> = {
   architecture: 'create',
   objective: 'createBatcher',
   'positional-encoding': 'create',
@@ -55,8 +56,7 @@ function resolveSpecifier(specifier: string, configPath: string): string {
 
 function checkPlugin(value: unknown, source: string): AnyPlugin {
   const p = value as Partial<Record<string, unknown>> | null;
-  const kind = p?.kind as AnyPlugin['kind'] | undefined;
-  const hook = kind ? KINDS[kind] : undefined;
+  const hook = typeof p?.kind === 'string' ? KINDS[p.kind] : undefined;
   if (!p || !hook || typeof p.name !== 'string' || typeof (p.configSchema as { parse?: unknown })?.parse !== 'function' || typeof p[hook] !== 'function')
     throw new Error(
       `${source} exports something that is not a unilab plugin: expected { kind: ${Object.keys(KINDS).join(' | ')}, name, configSchema, ${Object.values(KINDS).join(' / ')}() }`,
