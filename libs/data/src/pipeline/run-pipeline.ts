@@ -106,54 +106,58 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
         stages: [read, ...perStage.filter((_, i) => applies[i])],
       });
     const items = openSource(source, spec.maxDocumentBytes);
-    for (;;) {
-      const t0 = performance.now();
-      const next = await items.next();
-      read.seconds += (performance.now() - t0) / 1000;
-      if (next.done) break;
-      const item = next.value;
-      read.documentsIn++;
-      if ('problem' in item) {
-        recordDrop(read, item.problem.code);
-        problemCount++;
-        if (problems.length < MAX_LISTED_PROBLEMS) problems.push(item.problem);
-        events.onProblem?.(item.problem);
-        continue;
-      }
-      let doc: PipelineDocument = item.document;
-      let bytes = utf8Length(doc.text);
-      read.bytesIn += bytes;
-      read.kept++;
-      let kept = true;
-      for (let k = 0; k < instances.length && kept; k++) {
-        if (!applies[k]) continue;
-        const stats = perStage[k];
-        stats.documentsIn++;
-        stats.bytesIn += bytes;
-        const t = performance.now();
-        const decision = await instances[k].process(doc);
-        stats.seconds += (performance.now() - t) / 1000;
-        if (!decision.keep) {
-          recordDrop(stats, decision.reason);
-          kept = false;
-        } else {
-          stats.kept++;
-          if (decision.document && decision.document !== doc) {
-            doc = decision.document;
-            bytes = utf8Length(doc.text);
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        const next = await items.next();
+        read.seconds += (performance.now() - t0) / 1000;
+        if (next.done) break;
+        const item = next.value;
+        read.documentsIn++;
+        if ('problem' in item) {
+          recordDrop(read, item.problem.code);
+          problemCount++;
+          if (problems.length < MAX_LISTED_PROBLEMS) problems.push(item.problem);
+          events.onProblem?.(item.problem);
+          continue;
+        }
+        let doc: PipelineDocument = item.document;
+        let bytes = utf8Length(doc.text);
+        read.bytesIn += bytes;
+        read.kept++;
+        let kept = true;
+        for (let k = 0; k < instances.length && kept; k++) {
+          if (!applies[k]) continue;
+          const stats = perStage[k];
+          stats.documentsIn++;
+          stats.bytesIn += bytes;
+          const t = performance.now();
+          const decision = await instances[k].process(doc);
+          stats.seconds += (performance.now() - t) / 1000;
+          if (!decision.keep) {
+            recordDrop(stats, decision.reason);
+            kept = false;
+          } else {
+            stats.kept++;
+            if (decision.document && decision.document !== doc) {
+              doc = decision.document;
+              bytes = utf8Length(doc.text);
+            }
           }
         }
+        if (kept) {
+          keptBytes += bytes;
+          await spill.write({ id: doc.id, text: doc.text, language: doc.language });
+        }
+        if (performance.now() - lastReport > 1000) {
+          lastReport = performance.now();
+          progress(false);
+        }
       }
-      if (kept) {
-        keptBytes += bytes;
-        await spill.write({ id: doc.id, text: doc.text, language: doc.language });
-      }
-      if (performance.now() - lastReport > 1000) {
-        lastReport = performance.now();
-        progress(false);
-      }
+    } finally {
+      await spill.close();
+      await items.return(undefined);
     }
-    await spill.close();
     progress(true);
     sources[source.name] = { stages: [read, ...perStage.filter((_, i) => applies[i])], keptDocuments: spill.lines, keptBytes };
     mergeStats(readTotal, read);
@@ -219,6 +223,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
     realised[s].tokens += next.value.length + 1;
     for (const shard of packer.add(document++, next.value)) shards.push(await writeShard(out, shards.length, shard, dtype));
   }
+  for (const reader of readers) await reader.return(undefined);
   const last = packer.finish();
   if (last) shards.push(await writeShard(out, shards.length, last, dtype));
   await removeStaleShards(out, shards.length);

@@ -19,7 +19,10 @@ export async function* readFileChunks(path: string, chunkBytes = 1 << 16): Async
   }
 }
 
-/** One file, or the files of a directory (recursively, sorted) whose names end in one of `extensions`. */
+/**
+ * One file, or the files of a directory (recursively, sorted) whose names end in one of `extensions`. Hidden files
+ * and folders (a leading dot) are skipped: the pipeline's own work folder may sit inside an input folder.
+ */
 export async function listInputFiles(path: string, extensions: readonly string[]): Promise<string[]> {
   let info;
   try {
@@ -30,6 +33,7 @@ export async function listInputFiles(path: string, extensions: readonly string[]
   if (!info.isDirectory()) return [path];
   const out: string[] = [];
   for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (entry.name.startsWith('.')) continue;
     const full = join(path, entry.name);
     if (entry.isDirectory()) out.push(...(await listInputFiles(full, extensions)));
     else if (extensions.some((e) => entry.name.endsWith(e))) out.push(full);

@@ -26,7 +26,8 @@ export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator
       yield value;
     }
   } finally {
-    reader.releaseLock();
+    // Cancelling the readable side also fails the writer, so the feeding loop stops and closes its source.
+    await reader.cancel().catch(() => {});
     await feeding;
   }
 }

@@ -67,15 +67,25 @@ async function sniffed(file: string): Promise<AsyncIterable<Uint8Array>> {
   })();
   if (isGzip(head)) {
     const inflated = gunzip(rest);
-    const firstInflated = await inflated.next();
-    const inflatedHead = firstInflated.done ? new Uint8Array(0) : firstInflated.value;
-    refuseBinary(inflatedHead);
-    return (async function* () {
-      if (inflatedHead.length > 0) yield inflatedHead;
-      yield* inflated;
-    })();
+    try {
+      const firstInflated = await inflated.next();
+      const inflatedHead = firstInflated.done ? new Uint8Array(0) : firstInflated.value;
+      refuseBinary(inflatedHead);
+      return (async function* () {
+        if (inflatedHead.length > 0) yield inflatedHead;
+        yield* inflated;
+      })();
+    } catch (err) {
+      await inflated.return(undefined);
+      throw err;
+    }
   }
-  refuseBinary(head);
+  try {
+    refuseBinary(head);
+  } catch (err) {
+    await raw.return(undefined);
+    throw err;
+  }
   return rest;
 }
 
