@@ -52,6 +52,7 @@ export class JobManager {
       const last = this.store.checkpoints(job.id).at(-1);
       this.setStatus(job.id, 'interrupted', {
         message: `the server stopped while the job ran (last step reported ${job.step}); its newest checkpoint is at step ${last?.globalStep ?? 0}`,
+        step: job.step,
         checkpointStep: last?.globalStep ?? 0,
       });
     }

@@ -1,0 +1,56 @@
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../src/client.ts';
+import { TOKEN, followToEnd, killServer, makeDataDir, spawnServer, startTestServer, tinySpec } from './helpers.ts';
+
+let child: ChildProcess | undefined;
+
+afterAll(async () => {
+  if (child) await killServer(child);
+});
+
+describe('the same server under Deno (Deno.serve, Web Workers, node:sqlite)', () => {
+  it('runs a tiny job to completion, serves completions, shuts down cleanly, and leaves a store Node can read', async () => {
+    const dataDir = await makeDataDir();
+    const spawned = await spawnServer(
+      ['npx', 'deno', 'run', '-A', '--conditions=development', 'apps/cli/src/main.ts', 'serve', '--data-dir', dataDir, '--port', '0'],
+      { UNILAB_API_TOKEN: TOKEN },
+    );
+    child = spawned.child;
+    expect(spawned.output()).toMatch(/\(Deno; data in/);
+    const client = new ApiClient(spawned.url, TOKEN);
+    expect(await (await fetch(`${spawned.url}/healthz`)).json()).toMatchObject({ status: 'ok', runtime: 'deno' });
+    expect((await fetch(`${spawned.url}/v1/jobs`)).status).toBe(401);
+
+    const job = await client.submit(tinySpec({ name: 'deno-smoke' }));
+    const events = await followToEnd(client, job.id);
+    expect(events.filter((e) => e.type === 'status').map((e) => e.data.status)).toEqual(['queued', 'running', 'completed']);
+    expect(events.filter((e) => e.type === 'step')).toHaveLength(12);
+    const done = await client.job(job.id);
+    expect(done).toMatchObject({ status: 'completed', step: 12 });
+
+    const completion = await client.json<{ choices: { text: string }[]; usage: { prompt_tokens: number } }>('POST', '/v1/completions', {
+      model: job.id,
+      prompt: 'The Congress',
+      max_tokens: 8,
+      temperature: 0,
+    });
+    expect(completion.choices[0].text).toEqual(expect.any(String));
+    expect(completion.usage.prompt_tokens).toBe(12);
+
+    // SIGTERM to the process group (npx and the Deno server under it): the server shuts down on its own, and the
+    // output pipe closes once the Deno process has exited too.
+    const closed = new Promise<void>((resolve) => spawned.child.stdout!.once('close', () => resolve()));
+    process.kill(-spawned.child.pid!, 'SIGTERM');
+    await closed;
+    expect(spawned.output()).toMatch(/shutting down/);
+    child = undefined;
+
+    const { server, client: nodeClient } = await startTestServer(dataDir);
+    try {
+      expect(await nodeClient.job(job.id)).toMatchObject({ status: 'completed', step: 12, metrics: { heldOutLoss: done.metrics.heldOutLoss } });
+    } finally {
+      await server.close();
+    }
+  });
+});
