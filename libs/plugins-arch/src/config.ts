@@ -13,10 +13,11 @@ import {
 } from '@unilab/core';
 
 /**
- * The options every architecture here shares. Defaults are LLaMA's (Touvron et al. 2023): pre-norm RMSNorm, SwiGLU
- * with a 2/3·4d hidden width, RoPE, untied output head, no dropout, no biases in linear layers.
+ * The config fields every architecture here shares: block options, embeddings and the positional encoding.
+ * Defaults are LLaMA's (Touvron et al. 2023): pre-norm RMSNorm, SwiGLU with a 2/3·4d hidden width, RoPE, untied
+ * output head, no dropout, no biases in linear layers.
  */
-export const blockFields = {
+export const modelFields = {
   dModel: field(integer({ min: 2, max: 8192 }), 128),
   heads: field(integer({ min: 1, max: 128 }), 4),
   /** Key/value heads; fewer than `heads` is grouped-query attention (Ainslie et al. 2023), 1 is multi-query (Shazeer 2019). 0: `heads`. */
@@ -69,14 +70,14 @@ export function llamaFfnHidden(dModel: number): number {
 }
 
 /** Fill the defaults that depend on other fields and check the fields against each other. */
-export function resolveOptions<C extends Infer<typeof blockFields>>(c: C, path: string, defaultEncoding: string): Omit<C, 'ropeBase'> & ModelOptions {
+export function resolveOptions<C extends Infer<typeof modelFields>>(c: C, path: string, defaultEncoding: string): Omit<C, 'ropeBase'> & ModelOptions {
   if (c.dModel % c.heads !== 0) throw new SpecError(`${path}.heads`, `must divide dModel (${c.dModel}); got ${c.heads}`);
   const kvHeads = c.kvHeads === 0 ? c.heads : c.kvHeads;
   if (c.heads % kvHeads !== 0) throw new SpecError(`${path}.kvHeads`, `must divide heads (${c.heads}); got ${kvHeads}`);
   if (c.ropeBase !== undefined && c.positionalEncoding !== undefined)
     throw new SpecError(`${path}.ropeBase`, 'give the base in positionalEncoding.config.base instead (ropeBase is the old shorthand for rope)');
   const positionalEncoding =
-    c.positionalEncoding ?? { name: c.ropeBase !== undefined ? 'rope' : defaultEncoding, config: c.ropeBase !== undefined ? { base: c.ropeBase } : {} };
+    c.positionalEncoding ?? (c.ropeBase !== undefined ? { name: 'rope', config: { base: c.ropeBase } } : { name: defaultEncoding, config: {} });
   const ffnHidden = c.ffnHidden !== 0 ? c.ffnHidden : c.activation === 'swiglu' ? llamaFfnHidden(c.dModel) : 4 * c.dModel;
   const { ropeBase: _legacy, ...rest } = c;
   return { ...rest, kvHeads, ffnHidden, positionalEncoding };

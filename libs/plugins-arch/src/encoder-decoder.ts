@@ -1,6 +1,6 @@
 import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, Schema, Tape, Var } from '@unilab/core';
 import { boolean, field, integer, object, ops } from '@unilab/core';
-import { blockFields, resolveOptions, type ModelOptions } from './config.ts';
+import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
@@ -11,7 +11,7 @@ const encoderDecoderFields = {
   decoderLayers: field(integer({ min: 1, max: 96 }), 2),
   /** One token table for encoder and decoder inputs (T5) or one each. */
   shareEmbeddings: field(boolean(), true),
-  ...blockFields,
+  ...modelFields,
 };
 
 export type EncoderDecoderConfig = Omit<Infer<typeof encoderDecoderFields>, 'ropeBase'> & ModelOptions;

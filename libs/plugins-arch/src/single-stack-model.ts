@@ -1,12 +1,12 @@
 import type { AttentionPattern, BatchTensors, Infer, Model, ModelEnvironment, Schema, Tape, Var } from '@unilab/core';
 import { field, integer, object, ops } from '@unilab/core';
-import { blockFields, resolveOptions, type ModelOptions } from './config.ts';
+import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
 import { createStack, stackForward, stackParameters } from './stack.ts';
 
-const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...blockFields };
+const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...modelFields };
 
 /** The config of every one-stack architecture (decoder, prefix-lm, unilm, glm, encoder). */
 export type SingleStackConfig = Omit<Infer<typeof singleStackFields>, 'ropeBase'> & ModelOptions;

@@ -1,6 +1,6 @@
 import { field, integer, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
 import { normalParameter } from '../init.ts';
-import { tooShort } from './learned-absolute.ts';
+import { tableTooShort } from './learned-absolute.ts';
 import { NEEDS_2D, TWO_D_ARCHITECTURES } from './pairing.ts';
 
 const glm2dSchema = object({ maxPositions: field(integer({ min: 1, max: 1 << 20 }), 1024) });
@@ -18,7 +18,7 @@ export const glm2d: PositionalEncodingPlugin<Glm2dConfig> = {
   configSchema: glm2dSchema,
   architectures: TWO_D_ARCHITECTURES,
   requirement: NEEDS_2D,
-  check: (config, use) => tooShort(config.maxPositions, use.seqLen),
+  check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     const shape = [config.maxPositions, stack.dModel];
     const positionTable = normalParameter(stack.backend, stack.rng, `${stack.prefix}pos_embeddings`, shape, 0.02);

@@ -8,12 +8,15 @@ const learnedAbsoluteSchema = object({
 });
 export type LearnedAbsoluteConfig = ReturnType<typeof learnedAbsoluteSchema.parse>;
 
-/** A table of maxPositions rows of d values, normal(0, 0.02) like the token table; counted as embedding parameters. */
-export function tooShort(maxPositions: number, seqLen: number): string | null {
+/** A position table must have a row for every position of the longest sequence (train.seqLen). */
+export function tableTooShort(maxPositions: number, seqLen: number): string | null {
   return seqLen > maxPositions ? `maxPositions (${maxPositions}) must be at least train.seqLen (${seqLen}): each position needs a row` : null;
 }
 
-/** Learned absolute position embeddings added to the token embeddings (GPT, Radford et al. 2018; BERT). */
+/**
+ * Learned absolute position embeddings added to the token embeddings (GPT, Radford et al. 2018; BERT): a table of
+ * maxPositions rows of d values, normal(0, 0.02) like the token table, counted as embedding parameters.
+ */
 export const learnedAbsolute: PositionalEncodingPlugin<LearnedAbsoluteConfig> = {
   kind: 'positional-encoding',
   name: 'learned-absolute',
@@ -21,7 +24,7 @@ export const learnedAbsolute: PositionalEncodingPlugin<LearnedAbsoluteConfig> = 
   configSchema: learnedAbsoluteSchema,
   architectures: ONE_D_ARCHITECTURES,
   requirement: NEEDS_1D,
-  check: (config, use) => tooShort(config.maxPositions, use.seqLen),
+  check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     const table = normalParameter(stack.backend, stack.rng, `${stack.prefix}pos_embeddings`, [config.maxPositions, stack.dModel], 0.02);
     return {

@@ -1,5 +1,5 @@
 import { Var, field, integer, number, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
-import { tooShort } from './learned-absolute.ts';
+import { tableTooShort } from './learned-absolute.ts';
 import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const sinusoidalSchema = object({
@@ -29,7 +29,7 @@ export const sinusoidal: PositionalEncodingPlugin<SinusoidalConfig> = {
   configSchema: sinusoidalSchema,
   architectures: ONE_D_ARCHITECTURES,
   requirement: NEEDS_1D,
-  check: (config, use) => tooShort(config.maxPositions, use.seqLen),
+  check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     // Computed once and kept with the model; not a parameter, so neither trained nor checkpointed.
     const table = new Var(stack.backend.fromArray(sinusoidalTable(config.maxPositions, stack.dModel, config.base), [config.maxPositions, stack.dModel]), false);
