@@ -69,11 +69,12 @@ function reasons(s: StageStats): string {
 }
 
 export function formatReport(r: PipelineReport): string {
-  const lines: string[] = [`unilab data: ${r.output}`, '', 'stage                 in      kept   dropped     MB/s  reasons'];
+  const width = Math.max(5, ...r.stages.map((s) => s.stage.length));
+  const lines: string[] = [`unilab data: ${r.output}`, '', `${'stage'.padEnd(width)}     in      kept   dropped     MB/s  reasons`];
   for (const s of r.stages) {
     const summary = s.summary ? `  {${Object.entries(s.summary).map(([k, v]) => `${k}: ${v}`).join(', ')}}` : '';
     lines.push(
-      `${s.stage.padEnd(20)} ${String(s.documentsIn).padStart(5)} ${String(s.kept).padStart(9)} ${String(s.dropped).padStart(9)} ${megabytesPerSecond(s).toFixed(2).padStart(8)}  ${reasons(s)}${summary}`,
+      `${s.stage.padEnd(width)} ${String(s.documentsIn).padStart(6)} ${String(s.kept).padStart(9)} ${String(s.dropped).padStart(9)} ${megabytesPerSecond(s).toFixed(2).padStart(8)}  ${reasons(s)}${summary}`,
     );
   }
   lines.push('', 'per source:');
