@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SpecError, type PluginRegistry } from '@unilab/core';
-import { BUNDLED_CORPORA } from '@unilab/data';
+import { BUNDLED_CORPORA, readShardIndex } from '@unilab/data';
 import { estimateParameters, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
 import type { ServerConfig } from './config.ts';
 
@@ -19,18 +19,22 @@ type Limits = Pick<ServerConfig, 'dataDir' | 'maxParameters' | 'maxStepsPerJob' 
  * limits (model size estimated from the config, never by building it; steps; tokens per step) and the data
  * directory (every file path resolves inside it). Each refusal is a SpecError naming the field.
  */
-export function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): AdmittedJob {
-  const job = parseJobSpec(raw);
-  validateJobPlugins(job, registry);
-  checkLimits(job, registry, limits);
+export async function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): Promise<AdmittedJob> {
+  parseJobSpec(raw);
   const runSpec = structuredClone(raw) as Record<string, any>;
   const dataDir = realpathSync(limits.dataDir);
   const corpus = (value: string, path: string) => ((BUNDLED_CORPORA as readonly string[]).includes(value) ? value : insideDataDir(dataDir, value, path, true));
+  const dataset = (value: string, path: string) => insideDataDir(dataDir, value, path, true);
   if (typeof runSpec.data?.corpus === 'string') runSpec.data.corpus = corpus(runSpec.data.corpus, 'spec.data.corpus');
+  if (typeof runSpec.data?.shards === 'string') runSpec.data.shards = dataset(runSpec.data.shards, 'spec.data.shards');
   (runSpec.stages as any[] | undefined)?.forEach((stage, i) => {
     if (typeof stage.data?.corpus === 'string') stage.data.corpus = corpus(stage.data.corpus, `spec.stages[${i}].data.corpus`);
+    if (typeof stage.data?.shards === 'string') stage.data.shards = dataset(stage.data.shards, `spec.stages[${i}].data.shards`);
     (stage.data?.mixture as any[] | undefined)?.forEach((m, j) => (m.corpus = corpus(m.corpus, `spec.stages[${i}].data.mixture[${j}].corpus`)));
   });
+  const job = parseJobSpec(runSpec);
+  validateJobPlugins(job, registry);
+  await checkLimits(job, registry, limits);
   let outDir = join(dataDir, 'jobs', jobId);
   if (typeof runSpec.outDir === 'string') {
     outDir = insideDataDir(dataDir, runSpec.outDir, 'spec.outDir', false);
@@ -41,9 +45,9 @@ export function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, 
   return { job, runSpec, outDir };
 }
 
-function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): void {
+async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): Promise<void> {
   const first = job.stages[0].spec;
-  const parameters = estimateParameters(first, registry);
+  const parameters = estimateParameters(first, registry, first.data.shards ? await datasetVocabSize(first.data.shards) : undefined);
   if (parameters === null)
     throw new SpecError('spec.model.config', `cannot estimate the size of architecture "${first.model.architecture}" from its config (needs dModel and layers)`);
   if (parameters > limits.maxParameters)
@@ -68,6 +72,15 @@ function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): vo
       job.stages.length > 1 ? 'spec.stages' : 'spec.train.steps',
       `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`,
     );
+}
+
+/** The vocabulary of a prepared dataset, from its index (the model's embedding and head scale with it). */
+async function datasetVocabSize(dir: string): Promise<number> {
+  try {
+    return (await readShardIndex(dir)).vocabSize;
+  } catch (err) {
+    throw new SpecError('spec.data.shards', `expected a dataset prepared by \`unilab data\`: ${(err as Error).message}`);
+  }
 }
 
 /**

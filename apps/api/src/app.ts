@@ -95,7 +95,7 @@ export function createApp(ctx: AppContext): Hono {
       throw new ApiError(429, 'rate_limit_error', `the queue is full (${config.maxQueuedJobs} jobs waiting); try again later`);
     const spec = await readJson(c);
     const id = `job_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
-    const admitted = admitJob(spec, id, registry, config);
+    const admitted = await admitJob(spec, id, registry, config);
     return c.json(presentJob(jobs.submit(id, spec, admitted), true), 201, { Location: `/v1/jobs/${id}` });
   });
 

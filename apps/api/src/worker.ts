@@ -65,12 +65,13 @@ export function serveWorker(port: WorkerPort): void {
 
 async function sample(loaded: LoadedModel, prompt: string, options: Extract<ToWorker, { type: 'generate' }>['options']): Promise<Generation> {
   let text = await generate(loaded, prompt, options);
-  const generatedTokens = loaded.tokenizer.encode(text).length;
-  let finishReason: Generation['finishReason'] = generatedTokens < options.maxTokens ? 'stop' : 'length';
+  // Token counts are re-encoded from the text: a stray byte decoded as U+FFFD re-encodes longer, hence the clamp.
+  const count = (t: string) => Math.min(options.maxTokens, loaded.tokenizer.encode(t).length);
+  let finishReason: Generation['finishReason'] = count(text) < options.maxTokens ? 'stop' : 'length';
   const cut = Math.min(...options.stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
   if (Number.isFinite(cut)) {
     text = text.slice(0, cut);
     finishReason = 'stop';
   }
-  return { text, finishReason, promptTokens: loaded.tokenizer.encode(prompt).length, completionTokens: loaded.tokenizer.encode(text).length };
+  return { text, finishReason, promptTokens: loaded.tokenizer.encode(prompt).length, completionTokens: count(text) };
 }

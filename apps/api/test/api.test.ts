@@ -143,6 +143,8 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
       [{ ...tinySpec(), data: { corpus: 'escape' } }, 'spec.data.corpus', /links outside the data directory/],
       [{ ...tinySpec(), data: { corpus: 'corpora/nope' } }, 'spec.data.corpus', /does not exist in the data directory/],
       [{ ...tinySpec(), outDir: '../elsewhere' }, 'spec.outDir', /outside it/],
+      [{ ...tinySpec(), data: { shards: '../../datasets/x' } }, 'spec.data.shards', /outside it/],
+      [{ ...tinySpec(), data: { shards: 'corpora/sotu-small' } }, 'spec.data.shards', /expected a dataset prepared by `unilab data`/],
       [{ ...tinySpec(), stages: [{ name: 'a', steps: 2 }] }, 'spec.train.steps', /a staged job gives each stage its own budget/],
       [{ ...tinySpec(), train: { warmupSteps: 1 }, stages: [{ name: 'a', steps: 2, train: { lr: -1 } }] }, 'spec.stages[0].train.lr', /expected a number > 0/],
     ];
@@ -165,7 +167,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
   let queuedId = '';
 
   it('answers /healthz in under 50 ms while a job trains in its worker', async () => {
-    const job = await client.submit(tinySpec({ name: 'long', train: { steps: 600, checkpointEvery: 50 } }));
+    const job = await client.submit(tinySpec({ name: 'long', train: { steps: 400, checkpointEvery: 50 } }));
     longId = job.id;
     await waitForJob(() => client.job(longId), (j) => j.step >= 5);
     const times: number[] = [];
@@ -194,7 +196,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
     const stopped = await waitForJob(() => client.job(longId), (j) => j.status === 'cancelled');
     const stopStep = stopped.step;
     expect(stopStep).toBeGreaterThan(0);
-    expect(stopStep).toBeLessThan(600);
+    expect(stopStep).toBeLessThan(400);
     const checkpoints = (await client.json<{ checkpoints: { globalStep: number }[] }>('GET', `/v1/jobs/${longId}/checkpoints`)).checkpoints;
     expect(checkpoints.at(-1)!.globalStep).toBe(stopStep);
     expect((await request('POST', `/v1/jobs/${longId}/cancel`)).status).toBe(409);
@@ -209,7 +211,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
     expect(restart).toMatchObject({ startStep: stopStep, globalStep: stopStep });
     expect(restart.resumedFrom).toMatch(new RegExp(`step-0*${stopStep}\\.safetensors$`));
     expect(events.filter((e) => e.type === 'status').map((e) => e.data.status)).toEqual(['queued', 'running', 'cancelled', 'queued', 'running', 'completed']);
-    expect(await client.job(longId)).toMatchObject({ status: 'completed', step: 600 });
+    expect(await client.job(longId)).toMatchObject({ status: 'completed', step: 400 });
     expect((await request('POST', `/v1/jobs/${longId}/resume`)).status).toBe(409);
   });
 

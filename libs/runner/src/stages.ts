@@ -45,8 +45,10 @@ export type Gate = ReturnType<typeof gateSchema.parse>;
 const stageDataSchema = object({
   /** One corpus (as in spec.data.corpus)... */
   corpus: optional(string({ nonEmpty: true })),
-  /** ...or a mixture of corpora with token rates. */
+  /** ...or a mixture of corpora with token rates... */
   mixture: optional(arrayOf(object({ corpus: field(string({ nonEmpty: true })), weight: field(number({ greaterThan: 0 })) }), { minLength: 1 })),
+  /** ...or a dataset prepared by `unilab data` (as in spec.data.shards). */
+  shards: optional(string({ nonEmpty: true })),
   heldOutFraction: optional(number({ min: 0, max: 0.5 })),
 });
 
@@ -108,12 +110,14 @@ function parseStage(base: Raw, raw: unknown, index: number): StagePlan {
   const stage = stageSchema.parse(raw, path);
   if ((stage.steps === undefined) === (stage.tokens === undefined))
     throw new SpecError(`${path}.steps`, 'give the stage a budget: exactly one of steps or tokens');
-  if (stage.data && (stage.data.corpus === undefined) === (stage.data.mixture === undefined))
-    throw new SpecError(`${path}.data`, 'expected exactly one of corpus or mixture');
+  const sources = stage.data ? [stage.data.corpus, stage.data.mixture, stage.data.shards].filter((s) => s !== undefined).length : 1;
+  if (sources !== 1) throw new SpecError(`${path}.data`, 'expected exactly one of corpus, mixture or shards');
   const baseData = isObject(base.data) ? base.data : {};
   const mixture = stage.data?.mixture;
   const data = {
     ...baseData,
+    // A stage that names its own source replaces the inherited one, whichever kind it was.
+    ...(stage.data && { shards: stage.data.shards }),
     ...(stage.data?.corpus !== undefined && { corpus: stage.data.corpus }),
     // The spec records the first corpus of a mixture; the mixture itself is prepared by runStages.
     ...(mixture && { corpus: mixture[0].corpus }),

@@ -121,7 +121,7 @@ describe('job spec validation', () => {
       /^spec\.stages\[0\]\.gate\.metric: expected one of "heldOutLoss", "trainLoss"/,
     );
     expect(bad([{ name: 'a', steps: 2, data: { corpus: 'sotu', mixture: [{ corpus: 'brown', weight: 1 }] } }])).toThrow(
-      /^spec\.stages\[0\]\.data: expected exactly one of corpus or mixture/,
+      /^spec\.stages\[0\]\.data: expected exactly one of corpus, mixture or shards/,
     );
   });
 
