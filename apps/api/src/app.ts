@@ -3,7 +3,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { streamSSE } from 'hono/streaming';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
 import { parseCompletionRequest, type CompletionService } from './completions.ts';
@@ -134,7 +134,7 @@ export function createApp(ctx: AppContext): Hono {
    * the server closes). Listening starts before the replay and sequence numbers drop duplicates, so no event falls
    * between the two.
    */
-  async function followJob(id: string, lastId: number, stream: Parameters<Parameters<typeof streamSSE>[1]>[0]): Promise<void> {
+  async function followJob(id: string, lastId: number, stream: SSEStreamingApi): Promise<void> {
     const live: StoredEvent[] = [];
     let ended = false;
     let wake = () => {};
