@@ -1,80 +1,65 @@
 #!/usr/bin/env bash
-# Build kernels-rs/ with wasm-pack (wasm-bindgen, --target web) and write the
-# output to libs/core/src/backends/wasm/pkg/ (committed), or to the directory
-# given as $1.
+# Build kernels-rs/ twice and write the two modules to libs/core/src/backends/wasm/pkg/
+# (committed), or to the directory given as $1:
 #
-# Reproducible: same toolchain + same sources => byte-identical output (checked
-# by scripts/check-kernels-fresh.sh). Toolchain: scripts/install-rust-wasm.sh.
+#   unilab_kernels_simd128.wasm   SIMD128, threads (shared memory)     every engine with wasm threads
+#   unilab_kernels_relaxed.wasm   the same + relaxed-SIMD FMA           chosen at load when the engine validates it
 #
-# Output files (the glue is plain ESM; libs/core/package.json has "type": "module"):
-#   unilab_kernels.js            wasm-bindgen glue (initSync / default init)
-#   unilab_kernels.d.ts          its types
-#   unilab_kernels_bg.wasm       the module
-#   unilab_kernels_bg.wasm.d.ts  raw export types
+# Reproducible: same toolchain + same sources => byte-identical output (checked by
+# scripts/check-kernels-fresh.sh). Toolchain: scripts/install-rust-wasm.sh.
+# Environment: CARGO_TARGET_DIR (default kernels-rs/target) holds the two builds.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CRATE="$ROOT/kernels-rs"
 OUT="${1:-$ROOT/libs/core/src/backends/wasm/pkg}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$CRATE/target}"
 NAME="unilab_kernels"
-CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 
-# Debian's rustc/cargo (/usr/bin) must come before rustup's proxies: wasm-pack
-# runs the `rustc` on PATH to find the wasm32 target libdir, and rustup's
-# toolchains here have no wasm32 target. wasm-pack/wasm-bindgen live in $CARGO_BIN.
-export PATH="/usr/bin:$CARGO_BIN:$PATH"
+# Debian's rustc/cargo (rustc-web): rustup's toolchains here have no wasm32 target.
 export RUSTC=/usr/bin/rustc
-export CARGO=/usr/bin/cargo
-unset RUSTUP_TOOLCHAIN
+unset RUSTUP_TOOLCHAIN CARGO_TARGET_DIR
 # build-std ([unstable] in kernels-rs/.cargo/config.toml) on a stable toolchain.
 export RUSTC_BOOTSTRAP=1
 # Flags come only from kernels-rs/.cargo/config.toml (env flags would replace them).
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS CARGO_BUILD_TARGET
-# wasm-pack: never try to download anything.
-export WASM_PACK_CACHE="${WASM_PACK_CACHE:-${TMPDIR:-/tmp}/wasm-pack-cache}"
 
-for tool in wasm-pack wasm-bindgen wasm-ld; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "build-kernels: '$tool' not found; run scripts/install-rust-wasm.sh" >&2
+for tool in /usr/bin/rustc /usr/bin/cargo; do
+  if [ ! -x "$tool" ]; then
+    echo "build-kernels: $tool not found; run scripts/install-rust-wasm.sh" >&2
     exit 1
   fi
 done
-WB_LOCK="$(awk '
-  /^\[\[package\]\]/ { name = "" }
-  /^name = / { gsub(/"/, "", $3); name = $3 }
-  /^version = / && name == "wasm-bindgen" { gsub(/"/, "", $3); print $3; exit }
-' "$CRATE/Cargo.lock")"
-WB_CLI="$(wasm-bindgen --version | awk '{print $2}')"
-if [ "$WB_LOCK" != "$WB_CLI" ]; then
-  echo "build-kernels: wasm-bindgen CLI is $WB_CLI but Cargo.lock has $WB_LOCK; run scripts/install-rust-wasm.sh" >&2
+if ! command -v wasm-ld >/dev/null 2>&1; then
+  echo "build-kernels: wasm-ld not found; run scripts/install-rust-wasm.sh" >&2
   exit 1
 fi
+
+build() { # variant, extra cargo args...
+  local variant="$1"
+  shift
+  (cd "$CRATE" && /usr/bin/cargo build --quiet --release --locked --target-dir "$TARGET_DIR/$variant" "$@") \
+    2> >(grep -v -e 'unstable feature specified for `-Ctarget-feature`: `atomics`' \
+                 -e 'this feature is not stably supported' -e '^ *|$' -e '^ *= note: this feature' \
+                 -e 'generated 1 warning' -e '^$' >&2 || true)
+  local wasm="$TARGET_DIR/$variant/wasm32-unknown-unknown/release/${NAME}.wasm"
+  if [ ! -f "$wasm" ]; then
+    echo "build-kernels: cargo did not produce $wasm" >&2
+    exit 1
+  fi
+  cp "$wasm" "$STAGE/${NAME}_${variant}.wasm"
+}
 
 STAGE="$(mktemp -d "${TMPDIR:-/tmp}/build-kernels.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT
 
-# --no-pack: no package.json/README (the pkg dir is not an npm package; a stray
-# package.json under libs/ would look like a workspace project to tools).
-# --mode no-install: use the wasm-bindgen on PATH, never download or install one.
-wasm-pack --quiet build "$CRATE" --mode no-install \
-  --release --target web --no-pack --no-gitignore --no-opt \
-  --out-dir "$STAGE/pkg" --out-name "$NAME" \
-  -- --locked >"$STAGE/log" 2>&1 || { cat "$STAGE/log" >&2; echo "build-kernels: wasm-pack failed" >&2; exit 1; }
-
-for f in "$NAME.js" "$NAME.d.ts" "${NAME}_bg.wasm" "${NAME}_bg.wasm.d.ts"; do
-  if [ ! -f "$STAGE/pkg/$f" ]; then
-    echo "build-kernels: wasm-pack did not produce $f" >&2
-    ls -la "$STAGE/pkg" >&2
-    exit 1
-  fi
-done
-# Keep exactly the four generated files.
-mkdir -p "$STAGE/final"
-for f in "$NAME.js" "$NAME.d.ts" "${NAME}_bg.wasm" "${NAME}_bg.wasm.d.ts"; do
-  cp "$STAGE/pkg/$f" "$STAGE/final/$f"
-done
+build simd128
+# Cargo joins this list onto the one in .cargo/config.toml.
+build relaxed --features relaxed --config 'target.wasm32-unknown-unknown.rustflags=["-C","target-feature=+relaxed-simd"]'
 
 mkdir -p "$(dirname "$OUT")"
 rm -rf "$OUT"
-cp -r "$STAGE/final" "$OUT"
-echo "build-kernels: wrote $OUT ($(wc -c <"$OUT/${NAME}_bg.wasm") byte wasm, wasm-bindgen $WB_CLI)"
+cp -r "$STAGE" "$OUT"
+chmod 755 "$OUT"
+chmod 644 "$OUT"/*.wasm
+echo "build-kernels: wrote $OUT: $(cd "$OUT" && for f in *.wasm; do printf '%s (%s bytes) ' "$f" "$(wc -c <"$f")"; done)"

@@ -2,8 +2,9 @@
 # Rebuild kernels-rs/ from scratch into a temporary directory and fail if the
 # result differs from the committed libs/core/src/backends/wasm/pkg/.
 #
-# Uses its own empty cargo target directory, so this is a clean build (~30-60 s),
-# independent of kernels-rs/target. Toolchain: scripts/install-rust-wasm.sh.
+# Both modules (SIMD128 and relaxed-SIMD) are rebuilt and compared. Uses its own
+# empty cargo target directory, so this is a clean build (~1-2 min: `core` is
+# compiled twice), independent of kernels-rs/target. Toolchain: scripts/install-rust-wasm.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,6 +39,6 @@ fi
   done
   echo "Fix: run scripts/build-kernels.sh (toolchain: scripts/install-rust-wasm.sh) and commit $REL."
   echo "If you did not change kernels-rs/, the toolchain differs from the one that built the"
-  echo "committed files (rustc-web, wasm-bindgen-cli version); see kernels-rs/README.md."
+  echo "committed files (Debian's rustc-web, lld); see kernels-rs/README.md."
 } >&2
 exit 1

@@ -1,29 +1,60 @@
-//! unilab compute kernels, compiled to `wasm32-unknown-unknown` with SIMD128.
+//! unilab compute kernels, compiled to `wasm32-unknown-unknown` with SIMD128
+//! (and a second build with relaxed-SIMD FMA, feature `relaxed`).
 //!
-//! Layout of the crate: one file per op (`matmul.rs`, ...), each stating its
-//! shapes and memory layout at the top with forward and backward side by side,
-//! plus `memory.rs` (allocator and `alloc_*`/`free_*` exports).
+//! One file per op, each stating its shapes and memory layout at the top with
+//! the forward and the backward side by side:
 //!
-//! ABI: every kernel takes byte offsets into the instance's linear memory
-//! (`usize` = wasm `i32`) for its tensors, so JavaScript passes pointers it got
-//! from `alloc_f32`/`alloc_i32` and nothing is copied per call. Tensors are
-//! dense, row-major, f32 (or i32). Output buffers must not overlap inputs.
+//! | file               | op                                                        |
+//! |--------------------|-----------------------------------------------------------|
+//! | `matmul.rs`        | C = op(A)·op(B): linear forward and both backward products |
+//! | `bias.rs`          | bias add and its gradient (sum over rows)                  |
+//! | `embedding.rs`     | gather and scatter-add                                     |
+//! | `rmsnorm.rs`       | RMSNorm                                                    |
+//! | `layernorm.rs`     | LayerNorm                                                  |
+//! | `swiglu.rs`        | SwiGLU                                                     |
+//! | `gelu.rs`          | GELU (tanh)                                                |
+//! | `relu.rs`          | ReLU                                                       |
+//! | `dropout.rs`       | inverted dropout with a stateless hashed mask              |
+//! | `rope.rs`          | rotary position embedding, 1D and 2D (its own inverse)     |
+//! | `attention.rs`     | flash-style attention over mask descriptors, bias, GQA     |
+//! | `cross_entropy.rs` | fused softmax cross-entropy with a loss mask               |
+//! | `elementwise.rs`   | residual add, accumulate, scale, fill                      |
+//! | `adamw.rs`         | AdamW update                                               |
+//! | `grad_norm.rs`     | sum of squares and global-norm clipping                    |
+//! | `debug.rs`         | non-finite check of the debug mode                         |
 //!
-//! The kernels use static scratch buffers, so one instance must not run two
-//! kernels at the same time (one instance per thread / worker).
+//! and the machinery: `memory.rs` (allocator), `pool.rs` (work sharing between
+//! threads), `simd.rs` (FMA, exp, tanh), `math.rs` (scalar f64 ln, exp, sin, cos).
 //!
-//! On wasm32 the crate is `#![no_std]` with its own allocator (`memory.rs`);
-//! on the host it builds with std so `cargo test` can check the algorithms
-//! (with a scalar micro-kernel in place of the SIMD128 one).
+//! ABI: plain `extern "C"` functions; every tensor is a byte offset into the
+//! imported shared linear memory (`usize` = wasm `i32`), dense, row-major, f32 or
+//! i32. Outputs never overlap inputs unless a kernel says so. Kernels keep no
+//! state: scratch space comes in as a workspace pointer, so several workers can run
+//! kernels on the same memory at once (each with its own workspace and stack).
 
-#![cfg_attr(target_arch = "wasm32", no_std)]
+#![no_std]
 
-extern crate alloc;
-
+pub mod adamw;
+pub mod attention;
+pub mod bias;
+pub mod cross_entropy;
+pub mod debug;
+pub mod dropout;
+pub mod elementwise;
+pub mod embedding;
+pub mod gelu;
+pub mod grad_norm;
+pub mod layernorm;
+pub mod math;
 pub mod matmul;
 pub mod memory;
+pub mod pool;
+pub mod relu;
+pub mod rmsnorm;
+pub mod rope;
+pub mod simd;
+pub mod swiglu;
 
-#[cfg(target_arch = "wasm32")]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
     // No formatting machinery (keeps the module small and free of file paths).

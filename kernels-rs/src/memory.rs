@@ -1,16 +1,13 @@
 //! Memory management inside the wasm instance.
 //!
 //! Exports (pointers are byte offsets into linear memory, 16-byte aligned):
-//!   alloc_f32(len) -> ptr     room for `len` f32; 0 if out of memory
+//!   alloc_f32(len) -> ptr     room for `len` f32 (or i32: same size); 0 if out of memory
 //!   free_f32(ptr, len)        give back a block from alloc_f32(len)
-//!   alloc_i32(len) -> ptr     same for i32
-//!   free_i32(ptr, len)
 //!
 //! `len == 0` returns a non-zero, aligned, dangling pointer (16) that must not
 //! be read or written; freeing it is a no-op.
 //!
-//! The allocator (wasm32 only; also the crate's `#[global_allocator]`, which
-//! wasm-bindgen's runtime uses) is deliberately simple: a bump pointer that
+//! The allocator is deliberately simple: a bump pointer that
 //! grows linear memory with `memory.grow`, plus one address-ordered free list
 //! (first fit, split, coalesce with neighbours, and give the tail back to the
 //! bump pointer). All sizes are rounded up to 16 bytes. The TypeScript side
@@ -18,10 +15,10 @@
 //!
 //! When `memory.grow` fails (4 GiB limit, or the engine refuses), or the size
 //! overflows, the result is 0 (null): never a wrapped, too-small block.
-//! After a successful grow every `ArrayBuffer` view from JavaScript is detached,
-//! so JS must re-create its views.
-
-use wasm_bindgen::prelude::*;
+//! The memory is shared: growing it never detaches a view, but views made before
+//! a grow do not reach the new pages, so JS re-creates views after allocating.
+//!
+//! Only the main thread calls these; workers never allocate.
 
 /// Alignment (and size granularity) of every block.
 pub const ALIGN: usize = 16;
@@ -56,34 +53,20 @@ fn free_elems(ptr: usize, len: usize, elem: usize) {
 }
 
 /// Allocate room for `len` f32 values; returns the byte offset, or 0 when out of memory.
-#[wasm_bindgen]
-pub fn alloc_f32(len: usize) -> usize {
+#[no_mangle]
+pub extern "C" fn alloc_f32(len: usize) -> usize {
     alloc_elems(len, 4)
 }
 
 /// Free a block returned by `alloc_f32(len)` (same `len`).
-#[wasm_bindgen]
-pub fn free_f32(ptr: usize, len: usize) {
+#[no_mangle]
+pub extern "C" fn free_f32(ptr: usize, len: usize) {
     free_elems(ptr, len, 4)
 }
 
-/// Allocate room for `len` i32 values; returns the byte offset, or 0 when out of memory.
-#[wasm_bindgen]
-pub fn alloc_i32(len: usize) -> usize {
-    alloc_elems(len, 4)
-}
-
-/// Free a block returned by `alloc_i32(len)` (same `len`).
-#[wasm_bindgen]
-pub fn free_i32(ptr: usize, len: usize) {
-    free_elems(ptr, len, 4)
-}
-
-#[cfg(target_arch = "wasm32")]
 mod heap {
     //! Bump pointer + address-ordered free list over `memory.grow`.
     use super::ALIGN;
-    use core::alloc::{GlobalAlloc, Layout};
     use core::arch::wasm32::{memory_grow, memory_size};
     use core::cell::UnsafeCell;
     use core::ptr::null_mut;
@@ -107,7 +90,8 @@ mod heap {
     }
 
     struct HeapCell(UnsafeCell<Heap>);
-    // wasm32 without the `atomics` feature is single-threaded.
+    // Only the main thread allocates (workers run kernels on memory it handed out),
+    // so the heap needs no lock even though the memory is shared.
     unsafe impl Sync for HeapCell {}
 
     static HEAP: HeapCell = HeapCell(UnsafeCell::new(Heap {
@@ -218,50 +202,6 @@ mod heap {
                 }
                 (*p).next = null_mut();
             }
-        }
-    }
-
-    struct KernelAlloc;
-
-    unsafe impl GlobalAlloc for KernelAlloc {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            if layout.align() > ALIGN {
-                return null_mut();
-            }
-            match super::round_up(layout.size()) {
-                Some(b) if b > 0 => alloc(b) as *mut u8,
-                _ => null_mut(),
-            }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            if let Some(b) = super::round_up(layout.size()) {
-                if b > 0 {
-                    free(ptr as usize, b)
-                }
-            }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: KernelAlloc = KernelAlloc;
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-mod heap {
-    //! Host build (for `cargo test`): delegate to the system allocator.
-    use super::ALIGN;
-    use std::alloc::{alloc as sys_alloc, dealloc as sys_dealloc, Layout};
-
-    pub unsafe fn alloc(bytes: usize) -> usize {
-        match Layout::from_size_align(bytes, ALIGN) {
-            Ok(l) => sys_alloc(l) as usize,
-            Err(_) => 0,
-        }
-    }
-
-    pub unsafe fn free(ptr: usize, bytes: usize) {
-        if let Ok(l) = Layout::from_size_align(bytes, ALIGN) {
-            sys_dealloc(ptr as *mut u8, l)
         }
     }
 }

@@ -1,28 +1,81 @@
 /**
- * Loads the wasm32 + SIMD128 kernels built from `kernels-rs/` (wasm-bindgen,
- * `--target web`, generated into `./pkg/` by `scripts/build-kernels.sh`).
+ * Loads the wasm32 kernels built from `kernels-rs/` (plain `extern "C"` exports, see kernels-rs/README.md) into a
+ * shared WebAssembly.Memory, so that worker threads can instantiate the same compiled module over the same memory.
  *
- * All kernels take pointers: byte offsets into `memory.buffer`, obtained from
- * `allocF32`/`allocI32`. Views such as `new Float32Array(memory.buffer, ptr, len)`
- * become detached whenever the memory grows (any allocation may grow it), so
- * re-create them after allocating.
+ * Two builds are committed in `./pkg/` (scripts/build-kernels.sh): `relaxed` uses relaxed-SIMD FMA and is chosen
+ * when the engine validates it (Node 20 after a V8 flag, Node 22+, Deno, current browsers); `simd128` is the
+ * fallback. `UNILAB_KERNELS=simd128|relaxed` forces one.
  *
- * Works under Node (vitest, tsx) and Deno: the module bytes are read with
- * `node:fs/promises` relative to this file.
+ * All kernels take pointers: byte offsets into `memory.buffer`, obtained from `allocF32`/`allocI32`. The memory is
+ * shared: growing it never detaches a view, but a view made before a growth does not reach the new pages, so views
+ * are made after allocating.
  */
 import { readFile } from 'node:fs/promises';
-import {
-  initSync,
-  alloc_f32,
-  free_f32,
-  alloc_i32,
-  free_i32,
-  matmul as wasmMatmul,
-} from './pkg/unilab_kernels.js';
+import { workerRuntime } from '../../workers/worker-runtime.ts';
+
+export type KernelVariant = 'relaxed' | 'simd128';
+
+/** The module's exports (kernels-rs/src/*.rs); pointers and sizes are wasm i32 (unsigned on the Rust side). */
+export interface KernelExports {
+  __stack_pointer: WebAssembly.Global;
+  alloc_f32(len: number): number;
+  free_f32(ptr: number, len: number): void;
+  pool_work(task: number, ws: number, wsLen: number): number;
+  matmul_workspace(): number;
+  attention_workspace(tq: number, tk: number, d: number, backward: number): number;
+  add(a: number, b: number, c: number, n: number): void;
+  add_in_place(dst: number, src: number, n: number): void;
+  scale(x: number, y: number, n: number, s: number): void;
+  scale_by(x: number, y: number, n: number, s: number): void;
+  fill_zero(p: number, n: number): void;
+  add_bias(x: number, bias: number, y: number, rows: number, n: number): void;
+  sum_rows(dy: number, out: number, rows: number, n: number): void;
+  embedding_forward(ids: number, table: number, y: number, n: number, d: number, v: number): number;
+  embedding_backward(ids: number, dy: number, dtable: number, n: number, d: number, v: number): number;
+  rmsnorm_forward(x: number, w: number, y: number, rstd: number, rows: number, d: number, eps: number): void;
+  rmsnorm_backward(dy: number, x: number, w: number, rstd: number, dx: number, dw: number, rows: number, d: number): void;
+  layernorm_forward(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, d: number, eps: number): void;
+  layernorm_backward(dy: number, x: number, w: number, mean: number, rstd: number, dx: number, dw: number, db: number, rows: number, d: number): void;
+  swiglu_forward(gate: number, up: number, y: number, n: number): void;
+  swiglu_backward(dy: number, gate: number, up: number, dgate: number, dup: number, n: number): void;
+  gelu_forward(x: number, y: number, n: number): void;
+  gelu_backward(dy: number, x: number, dx: number, n: number): void;
+  rope_table(table: number, positions: number, d: number, base: number): void;
+  relu_forward(x: number, y: number, n: number): void;
+  relu_backward(dy: number, x: number, dx: number, n: number): void;
+  dropout_key(seed: number, m: number, salt: number): number;
+  dropout(x: number, y: number, n: number, key: number, threshold: number, scale: number): void;
+  rope(
+    x: number,
+    pos: number,
+    blockPos: number,
+    y: number,
+    bt: number,
+    h: number,
+    d: number,
+    table: number,
+    tablePositions: number,
+    base: number,
+    inverse: number,
+    scratch: number,
+  ): void;
+  cross_entropy_count(mask: number, n: number): number;
+  cross_entropy_reduce(rowLoss: number, n: number, norm: number): number;
+  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  sum_of_squares(x: number, n: number): number;
+  scale_in_place(x: number, n: number, s: number): void;
+  first_non_finite(x: number, n: number): number;
+}
 
 export interface WasmKernels {
-  /** The instance's linear memory; pointers are byte offsets into `memory.buffer`. */
-  memory: WebAssembly.Memory;
+  /** Which build runs. */
+  readonly variant: KernelVariant;
+  /** The compiled module (workers instantiate it over `memory`). */
+  readonly module: WebAssembly.Module;
+  /** The shared linear memory; pointers are byte offsets into `memory.buffer`. */
+  readonly memory: WebAssembly.Memory;
+  /** The main thread's instance. */
+  readonly exports: KernelExports;
   /** Room for `len` f32 (16-byte aligned). Throws (naming the byte size) when out of memory. */
   allocF32(len: number): number;
   /** Give back a block from `allocF32(len)`, with the same `len`. */
@@ -31,92 +84,94 @@ export interface WasmKernels {
   allocI32(len: number): number;
   /** Give back a block from `allocI32(len)`, with the same `len`. */
   freeI32(ptr: number, len: number): void;
-  /**
-   * Row-major f32: C[m,n] = op(A)[m,k]·op(B)[k,n] (+ C if `accumulate`).
-   * `transA`: A is stored [k,m]; `transB`: B is stored [n,k]. C must not overlap A or B.
-   * Forward Y = X·W: (x, w, y, m, k, n, false, false); Y = X·Wᵀ: (..., false, true).
-   * Backward dX = dY·Wᵀ: (dy, w, dx, m, n, k, false, true); dW = Xᵀ·dY: (x, dy, dw, k, m, n, true, false).
-   */
-  matmul(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    n: number,
-    transA: boolean,
-    transB: boolean,
-    accumulate: boolean,
-  ): void;
 }
 
 /** wasm32 linear memory is at most 4 GiB; no single block can reach that. */
 const MAX_BYTES = 2 ** 32 - 1;
+/** Pages of the shared memory at start (it grows on demand up to 4 GiB). */
+const INITIAL_PAGES = 256;
+const MAX_PAGES = 65536;
 
-const WASM_URL = new URL('./pkg/unilab_kernels_bg.wasm', import.meta.url);
+const loaded = new Map<KernelVariant | 'auto', Promise<WasmKernels>>();
 
-let loaded: Promise<WasmKernels> | undefined;
-
-/** Instantiate the kernels once; later calls return the same instance. */
-export async function loadWasmKernels(): Promise<WasmKernels> {
-  if (!loaded) {
-    loaded = instantiate();
-    loaded.catch(() => {
-      loaded = undefined; // allow a retry after a failed load
-    });
+/**
+ * Compile and instantiate the kernels once per variant; later calls return the same instance. `auto` (the default)
+ * picks `UNILAB_KERNELS` when set, else relaxed SIMD when the engine supports it, else SIMD128.
+ */
+export function loadWasmKernels(variant: KernelVariant | 'auto' = 'auto'): Promise<WasmKernels> {
+  let p = loaded.get(variant);
+  if (!p) {
+    p = instantiate(variant);
+    loaded.set(variant, p);
+    p.catch(() => loaded.delete(variant)); // allow a retry after a failed load
   }
-  return loaded;
+  return p;
 }
 
-async function instantiate(): Promise<WasmKernels> {
-  let bytes: Uint8Array<ArrayBuffer>;
+async function moduleBytes(variant: KernelVariant): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`./pkg/unilab_kernels_${variant}.wasm`, import.meta.url);
   try {
-    // Copy into a plain ArrayBuffer (a Buffer may sit on a shared pool); 16 KiB.
-    bytes = new Uint8Array(await readFile(WASM_URL));
+    // Copy into a plain ArrayBuffer (a Buffer may sit on a shared pool).
+    return new Uint8Array(await readFile(url));
   } catch (err) {
-    throw new Error(
-      `unilab wasm kernels: cannot read ${WASM_URL.href} (build it with scripts/build-kernels.sh)`,
-      { cause: err },
-    );
+    throw new Error(`unilab wasm kernels: cannot read ${url.href} (build it with scripts/build-kernels.sh)`, { cause: err });
   }
-  if (!WebAssembly.validate(bytes)) {
-    throw new Error(
-      'unilab wasm kernels: this engine rejects the module (needs WebAssembly SIMD128, ' +
-        'reference types and bulk memory: Node >= 16.4, Deno, current browsers)',
-    );
-  }
-  const exports = initSync({ module: bytes });
-  const memory = exports.memory;
+}
 
-  const allocator = (kind: string, raw: (len: number) => number) =>
+async function chooseVariant(requested: KernelVariant | 'auto'): Promise<{ variant: KernelVariant; bytes: Uint8Array<ArrayBuffer> }> {
+  const runtime = await workerRuntime();
+  const forced = runtime.env('UNILAB_KERNELS');
+  if (requested === 'auto' && forced !== undefined && forced !== '') {
+    if (forced !== 'relaxed' && forced !== 'simd128') throw new Error(`UNILAB_KERNELS must be "relaxed" or "simd128", got "${forced}"`);
+    requested = forced;
+  }
+  if (requested !== 'simd128') {
+    await runtime.enableRelaxedSimd();
+    const bytes = await moduleBytes('relaxed');
+    // Validating the module itself is the exact feature test: relaxed SIMD, threads and SIMD128 together.
+    if (WebAssembly.validate(bytes)) return { variant: 'relaxed', bytes };
+    if (requested === 'relaxed') throw new Error('unilab wasm kernels: this engine rejects the relaxed-SIMD build (needs relaxed SIMD)');
+  }
+  const bytes = await moduleBytes('simd128');
+  if (!WebAssembly.validate(bytes))
+    throw new Error(
+      'unilab wasm kernels: this engine rejects the module (needs WebAssembly SIMD128, threads (shared memory, atomics) and ' +
+        'bulk memory: Node >= 16.4, Deno, browsers with cross-origin isolation)',
+    );
+  return { variant: 'simd128', bytes };
+}
+
+async function instantiate(requested: KernelVariant | 'auto'): Promise<WasmKernels> {
+  const { variant, bytes } = await chooseVariant(requested);
+  const module = await WebAssembly.compile(bytes);
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as unknown as KernelExports;
+
+  const allocator =
+    (kind: string) =>
     (len: number): number => {
-      if (!Number.isSafeInteger(len) || len < 0) {
-        throw new RangeError(`unilab wasm kernels: ${kind}(${len}): length must be a non-negative integer`);
-      }
+      if (!Number.isSafeInteger(len) || len < 0) throw new RangeError(`unilab wasm kernels: ${kind}(${len}): length must be a non-negative integer`);
       const bytes = len * 4;
-      if (bytes > MAX_BYTES) {
-        throw new Error(
-          `unilab wasm kernels: ${kind}(${len}): cannot allocate ${bytes} bytes ` +
-            `(more than the 4 GiB wasm32 address space)`,
-        );
-      }
-      const ptr = raw(len);
-      if (ptr === 0) {
+      if (bytes > MAX_BYTES)
+        throw new Error(`unilab wasm kernels: ${kind}(${len}): cannot allocate ${bytes} bytes (more than the 4 GiB wasm32 address space)`);
+      const ptr = exports.alloc_f32(len) >>> 0;
+      if (ptr === 0)
         throw new Error(
           `unilab wasm kernels: ${kind}(${len}): out of memory allocating ${bytes} bytes ` +
             `(wasm memory is ${memory.buffer.byteLength} bytes; limit 4 GiB)`,
         );
-      }
       return ptr;
     };
 
   return {
+    variant,
+    module,
     memory,
-    allocF32: allocator('allocF32', alloc_f32),
-    freeF32: (ptr, len) => free_f32(ptr, len),
-    allocI32: allocator('allocI32', alloc_i32),
-    freeI32: (ptr, len) => free_i32(ptr, len),
-    matmul: (a, b, c, m, k, n, transA, transB, accumulate) =>
-      wasmMatmul(a, b, c, m, k, n, transA, transB, accumulate),
+    exports,
+    allocF32: allocator('allocF32'),
+    freeF32: (ptr, len) => exports.free_f32(ptr, len),
+    allocI32: allocator('allocI32'),
+    freeI32: (ptr, len) => exports.free_f32(ptr, len),
   };
 }

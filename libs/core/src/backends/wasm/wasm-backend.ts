@@ -1,15 +1,618 @@
-import { ArrayBackend } from '../array-backend.ts';
-import { loadWasmKernels, type WasmKernels } from './kernels-loader.ts';
-import { wasmStorage } from './wasm-storage.ts';
+import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStats } from '../../backend/backend.ts';
+import { shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
+import { clipScale } from '../../kernels/adamw.ts';
+import { workerRuntime } from '../../workers/worker-runtime.ts';
+import { loadWasmKernels, type KernelExports, type WasmKernels } from './kernels-loader.ts';
+import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MATMUL, ThreadPool } from './thread-pool.ts';
+import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
+
+export interface WasmBackendOptions {
+  /**
+   * Threads that run matmul, attention and cross-entropy (the main thread plus threads - 1 workers). Default: the
+   * `UNILAB_THREADS` environment variable, else the machine's logical CPUs (at most 8). Any count gives the same bits.
+   */
+  threads?: number;
+  /**
+   * Debug mode: check every float input of every op for NaN/±inf and throw naming the op and the input. Default: the
+   * `UNILAB_CHECK_FINITE` environment variable is "1".
+   */
+  checkFinite?: boolean;
+}
+
+/** Memory shared by a tensor and its reshaped views; freed when the last handle is disposed. */
+interface Block {
+  ptr: number;
+  handles: number;
+}
+
+class WasmTensor implements Tensor {
+  disposed = false;
+  readonly backend = 'wasm';
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly size: number,
+    readonly owner: WasmBackend,
+    readonly block: Block,
+  ) {}
+
+  get ptr(): number {
+    return this.block.ptr;
+  }
+}
+
+/** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
+const PARALLEL_MACS = 1 << 18;
 
 /**
- * The CPU backend: tensors live in WASM linear memory; matmul (forward and both backward products) runs in the
- * Rust SIMD128 kernel on raw pointers. The remaining ops run the TypeScript kernels on zero-copy views of the same
- * memory until their Rust versions land (issue "Rust-WASM kernels").
+ * The CPU backend: tensors live in the shared linear memory of the Rust kernels (kernels-rs/, SIMD128, relaxed-SIMD
+ * FMA when the engine has it) and every op is one call into them on raw pointers; nothing is copied per op. Matmul,
+ * attention and cross-entropy are cut into units that a pool of workers shares with the main thread
+ * (thread-pool.ts); results do not depend on the number of threads.
  */
-export async function createWasmBackend(kernels?: WasmKernels): Promise<ArrayBackend<number>> {
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  private readonly k: KernelExports;
+  private live = 0;
+  private liveBytes = 0;
+  /** RoPE cos/sin tables by rotated width and base (kernels-rs/src/rope.rs). */
+  private readonly ropeTables = new Map<string, { ptr: number; len: number; positions: number }>();
+
+  constructor(
+    readonly kernels: WasmKernels,
+    private readonly pool: ThreadPool,
+    private readonly storage: WasmStorage,
+    readonly checkFinite: boolean,
+  ) {
+    this.k = kernels.exports;
+    pool.ensureWorkspace(this.k.matmul_workspace());
+  }
+
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** Stop the worker threads and release the backend's scratch memory (tensors stay readable). */
+  close(): void {
+    this.pool.close();
+  }
+
+  // ---- memory ----
+
+  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.alloc(shape, dtype);
+    this.k.fill_zero(t.ptr, t.size);
+    return t;
+  }
+
+  fromArray(data: Float32Array | Int32Array | number[], shape: readonly number[], dtype?: DType): Tensor {
+    const type: DType = dtype ?? (data instanceof Int32Array ? 'i32' : 'f32');
+    const t = this.alloc(shape, type);
+    if (data.length !== t.size) {
+      this.dispose(t);
+      throw new RangeError(`wasm: ${data.length} values do not fill shape ${shapeString(shape)} (${t.size})`);
+    }
+    this.write(t, data instanceof Int32Array || data instanceof Float32Array ? data : Float32Array.from(data));
+    return t;
+  }
+
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    const tensor = this.own(t, 'read');
+    return tensor.dtype === 'i32' ? this.i32(tensor).slice() : this.f32(tensor).slice();
+  }
+
+  write(t: Tensor, data: Float32Array | Int32Array): void {
+    const tensor = this.own(t, 'write');
+    if (data.length !== tensor.size) throw new RangeError(`wasm: write of ${data.length} values into ${shapeString(t.shape)}`);
+    if (tensor.dtype === 'i32') this.i32(tensor).set(data);
+    else this.f32(tensor).set(data);
+  }
+
+  dispose(t: Tensor): void {
+    const tensor = this.own(t, 'dispose');
+    tensor.disposed = true;
+    this.live--;
+    if (--tensor.block.handles > 0) return;
+    this.storage.free(tensor.ptr, tensor.size);
+    this.liveBytes -= tensor.size * 4;
+  }
+
+  reshape(t: Tensor, shape: readonly number[]): Tensor {
+    const tensor = this.own(t, 'reshape');
+    if (sizeOf(shape) !== tensor.size) throw new RangeError(`reshape: cannot view ${shapeString(t.shape)} as ${shapeString(shape)}`);
+    tensor.block.handles++;
+    this.live++;
+    return new WasmTensor(shape.slice(), tensor.dtype, tensor.size, this, tensor.block);
+  }
+
+  memoryStats(): MemoryStats {
+    return { liveTensors: this.live, liveBytes: this.liveBytes, reservedBytes: this.storage.reservedBytes() };
+  }
+
+  // ---- linear algebra (kernels-rs/src/matmul.rs, bias.rs) ----
+
+  matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+    const ta = this.float(a, 'matmul', 'a');
+    const tb = this.float(b, 'matmul', 'b');
+    const aCols = a.shape[a.shape.length - 1] ?? 1;
+    const aRows = aCols === 0 ? 0 : a.size / aCols;
+    const bCols = b.shape[b.shape.length - 1] ?? 1;
+    const bRows = bCols === 0 ? 0 : b.size / bCols;
+    const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
+    const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
+    if (k !== kb)
+      throw new RangeError(
+        `matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`,
+      );
+    this.checkInputs('matmul', { a: ta, b: tb });
+    const c = this.alloc(transA ? [m, n] : [...a.shape.slice(0, -1), n]);
+    const parallel = m * k * n >= PARALLEL_MACS && this.pool.threads > 1;
+    // Split the longer side of C; chunks are multiples of the 4×8 register tile.
+    const splitCols = n > m;
+    const parts = parallel ? this.pool.threads : 1;
+    const chunk = Math.max(8, Math.ceil((splitCols ? n : m) / parts / 8) * 8);
+    const units = Math.max(1, Math.ceil((splitCols ? n : m) / chunk));
+    this.pool.run(OP_MATMUL, units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, +splitCols, chunk]);
+    return c;
+  }
+
+  addBias(x: Tensor, bias: Tensor): Tensor {
+    const tx = this.float(x, 'addBias', 'x');
+    const tb = this.float(bias, 'addBias', 'bias');
+    const n = bias.size;
+    this.expectLast(x, n, 'addBias', 'x');
+    this.checkInputs('addBias', { x: tx, bias: tb });
+    const y = this.alloc(x.shape);
+    this.k.add_bias(tx.ptr, tb.ptr, y.ptr, n === 0 ? 0 : x.size / n, n);
+    return y;
+  }
+
+  sumRows(dy: Tensor): Tensor {
+    const t = this.float(dy, 'sumRows', 'dy');
+    const n = dy.shape[dy.shape.length - 1] ?? 1;
+    this.checkInputs('sumRows', { dy: t });
+    const out = this.alloc([n]);
+    this.k.sum_rows(t.ptr, out.ptr, n === 0 ? 0 : dy.size / n, n);
+    return out;
+  }
+
+  // ---- elementwise (elementwise.rs) ----
+
+  add(a: Tensor, b: Tensor): Tensor {
+    const [ta, tb] = [this.float(a, 'add', 'a'), this.float(b, 'add', 'b')];
+    this.expectSameSize(a, b, 'add');
+    this.checkInputs('add', { a: ta, b: tb });
+    const c = this.alloc(a.shape);
+    this.k.add(ta.ptr, tb.ptr, c.ptr, a.size);
+    return c;
+  }
+
+  addInPlace(dst: Tensor, src: Tensor): void {
+    const [td, ts] = [this.float(dst, 'addInPlace', 'dst'), this.float(src, 'addInPlace', 'src')];
+    this.expectSameSize(dst, src, 'addInPlace');
+    this.checkInputs('addInPlace', { dst: td, src: ts });
+    this.k.add_in_place(td.ptr, ts.ptr, dst.size);
+  }
+
+  scale(x: Tensor, s: number): Tensor {
+    const tx = this.float(x, 'scale', 'x');
+    this.checkInputs('scale', { x: tx });
+    const y = this.alloc(x.shape);
+    this.k.scale(tx.ptr, y.ptr, x.size, s);
+    return y;
+  }
+
+  scaleBy(x: Tensor, s: Tensor): Tensor {
+    const [tx, tsc] = [this.float(x, 'scaleBy', 'x'), this.float(s, 'scaleBy', 's')];
+    if (s.size !== 1) throw new RangeError(`scaleBy: s must hold one value, got ${shapeString(s.shape)}`);
+    this.checkInputs('scaleBy', { x: tx, s: tsc });
+    const y = this.alloc(x.shape);
+    this.k.scale_by(tx.ptr, y.ptr, x.size, tsc.ptr);
+    return y;
+  }
+
+  // ---- embedding (embedding.rs) ----
+
+  embedding(ids: Tensor, table: Tensor): Tensor {
+    const [ti, tt] = [this.int(ids, 'embedding', 'ids'), this.float(table, 'embedding', 'table')];
+    if (table.shape.length !== 2) throw new RangeError(`embedding: table must be [V, D], got ${shapeString(table.shape)}`);
+    const [v, d] = table.shape;
+    this.checkInputs('embedding', { table: tt });
+    const y = this.alloc([...ids.shape, d]);
+    const bad = this.k.embedding_forward(ti.ptr, tt.ptr, y.ptr, ids.size, d, v);
+    if (bad >= 0) {
+      this.dispose(y);
+      throw new RangeError(`embedding: token id ${this.i32(ti)[bad]} at position ${bad} is outside the vocabulary [0, ${v})`);
+    }
+    return y;
+  }
+
+  embeddingBackward(ids: Tensor, dy: Tensor, vocabSize: number): Tensor {
+    const [ti, td] = [this.int(ids, 'embeddingBackward', 'ids'), this.float(dy, 'embeddingBackward', 'dy')];
+    const d = dy.shape[dy.shape.length - 1] ?? 1;
+    if (dy.size !== ids.size * d)
+      throw new RangeError(`embeddingBackward: dy ${shapeString(dy.shape)} does not match ids ${shapeString(ids.shape)}`);
+    this.checkInputs('embeddingBackward', { dy: td });
+    const dtable = this.alloc([vocabSize, d]);
+    const bad = this.k.embedding_backward(ti.ptr, td.ptr, dtable.ptr, ids.size, d, vocabSize);
+    if (bad >= 0) {
+      this.dispose(dtable);
+      throw new RangeError(`embeddingBackward: token id ${this.i32(ti)[bad]} at position ${bad} is outside the vocabulary [0, ${vocabSize})`);
+    }
+    return dtable;
+  }
+
+  // ---- normalisation (rmsnorm.rs, layernorm.rs) ----
+
+  rmsnorm(x: Tensor, weight: Tensor, eps: number): { y: Tensor; rstd: Tensor } {
+    const [tx, tw] = [this.float(x, 'rmsnorm', 'x'), this.float(weight, 'rmsnorm', 'weight')];
+    const d = weight.size;
+    this.expectLast(x, d, 'rmsnorm', 'x');
+    this.checkInputs('rmsnorm', { x: tx, weight: tw });
+    const rows = d === 0 ? 0 : x.size / d;
+    const y = this.alloc(x.shape);
+    const rstd = this.alloc([rows]);
+    this.k.rmsnorm_forward(tx.ptr, tw.ptr, y.ptr, rstd.ptr, rows, d, eps);
+    return { y, rstd };
+  }
+
+  rmsnormBackward(dy: Tensor, x: Tensor, weight: Tensor, rstd: Tensor): { dx: Tensor; dweight: Tensor } {
+    const op = 'rmsnormBackward';
+    const [tdy, tx, tw, tr] = [this.float(dy, op, 'dy'), this.float(x, op, 'x'), this.float(weight, op, 'weight'), this.float(rstd, op, 'rstd')];
+    const d = weight.size;
+    this.expectLast(x, d, op, 'x');
+    this.expectSameSize(dy, x, op);
+    if (rstd.size * d !== x.size) throw new RangeError(`${op}: rstd ${shapeString(rstd.shape)} does not match x ${shapeString(x.shape)}`);
+    this.checkInputs(op, { dy: tdy, x: tx, weight: tw, rstd: tr });
+    const dx = this.alloc(x.shape);
+    const dweight = this.alloc([d]);
+    this.k.rmsnorm_backward(tdy.ptr, tx.ptr, tw.ptr, tr.ptr, dx.ptr, dweight.ptr, rstd.size, d);
+    return { dx, dweight };
+  }
+
+  layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; rstd: Tensor } {
+    const op = 'layernorm';
+    const [tx, tw, tb] = [this.float(x, op, 'x'), this.float(weight, op, 'weight'), this.float(bias, op, 'bias')];
+    const d = weight.size;
+    this.expectLast(x, d, op, 'x');
+    if (bias.size !== d) throw new RangeError(`${op}: bias ${shapeString(bias.shape)} must be [${d}]`);
+    this.checkInputs(op, { x: tx, weight: tw, bias: tb });
+    const rows = d === 0 ? 0 : x.size / d;
+    const y = this.alloc(x.shape);
+    const mean = this.alloc([rows]);
+    const rstd = this.alloc([rows]);
+    this.k.layernorm_forward(tx.ptr, tw.ptr, tb.ptr, y.ptr, mean.ptr, rstd.ptr, rows, d, eps);
+    return { y, mean, rstd };
+  }
+
+  layernormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): { dx: Tensor; dweight: Tensor; dbias: Tensor } {
+    const op = 'layernormBackward';
+    const [tdy, tx, tw] = [this.float(dy, op, 'dy'), this.float(x, op, 'x'), this.float(weight, op, 'weight')];
+    const [tm, tr] = [this.float(mean, op, 'mean'), this.float(rstd, op, 'rstd')];
+    const d = weight.size;
+    this.expectLast(x, d, op, 'x');
+    this.expectSameSize(dy, x, op);
+    if (rstd.size * d !== x.size || mean.size !== rstd.size)
+      throw new RangeError(`${op}: mean ${shapeString(mean.shape)} and rstd ${shapeString(rstd.shape)} do not match x ${shapeString(x.shape)}`);
+    this.checkInputs(op, { dy: tdy, x: tx, weight: tw, mean: tm, rstd: tr });
+    const dx = this.alloc(x.shape);
+    const dweight = this.alloc([d]);
+    const dbias = this.alloc([d]);
+    this.k.layernorm_backward(tdy.ptr, tx.ptr, tw.ptr, tm.ptr, tr.ptr, dx.ptr, dweight.ptr, dbias.ptr, rstd.size, d);
+    return { dx, dweight, dbias };
+  }
+
+  // ---- activations (swiglu.rs, gelu.rs, relu.rs, dropout.rs) ----
+
+  swiglu(gate: Tensor, up: Tensor): Tensor {
+    const [tg, tu] = [this.float(gate, 'swiglu', 'gate'), this.float(up, 'swiglu', 'up')];
+    this.expectSameSize(gate, up, 'swiglu');
+    this.checkInputs('swiglu', { gate: tg, up: tu });
+    const y = this.alloc(gate.shape);
+    this.k.swiglu_forward(tg.ptr, tu.ptr, y.ptr, gate.size);
+    return y;
+  }
+
+  swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): { dgate: Tensor; dup: Tensor } {
+    const op = 'swigluBackward';
+    const [tdy, tg, tu] = [this.float(dy, op, 'dy'), this.float(gate, op, 'gate'), this.float(up, op, 'up')];
+    this.expectSameSize(gate, up, op);
+    this.expectSameSize(dy, gate, op);
+    this.checkInputs(op, { dy: tdy, gate: tg, up: tu });
+    const dgate = this.alloc(gate.shape);
+    const dup = this.alloc(up.shape);
+    this.k.swiglu_backward(tdy.ptr, tg.ptr, tu.ptr, dgate.ptr, dup.ptr, gate.size);
+    return { dgate, dup };
+  }
+
+  gelu(x: Tensor): Tensor {
+    const tx = this.float(x, 'gelu', 'x');
+    this.checkInputs('gelu', { x: tx });
+    const y = this.alloc(x.shape);
+    this.k.gelu_forward(tx.ptr, y.ptr, x.size);
+    return y;
+  }
+
+  geluBackward(dy: Tensor, x: Tensor): Tensor {
+    const [tdy, tx] = [this.float(dy, 'geluBackward', 'dy'), this.float(x, 'geluBackward', 'x')];
+    this.expectSameSize(dy, x, 'geluBackward');
+    this.checkInputs('geluBackward', { dy: tdy, x: tx });
+    const dx = this.alloc(x.shape);
+    this.k.gelu_backward(tdy.ptr, tx.ptr, dx.ptr, x.size);
+    return dx;
+  }
+
+  relu(x: Tensor): Tensor {
+    const tx = this.float(x, 'relu', 'x');
+    this.checkInputs('relu', { x: tx });
+    const y = this.alloc(x.shape);
+    this.k.relu_forward(tx.ptr, y.ptr, x.size);
+    return y;
+  }
+
+  reluBackward(dy: Tensor, x: Tensor): Tensor {
+    const [tdy, tx] = [this.float(dy, 'reluBackward', 'dy'), this.float(x, 'reluBackward', 'x')];
+    this.expectSameSize(dy, x, 'reluBackward');
+    this.checkInputs('reluBackward', { dy: tdy, x: tx });
+    const dx = this.alloc(x.shape);
+    this.k.relu_backward(tdy.ptr, tx.ptr, dx.ptr, x.size);
+    return dx;
+  }
+
+  dropout(x: Tensor, rate: number, seed: Tensor, salt: number): Tensor {
+    const [tx, ts] = [this.float(x, 'dropout', 'x'), this.int(seed, 'dropout', 'seed')];
+    if (!(rate >= 0 && rate < 1)) throw new RangeError(`dropout: rate must be in [0, 1), got ${rate}`);
+    this.checkInputs('dropout', { x: tx });
+    const y = this.alloc(x.shape);
+    const key = this.k.dropout_key(ts.ptr, seed.size, salt >>> 0);
+    // Keep iff hash >= rate·2^32, i.e. hash >= ceil(rate·2^32); past 2^32 - 1 nothing survives.
+    const threshold = Math.ceil(rate * 4294967296);
+    const none = threshold > 4294967295;
+    this.k.dropout(tx.ptr, y.ptr, x.size, key, none ? 4294967295 : threshold, none ? 0 : 1 / (1 - rate));
+    return y;
+  }
+
+  // ---- rotary embedding (rope.rs) ----
+
+  rope(x: Tensor, positions: Tensor, base: number, inverse = false, blockPositions?: Tensor): Tensor {
+    const tx = this.float(x, 'rope', 'x');
+    const tp = this.int(positions, 'rope', 'positions');
+    const tbp = blockPositions ? this.int(blockPositions, 'rope', 'blockPositions') : undefined;
+    if (x.shape.length !== 4) throw new RangeError(`rope: x must be [B, T, H, D], got ${shapeString(x.shape)}`);
+    const [b, t, h, d] = x.shape;
+    if (positions.size !== b * t) throw new RangeError(`rope: positions ${shapeString(positions.shape)} do not match x ${shapeString(x.shape)}`);
+    if (blockPositions && blockPositions.size !== b * t)
+      throw new RangeError(`rope: blockPositions ${shapeString(blockPositions.shape)} do not match x ${shapeString(x.shape)}`);
+    if (blockPositions && d % 4 !== 0) throw new RangeError(`rope: 2D rotary needs a head size divisible by 4, got ${d}`);
+    this.checkInputs('rope', { x: tx });
+    const width = blockPositions ? d / 2 : d;
+    const table = this.ropeTable(width, base, t);
+    const y = this.alloc(x.shape);
+    this.k.rope(tx.ptr, tp.ptr, tbp ? tbp.ptr : 0, y.ptr, b * t, h, d, table.ptr, table.positions, base, +inverse, table.ptr + table.positions * 2 * (width & ~1) * 4);
+    return y;
+  }
+
+  /** The cos/sin table of positions [0, t) (or more) for this width and base, plus one scratch row. */
+  private ropeTable(width: number, base: number, t: number) {
+    const key = `${width}:${base}`;
+    let table = this.ropeTables.get(key);
+    if (!table || table.positions < t) {
+      if (table) this.kernels.freeF32(table.ptr, table.len);
+      const positions = Math.max(t, 1);
+      const len = (positions + 1) * 2 * (width & ~1);
+      table = { ptr: this.kernels.allocF32(len), len, positions };
+      this.k.rope_table(table.ptr, positions, width, base);
+      this.ropeTables.set(key, table);
+    }
+    return table;
+  }
+
+  // ---- attention (attention.rs) ----
+
+  attention(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, options: AttentionOptions): { out: Tensor; lse: Tensor } {
+    const a = this.attentionArgs('attention', q, k, v, mask, options);
+    const out = this.alloc(q.shape);
+    const lse = this.alloc([a.b, a.h, a.tq]);
+    this.pool.ensureWorkspace(this.k.attention_workspace(a.tq, a.tk, a.d, 0));
+    const ptrs = [a.q, a.k, a.v, out.ptr, lse.ptr, a.qseg, a.kseg, a.prefixEnd, a.bias, 0, 0, 0, 0, 0];
+    this.pool.run(OP_ATTENTION_FORWARD, a.b * a.hkv, [...ptrs, a.b, a.tq, a.tk, a.h, a.hkv, a.d], [options.scale]);
+    return { out, lse };
+  }
+
+  attentionBackward(
+    dout: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    out: Tensor,
+    lse: Tensor,
+    mask: AttentionMask,
+    options: AttentionOptions,
+  ): { dq: Tensor; dk: Tensor; dv: Tensor; dbias?: Tensor } {
+    const op = 'attentionBackward';
+    const a = this.attentionArgs(op, q, k, v, mask, options);
+    const [tdout, tout, tlse] = [this.float(dout, op, 'dout'), this.float(out, op, 'out'), this.float(lse, op, 'lse')];
+    if (dout.size !== q.size || out.size !== q.size)
+      throw new RangeError(`${op}: dout ${shapeString(dout.shape)} and out ${shapeString(out.shape)} must match q ${shapeString(q.shape)}`);
+    if (lse.size !== a.b * a.h * a.tq) throw new RangeError(`${op}: lse must be [${a.b}, ${a.h}, ${a.tq}], got ${shapeString(lse.shape)}`);
+    // lse is -inf for queries that see nothing: check only dout and out.
+    this.checkInputs(op, { dout: tdout, out: tout });
+    const dq = this.alloc(q.shape);
+    const dk = this.alloc(k.shape);
+    const dv = this.alloc(v.shape);
+    const dbias = options.bias ? this.zeros(options.bias.shape) : undefined;
+    this.pool.ensureWorkspace(this.k.attention_workspace(a.tq, a.tk, a.d, 1));
+    const ptrs = [a.q, a.k, a.v, tout.ptr, tlse.ptr, a.qseg, a.kseg, a.prefixEnd, a.bias, tdout.ptr, dq.ptr, dk.ptr, dv.ptr, dbias ? (dbias as WasmTensor).ptr : 0];
+    // With a bias, dbias sums over the batch: one unit per kv head owns each of its elements.
+    const units = options.bias ? a.hkv : a.b * a.hkv;
+    this.pool.run(OP_ATTENTION_BACKWARD, a.b === 0 ? 0 : units, [...ptrs, a.b, a.tq, a.tk, a.h, a.hkv, a.d], [options.scale]);
+    return dbias ? { dq, dk, dv, dbias } : { dq, dk, dv };
+  }
+
+  private attentionArgs(op: string, q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, options: AttentionOptions) {
+    const [tq, tk, tv] = [this.float(q, op, 'q'), this.float(k, op, 'k'), this.float(v, op, 'v')];
+    const qseg = this.int(mask.querySegments, op, 'mask.querySegments');
+    const kseg = this.int(mask.keySegments, op, 'mask.keySegments');
+    const prefixEnd = this.int(mask.prefixEnd, op, 'mask.prefixEnd');
+    const bias = options.bias ? this.float(options.bias, op, 'bias') : undefined;
+    if (q.shape.length !== 4 || k.shape.length !== 4)
+      throw new RangeError(`${op}: q and k must be [B, T, H, D], got ${shapeString(q.shape)} and ${shapeString(k.shape)}`);
+    const [b, tqLen, h, d] = q.shape;
+    const [bk, tkLen, hkv, dk] = k.shape;
+    if (bk !== b || dk !== d || hkv === 0 || h % hkv !== 0 || v.size !== k.size)
+      throw new RangeError(`${op}: q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)} do not fit`);
+    if (mask.querySegments.size !== b * tqLen || mask.prefixEnd.size !== b * tqLen || mask.keySegments.size !== b * tkLen)
+      throw new RangeError(`${op}: mask descriptors must be [${b}, ${tqLen}] for queries and [${b}, ${tkLen}] for keys`);
+    if (options.bias && options.bias.size !== h * tqLen * tkLen)
+      throw new RangeError(`${op}: bias must be [${h}, ${tqLen}, ${tkLen}], got ${shapeString(options.bias.shape)}`);
+    this.checkInputs(op, bias ? { q: tq, k: tk, v: tv, bias } : { q: tq, k: tk, v: tv });
+    return {
+      ...{ q: tq.ptr, k: tk.ptr, v: tv.ptr, qseg: qseg.ptr, kseg: kseg.ptr, prefixEnd: prefixEnd.ptr, bias: bias ? bias.ptr : 0 },
+      ...{ b, tq: tqLen, tk: tkLen, h, hkv, d },
+    };
+  }
+
+  // ---- loss (cross_entropy.rs) ----
+
+  crossEntropy(logits: Tensor, targets: Tensor, lossMask: Tensor): { loss: Tensor; dlogits: Tensor } {
+    const op = 'crossEntropy';
+    const [tl, tt, tm] = [this.float(logits, op, 'logits'), this.int(targets, op, 'targets'), this.float(lossMask, op, 'lossMask')];
+    const v = logits.shape[logits.shape.length - 1] ?? 1;
+    const n = v === 0 ? 0 : logits.size / v;
+    if (targets.size !== n || lossMask.size !== n)
+      throw new RangeError(`${op}: logits ${shapeString(logits.shape)} need ${n} targets and mask values, got ${targets.size} and ${lossMask.size}`);
+    this.checkInputs(op, { logits: tl, lossMask: tm });
+    const count = this.k.cross_entropy_count(tm.ptr, n);
+    const norm = count > 0 ? 1 / count : 0;
+    const loss = this.alloc([1]);
+    const dlogits = this.alloc(logits.shape);
+    // Per-row losses (f64) and the error word (i32) in one scratch block.
+    const scratch = this.alloc([2 * n + 4]);
+    const error = scratch.ptr + 8 * n;
+    this.i32view(error, 1)[0] = 0;
+    // Rows are independent: any cut gives the same bits. Small inputs stay on this thread.
+    const rowsPerUnit = v * n >= PARALLEL_MACS ? Math.max(16, Math.ceil(n / (this.pool.threads * 4))) : Math.max(1, n);
+    this.pool.run(OP_CROSS_ENTROPY, Math.ceil(n / rowsPerUnit), [tl.ptr, tt.ptr, tm.ptr, dlogits.ptr, scratch.ptr, error, n, v, rowsPerUnit], [norm]);
+    const bad = this.i32view(error, 1)[0] - 1;
+    if (bad >= 0) {
+      const target = this.i32(tt)[bad];
+      for (const t of [loss, dlogits, scratch]) this.dispose(t);
+      throw new RangeError(`cross-entropy: target ${target} at row ${bad} is outside [0, ${v})`);
+    }
+    this.f32(loss)[0] = this.k.cross_entropy_reduce(scratch.ptr, n, norm);
+    this.dispose(scratch);
+    return { loss, dlogits };
+  }
+
+  // ---- optimizer (adamw.rs, grad_norm.rs) ----
+
+  sumOfSquares(tensors: readonly Tensor[]): Tensor {
+    const ts = tensors.map((t, i) => this.float(t, 'sumOfSquares', `tensors[${i}]`));
+    this.checkInputs('sumOfSquares', Object.fromEntries(ts.map((t, i) => [`tensors[${i}]`, t])));
+    let total = 0;
+    for (const t of ts) total += this.k.sum_of_squares(t.ptr, t.size);
+    const out = this.alloc([1]);
+    this.f32(out)[0] = total;
+    return out;
+  }
+
+  clipByGlobalNorm(tensors: readonly Tensor[], sumSquares: Tensor, maxNorm: number): void {
+    const ts = tensors.map((t, i) => this.float(t, 'clipByGlobalNorm', `tensors[${i}]`));
+    const s = clipScale(this.f32(this.float(sumSquares, 'clipByGlobalNorm', 'sumSquares'))[0], maxNorm);
+    if (s === 1) return;
+    for (const t of ts) this.k.scale_in_place(t.ptr, t.size, s);
+  }
+
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
+    const op = 'adamw';
+    const [tp, tg, tm, tv] = [this.float(param, op, 'param'), this.float(grad, op, 'grad'), this.float(m, op, 'm'), this.float(v, op, 'v')];
+    this.expectSameSize(param, grad, op);
+    this.expectSameSize(param, m, op);
+    this.expectSameSize(param, v, op);
+    this.checkInputs(op, { param: tp, grad: tg, m: tm, v: tv });
+    const bc1 = 1 - Math.pow(o.beta1, o.step);
+    const bc2 = 1 - Math.pow(o.beta2, o.step);
+    this.k.adamw(tp.ptr, tg.ptr, tm.ptr, tv.ptr, param.size, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2);
+  }
+
+  fillZero(t: Tensor): void {
+    const tensor = this.own(t, 'fillZero');
+    this.k.fill_zero(tensor.ptr, tensor.size);
+  }
+
+  // ---- helpers ----
+
+  /** A tensor whose contents the caller overwrites completely (no zero fill). */
+  private alloc(shape: readonly number[], dtype: DType = 'f32'): WasmTensor {
+    for (const d of shape) if (!Number.isInteger(d) || d < 0) throw new RangeError(`wasm: invalid shape ${shapeString(shape)}`);
+    const size = sizeOf(shape);
+    const ptr = this.storage.allocate(size);
+    this.live++;
+    this.liveBytes += size * 4;
+    return new WasmTensor(shape.slice(), dtype, size, this, { ptr, handles: 1 });
+  }
+
+  private own(t: Tensor, op: string): WasmTensor {
+    if (!(t instanceof WasmTensor) || t.owner !== this)
+      throw new TypeError(`${op}: tensor ${shapeString(t.shape)} belongs to another backend ("${t.backend}"), not this wasm backend`);
+    if (t.disposed) throw new Error(`${op}: tensor ${shapeString(t.shape)} was already disposed`);
+    return t;
+  }
+
+  private float(t: Tensor, op: string, input: string): WasmTensor {
+    const tensor = this.own(t, op);
+    if (tensor.dtype !== 'f32') throw new TypeError(`${op}: ${input} must be a float tensor, got ${tensor.dtype} ${shapeString(t.shape)}`);
+    return tensor;
+  }
+
+  private int(t: Tensor, op: string, input: string): WasmTensor {
+    const tensor = this.own(t, op);
+    if (tensor.dtype !== 'i32') throw new TypeError(`${op}: ${input} must be an int tensor, got ${tensor.dtype} ${shapeString(t.shape)}`);
+    return tensor;
+  }
+
+  private f32(t: WasmTensor): Float32Array {
+    return new Float32Array(this.kernels.memory.buffer, t.ptr, t.size);
+  }
+
+  private i32(t: WasmTensor): Int32Array {
+    return new Int32Array(this.kernels.memory.buffer, t.ptr, t.size);
+  }
+
+  private i32view(ptr: number, len: number): Int32Array {
+    return new Int32Array(this.kernels.memory.buffer, ptr, len);
+  }
+
+  /** Debug mode: throw if any float input holds NaN or ±inf, naming the op and the input. */
+  private checkInputs(op: string, inputs: Record<string, WasmTensor>): void {
+    if (!this.checkFinite) return;
+    for (const [name, t] of Object.entries(inputs)) {
+      const at = this.k.first_non_finite(t.ptr, t.size);
+      if (at >= 0)
+        throw new RangeError(`${op}: input ${name} ${shapeString(t.shape)} holds ${this.f32(t)[at]} at flat index ${at} (non-finite check of the debug mode)`);
+    }
+  }
+
+  private expectLast(x: Tensor, n: number, op: string, input: string): void {
+    if (x.shape[x.shape.length - 1] !== n) throw new RangeError(`${op}: last dimension of ${input} ${shapeString(x.shape)} must be ${n}`);
+  }
+
+  private expectSameSize(a: Tensor, b: Tensor, op: string): void {
+    if (a.size !== b.size) throw new RangeError(`${op}: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} differ`);
+  }
+}
+
+/**
+ * The WASM backend on the process's kernels (or the given ones). Backends may share kernels (one memory); each has
+ * its own thread pool.
+ */
+export async function createWasmBackend(kernels?: WasmKernels, options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const k = kernels ?? (await loadWasmKernels());
-  return new ArrayBackend(wasmStorage(k), (a, b, c, m, kk, n, transA, transB) => k.matmul(a, b, c, m, kk, n, transA, transB, false));
+  const runtime = await workerRuntime();
+  const envThreads = runtime.env('UNILAB_THREADS');
+  const threads = options.threads ?? (envThreads ? Number(envThreads) : Math.min(8, runtime.hardwareThreads()));
+  const checkFinite = options.checkFinite ?? runtime.env('UNILAB_CHECK_FINITE') === '1';
+  return new WasmBackend(k, await ThreadPool.create(k, threads), wasmStorage(k), checkFinite);
 }
 
 export { loadWasmKernels, type WasmKernels };

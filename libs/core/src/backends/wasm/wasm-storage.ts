@@ -1,29 +1,31 @@
-import type { DType } from '../../backend/tensor.ts';
-import type { ArrayStorage } from '../array-storage.ts';
 import type { WasmKernels } from './kernels-loader.ts';
 
+/** Tensor memory of one WASM backend: blocks of 4-byte elements (f32 or i32) in the kernels' shared memory. */
+export interface WasmStorage {
+  /** A block of `size` elements (contents undefined); throws naming the byte size when out of memory. */
+  allocate(size: number): number;
+  free(ptr: number, size: number): void;
+  /** Bytes taken from the kernels' allocator (live tensors plus cached free blocks). */
+  reservedBytes(): number;
+}
+
 /**
- * Tensor memory inside the kernels' linear memory. Slots are byte offsets (pointers the Rust kernels take
- * directly, so no data crosses between JavaScript and WASM per op). Freed blocks are cached by element count and
- * reused: a training step allocates the same shapes every time, so after the first step memory stops growing.
+ * Freed blocks are cached by element count and reused: a training step allocates the same shapes every time, so
+ * after the first step memory stops growing and the allocator is no longer called.
  */
-export function wasmStorage(kernels: WasmKernels): ArrayStorage<number> {
+export function wasmStorage(kernels: WasmKernels): WasmStorage {
   const cache = new Map<number, number[]>();
   let reserved = 0;
   return {
-    name: 'wasm',
-    floatArray: Float32Array,
-    allocate(size: number, _dtype: DType): number {
+    allocate(size) {
       const n = Math.max(1, size);
       const hit = cache.get(n)?.pop();
       if (hit !== undefined) return hit;
+      const ptr = kernels.allocF32(n);
       reserved += n * 4;
-      // f32 and i32 blocks have the same size and alignment, so one pool serves both.
-      return kernels.allocF32(n);
+      return ptr;
     },
-    floatView: (ptr, size) => new Float32Array(kernels.memory.buffer, ptr, size),
-    intView: (ptr, size) => new Int32Array(kernels.memory.buffer, ptr, size),
-    free(ptr: number, size: number): void {
+    free(ptr, size) {
       const n = Math.max(1, size);
       const list = cache.get(n);
       if (list) list.push(ptr);

@@ -1,0 +1,171 @@
+import { workerRuntime, type KernelWorker, type WorkerRuntime } from '../../workers/worker-runtime.ts';
+import type { WasmKernels } from './kernels-loader.ts';
+
+/**
+ * Runs the parallel kernels (matmul, attention, cross-entropy) on the main thread and `threads - 1` workers that
+ * share the kernels' memory (kernels-rs/src/pool.rs describes the work sharing; kernel-worker.js is the worker's
+ * loop). The Backend API is synchronous, so `run` blocks the main thread (Atomics.wait) until every unit is done;
+ * the main thread runs units itself meanwhile, so a worker that is slow or still starting costs time, never
+ * correctness, and results are the same bits for any number of threads.
+ *
+ * Workers start lazily at the first parallel task and, where a live worker would keep the process alive (Web
+ * Workers), stop again after IDLE_MS without work, so a finished program exits; `close()` stops them at once.
+ */
+
+/** Control block words (Int32); kernel-worker.js has the same constants. */
+const GENERATION = 0;
+const QUIT = 1;
+const WORKSPACE = 2; // + 2 * worker index: [pointer, length in f32]
+const CONTROL_WORDS = 64;
+const MAX_THREADS = (CONTROL_WORDS - WORKSPACE) / 2;
+/** Task words (Int32), kernels-rs/src/pool.rs. */
+const NEXT = 0;
+const DONE = 1;
+const UNITS = 2;
+const OP = 3;
+const ARGS = 4;
+const TASK_WORDS = 32;
+const CLOSED = 0x4000_0000;
+/** Stack of each worker's instance (the main instance's is the module's own, 256 KiB). */
+const WORKER_STACK_BYTES = 256 * 1024;
+const IDLE_MS = 300;
+/** Loads of `done` before the main thread sleeps on it (workers usually finish within microseconds of it). */
+const SPIN = 2000;
+
+export const OP_MATMUL = 1;
+export const OP_ATTENTION_FORWARD = 2;
+export const OP_ATTENTION_BACKWARD = 3;
+export const OP_CROSS_ENTROPY = 4;
+
+export class ThreadPool {
+  private readonly control: number;
+  private readonly task: number;
+  private readonly words: Int32Array;
+  private readonly taskInts: Int32Array;
+  private readonly taskFloats: Float32Array;
+  /** Workspace of each thread, main thread first: pointer and length in f32. */
+  private readonly workspaces: Array<{ ptr: number; len: number }>;
+  private readonly stacks: number[] = [];
+  private workers: KernelWorker[] = [];
+  private lastUse = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly kernels: WasmKernels,
+    private readonly runtime: WorkerRuntime,
+    readonly threads: number,
+  ) {
+    this.control = kernels.allocI32(CONTROL_WORDS);
+    this.task = kernels.allocI32(TASK_WORDS);
+    const buffer = kernels.memory.buffer;
+    this.words = new Int32Array(buffer, this.control, CONTROL_WORDS).fill(0);
+    this.taskInts = new Int32Array(buffer, this.task, TASK_WORDS).fill(0);
+    this.taskFloats = new Float32Array(buffer, this.task, TASK_WORDS);
+    this.taskInts[NEXT] = CLOSED;
+    this.workspaces = Array.from({ length: threads }, () => ({ ptr: 0, len: 0 }));
+  }
+
+  static async create(kernels: WasmKernels, threads: number): Promise<ThreadPool> {
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS)
+      throw new RangeError(`wasm backend: threads must be an integer in [1, ${MAX_THREADS}], got ${threads}`);
+    return new ThreadPool(kernels, await workerRuntime(), threads);
+  }
+
+  /** Grow every thread's workspace to at least `floats` f32 (allocating may grow memory: views are made after). */
+  ensureWorkspace(floats: number): void {
+    this.workspaces.forEach((ws, i) => {
+      if (ws.len >= floats) return;
+      if (ws.len > 0) this.kernels.freeF32(ws.ptr, ws.len);
+      ws.len = 0; // stays consistent if the allocation below throws
+      ws.ptr = this.kernels.allocF32(floats);
+      ws.len = floats;
+      if (i > 0) {
+        Atomics.store(this.words, WORKSPACE + 2 * (i - 1), ws.ptr | 0);
+        Atomics.store(this.words, WORKSPACE + 2 * (i - 1) + 1, floats);
+      }
+    });
+  }
+
+  /**
+   * Run `units` units of kernel `op` with the given arguments (integers and pointers first, then f32 values, as the
+   * op's #[repr(C)] struct in kernels-rs declares them). Returns when all are done.
+   */
+  run(op: number, units: number, ints: readonly number[], floats: readonly number[] = []): void {
+    if (this.closed) throw new Error('wasm backend: the thread pool was closed');
+    if (units === 0) return;
+    const t = this.taskInts;
+    t[OP] = op;
+    t[UNITS] = units;
+    ints.forEach((v, i) => (t[ARGS + i] = v));
+    floats.forEach((v, i) => (this.taskFloats[ARGS + ints.length + i] = v));
+    Atomics.store(t, DONE, 0);
+    Atomics.store(t, NEXT, 0); // publishes the task
+    if (units > 1 && this.threads > 1) {
+      this.startWorkers();
+      Atomics.add(this.words, GENERATION, 1);
+      Atomics.notify(this.words, GENERATION);
+    }
+    const main = this.workspaces[0];
+    this.kernels.exports.pool_work(this.task, main.ptr, main.len);
+    for (let spin = 0; Atomics.load(t, DONE) < units; spin++) {
+      if (spin >= SPIN) Atomics.wait(t, DONE, Atomics.load(t, DONE));
+    }
+    Atomics.store(t, NEXT, CLOSED);
+    if (this.workers.length > 0) this.touch();
+  }
+
+  /** Stop the workers now (a later parallel task starts them again unless the pool is closed). */
+  stopWorkers(): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.workers.length === 0) return;
+    Atomics.store(this.words, QUIT, 1);
+    Atomics.add(this.words, GENERATION, 1);
+    Atomics.notify(this.words, GENERATION);
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
+  }
+
+  /** Stop the workers and release the pool's memory; the pool cannot run tasks afterwards. */
+  close(): void {
+    if (this.closed) return;
+    this.stopWorkers();
+    this.closed = true;
+    for (const ws of this.workspaces) if (ws.len > 0) this.kernels.freeF32(ws.ptr, ws.len);
+    for (const s of this.stacks) this.kernels.freeF32(s, WORKER_STACK_BYTES / 4);
+    this.kernels.freeF32(this.task, TASK_WORDS);
+    // The control block stays allocated: a terminated worker may still be waking up on it.
+  }
+
+  private startWorkers(): void {
+    if (this.workers.length > 0) return;
+    Atomics.store(this.words, QUIT, 0);
+    for (let i = 1; i < this.threads; i++) {
+      if (this.stacks.length < i) this.stacks.push(this.kernels.allocF32(WORKER_STACK_BYTES / 4));
+      const worker = this.runtime.spawn('kernel-worker');
+      worker.post({
+        module: this.kernels.module,
+        memory: this.kernels.memory,
+        control: this.control,
+        task: this.task,
+        index: i - 1,
+        stackTop: this.stacks[i - 1] + WORKER_STACK_BYTES,
+      });
+      this.workers.push(worker);
+    }
+  }
+
+  /** Where idle workers keep the process alive, stop them after IDLE_MS without a task. */
+  private touch(): void {
+    if (!this.runtime.workersKeepProcessAlive) return;
+    this.lastUse = performance.now();
+    if (this.idleTimer !== undefined) return;
+    const check = () => {
+      const idle = performance.now() - this.lastUse;
+      if (idle >= IDLE_MS) this.stopWorkers();
+      else this.idleTimer = setTimeout(check, IDLE_MS - idle);
+    };
+    this.idleTimer = setTimeout(check, IDLE_MS);
+  }
+}
