@@ -135,9 +135,9 @@ export class WasmBackend implements Backend {
     const ta = this.float(a, 'matmul', 'a');
     const tb = this.float(b, 'matmul', 'b');
     const aCols = a.shape[a.shape.length - 1] ?? 1;
-    const aRows = aCols === 0 ? 0 : a.size / aCols;
+    const aRows = sizeOf(a.shape.slice(0, -1));
     const bCols = b.shape[b.shape.length - 1] ?? 1;
-    const bRows = bCols === 0 ? 0 : b.size / bCols;
+    const bRows = sizeOf(b.shape.slice(0, -1));
     const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
     const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
     if (k !== kb)
@@ -163,7 +163,7 @@ export class WasmBackend implements Backend {
     this.expectLast(x, n, 'addBias', 'x');
     this.checkInputs('addBias', { x: tx, bias: tb });
     const y = this.alloc(x.shape);
-    this.k.add_bias(tx.ptr, tb.ptr, y.ptr, n === 0 ? 0 : x.size / n, n);
+    this.k.add_bias(tx.ptr, tb.ptr, y.ptr, sizeOf(x.shape.slice(0, -1)), n);
     return y;
   }
 
@@ -172,7 +172,7 @@ export class WasmBackend implements Backend {
     const n = dy.shape[dy.shape.length - 1] ?? 1;
     this.checkInputs('sumRows', { dy: t });
     const out = this.alloc([n]);
-    this.k.sum_rows(t.ptr, out.ptr, n === 0 ? 0 : dy.size / n, n);
+    this.k.sum_rows(t.ptr, out.ptr, sizeOf(dy.shape.slice(0, -1)), n);
     return out;
   }
 
@@ -249,7 +249,7 @@ export class WasmBackend implements Backend {
     const d = weight.size;
     this.expectLast(x, d, 'rmsnorm', 'x');
     this.checkInputs('rmsnorm', { x: tx, weight: tw });
-    const rows = d === 0 ? 0 : x.size / d;
+    const rows = sizeOf(x.shape.slice(0, -1));
     const y = this.alloc(x.shape);
     const rstd = this.alloc([rows]);
     this.k.rmsnorm_forward(tx.ptr, tw.ptr, y.ptr, rstd.ptr, rows, d, eps);
@@ -277,7 +277,7 @@ export class WasmBackend implements Backend {
     this.expectLast(x, d, op, 'x');
     if (bias.size !== d) throw new RangeError(`${op}: bias ${shapeString(bias.shape)} must be [${d}]`);
     this.checkInputs(op, { x: tx, weight: tw, bias: tb });
-    const rows = d === 0 ? 0 : x.size / d;
+    const rows = sizeOf(x.shape.slice(0, -1));
     const y = this.alloc(x.shape);
     const mean = this.alloc([rows]);
     const rstd = this.alloc([rows]);
@@ -478,7 +478,7 @@ export class WasmBackend implements Backend {
     const op = 'crossEntropy';
     const [tl, tt, tm] = [this.float(logits, op, 'logits'), this.int(targets, op, 'targets'), this.float(lossMask, op, 'lossMask')];
     const v = logits.shape[logits.shape.length - 1] ?? 1;
-    const n = v === 0 ? 0 : logits.size / v;
+    const n = sizeOf(logits.shape.slice(0, -1));
     if (targets.size !== n || lossMask.size !== n)
       throw new RangeError(`${op}: logits ${shapeString(logits.shape)} need ${n} targets and mask values, got ${targets.size} and ${lossMask.size}`);
     this.checkInputs(op, { logits: tl, lossMask: tm });
