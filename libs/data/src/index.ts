@@ -37,3 +37,4 @@ export { readShardDataset, readShardIndex, readShardTokens, type ShardDataset } 
 export { parsePipelineSpec, type PipelineSpec, type PipelineStageSpec, type PipelineSourceSpec } from './pipeline/pipeline-spec.ts';
 export { runPipeline, type PipelineReport, type ProgressUpdate, type PipelineEvents, type SourceReport } from './pipeline/run-pipeline.ts';
 export { megabytesPerSecond, type StageStats } from './pipeline/stage-stats.ts';
+export { writeFileAtomic } from './pack/atomic-write.ts';

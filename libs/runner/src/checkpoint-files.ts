@@ -1,7 +1,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeCheckpoint, type DecodedCheckpoint } from '@unilab/core';
-import { readFileBytes, writeFileAtomic } from './atomic-file.ts';
+import { readFileBytes, writeFileAtomic } from './files.ts';
 
 /** Checkpoints of a run live in <outDir>/checkpoints/step-<n>.safetensors; the newest few are kept. */
 export function checkpointDir(outDir: string): string {

@@ -3,7 +3,7 @@ export { runTraining, buildModel, tokenizerFor, validateSpecPlugins, type RunEve
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, generate, type LoadedModel, type GenerateOptions } from './generate.ts';
-export { writeFileAtomic, readFileBytes } from './atomic-file.ts';
+export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, type PreparedData } from './data.ts';
 export { TrainingDivergedError, assertFiniteStep, type DivergencePhase } from './divergence.ts';

@@ -14,7 +14,7 @@ import {
   type Backend,
   type PluginRegistry,
 } from '@unilab/core';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from './files.ts';
 import { latestCheckpoint, listCheckpoints } from './checkpoint-files.ts';
 import { prepareMixture, type MixtureComponent } from './mixture.ts';
 import { runTraining, tokenizerFor, validateSpecPlugins } from './run.ts';
