@@ -70,8 +70,9 @@ export function stackForward(tape: Tape, x: Var, s: Stack, options: ModelOptions
     rotate: rotate && ((v: Var) => rotate.call(encoding, tape, v, inputs.at)),
     bias: encoding.attentionBias?.(tape, x.shape[1]),
   };
-  s.blocks.forEach((block, l) => {
-    h = blockForward(tape, h, block, options, { mask: inputs.mask, positions, cross: inputs.cross, dropout: inputs.dropout, dropoutSite: s.dropoutSites + 1 + 3 * l });
-  });
+  for (const [l, block] of s.blocks.entries()) {
+    const dropoutSite = s.dropoutSites + 1 + 3 * l;
+    h = blockForward(tape, h, block, options, { mask: inputs.mask, positions, cross: inputs.cross, dropout: inputs.dropout, dropoutSite });
+  }
   return s.finalNorm ? normForward(tape, h, s.finalNorm, options.normEps) : h;
 }
