@@ -148,7 +148,7 @@ export function createApp(ctx: AppContext): Hono {
       wake();
     });
     let last = lastId;
-    /** Send one event; true when it was the job's final status. */
+    /** Send one event (unless already sent); true when it finished the job. */
     const send = async (e: StoredEvent): Promise<boolean> => {
       if (e.seq <= last) return false;
       last = e.seq;
@@ -156,8 +156,12 @@ export function createApp(ctx: AppContext): Hono {
       return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
     };
     try {
-      for (const e of store.eventsAfter(id, last)) if (await send(e)) return;
-      if (FINISHED.includes(store.getJob(id)!.status)) return;
+      // The log may hold earlier finishes (a cancelled job resumed later): only the job's current state ends the stream.
+      for (const e of store.eventsAfter(id, last)) await send(e);
+      if (FINISHED.includes(store.getJob(id)!.status)) {
+        for (const e of live.splice(0)) await send(e);
+        return;
+      }
       while (!ended) {
         if (live.length === 0) {
           let timer: ReturnType<typeof setTimeout> | undefined;

@@ -21,6 +21,7 @@ import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { prepareData, prepareShardData, type PreparedData } from './data.ts';
 import { assertFiniteStep } from './divergence.ts';
+import { yieldToEventLoop } from './event-loop.ts';
 import type { TrainingSpec } from './spec.ts';
 
 export interface RunInfo {
@@ -209,7 +210,11 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   let heldOutLoss = NaN;
   let lastCheckpoint: string | null = resumeFrom?.path ?? null;
   const stopAt = Math.min(t.steps, options.stopAtStep ?? t.steps);
-  while (trainer.step < stopAt && !options.signal?.aborted) {
+  while (trainer.step < stopAt) {
+    if (options.signal) {
+      await yieldToEventLoop();
+      if (options.signal.aborted) break;
+    }
     const result = await trainer.trainStep();
     assertFiniteStep(result, t.lr);
     losses.push(result.loss);
