@@ -21,5 +21,12 @@ export * from './train/trainer.ts';
 export * from './plugins/registry.ts';
 export * from './generate/sampling.ts';
 export { createWasmBackend, loadWasmKernels, type WasmKernels } from './backends/wasm/wasm-backend.ts';
+export {
+  createWebGpuBackend,
+  WebGpuBackend,
+  WebGpuDeviceLostError,
+  type WebGpuBackendOptions,
+} from './backends/webgpu/webgpu-backend.ts';
+export { requestWebGpuDevice, WebGpuUnavailableError, type AcquiredDevice } from './backends/webgpu/device.ts';
 export * from './plugins/data-stage.ts';
 export * from './plugins/positional-encoding.ts';
