@@ -30,11 +30,12 @@
 //!         accumulators; C = tile (first slice, !accumulate) or C += tile.
 //! Packing lets one micro-kernel serve all four transpositions.
 //!
-//! Threads: the task splits C into row blocks (or column blocks, whichever
-//! dimension is longer); every unit runs the whole algorithm on its block with
-//! its own packing buffers. The summation order of an element depends only on k
-//! (the KC slices and the micro-kernel's depth loop), so the result is the same
-//! bits whatever the split.
+//! Threads: the task cuts C into a grid of blocks; every unit runs the whole
+//! algorithm on its block with its own packing buffers (the caller keeps blocks
+//! at least a few hundred wide, so packing the shared operand again per block
+//! costs a few percent). The summation order of an element depends only on k (the
+//! KC slices and the micro-kernel's depth loop), so the result is the same bits
+//! whatever the grid.
 
 use crate::pool::need;
 use crate::simd::*;
@@ -59,7 +60,9 @@ pub extern "C" fn matmul_workspace() -> usize {
     PACK_A_LEN + PACK_B_LEN
 }
 
-/// Arguments of a matmul task (words 4.. of the task).
+/// Arguments of a matmul task (words 4.. of the task). Units are the blocks of a
+/// grid over C: `chunk_m` rows by `chunk_n` columns, `blocks_n` blocks per row of
+/// the grid, unit u at grid position (u / blocks_n, u % blocks_n).
 #[repr(C)]
 pub struct MatmulArgs {
     a: *const f32,
@@ -71,9 +74,9 @@ pub struct MatmulArgs {
     trans_a: u32,
     trans_b: u32,
     accumulate: u32,
-    /// 0: units are blocks of `chunk` rows of C; 1: blocks of `chunk` columns.
-    split_cols: u32,
-    chunk: usize,
+    chunk_m: usize,
+    chunk_n: usize,
+    blocks_n: usize,
 }
 
 pub unsafe fn task_unit(t: &MatmulArgs, unit: u32, ws: *mut f32, ws_len: usize) {
@@ -81,18 +84,11 @@ pub unsafe fn task_unit(t: &MatmulArgs, unit: u32, ws: *mut f32, ws_len: usize) 
     let (ta, tb) = (t.trans_a != 0, t.trans_b != 0);
     let lda = if ta { t.m } else { t.k };
     let ldb = if tb { t.k } else { t.n };
-    let start = unit as usize * t.chunk;
-    let (mut a, mut b, mut c) = (t.a, t.b, t.c);
-    let (mut m, mut n) = (t.m, t.n);
-    if t.split_cols == 0 {
-        m = min(t.chunk, t.m - start);
-        a = if ta { a.add(start) } else { a.add(start * lda) };
-        c = c.add(start * t.n);
-    } else {
-        n = min(t.chunk, t.n - start);
-        b = if tb { b.add(start * ldb) } else { b.add(start) };
-        c = c.add(start);
-    }
+    let (row0, col0) = ((unit as usize / t.blocks_n) * t.chunk_m, (unit as usize % t.blocks_n) * t.chunk_n);
+    let (m, n) = (min(t.chunk_m, t.m - row0), min(t.chunk_n, t.n - col0));
+    let a = if ta { t.a.add(row0) } else { t.a.add(row0 * lda) };
+    let b = if tb { t.b.add(col0 * ldb) } else { t.b.add(col0) };
+    let c = t.c.add(row0 * t.n + col0);
     gemm(a, lda, b, ldb, c, t.n, m, t.k, n, ta, tb, t.accumulate != 0, ws, ws.add(PACK_A_LEN));
 }
 

@@ -61,13 +61,17 @@ pub unsafe fn store(p: *mut f32, v: v128) {
 
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x - n ln 2 split in two parts
 // (Cody & Waite) so r is exact, and e^r from Cephes' `expf` polynomial (|r| <= ln2/2,
-// relative error ~1e-7). Below -87.3 the result flushes to 0 (also for -inf, which
-// masked attention scores use); above 88 it saturates at e^88.
+// relative error ~1e-7). n comes from the "magic number" rounding: adding 1.5·2^23 + 127
+// to x/ln2 leaves n + 127 in the low mantissa bits, so shifting those bits into the
+// exponent field gives 2^n without a float-to-int conversion. Below -87.3 the result
+// flushes to 0 (also for -inf, which masked attention scores use); above 88 it
+// saturates at e^88.
 const LOG2E: f32 = core::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 const EXP_HI: f32 = 88.0;
 const EXP_LO: f32 = -87.3;
+const MAGIC: f32 = 12_583_039.0; // 1.5 · 2^23 + 127
 const P0: f32 = 1.987_569_1e-4;
 const P1: f32 = 1.398_199_9e-3;
 const P2: f32 = 8.333_452e-3;
@@ -79,9 +83,10 @@ const P5: f32 = 5.000_000_1e-1;
 #[inline(always)]
 pub fn exp4(x: v128) -> v128 {
     let tiny = f32x4_lt(x, splat(EXP_LO));
-    let x = f32x4_pmin(x, splat(EXP_HI));
-    let x = f32x4_pmax(x, splat(EXP_LO));
-    let n = f32x4_nearest(f32x4_mul(x, splat(LOG2E)));
+    let x = f32x4_pmax(f32x4_pmin(x, splat(EXP_HI)), splat(EXP_LO));
+    // t = 1.5·2^23 + 127 + n exactly (round to nearest even), so n = t - magic.
+    let t = f32x4_add(f32x4_mul(x, splat(LOG2E)), splat(MAGIC));
+    let n = f32x4_sub(t, splat(MAGIC));
     let r = fma(n, splat(-LN2_HI), x);
     let r = fma(n, splat(-LN2_LO), r);
     let mut p = splat(P0);
@@ -90,11 +95,10 @@ pub fn exp4(x: v128) -> v128 {
     p = fma(p, r, splat(P3));
     p = fma(p, r, splat(P4));
     p = fma(p, r, splat(P5));
-    let r2 = f32x4_mul(r, r);
-    let y = f32x4_add(fma(p, r2, r), splat(1.0));
-    // 2^n: n + 127 in the exponent field (n is in [-126, 127] after the clamps).
-    let bits = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
-    v128_andnot(f32x4_mul(y, bits), tiny)
+    let y = f32x4_add(fma(p, f32x4_mul(r, r), r), splat(1.0));
+    // The low bits of t are n + 127: shifted into the exponent field they are 2^n.
+    let scale = i32x4_shl(t, 23);
+    v128_andnot(f32x4_mul(y, scale), tiny)
 }
 
 /// Scalar e^x with the same polynomial (used where a loop tail is a single lane).

@@ -11,6 +11,8 @@ const QUIT = 1;
 const WORKSPACE = 2; // + 2 * worker index: [pointer, length in f32]
 /** Task words (Int32), see kernels-rs/src/pool.rs. */
 const TASK_DONE = 1;
+/** Milliseconds a worker keeps polling for the next task before it sleeps (tasks of a step come in quick runs). */
+const SPIN_MS = 0.2;
 
 /**
  * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, task: number,
@@ -25,6 +27,8 @@ export function runKernelWorker(init) {
   const taskWords = new Int32Array(memory.buffer, task, 32);
   let seen = Atomics.load(words, GENERATION);
   for (;;) {
+    const until = performance.now() + SPIN_MS;
+    while (Atomics.load(words, GENERATION) === seen && performance.now() < until);
     Atomics.wait(words, GENERATION, seen);
     seen = Atomics.load(words, GENERATION);
     if (Atomics.load(words, QUIT) !== 0) return;

@@ -43,6 +43,27 @@ class WasmTensor implements Tensor {
 
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
 const PARALLEL_MACS = 1 << 18;
+/** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
+const MIN_BLOCK = 256;
+
+/**
+ * The grid of blocks a matmul's C [m, n] is cut into: about four units per thread (so a thread that falls behind
+ * delays the task by a fraction of it), the longer side split first, blocks a multiple of 8 and, when there is
+ * enough work, at least MIN_BLOCK wide. One thread: one block.
+ */
+function matmulGrid(m: number, n: number, threads: number) {
+  const target = threads > 1 ? 4 * threads : 1;
+  const cut = (len: number, want: number) => Math.max(1, Math.min(want, Math.ceil(len / MIN_BLOCK)));
+  let [bm, bn] = n >= m ? [1, cut(n, target)] : [cut(m, target), 1];
+  if (n >= m) bm = cut(m, Math.floor(target / bn));
+  else bn = cut(n, Math.floor(target / bm));
+  // Small products: still give every thread a block.
+  if (threads > 1 && bm * bn < threads) [bm, bn] = n >= m ? [1, Math.min(threads, Math.ceil(n / 8))] : [Math.min(threads, Math.ceil(m / 8)), 1];
+  const chunkM = Math.ceil(m / bm / 8) * 8 || 8;
+  const chunkN = Math.ceil(n / bn / 8) * 8 || 8;
+  const blocksN = Math.max(1, Math.ceil(n / chunkN));
+  return { chunkM, chunkN, blocksN, units: Math.max(1, Math.ceil(m / chunkM)) * blocksN };
+}
 
 /**
  * The CPU backend: tensors live in the shared linear memory of the Rust kernels (kernels-rs/, SIMD128, relaxed-SIMD
@@ -146,13 +167,8 @@ export class WasmBackend implements Backend {
       );
     this.checkInputs('matmul', { a: ta, b: tb });
     const c = this.alloc(transA ? [m, n] : [...a.shape.slice(0, -1), n]);
-    const parallel = m * k * n >= PARALLEL_MACS && this.pool.threads > 1;
-    // Split the longer side of C; chunks are multiples of the 4×8 register tile.
-    const splitCols = n > m;
-    const parts = parallel ? this.pool.threads : 1;
-    const chunk = Math.max(8, Math.ceil((splitCols ? n : m) / parts / 8) * 8);
-    const units = Math.max(1, Math.ceil((splitCols ? n : m) / chunk));
-    this.pool.run(OP_MATMUL, units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, +splitCols, chunk]);
+    const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
+    this.pool.run(OP_MATMUL, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, g.chunkM, g.chunkN, g.blocksN]);
     return c;
   }
 
