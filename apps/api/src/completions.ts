@@ -60,7 +60,7 @@ export class CompletionService {
 
   constructor(
     private readonly startWorker: () => WorkerHandle,
-    private readonly plugins: readonly string[],
+    private readonly pluginConfig: string | null,
   ) {}
 
   generate(checkpoint: string, prompt: string, options: GenerationRequest): Promise<Generation> {
@@ -68,7 +68,7 @@ export class CompletionService {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.post({ type: 'generate', id, checkpoint, prompt, options, plugins: this.plugins });
+      worker.post({ type: 'generate', id, checkpoint, prompt, options, pluginConfig: this.pluginConfig });
     });
   }
 

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { SpecError, arrayOf, boolean, field, integer, object, optional, string } from '@unilab/core';
+import { dirname, resolve } from 'node:path';
+import { SpecError, boolean, field, integer, object, optional, string } from '@unilab/core';
 
 /**
- * Server configuration: a JSON file, then environment variables, then command-line flags, each overriding the one
+ * Server configuration: the `server` section of the project's configuration file (unilab.config.json, whose
+ * `plugins` list every command reads), then environment variables, then command-line flags, each overriding the one
  * before. Validated with the same schema language as specs, so a bad setting names its field.
  */
 const serverConfigSchema = object({
@@ -29,11 +29,12 @@ const serverConfigSchema = object({
   autoResume: field(boolean(), true),
   /** How long a shutdown waits for running jobs to checkpoint before stopping their workers. */
   shutdownGraceMs: field(integer({ min: 0 }), 5000),
-  /** Extra plugin modules (paths, relative to the config file); each exports `plugins`. */
-  plugins: field(arrayOf(string({ nonEmpty: true })), []),
 });
 
-export type ServerConfig = ReturnType<typeof serverConfigSchema.parse>;
+export type ServerConfig = ReturnType<typeof serverConfigSchema.parse> & {
+  /** The configuration file whose `plugins` the server and every worker load (null: the repository's plugins only). */
+  pluginConfig: string | null;
+};
 
 const ENV: Record<string, keyof ServerConfig> = {
   UNILAB_DATA_DIR: 'dataDir',
@@ -46,39 +47,36 @@ const ENV: Record<string, keyof ServerConfig> = {
 const NUMERIC = new Set<string>(['port', 'maxConcurrentJobs']);
 
 /**
- * Read the configuration. `overrides` (from flags) win over the environment, which wins over the file. Relative
- * paths in the file (dataDir, plugins) are relative to the file; elsewhere to the working directory. Plugin paths
- * come back as file URLs.
+ * Read the configuration. `overrides` (from flags) win over the environment, which wins over the file's `server`
+ * section. A relative dataDir in the file is relative to the file; elsewhere to the working directory.
  */
-export async function loadServerConfig(options: { file?: string; env?: Record<string, string | undefined>; overrides?: Record<string, unknown> } = {}): Promise<ServerConfig> {
+export async function loadServerConfig(options: { file?: string | null; env?: Record<string, string | undefined>; overrides?: Record<string, unknown> } = {}): Promise<ServerConfig> {
   let raw: Record<string, unknown> = {};
-  let base = process.cwd();
   if (options.file) {
     let text: string;
     try {
       text = await readFile(options.file, 'utf8');
     } catch {
-      throw new Error(`server config ${options.file} does not exist`);
+      throw new Error(`configuration ${options.file} does not exist`);
     }
+    let file: { server?: unknown };
     try {
-      raw = JSON.parse(text);
+      file = JSON.parse(text);
     } catch (err) {
-      throw new Error(`server config ${options.file} is not valid JSON: ${(err as Error).message}`);
+      throw new Error(`configuration ${options.file} is not valid JSON: ${(err as Error).message}`);
     }
-    base = dirname(resolve(options.file));
-    if (typeof raw.dataDir === 'string') raw.dataDir = resolve(base, raw.dataDir);
+    if (file.server !== undefined && (typeof file.server !== 'object' || file.server === null || Array.isArray(file.server)))
+      throw new SpecError('config.server', 'expected an object of server settings');
+    raw = { ...(file.server as Record<string, unknown> | undefined) };
+    if (typeof raw.dataDir === 'string') raw.dataDir = resolve(dirname(resolve(options.file)), raw.dataDir);
   }
   for (const [name, key] of Object.entries(ENV)) {
     const value = options.env?.[name];
     if (value !== undefined && value !== '') raw[key] = NUMERIC.has(key) ? Number(value) : value;
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) raw[key] = value;
-  const config = serverConfigSchema.parse(raw, 'config');
-  return {
-    ...config,
-    dataDir: resolve(config.dataDir),
-    plugins: config.plugins.map((p) => (/^[a-z]+:/.test(p) ? p : pathToFileURL(isAbsolute(p) ? p : resolve(base, p)).href)),
-  };
+  const config = serverConfigSchema.parse(raw, 'config.server');
+  return { ...config, dataDir: resolve(config.dataDir), pluginConfig: options.file ? resolve(options.file) : null };
 }
 
 export function isLoopback(host: string): boolean {
@@ -88,5 +86,5 @@ export function isLoopback(host: string): boolean {
 /** A server that anyone on the network can reach must have a token. */
 export function assertSafeToServe(config: ServerConfig): void {
   if (!config.token && !isLoopback(config.host))
-    throw new SpecError('config.token', `refusing to listen on ${config.host} without a token: set UNILAB_API_TOKEN (or token in the config), or bind to 127.0.0.1`);
+    throw new SpecError('config.server.token', `refusing to listen on ${config.host} without a token: set UNILAB_API_TOKEN (or token in the config), or bind to 127.0.0.1`);
 }

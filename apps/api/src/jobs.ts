@@ -19,8 +19,8 @@ interface RunningJob {
 export interface JobManagerOptions {
   maxConcurrentJobs: number;
   shutdownGraceMs: number;
-  /** Plugin module URLs every worker loads. */
-  plugins: readonly string[];
+  /** The configuration file whose plugins every worker loads. */
+  pluginConfig: string | null;
 }
 
 /**
@@ -142,7 +142,7 @@ export class JobManager {
     this.setStatus(job.id, 'running', { message: resume ? 'resuming from the newest intact checkpoint' : 'started', resume }, { runs: job.runs + 1, startedAt: job.startedAt ?? now() });
     worker.onMessage((message) => this.onWorkerMessage(job.id, message));
     worker.onCrash((err) => this.finish(job.id, 'failed', { message: `the job's worker died: ${err.message}` }, { error: `the job's worker died: ${err.message}` }));
-    worker.post({ type: 'train', spec: job.runSpec, outDir: job.outDir, resume, plugins: this.options.plugins });
+    worker.post({ type: 'train', spec: job.runSpec, outDir: job.outDir, resume, pluginConfig: this.options.pluginConfig });
   }
 
   private onWorkerMessage(id: string, message: FromWorker): void {

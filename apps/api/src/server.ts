@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createConfiguredRegistry } from '@unilab/runner';
 import { createApp } from './app.ts';
 import { CompletionService } from './completions.ts';
 import { assertSafeToServe, type ServerConfig } from './config.ts';
 import { JobManager } from './jobs.ts';
-import { loadRegistry } from './plugins.ts';
 import type { SqlDatabase } from './sql.ts';
 import { JobStore } from './store.ts';
 import type { WorkerHandle } from './worker-protocol.ts';
@@ -34,10 +34,10 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, runtime: Runtime): Promise<RunningServer> {
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
-  const registry = await loadRegistry(config.plugins);
+  const registry = await createConfiguredRegistry(config.pluginConfig);
   const store = new JobStore(await runtime.openDatabase(join(config.dataDir, 'unilab.db')));
   const jobs = new JobManager(store, () => runtime.startWorker(), config);
-  const completions = new CompletionService(() => runtime.startWorker(), config.plugins);
+  const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
   const app = createApp({ config, store, jobs, completions, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
   const listener = await runtime.listen(app.fetch, config);

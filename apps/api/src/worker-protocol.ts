@@ -5,9 +5,9 @@ import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
  * Workers). A job worker trains one job and exits; the inference worker stays up and serves completions.
  */
 export type ToWorker =
-  | { type: 'train'; spec: unknown; outDir: string; resume: boolean; plugins: readonly string[] }
+  | { type: 'train'; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
-  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; plugins: readonly string[] };
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; pluginConfig: string | null };
 
 export interface GenerationRequest {
   maxTokens: number;

@@ -1,6 +1,5 @@
 import type { PluginRegistry } from '@unilab/core';
-import { TrainingDivergedError, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
-import { loadRegistry } from './plugins.ts';
+import { TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
 import type { Generation, ToWorker, WorkerPort } from './worker-protocol.ts';
 
 /**
@@ -10,12 +9,8 @@ import type { Generation, ToWorker, WorkerPort } from './worker-protocol.ts';
  */
 export function serveWorker(port: WorkerPort): void {
   const controller = new AbortController();
-  const registries = new Map<string, Promise<PluginRegistry>>();
-  const registry = (plugins: readonly string[]) => {
-    const key = plugins.join('\n');
-    if (!registries.has(key)) registries.set(key, loadRegistry(plugins));
-    return registries.get(key)!;
-  };
+  let registry: Promise<PluginRegistry> | undefined;
+  const registryOf = (pluginConfig: string | null) => (registry ??= createConfiguredRegistry(pluginConfig));
   const models = new Map<string, Promise<LoadedModel>>();
 
   port.onMessage((message) => {
@@ -31,7 +26,7 @@ export function serveWorker(port: WorkerPort): void {
       const outcome = await runStages({
         job: parseJobSpec(message.spec),
         outDir: message.outDir,
-        registry: await registry(message.plugins),
+        registry: await registryOf(message.pluginConfig),
         resume: message.resume,
         signal,
         onEvent: (event) => {
@@ -50,7 +45,7 @@ export function serveWorker(port: WorkerPort): void {
     try {
       let model = models.get(message.checkpoint);
       if (!model) {
-        model = loadModel(message.checkpoint, await registry(message.plugins));
+        model = loadModel(message.checkpoint, await registryOf(message.pluginConfig));
         models.set(message.checkpoint, model);
         model.catch(() => models.delete(message.checkpoint));
         // Keep the three most recently loaded models.

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, symlink } from 'node:fs/promises';
+import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ApiRequestError } from '../src/client.ts';
@@ -11,7 +10,7 @@ import { nodeRuntime } from '../src/node/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import { TOKEN, followToEnd, makeDataDir, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
-const NAN_PLUGIN = pathToFileURL(join(import.meta.dirname, 'fixtures', 'nan-objective.ts')).href;
+const NAN_PLUGIN = join(import.meta.dirname, 'fixtures', 'nan-objective.ts');
 
 let dataDir: string;
 let server: RunningServer;
@@ -19,7 +18,13 @@ let client: ApiClient;
 
 beforeAll(async () => {
   dataDir = await makeDataDir();
-  ({ server, client } = await startTestServer(dataDir, { maxConcurrentJobs: 1, maxParameters: 5_000_000, maxStepsPerJob: 50_000, maxBodyBytes: 65_536, plugins: [NAN_PLUGIN] }));
+  // The project configuration: a test plugin for every worker, and server limits (flags and env would override them).
+  const configFile = join(dataDir, 'unilab.config.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({ plugins: [NAN_PLUGIN], server: { maxConcurrentJobs: 1, maxParameters: 5_000_000, maxStepsPerJob: 50_000, maxBodyBytes: 65_536 } }),
+  );
+  ({ server, client } = await startTestServer(dataDir, {}, configFile));
 });
 
 afterAll(async () => {
@@ -110,7 +115,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
       expect(wrong.status, `${method} ${path}`).toBe(401);
     }
     await expect(startServer(await loadServerConfig({ overrides: { dataDir, host: '0.0.0.0', port: 0 } }), nodeRuntime)).rejects.toThrow(
-      /config\.token: refusing to listen on 0\.0\.0\.0 without a token/,
+      /config\.server\.token: refusing to listen on 0\.0\.0\.0 without a token/,
     );
     const open = await startServer(await loadServerConfig({ overrides: { dataDir: await mkdtemp(join(tmpdir(), 'unilab-open-')), port: 0 } }), nodeRuntime);
     try {

@@ -38,9 +38,12 @@ export function tinySpec(overrides: { name?: string; train?: Record<string, unkn
   };
 }
 
-/** The real server on this process (Node adapter, worker_threads, better-sqlite3) on 127.0.0.1 and a free port. */
-export async function startTestServer(dataDir: string, overrides: Record<string, unknown> = {}): Promise<{ server: RunningServer; client: ApiClient }> {
-  const config = await loadServerConfig({ overrides: { dataDir, port: 0, token: TOKEN, shutdownGraceMs: 2000, ...overrides } });
+/**
+ * The real server on this process (Node adapter, worker_threads, better-sqlite3) on 127.0.0.1 and a free port;
+ * `configFile` is a unilab.config.json (its plugins and server section).
+ */
+export async function startTestServer(dataDir: string, overrides: Record<string, unknown> = {}, configFile?: string): Promise<{ server: RunningServer; client: ApiClient }> {
+  const config = await loadServerConfig({ file: configFile, overrides: { dataDir, port: 0, token: TOKEN, shutdownGraceMs: 2000, ...overrides } });
   const server = await startServer(config, nodeRuntime);
   return { server, client: new ApiClient(server.url, config.token) };
 }

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createDefaultRegistry, parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
+import { parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
+import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
-const USAGE = 'usage: unilab run <spec.json> [--out DIR] [--resume]';
+const USAGE = 'usage: unilab run <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
 
 /**
  * `unilab run spec.json`: the same job the API runs (stages, gates, checkpoints), in this process, no server.
@@ -15,7 +16,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const specPath = args.positionals[0];
   if (!specPath) throw new Error(USAGE);
   const job = parseJobSpec(await readJsonFile(specPath, 'spec file'));
-  const registry = createDefaultRegistry();
+  const registry = await registryFromArgs(args);
   validateJobPlugins(job, registry);
   const out = args.options.get('out');
   const spec = job.stages[0].spec;

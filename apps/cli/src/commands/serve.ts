@@ -1,12 +1,15 @@
 import { loadServerConfig, startServerHere } from '@unilab/api';
+import { findPluginConfig } from '@unilab/runner';
 import { numberOption, parseArgs } from '../args.ts';
 
 const USAGE =
-  'usage: unilab serve [--config server.json] [--data-dir DIR] [--host 127.0.0.1] [--port 8787] [--token T] [--max-concurrent-jobs N] [--no-auto-resume]';
+  'usage: unilab serve [--config unilab.config.json] [--data-dir DIR] [--host 127.0.0.1] [--port 8787] [--token T] [--max-concurrent-jobs N] [--no-auto-resume]';
 
 /**
- * `unilab serve`: the job API on this runtime (Node or Deno). Settings come from --config, then UNILAB_* environment
- * variables, then flags. Without a token it only binds to loopback. Ctrl-C or SIGTERM checkpoints running jobs.
+ * `unilab serve`: the job API on this runtime (Node or Deno). Settings come from the `server` section of the
+ * configuration (--config, else unilab.config.json here, whose `plugins` the server also loads), then UNILAB_*
+ * environment variables, then flags. Without a token it only binds to loopback. Ctrl-C or SIGTERM checkpoints
+ * running jobs.
  */
 export async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['no-auto-resume', 'help']);
@@ -17,7 +20,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return v;
   };
   const config = await loadServerConfig({
-    file: text('config'),
+    file: await findPluginConfig(text('config')),
     env: process.env,
     overrides: {
       dataDir: text('data-dir'),
