@@ -48,7 +48,7 @@ const trainSchema = object({
 export const trainingSpecSchema = object({
   name: field(string({ nonEmpty: true }), 'run'),
   seed: field(integer({ min: 0, max: 2 ** 31 - 1 }), 1234),
-  backend: field(oneOf(['wasm', 'reference'] as const), 'wasm'),
+  backend: field(oneOf(['wasm', 'reference', 'webgpu'] as const), 'wasm'),
   data: field(dataSchema, dataSchema.parse({}, 'data')),
   model: field(modelSchema, modelSchema.parse({}, 'model')),
   objective: field(objectiveSchema, objectiveSchema.parse({}, 'objective')),

@@ -169,15 +169,21 @@ export class WebGpuBackend implements Backend {
     this.check('read');
     const bytes = tensor.size * 4;
     if (bytes === 0) return tensor.dtype === 'i32' ? new Int32Array(0) : new Float32Array(0);
-    const staging = this.readbackPool.acquire(bytes);
-    this.recorder.commandEncoder().copyBufferToBuffer(tensor.block.buffer, 0, staging.buffer, 0, bytes);
+    const staging = this.guarded('read', () => {
+      const s = this.readbackPool.acquire(bytes);
+      this.recorder.commandEncoder().copyBufferToBuffer(tensor.block.buffer, 0, s.buffer, 0, bytes);
+      return s;
+    });
     await this.flushSoon();
     try {
       await staging.buffer.mapAsync(MapModeRead, 0, bytes);
     } catch (e) {
       await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 50))]);
       this.check('read');
-      throw new Error(`${this.name}: reading ${shapeString(t.shape)} back failed: ${(e as Error).message}`);
+      throw new WebGpuDeviceLostError(
+        `read: the WebGPU device did not return ${shapeString(t.shape)} (${(e as Error).message}); it was most likely lost — ` +
+          'tensors on it are gone, restart from the last checkpoint',
+      );
     }
     const copy = staging.buffer.getMappedRange(0, bytes).slice(0);
     staging.buffer.unmap();
@@ -193,7 +199,10 @@ export class WebGpuBackend implements Backend {
     const block = tensor.block;
     const values = tensor.dtype === 'i32' ? (data instanceof Int32Array ? data : Int32Array.from(data)) : data instanceof Float32Array ? data : Float32Array.from(data);
     block.host = tensor.dtype === 'i32' || tensor.size <= HOST_COPY_LIMIT ? values.slice() : null;
-    if (block.bytes === 0) return;
+    if (block.bytes > 0) this.guarded('write', () => this.upload(block, values));
+  }
+
+  private upload(block: Block, values: Float32Array | Int32Array): void {
     if (!this.recorder.pending) {
       // Nothing recorded yet that could touch this buffer: the queue write lands before the next submission.
       this.device.queue.writeBuffer(block.buffer, 0, values.buffer as ArrayBuffer, values.byteOffset, block.bytes);
@@ -601,7 +610,7 @@ export class WebGpuBackend implements Backend {
         `${op}: a ${dtype} tensor ${shapeString(shape)} needs ${bytes} bytes, more than this GPU's maxStorageBufferBindingSize ` +
           `of ${this.limits.maxStorageBufferBindingSize} bytes; use a smaller batch, sequence or vocabulary (or the wasm backend)`,
       );
-    const { buffer, capacity, fresh } = this.pool.acquire(bytes);
+    const { buffer, capacity, fresh } = this.guarded(op, () => this.pool.acquire(bytes));
     const block: Block = { buffer, capacity, bytes, handles: 1, host: null, zeroed: fresh };
     this.live++;
     this.liveBytes += bytes;
@@ -610,6 +619,10 @@ export class WebGpuBackend implements Backend {
 
   private run(spec: KernelSpec, values: Record<string, number>, bindings: readonly Bindable[], workgroups: readonly number[]): void {
     this.check(spec.key);
+    this.guarded(spec.key, () => this.encode(spec, values, bindings, workgroups));
+  }
+
+  private encode(spec: KernelSpec, values: Record<string, number>, bindings: readonly Bindable[], workgroups: readonly number[]): void {
     const { pipeline, layout } = this.pipeline(spec);
     const size = paramsByteSize(spec);
     const slot = this.recorder.uniform(size);
@@ -741,9 +754,26 @@ export class WebGpuBackend implements Backend {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.check('submit');
-      this.recorder.submit();
+      this.guarded('submit', () => this.recorder.submit());
     });
     return this.flushing;
+  }
+
+  /**
+   * Run WebGPU calls, turning an exception into a clean failure. Implementations differ on a lost device: Dawn
+   * accepts calls and fails the next read-back, wgpu throws at once ("… is invalid") — before `device.lost` has
+   * even resolved — so an exception here means the device stopped accepting work.
+   */
+  private guarded<T>(op: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      this.check(op);
+      throw new WebGpuDeviceLostError(
+        `${op}: the WebGPU device stopped accepting work (${(e as Error).message}); it was most likely lost — ` +
+          'tensors on it are gone, restart from the last checkpoint',
+      );
+    }
   }
 
   /** Fail cleanly once the device is gone or an earlier command was rejected. */
