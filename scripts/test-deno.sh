@@ -7,4 +7,4 @@ export UNILAB_EXPECT_RUNTIME=deno
 deno_vitest() { npx deno run -A --conditions=development node_modules/vitest/vitest.mjs run "$@"; }
 deno_vitest --root libs/core
 deno_vitest --root libs/data
-deno_vitest --root libs/runner test/resume.test.ts test/backend-agreement.test.ts
+deno_vitest --root libs/runner test/resume.test.ts test/backend-agreement.test.ts test/webgpu-training.test.ts
