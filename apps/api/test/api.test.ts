@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { ApiClient, ApiRequestError } from '../src/client.ts';
 import { loadServerConfig } from '../src/config.ts';
 import { nodeRuntime } from '../src/node/runtime.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
-import { TOKEN, followToEnd, makeDataDir, startTestServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, followToEnd, makeDataDir, removeTempDirs, startTestServer, tempDir, tinySpec, waitForJob } from './helpers.ts';
 
 const NAN_PLUGIN = join(import.meta.dirname, 'fixtures', 'nan-objective.ts');
 
@@ -29,6 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await removeTempDirs();
 });
 
 /** A raw request, for the cases the client would not send. */
@@ -117,7 +117,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
     await expect(startServer(await loadServerConfig({ overrides: { dataDir, host: '0.0.0.0', port: 0 } }), nodeRuntime)).rejects.toThrow(
       /config\.server\.token: refusing to listen on 0\.0\.0\.0 without a token/,
     );
-    const open = await startServer(await loadServerConfig({ overrides: { dataDir: await mkdtemp(join(tmpdir(), 'unilab-open-')), port: 0 } }), nodeRuntime);
+    const open = await startServer(await loadServerConfig({ overrides: { dataDir: await tempDir('unilab-open-'), port: 0 } }), nodeRuntime);
     try {
       expect((await fetch(`${open.url}/v1/jobs`)).status).toBe(200);
     } finally {
@@ -127,7 +127,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
 
   it('refuses bad input with 400 and the path of the bad field, leaving the store intact', async () => {
     const before = (await client.jobs()).length;
-    const outside = await mkdtemp(join(tmpdir(), 'unilab-outside-'));
+    const outside = await tempDir('unilab-outside-');
     await symlink(outside, join(dataDir, 'escape'));
 
     const malformed = await request('POST', '/v1/jobs', { body: '{"name": "tiny", ' });

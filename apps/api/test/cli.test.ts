@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.ts';
-import { REPO_ROOT, TOKEN, makeDataDir, startTestServer, tinySpec } from './helpers.ts';
+import { REPO_ROOT, TOKEN, makeDataDir, removeTempDirs, startTestServer, tinySpec } from './helpers.ts';
 
 let dataDir: string;
 let server: RunningServer;
@@ -17,6 +17,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await removeTempDirs();
 });
 
 /** `unilab <args>` as a user runs it; resolves with its exit code and output. */

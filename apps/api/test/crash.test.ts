@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry, parseJobSpec, runStages } from '@unilab/runner';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, killServer, makeDataDir, spawnServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, killServer, makeDataDir, removeTempDirs, spawnServer, tinySpec, waitForJob } from './helpers.ts';
 
 const children: ChildProcess[] = [];
 
 afterAll(async () => {
   for (const child of children) await killServer(child);
+  await removeTempDirs();
 });
 
 async function serve(dataDir: string, ...flags: string[]) {

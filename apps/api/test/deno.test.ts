@@ -1,12 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, followToEnd, killServer, makeDataDir, spawnServer, startTestServer, tinySpec } from './helpers.ts';
+import { TOKEN, followToEnd, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec } from './helpers.ts';
 
 let child: ChildProcess | undefined;
 
 afterAll(async () => {
   if (child) await killServer(child);
+  await removeTempDirs();
 });
 
 describe('the same server under Deno (Deno.serve, Web Workers, node:sqlite)', () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,23 @@ import { startServer, type RunningServer } from '../src/server.ts';
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const TOKEN = 'test-token-0123456789';
 
+const created: string[] = [];
+
+/** A fresh temporary directory, removed by removeTempDirs. */
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Remove the directories this test file made (after its servers have stopped). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+}
+
 /** A fresh data directory with a small real-text corpus: the first State of the Union addresses, cut short. */
 export async function makeDataDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'unilab-api-'));
+  const dir = await tempDir('unilab-api-');
   const corpus = join(dir, 'corpora', 'sotu-small');
   await mkdir(corpus, { recursive: true });
   const docs = (await readSotu()).slice(0, 6);

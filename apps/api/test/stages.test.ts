@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry, parseJobSpec, runStages } from '@unilab/runner';
 import type { ApiClient } from '../src/client.ts';
 import type { RunningServer } from '../src/server.ts';
-import { followToEnd, makeDataDir, startTestServer, tinySpec } from './helpers.ts';
+import { followToEnd, makeDataDir, removeTempDirs, startTestServer, tinySpec } from './helpers.ts';
 
 let dataDir: string;
 let server: RunningServer;
@@ -16,6 +16,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await removeTempDirs();
 });
 
 /** Two stages: a broad phase, then a short high-LR phase whose held-out loss the gate checks. */
