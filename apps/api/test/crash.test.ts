@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry, parseJobSpec, runStages } from '@unilab/runner';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, killServer, makeDataDir, removeTempDirs, spawnServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 const children: ChildProcess[] = [];
 
@@ -95,5 +95,31 @@ describe('crash safety', () => {
         `kill 2 at step ${secondKill.step} -> interrupted, resumed via POST /resume from step ${secondRestart.startStep} (lost ${secondKill.step - secondRestart.startStep}); ` +
         `completed ${done.step}/${STEPS}, held-out loss ${done.metrics.heldOutLoss} = uninterrupted ${straight}`,
     );
+  });
+
+  it('a graceful shutdown checkpoints the running job where it is; the next server resumes it from exactly there', async () => {
+    const dataDir = await makeDataDir();
+    const first = await startTestServer(dataDir);
+    const job = await first.client.submit(tinySpec({ name: 'graceful', train: { steps: 20_000, checkpointEvery: 1000 } }));
+    await waitForJob(() => first.client.job(job.id), (j) => j.step >= 10);
+    await first.server.close();
+
+    const second = await startTestServer(dataDir, { autoResume: false });
+    try {
+      const stopped = await second.client.job(job.id);
+      expect(stopped.status).toBe('interrupted');
+      const checkpoints = (await second.client.json<{ checkpoints: { globalStep: number }[] }>('GET', `/v1/jobs/${job.id}/checkpoints`)).checkpoints;
+      expect(checkpoints.at(-1)!.globalStep).toBe(stopped.step);
+      await second.client.resume(job.id);
+      await waitForJob(() => second.client.job(job.id), (j) => j.status === 'running' && j.step > stopped.step + 5);
+      const metrics = (await second.client.json<{ metrics: { globalStep: number; loss: number | null }[] }>('GET', `/v1/jobs/${job.id}/metrics?limit=100000`)).metrics;
+      const steps = metrics.filter((m) => m.loss !== null).map((m) => m.globalStep);
+      // Every step exactly once: the resumed run went on at the step after the shutdown, losing and repeating none.
+      expect(steps.slice(0, stopped.step + 5)).toEqual(Array.from({ length: stopped.step + 5 }, (_, i) => i + 1));
+      await second.client.cancel(job.id);
+      await waitForJob(() => second.client.job(job.id), (j) => j.status === 'cancelled');
+    } finally {
+      await second.server.close();
+    }
   });
 });
