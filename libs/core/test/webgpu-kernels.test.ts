@@ -74,6 +74,22 @@ describe.skipIf(!device)('WebGPU kernels equal the reference backend', () => {
     await parity(gpu, 'matmul NN', { a: f([2, 5, 7]), b: f([7, 3]) }, (be, x) => ({ c: be.matmul(x.a, x.b) }));
   });
 
+  it('matmul with f16-staged tiles (shader-f16 only): inputs rounded to half, f32 sums; f32 without the feature', async () => {
+    const half = createWebGpuBackend(device!.device, { matmulF16: true });
+    expect(half.matmulF16).toBe(device!.features.includes('shader-f16'));
+    // f16 keeps 11 significant bits: each product is off by up to ~1e-3 relative, so the sum is too.
+    const tol = half.matmulF16 ? 2e-3 : TOL;
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+    ] as const) {
+      const inputs = { a: f(ta ? [29, 37] : [37, 29]), b: f(tb ? [23, 29] : [29, 23]) };
+      await parity(half, `matmul f16-staged ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}`, inputs, (be, x) => ({ c: be.matmul(x.a, x.b, ta, tb) }), tol);
+    }
+    half.destroy();
+  });
+
   it('addBias and its backward sumRows (one and several row chunks)', async () => {
     for (const rows of [7, 531]) {
       await parity(gpu, 'addBias', { x: f([rows, 37]), b: f([37]) }, (be, x) => ({ y: be.addBias(x.x, x.b) }));
