@@ -20,7 +20,14 @@ export { crc32 } from './checkpoint/crc32.ts';
 export * from './train/trainer.ts';
 export * from './plugins/registry.ts';
 export * from './generate/sampling.ts';
-export { createWasmBackend, loadWasmKernels, type WasmKernels } from './backends/wasm/wasm-backend.ts';
+export {
+  createWasmBackend,
+  loadWasmKernels,
+  WasmBackend,
+  type WasmBackendOptions,
+  type WasmKernels,
+  type KernelVariant,
+} from './backends/wasm/wasm-backend.ts';
 export {
   createWebGpuBackend,
   WebGpuBackend,

@@ -2,7 +2,7 @@ import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStat
 import { shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
 import { clipScale } from '../../kernels/adamw.ts';
 import { workerRuntime } from '../../workers/worker-runtime.ts';
-import { loadWasmKernels, type KernelExports, type WasmKernels } from './kernels-loader.ts';
+import { loadWasmKernels, type KernelExports, type KernelVariant, type WasmKernels } from './kernels-loader.ts';
 import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MATMUL, ThreadPool } from './thread-pool.ts';
 import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
 
@@ -631,4 +631,4 @@ export async function createWasmBackend(kernels?: WasmKernels, options: WasmBack
   return new WasmBackend(k, await ThreadPool.create(k, threads), wasmStorage(k), checkFinite);
 }
 
-export { loadWasmKernels, type WasmKernels };
+export { loadWasmKernels, type KernelVariant, type WasmKernels };
