@@ -127,7 +127,8 @@ describe('threads', () => {
         `const be = await createWasmBackend(undefined, { threads: 2 });\n` +
         `const a = be.zeros([256, 256]);\n` +
         `be.matmul(a, a);\n` +
-        `console.log('threads', be.threads);\n`,
+        // One string: console.log colours a bare number when FORCE_COLOR is set (as under nx).
+        "console.log(`threads ${be.threads}`);\n",
     );
     const deno = typeof (globalThis as { Deno?: unknown }).Deno !== 'undefined';
     const args = deno ? ['run', '-A', '--conditions=development', script] : ['--import', 'tsx', script];
