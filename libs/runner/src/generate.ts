@@ -31,43 +31,88 @@ export interface GenerateOptions extends SamplingOptions {
   seed: number;
 }
 
+/** Architectures `generate` can sample from, and how the prompt is presented to each. */
+const PROMPT_AS = {
+  /** Causal over prompt and continuation. */
+  decoder: 'causal',
+  /** The prompt is a bidirectional prefix, as these models saw their inputs in training (PaLM's partial attention). */
+  'prefix-lm': 'prefix',
+  unilm: 'prefix',
+  /** The encoder reads the prompt; the decoder starts from pad (T5's start token) and continues. */
+  'encoder-decoder': 'encoder',
+} as const;
+
+export function canGenerate(architecture: string): boolean {
+  return architecture in PROMPT_AS;
+}
+
 /**
- * Autoregressive sampling from a causal model: re-run the forward over the (cropped) context for every new token.
- * Stops at eos or maxTokens. Returns only the continuation.
+ * Autoregressive sampling: re-run the forward over the (cropped) context for every new token. Stops at eos or
+ * maxTokens. Returns only the continuation.
  */
 export async function generate(loaded: LoadedModel, prompt: string, options: GenerateOptions): Promise<string> {
   const { model, tokenizer, backend, seqLen } = loaded;
+  const mode = PROMPT_AS[model.architecture as keyof typeof PROMPT_AS];
+  if (!mode)
+    throw new Error(
+      `cannot sample from a ${model.architecture} model: generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
+    );
   const rng = new Rng(options.seed);
   const eos = tokenizer.specialTokens.eos;
   const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => id !== eos));
-  const context = Array.from(tokenizer.encode(prompt));
+  const promptTokens = Array.from(tokenizer.encode(prompt));
   const generated: number[] = [];
   for (let n = 0; n < options.maxTokens; n++) {
-    const window = context.slice(-seqLen);
-    const t = window.length;
-    if (t === 0) break;
-    const batch: Batch = {
-      batchSize: 1,
-      seqLen: t,
-      tokens: Int32Array.from(window),
-      targets: new Int32Array(t),
-      lossMask: new Float32Array(t),
-      segmentIds: new Int32Array(t),
-      prefixEnd: new Int32Array(t),
-      positions: Int32Array.from({ length: t }, (_, i) => i),
-    };
+    const batch = mode === 'encoder' ? encoderDecoderBatch(promptTokens, generated, tokenizer.specialTokens.pad, seqLen) : decoderBatch(promptTokens, generated, mode, seqLen);
+    if (batch.seqLen === 0) break;
     const tape = new Tape(backend, false);
     let next: number;
     try {
       const logits = await backend.read(model.forward(tape, uploadBatch(tape, batch)).value);
       const v = tokenizer.vocabSize;
-      next = sampleToken(logits.subarray((t - 1) * v, t * v), options, rng, banned);
+      next = sampleToken(logits.subarray((batch.seqLen - 1) * v, batch.seqLen * v), options, rng, banned);
     } finally {
       tape.release();
     }
     if (next === eos) break;
-    context.push(next);
     generated.push(next);
   }
   return tokenizer.decode(generated);
+}
+
+function row(tokens: number[], prefixEnd: number): Batch {
+  const t = tokens.length;
+  return {
+    batchSize: 1,
+    seqLen: t,
+    tokens: Int32Array.from(tokens),
+    targets: new Int32Array(t),
+    lossMask: new Float32Array(t),
+    segmentIds: new Int32Array(t),
+    prefixEnd: new Int32Array(t).fill(prefixEnd),
+    positions: Int32Array.from({ length: t }, (_, i) => i),
+  };
+}
+
+/** Prompt and continuation in one sequence, cropped to the last seqLen tokens. */
+function decoderBatch(prompt: number[], generated: number[], mode: 'causal' | 'prefix', seqLen: number): Batch {
+  const all = [...prompt, ...generated];
+  const dropped = Math.max(0, all.length - seqLen);
+  const promptInWindow = Math.max(0, prompt.length - dropped);
+  return row(all.slice(dropped), mode === 'prefix' ? promptInWindow : 0);
+}
+
+/** The encoder reads the (cropped) prompt; the decoder reads [pad] + the continuation so far. */
+function encoderDecoderBatch(prompt: number[], generated: number[], pad: number, seqLen: number): Batch {
+  const source = prompt.slice(-seqLen);
+  const batch = row([pad, ...generated].slice(-seqLen), 0);
+  const e = source.length;
+  batch.encoder = {
+    tokens: Int32Array.from(source),
+    encoderLen: e,
+    segmentIds: new Int32Array(e),
+    prefixEnd: new Int32Array(e).fill(e),
+    positions: Int32Array.from({ length: e }, (_, i) => i),
+  };
+  return batch;
 }

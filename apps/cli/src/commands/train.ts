@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { generate, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { canGenerate, generate, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -57,6 +57,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `${result.unigramEntropy.toFixed(4)} (${((1 - result.heldOutLoss / result.unigramEntropy) * 100).toFixed(1)}% lower)`,
   );
   console.log(`unilab: checkpoint ${result.checkpoint}`);
+  if (!canGenerate(result.model.architecture)) {
+    console.log(`unilab: no samples: generation does not support ${result.model.architecture} models`);
+    return 0;
+  }
   for (const prompt of spec.samplePrompts) {
     const text = await generate(
       { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
