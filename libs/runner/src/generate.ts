@@ -55,7 +55,7 @@ export async function generate(loaded: LoadedModel, prompt: string, options: Gen
   const mode = PROMPT_AS[model.architecture as keyof typeof PROMPT_AS];
   if (!mode)
     throw new Error(
-      `cannot sample from a ${model.architecture} model: generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
+      `cannot sample from architecture "${model.architecture}": generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
     );
   const rng = new Rng(options.seed);
   const eos = tokenizer.specialTokens.eos;
