@@ -11,7 +11,7 @@ describe('bad input gets one clear error and loses nothing', () => {
     [{ train: { steps: 0 } }, 'spec.train.steps: expected an integer >= 1 and <= 10000000, got 0'],
     [{ train: { lr: 0.01, minLr: 0.1 } }, 'spec.train.minLr: must not exceed train.lr'],
     [{ trian: {} }, 'spec.trian: unknown field; allowed fields are'],
-    [{ backend: 'cuda' }, 'spec.backend: expected one of "wasm", "reference", got "cuda"'],
+    [{ backend: 'cuda' }, 'spec.backend: expected one of "wasm", "reference", "webgpu", got "cuda"'],
     [[1, 2], 'spec: expected an object'],
   ])('malformed spec %j names the field', (spec, message) => {
     expect(() => parseTrainingSpec(spec)).toThrow(message);

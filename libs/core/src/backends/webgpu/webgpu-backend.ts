@@ -237,7 +237,9 @@ export class WebGpuBackend implements Backend {
   }
 
   memoryStats(): MemoryStats {
-    return { liveTensors: this.live, liveBytes: this.liveBytes, reservedBytes: this.pool.reservedBytes };
+    let tables = 0;
+    for (const t of this.ropeTables.values()) tables += t.bytes;
+    return { liveTensors: this.live, liveBytes: this.liveBytes, reservedBytes: this.pool.reservedBytes + this.readbackPool.reservedBytes + tables };
   }
 
   // ---- linear algebra ----
@@ -712,10 +714,9 @@ export class WebGpuBackend implements Backend {
     new Float32Array(buffer.getMappedRange()).set(data);
     buffer.unmap();
     if (cached) {
-      const old = cached.buffer;
-      // Commands recorded earlier may still use the old table.
-      this.recorder.onSubmitted(() => old.destroy());
-      if (!this.recorder.pending) old.destroy();
+      // Commands recorded earlier may still use the old table: destroy it once they are submitted.
+      if (this.recorder.pending) this.recorder.onSubmitted(() => cached.buffer.destroy());
+      else cached.buffer.destroy();
     }
     const table = { minPos: lo, maxPos: hi, buffer, bytes: data.byteLength };
     this.ropeTables.set(key, table);
