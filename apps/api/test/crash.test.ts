@@ -62,7 +62,8 @@ describe('crash safety', () => {
     const firstRestart = seen.filter((e) => e.type === 'start').at(-1)!.data;
     expect(firstKill.step).toBeGreaterThanOrEqual(50);
     expect(firstRestart.resumedFrom).toMatch(/step-\d+\.safetensors$/);
-    expect(firstRestart.startStep).toBe(firstKill.checkpointStep);
+    // The newest checkpoint the store had indexed, or a newer one whose atomic write finished just before the kill.
+    expect(firstRestart.startStep).toBeGreaterThanOrEqual(firstKill.checkpointStep);
     expect(firstKill.step - firstRestart.startStep).toBeLessThanOrEqual(CHECKPOINT_EVERY);
     await killServer(second.child, 'SIGKILL');
 
@@ -74,7 +75,7 @@ describe('crash safety', () => {
     const secondKill = rest.filter((e) => e.type === 'status' && e.data.status === 'interrupted').at(-1)!.data;
     const secondRestart = rest.filter((e) => e.type === 'start').at(-1)!.data;
     expect(secondKill.step).toBeGreaterThanOrEqual(120);
-    expect(secondRestart.startStep).toBe(secondKill.checkpointStep);
+    expect(secondRestart.startStep).toBeGreaterThanOrEqual(secondKill.checkpointStep);
     expect(secondKill.step - secondRestart.startStep).toBeLessThanOrEqual(CHECKPOINT_EVERY);
     const done = await waitForJob(() => third.client.job(job.id), (j) => j.status === 'completed');
     expect(done.step).toBe(STEPS);
