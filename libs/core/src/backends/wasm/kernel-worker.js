@@ -8,11 +8,14 @@
 /** Control block words (Int32). */
 const GENERATION = 0;
 const QUIT = 1;
-const WORKSPACE = 2; // + 2 * worker index: [pointer, length in f32]
+const FAILED = 2;
+const WORKSPACE = 4; // + 2 * worker index: [pointer, length in f32]
 /** Task words (Int32), see kernels-rs/src/pool.rs. */
 const TASK_DONE = 1;
 /** Milliseconds a worker keeps polling for the next task before it sleeps (tasks of a step come in quick runs). */
 const SPIN_MS = 0.2;
+/** A sleeping worker looks again after this long even without a wake-up (a lost wake-up only costs parallelism). */
+const WAIT_MS = 20;
 
 /**
  * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, task: number,
@@ -29,11 +32,20 @@ export function runKernelWorker(init) {
   for (;;) {
     const until = performance.now() + SPIN_MS;
     while (Atomics.load(words, GENERATION) === seen && performance.now() < until);
-    Atomics.wait(words, GENERATION, seen);
+    Atomics.wait(words, GENERATION, seen, WAIT_MS);
+    if (Atomics.load(words, GENERATION) === seen) continue;
     seen = Atomics.load(words, GENERATION);
     if (Atomics.load(words, QUIT) !== 0) return;
     const workspace = Atomics.load(words, WORKSPACE + 2 * index) >>> 0;
     const length = Atomics.load(words, WORKSPACE + 2 * index + 1) >>> 0;
-    if (exports.pool_work(task, workspace, length) > 0) Atomics.notify(taskWords, TASK_DONE);
+    try {
+      if (exports.pool_work(task, workspace, length) > 0) Atomics.notify(taskWords, TASK_DONE);
+    } catch (err) {
+      // A unit this worker claimed will never be done: tell the main thread, which is waiting for it.
+      console.error(`unilab wasm kernel worker ${index}:`, err);
+      Atomics.store(words, FAILED, 1);
+      Atomics.notify(taskWords, TASK_DONE);
+      return;
+    }
   }
 }

@@ -15,22 +15,31 @@ import type { WasmKernels } from './kernels-loader.ts';
 /** Control block words (Int32); kernel-worker.js has the same constants. */
 const GENERATION = 0;
 const QUIT = 1;
-const WORKSPACE = 2; // + 2 * worker index: [pointer, length in f32]
+/** Set by a worker whose kernel threw (a bug): the unit it claimed will never be done. */
+const FAILED = 2;
+const WORKSPACE = 4; // + 2 * worker index: [pointer, length in f32]
 const CONTROL_WORDS = 64;
 const MAX_THREADS = (CONTROL_WORDS - WORKSPACE) / 2;
-/** Task words (Int32), kernels-rs/src/pool.rs. */
-const NEXT = 0;
+/** Task words (Int32), kernels-rs/src/pool.rs. The claim word is tag << 20 | next unit (CLOSED between tasks). */
+const CLAIM = 0;
 const DONE = 1;
 const UNITS = 2;
 const OP = 3;
 const ARGS = 4;
 const TASK_WORDS = 32;
-const CLOSED = 0x4000_0000;
+const CLOSED = 0xf_ffff;
+const TAGS = 0xfff;
 /** Stack of each worker's instance (the main instance's is the module's own, 256 KiB). */
 const WORKER_STACK_BYTES = 256 * 1024;
 const IDLE_MS = 300;
 /** Loads of `done` before the main thread sleeps on it (workers usually finish within microseconds of it). */
 const SPIN = 2000;
+/**
+ * The main thread sleeps on `done` at most this long before looking again. Seen under load on Node 20: a worker's
+ * Atomics.notify after its last unit did not wake the main thread, though `done` had reached the unit count (a lost
+ * wake-up, about one task in a thousand); an unbounded wait then hung the process.
+ */
+const WAIT_MS = 1;
 
 export const OP_MATMUL = 1;
 export const OP_ATTENTION_FORWARD = 2;
@@ -47,6 +56,8 @@ export class ThreadPool {
   private readonly workspaces: Array<{ ptr: number; len: number }>;
   private readonly stacks: number[] = [];
   private workers: KernelWorker[] = [];
+  /** Tag of the current task in the claim word (tells a late worker's claim on an earlier task apart). */
+  private tag = 0;
   private lastUse = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
@@ -62,7 +73,7 @@ export class ThreadPool {
     this.words = new Int32Array(buffer, this.control, CONTROL_WORDS).fill(0);
     this.taskInts = new Int32Array(buffer, this.task, TASK_WORDS).fill(0);
     this.taskFloats = new Float32Array(buffer, this.task, TASK_WORDS);
-    this.taskInts[NEXT] = CLOSED;
+    this.taskInts[CLAIM] = CLOSED;
     this.workspaces = Array.from({ length: threads }, () => ({ ptr: 0, len: 0 }));
   }
 
@@ -94,13 +105,15 @@ export class ThreadPool {
   run(op: number, units: number, ints: readonly number[], floats: readonly number[] = []): void {
     if (this.closed) throw new Error('wasm backend: the thread pool was closed');
     if (units === 0) return;
+    if (units >= CLOSED) throw new RangeError(`wasm backend: a task of ${units} units is more than the pool can count`);
     const t = this.taskInts;
     t[OP] = op;
     t[UNITS] = units;
     ints.forEach((v, i) => (t[ARGS + i] = v));
     floats.forEach((v, i) => (this.taskFloats[ARGS + ints.length + i] = v));
     Atomics.store(t, DONE, 0);
-    Atomics.store(t, NEXT, 0); // publishes the task
+    this.tag = (this.tag + 1) & TAGS;
+    Atomics.store(t, CLAIM, this.tag << 20); // publishes the task: unit 0 is next
     if (units > 1 && this.threads > 1) {
       this.startWorkers();
       Atomics.add(this.words, GENERATION, 1);
@@ -109,9 +122,14 @@ export class ThreadPool {
     const main = this.workspaces[0];
     this.kernels.exports.pool_work(this.task, main.ptr, main.len);
     for (let spin = 0; Atomics.load(t, DONE) < units; spin++) {
-      if (spin >= SPIN) Atomics.wait(t, DONE, Atomics.load(t, DONE));
+      if (spin < SPIN) continue;
+      if (Atomics.load(this.words, FAILED) !== 0) {
+        this.close();
+        throw new Error('wasm backend: a kernel worker failed (its error is printed above); the backend cannot continue');
+      }
+      Atomics.wait(t, DONE, Atomics.load(t, DONE), WAIT_MS);
     }
-    Atomics.store(t, NEXT, CLOSED);
+    Atomics.store(t, CLAIM, (this.tag << 20) | CLOSED);
     if (this.workers.length > 0) this.touch();
   }
 
