@@ -48,8 +48,9 @@ pub const NR: usize = 8;
 pub const KC: usize = 256;
 /// Rows of op(A) packed at once (MC×KC f32 = 128 KiB, L2).
 pub const MC: usize = 128;
-/// Columns of op(B) packed at once (KC×NC f32 = 1 MiB, L2).
-pub const NC: usize = 1024;
+/// Columns of op(B) packed at once (KC×NC f32 = 512 KiB: with the C block it updates
+/// and the A block it stays in a 2 MiB L2; 1024 was ~5% slower for dW = Xᵀ·dY).
+pub const NC: usize = 512;
 
 const PACK_A_LEN: usize = MC * KC;
 const PACK_B_LEN: usize = KC * NC;

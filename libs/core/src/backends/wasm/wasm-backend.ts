@@ -49,7 +49,8 @@ const MIN_BLOCK = 256;
 /**
  * The grid of blocks a matmul's C [m, n] is cut into: about four units per thread (so a thread that falls behind
  * delays the task by a fraction of it), the longer side split first, blocks a multiple of 8 and, when there is
- * enough work, at least MIN_BLOCK wide. One thread: one block.
+ * enough work, at least MIN_BLOCK wide; then cut further (down to 64) until every thread gets the same number of
+ * units. One thread: one block.
  */
 function matmulGrid(m: number, n: number, threads: number) {
   const target = threads > 1 ? 4 * threads : 1;
@@ -57,8 +58,11 @@ function matmulGrid(m: number, n: number, threads: number) {
   let [bm, bn] = n >= m ? [1, cut(n, target)] : [cut(m, target), 1];
   if (n >= m) bm = cut(m, Math.floor(target / bn));
   else bn = cut(n, Math.floor(target / bm));
-  // Small products: still give every thread a block.
-  if (threads > 1 && bm * bn < threads) [bm, bn] = n >= m ? [1, Math.min(threads, Math.ceil(n / 8))] : [Math.min(threads, Math.ceil(m / 8)), 1];
+  while (threads > 1 && (bm * bn) % threads !== 0 && bm * bn < 8 * threads) {
+    if (m / (bm + 1) >= 64 && (m >= n || n / (bn + 1) < 64)) bm++;
+    else if (n / (bn + 1) >= 64) bn++;
+    else break;
+  }
   const chunkM = Math.ceil(m / bm / 8) * 8 || 8;
   const chunkN = Math.ceil(n / bn / 8) * 8 || 8;
   const blocksN = Math.max(1, Math.ceil(n / chunkN));
