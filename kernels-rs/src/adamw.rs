@@ -10,8 +10,7 @@
 
 use crate::simd::*;
 
-#[no_mangle]
-pub unsafe extern "C" fn adamw(
+pub unsafe fn adamw(
     p: *mut f32,
     g: *const f32,
     m: *mut f32,

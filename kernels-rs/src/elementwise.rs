@@ -3,11 +3,11 @@
 //! ```text
 //!   add(a, b, c, n)            c[i] = a[i] + b[i]      residual add; its backward sends dy to both inputs
 //!   add_in_place(dst, src, n)  dst[i] += src[i]        gradient accumulation
-//!   scale(x, y, n, s)          y[i] = x[i] · s         (s = 1 is the residual backward's copy)
-//!   scale_by(x, y, n, s_ptr)   y[i] = x[i] · s_ptr[0]  scalar read from memory (loss scaling)
+//!   scale(x, y, n, s)          y[i] = x[i] · s         (s = 1 is the residual backward's copy; y may be x)
 //!   fill_zero(p, n)            p[i] = 0
 //! ```
-//! All arrays are f32 of `n` elements; `add`'s output may alias an input.
+//! All arrays are f32 of `n` elements; outputs may alias inputs element for element.
+//! JavaScript runs them through `map.rs` (blocks of elements on the thread pool).
 
 use crate::simd::*;
 
@@ -24,28 +24,19 @@ unsafe fn zip(a: *const f32, b: *const f32, y: *mut f32, n: usize, f: impl Fn(v1
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn add(a: *const f32, b: *const f32, c: *mut f32, n: usize) {
+pub unsafe fn add(a: *const f32, b: *const f32, c: *mut f32, n: usize) {
     zip(a, b, c, n, |x, y| f32x4_add(x, y));
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn add_in_place(dst: *mut f32, src: *const f32, n: usize) {
+pub unsafe fn add_in_place(dst: *mut f32, src: *const f32, n: usize) {
     zip(dst, src, dst, n, |x, y| f32x4_add(x, y));
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn scale(x: *const f32, y: *mut f32, n: usize, s: f32) {
+pub unsafe fn scale(x: *const f32, y: *mut f32, n: usize, s: f32) {
     let sv = splat(s);
     zip(x, x, y, n, |v, _| f32x4_mul(v, sv));
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn scale_by(x: *const f32, y: *mut f32, n: usize, s: *const f32) {
-    scale(x, y, n, *s);
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn fill_zero(p: *mut f32, n: usize) {
+pub unsafe fn fill_zero(p: *mut f32, n: usize) {
     core::ptr::write_bytes(p, 0, n);
 }

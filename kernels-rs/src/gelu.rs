@@ -17,8 +17,7 @@ fn inner(x: v128) -> v128 {
     f32x4_mul(f32x4_mul(splat(C), x), fma(splat(K), f32x4_mul(x, x), splat(1.0)))
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn gelu_forward(x: *const f32, y: *mut f32, n: usize) {
+pub unsafe fn gelu_forward(x: *const f32, y: *mut f32, n: usize) {
     let half = splat(0.5);
     let step = |v: v128| f32x4_mul(f32x4_mul(half, v), f32x4_add(splat(1.0), tanh4(inner(v))));
     let mut i = 0;
@@ -31,8 +30,7 @@ pub unsafe extern "C" fn gelu_forward(x: *const f32, y: *mut f32, n: usize) {
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn gelu_backward(dy: *const f32, x: *const f32, dx: *mut f32, n: usize) {
+pub unsafe fn gelu_backward(dy: *const f32, x: *const f32, dx: *mut f32, n: usize) {
     let (half, one) = (splat(0.5), splat(1.0));
     let step = |d: v128, v: v128| {
         let t = tanh4(inner(v));

@@ -1,8 +1,9 @@
-//! Global gradient-norm clipping (Pascanu et al. 2013), in two kernels.
+//! Global gradient-norm clipping (Pascanu et al. 2013).
 //!
 //! ```text
 //!   sum_of_squares(x, n) -> Σ x[i]²        f64 (products of f32 are exact in f64)
-//!   scale_in_place(x, n, s)  x[i] *= s      s = min(1, max_norm / (sqrt(Σ over tensors) + 1e-6))
+//!   then x[i] *= s per tensor, s = min(1, max_norm / (sqrt(Σ over tensors) + 1e-6))
+//!   (`elementwise::scale` in place, through map.rs)
 //! ```
 //! The caller sums `sum_of_squares` over the tensors in order, decides s, and
 //! scales each tensor.
@@ -31,9 +32,4 @@ pub unsafe extern "C" fn sum_of_squares(x: *const f32, n: usize) -> f64 {
         i += 1;
     }
     total
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn scale_in_place(x: *mut f32, n: usize, s: f32) {
-    crate::elementwise::scale(x, x, n, s);
 }

@@ -24,7 +24,7 @@
 //! | `debug.rs`         | non-finite check of the debug mode                         |
 //!
 //! and the machinery: `memory.rs` (allocator), `pool.rs` (work sharing between
-//! threads), `simd.rs` (FMA, exp, tanh), `math.rs` (scalar f64 ln, exp, sin, cos).
+//! threads), `map.rs` (elementwise kernels in blocks for the pool), `simd.rs` (FMA, exp, tanh), `math.rs` (scalar f64 ln, exp, sin, cos).
 //!
 //! ABI: plain `extern "C"` functions; every tensor is a byte offset into the
 //! imported shared linear memory (`usize` = wasm `i32`), dense, row-major, f32 or
@@ -45,6 +45,7 @@ pub mod embedding;
 pub mod gelu;
 pub mod grad_norm;
 pub mod layernorm;
+pub mod map;
 pub mod math;
 pub mod matmul;
 pub mod memory;

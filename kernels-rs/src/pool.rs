@@ -11,7 +11,8 @@
 //! ```
 //!
 //! A parallel op is cut into independent units (blocks of a matmul, (batch, kv head)
-//! pairs of attention, row blocks of the cross-entropy). Every thread, the main one
+//! pairs of attention, row blocks of the cross-entropy, blocks of elements of an
+//! elementwise kernel). Every thread, the main one
 //! included, calls `pool_work`, which claims units until none is left. A unit's result
 //! depends only on the unit, never on which thread ran it or on how many threads there
 //! are, so 1 and N threads give bit-identical results, and a thread that is late
@@ -41,6 +42,7 @@ pub const OP_MATMUL: u32 = 1;
 pub const OP_ATTENTION_FORWARD: u32 = 2;
 pub const OP_ATTENTION_BACKWARD: u32 = 3;
 pub const OP_CROSS_ENTROPY: u32 = 4;
+pub const OP_MAP: u32 = 5;
 
 #[repr(C)]
 pub struct Task {
@@ -76,6 +78,7 @@ pub unsafe extern "C" fn pool_work(task: *mut Task, ws: *mut f32, ws_len: usize)
             OP_ATTENTION_FORWARD => crate::attention::forward_unit(&*(a as *const _), unit, ws, ws_len),
             OP_ATTENTION_BACKWARD => crate::attention::backward_unit(&*(a as *const _), unit, ws, ws_len),
             OP_CROSS_ENTROPY => crate::cross_entropy::task_unit(&*(a as *const _), unit),
+            OP_MAP => crate::map::task_unit(&*(a as *const _), unit),
             _ => core::arch::wasm32::unreachable(),
         }
         (*task).done.fetch_add(1, SeqCst);

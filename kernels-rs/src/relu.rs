@@ -5,16 +5,11 @@
 //!   forward   y  = x > 0 ? x : 0
 //!   backward  dx = x > 0 ? dy : 0
 //! ```
+//! One kernel: the forward is the backward with dy = x.
 
 use crate::simd::*;
 
-#[no_mangle]
-pub unsafe extern "C" fn relu_forward(x: *const f32, y: *mut f32, n: usize) {
-    relu_backward(x, x, y, n);
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn relu_backward(dy: *const f32, x: *const f32, dx: *mut f32, n: usize) {
+pub unsafe fn relu_backward(dy: *const f32, x: *const f32, dx: *mut f32, n: usize) {
     // Select by x > 0 (false for NaN, like the reference's comparison).
     let step = |d: v128, v: v128| v128_and(d, f32x4_gt(v, splat(0.0)));
     let mut i = 0;

@@ -9,8 +9,7 @@
 
 use crate::simd::*;
 
-#[no_mangle]
-pub unsafe extern "C" fn swiglu_forward(gate: *const f32, up: *const f32, y: *mut f32, n: usize) {
+pub unsafe fn swiglu_forward(gate: *const f32, up: *const f32, y: *mut f32, n: usize) {
     let step = |g: v128, u: v128| f32x4_mul(f32x4_mul(g, sigmoid4(g)), u);
     let mut i = 0;
     while i + 4 <= n {
@@ -22,8 +21,7 @@ pub unsafe extern "C" fn swiglu_forward(gate: *const f32, up: *const f32, y: *mu
     }
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn swiglu_backward(dy: *const f32, gate: *const f32, up: *const f32, dgate: *mut f32, dup: *mut f32, n: usize) {
+pub unsafe fn swiglu_backward(dy: *const f32, gate: *const f32, up: *const f32, dgate: *mut f32, dup: *mut f32, n: usize) {
     let one = splat(1.0);
     let step = |d: v128, g: v128, u: v128| {
         let sig = sigmoid4(g);

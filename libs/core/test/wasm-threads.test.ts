@@ -46,6 +46,12 @@ async function splitOps(be: Backend) {
     Object.assign(results, { [`${tag} out`]: out, [`${tag} lse`]: lse, [`${tag} dq`]: g.dq, [`${tag} dk`]: g.dk, [`${tag} dv`]: g.dv, [`${tag} dbias`]: g.dbias });
   }
   const ce = be.crossEntropy(f([300, 1031], 12), be.fromArray(ints(300, 13, 0, 1031), [300]), be.fromArray(values(300, 14, 0, 1), [300]));
+  // Elementwise kernels large enough to be cut into blocks.
+  const [g, u, dy] = [f([301, 1001], 15), f([301, 1001], 16), f([301, 1001], 17)];
+  const swiglu = be.swigluBackward(dy, g, u);
+  const [param, m1, m2] = [f([301, 1001], 18), be.zeros([301, 1001]), be.zeros([301, 1001])];
+  be.adamw(param, g, m1, m2, { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 1 });
+  Object.assign(results, { swiglu: be.swiglu(g, u), dgate: swiglu.dgate, dup: swiglu.dup, gelu: be.geluBackward(dy, g), param, m1, m2, add: be.add(g, u) });
   return readAll(be, { ...results, loss: ce.loss, dlogits: ce.dlogits });
 }
 
@@ -103,7 +109,7 @@ async function trainSteps(be: Backend, steps: number) {
 }
 
 describe('threads', () => {
-  it('matmul, attention (with and without bias) and cross-entropy give the same bits on 1, 2 and 3 threads', async () => {
+  it('matmul, attention (with and without bias), cross-entropy and elementwise kernels give the same bits on 1, 2 and 3 threads', async () => {
     const one = await splitOps(await withThreads(1));
     expect(await splitOps(await withThreads(2))).toEqual(one);
     expect(await splitOps(await withThreads(3))).toEqual(one);

@@ -23,11 +23,6 @@ export interface KernelExports {
   pool_work(task: number, ws: number, wsLen: number): number;
   matmul_workspace(): number;
   attention_workspace(tq: number, tk: number, d: number, backward: number): number;
-  add(a: number, b: number, c: number, n: number): void;
-  add_in_place(dst: number, src: number, n: number): void;
-  scale(x: number, y: number, n: number, s: number): void;
-  scale_by(x: number, y: number, n: number, s: number): void;
-  fill_zero(p: number, n: number): void;
   add_bias(x: number, bias: number, y: number, rows: number, n: number): void;
   sum_rows(dy: number, out: number, rows: number, n: number): void;
   embedding_forward(ids: number, table: number, y: number, n: number, d: number, v: number): number;
@@ -36,13 +31,7 @@ export interface KernelExports {
   rmsnorm_backward(dy: number, x: number, w: number, rstd: number, dx: number, dw: number, rows: number, d: number): void;
   layernorm_forward(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, d: number, eps: number): void;
   layernorm_backward(dy: number, x: number, w: number, mean: number, rstd: number, dx: number, dw: number, db: number, rows: number, d: number): void;
-  swiglu_forward(gate: number, up: number, y: number, n: number): void;
-  swiglu_backward(dy: number, gate: number, up: number, dgate: number, dup: number, n: number): void;
-  gelu_forward(x: number, y: number, n: number): void;
-  gelu_backward(dy: number, x: number, dx: number, n: number): void;
   rope_table(table: number, positions: number, d: number, base: number): void;
-  relu_forward(x: number, y: number, n: number): void;
-  relu_backward(dy: number, x: number, dx: number, n: number): void;
   dropout_key(seed: number, m: number, salt: number): number;
   dropout(x: number, y: number, n: number, key: number, threshold: number, scale: number): void;
   rope(
@@ -61,9 +50,7 @@ export interface KernelExports {
   ): void;
   cross_entropy_count(mask: number, n: number): number;
   cross_entropy_reduce(rowLoss: number, n: number, norm: number): number;
-  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, bc1: number, bc2: number): void;
   sum_of_squares(x: number, n: number): number;
-  scale_in_place(x: number, n: number, s: number): void;
   first_non_finite(x: number, n: number): number;
 }
 

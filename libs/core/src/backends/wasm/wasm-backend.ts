@@ -3,7 +3,7 @@ import { shapeString, sizeOf, type DType, type Tensor } from '../../backend/tens
 import { clipScale } from '../../kernels/adamw.ts';
 import { workerRuntime } from '../../workers/worker-runtime.ts';
 import { loadWasmKernels, type KernelExports, type KernelVariant, type WasmKernels } from './kernels-loader.ts';
-import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MATMUL, ThreadPool } from './thread-pool.ts';
+import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MAP, OP_MATMUL, ThreadPool } from './thread-pool.ts';
 import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
 
 export interface WasmBackendOptions {
@@ -43,6 +43,10 @@ class WasmTensor implements Tensor {
 
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
 const PARALLEL_MACS = 1 << 18;
+/** Elementwise kernels of kernels-rs/src/map.rs, run in blocks of elements on the pool. */
+const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10 };
+/** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
+const MAP_BLOCK = 1 << 16;
 /** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
 const MIN_BLOCK = 256;
 
@@ -106,7 +110,7 @@ export class WasmBackend implements Backend {
 
   zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const t = this.alloc(shape, dtype);
-    this.k.fill_zero(t.ptr, t.size);
+    this.map(MAP.fillZero, [t.ptr], t.size);
     return t;
   }
 
@@ -203,7 +207,7 @@ export class WasmBackend implements Backend {
     this.expectSameSize(a, b, 'add');
     this.checkInputs('add', { a: ta, b: tb });
     const c = this.alloc(a.shape);
-    this.k.add(ta.ptr, tb.ptr, c.ptr, a.size);
+    this.map(MAP.add, [ta.ptr, tb.ptr, c.ptr], a.size);
     return c;
   }
 
@@ -211,14 +215,14 @@ export class WasmBackend implements Backend {
     const [td, ts] = [this.float(dst, 'addInPlace', 'dst'), this.float(src, 'addInPlace', 'src')];
     this.expectSameSize(dst, src, 'addInPlace');
     this.checkInputs('addInPlace', { dst: td, src: ts });
-    this.k.add_in_place(td.ptr, ts.ptr, dst.size);
+    this.map(MAP.addInPlace, [td.ptr, ts.ptr], dst.size);
   }
 
   scale(x: Tensor, s: number): Tensor {
     const tx = this.float(x, 'scale', 'x');
     this.checkInputs('scale', { x: tx });
     const y = this.alloc(x.shape);
-    this.k.scale(tx.ptr, y.ptr, x.size, s);
+    this.map(MAP.scale, [tx.ptr, y.ptr], x.size, [s]);
     return y;
   }
 
@@ -227,7 +231,8 @@ export class WasmBackend implements Backend {
     if (s.size !== 1) throw new RangeError(`scaleBy: s must hold one value, got ${shapeString(s.shape)}`);
     this.checkInputs('scaleBy', { x: tx, s: tsc });
     const y = this.alloc(x.shape);
-    this.k.scale_by(tx.ptr, y.ptr, x.size, tsc.ptr);
+    // The scalar lives in the same memory: reading it is not a device readback.
+    this.map(MAP.scale, [tx.ptr, y.ptr], x.size, [this.f32(tsc)[0]]);
     return y;
   }
 
@@ -329,7 +334,7 @@ export class WasmBackend implements Backend {
     this.expectSameSize(gate, up, 'swiglu');
     this.checkInputs('swiglu', { gate: tg, up: tu });
     const y = this.alloc(gate.shape);
-    this.k.swiglu_forward(tg.ptr, tu.ptr, y.ptr, gate.size);
+    this.map(MAP.swiglu, [tg.ptr, tu.ptr, y.ptr], gate.size);
     return y;
   }
 
@@ -341,7 +346,7 @@ export class WasmBackend implements Backend {
     this.checkInputs(op, { dy: tdy, gate: tg, up: tu });
     const dgate = this.alloc(gate.shape);
     const dup = this.alloc(up.shape);
-    this.k.swiglu_backward(tdy.ptr, tg.ptr, tu.ptr, dgate.ptr, dup.ptr, gate.size);
+    this.map(MAP.swigluBackward, [tdy.ptr, tg.ptr, tu.ptr, dgate.ptr, dup.ptr], gate.size);
     return { dgate, dup };
   }
 
@@ -349,7 +354,7 @@ export class WasmBackend implements Backend {
     const tx = this.float(x, 'gelu', 'x');
     this.checkInputs('gelu', { x: tx });
     const y = this.alloc(x.shape);
-    this.k.gelu_forward(tx.ptr, y.ptr, x.size);
+    this.map(MAP.gelu, [tx.ptr, y.ptr], x.size);
     return y;
   }
 
@@ -358,7 +363,7 @@ export class WasmBackend implements Backend {
     this.expectSameSize(dy, x, 'geluBackward');
     this.checkInputs('geluBackward', { dy: tdy, x: tx });
     const dx = this.alloc(x.shape);
-    this.k.gelu_backward(tdy.ptr, tx.ptr, dx.ptr, x.size);
+    this.map(MAP.geluBackward, [tdy.ptr, tx.ptr, dx.ptr], x.size);
     return dx;
   }
 
@@ -366,7 +371,7 @@ export class WasmBackend implements Backend {
     const tx = this.float(x, 'relu', 'x');
     this.checkInputs('relu', { x: tx });
     const y = this.alloc(x.shape);
-    this.k.relu_forward(tx.ptr, y.ptr, x.size);
+    this.map(MAP.reluBackward, [tx.ptr, tx.ptr, y.ptr], x.size); // relu(x) = reluBackward(dy = x, x)
     return y;
   }
 
@@ -375,7 +380,7 @@ export class WasmBackend implements Backend {
     this.expectSameSize(dy, x, 'reluBackward');
     this.checkInputs('reluBackward', { dy: tdy, x: tx });
     const dx = this.alloc(x.shape);
-    this.k.relu_backward(tdy.ptr, tx.ptr, dx.ptr, x.size);
+    this.map(MAP.reluBackward, [tdy.ptr, tx.ptr, dx.ptr], x.size);
     return dx;
   }
 
@@ -540,7 +545,7 @@ export class WasmBackend implements Backend {
     const ts = tensors.map((t, i) => this.float(t, 'clipByGlobalNorm', `tensors[${i}]`));
     const s = clipScale(this.f32(this.float(sumSquares, 'clipByGlobalNorm', 'sumSquares'))[0], maxNorm);
     if (s === 1) return;
-    for (const t of ts) this.k.scale_in_place(t.ptr, t.size, s);
+    for (const t of ts) this.map(MAP.scale, [t.ptr, t.ptr], t.size, [s]);
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
@@ -552,15 +557,26 @@ export class WasmBackend implements Backend {
     this.checkInputs(op, { param: tp, grad: tg, m: tm, v: tv });
     const bc1 = 1 - Math.pow(o.beta1, o.step);
     const bc2 = 1 - Math.pow(o.beta2, o.step);
-    this.k.adamw(tp.ptr, tg.ptr, tm.ptr, tv.ptr, param.size, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2);
+    this.map(MAP.adamw, [tp.ptr, tg.ptr, tm.ptr, tv.ptr], param.size, [o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2]);
   }
 
   fillZero(t: Tensor): void {
     const tensor = this.own(t, 'fillZero');
-    this.k.fill_zero(tensor.ptr, tensor.size);
+    this.map(MAP.fillZero, [tensor.ptr], tensor.size);
   }
 
   // ---- helpers ----
+
+  /**
+   * Run elementwise kernel `kernel` of map.rs on `n` elements of the arrays at `ptrs` (all n long), in blocks on the
+   * pool when there are enough elements. The block cut never changes a result: each element is computed alone.
+   */
+  private map(kernel: number, ptrs: readonly number[], n: number, floats: readonly number[] = []): void {
+    const parallel = this.pool.threads > 1 && n >= 2 * MAP_BLOCK;
+    const chunk = parallel ? Math.max(MAP_BLOCK, Math.ceil(n / (4 * this.pool.threads) / 4) * 4) : Math.max(1, n);
+    const p = [0, 1, 2, 3, 4].map((i) => ptrs[i] ?? 0);
+    this.pool.run(OP_MAP, Math.ceil(n / chunk), [kernel, ...p, n, chunk], floats);
+  }
 
   /** A tensor whose contents the caller overwrites completely (no zero fill). */
   private alloc(shape: readonly number[], dtype: DType = 'f32'): WasmTensor {
