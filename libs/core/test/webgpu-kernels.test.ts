@@ -165,7 +165,7 @@ describe.skipIf(!device)('WebGPU kernels equal the reference backend', () => {
     'packed documents': { segments: [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2], prefixEnd: Array(T).fill(0) },
     'GLM Part A (11) / Part B': { segments: Array(T).fill(0), prefixEnd: Array(T).fill(11) },
     'UniLM seq2seq (source 5)': { segments: Array(T).fill(0), prefixEnd: [...Array(5).fill(5), ...Array(T - 5).fill(0)] },
-    'padding (PAD_SEGMENT -1) and a query that sees nothing': {
+    'padding (segment -1), a query seeing nothing': {
       segments: [...Array(15).fill(0), -1, -1, -1, 3],
       prefixEnd: Array(T).fill(0),
     },
@@ -186,7 +186,7 @@ describe.skipIf(!device)('WebGPU kernels equal the reference backend', () => {
   it.each(Object.keys(modes))('attention forward and backward, mask mode: %s', async (mode) => {
     const { segments, prefixEnd } = modes[mode];
     const m = { qseg: i([...segments, ...segments], [2, T]), kseg: i([...segments, ...segments], [2, T]), pre: i([...prefixEnd, ...prefixEnd], [2, T]) };
-    await attentionCase(gpu, 'attention', 2, T, T, 4, 2, 12, m, false);
+    await attentionCase(gpu, `attention [${mode}]`, 2, T, T, 4, 2, 12, m, false);
   });
 
   it('attention with grouped-query heads, odd head size, an additive bias and its gradient', async () => {
