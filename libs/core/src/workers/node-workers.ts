@@ -10,8 +10,9 @@ import type { WorkerRuntime } from './worker-runtime.ts';
 export const nodeWorkers: WorkerRuntime = {
   name: 'node',
   workersKeepProcessAlive: false,
-  spawn(entry) {
+  spawn(entry, onError) {
     const worker = new Worker(new URL(`./${entry}.node.js`, import.meta.url));
+    worker.on('error', onError);
     worker.unref();
     return {
       post: (message) => worker.postMessage(message),

@@ -7,8 +7,12 @@ import type { WorkerRuntime } from './worker-runtime.ts';
 export const webWorkers: WorkerRuntime = {
   name: 'web',
   workersKeepProcessAlive: true,
-  spawn(entry) {
+  spawn(entry, onError) {
     const worker = new Worker(new URL(`./${entry}.web.js`, import.meta.url), { type: 'module' });
+    worker.onerror = (event) => {
+      event.preventDefault();
+      onError(event.error ?? event.message);
+    };
     return {
       post: (message) => worker.postMessage(message),
       terminate: () => worker.terminate(),

@@ -11,8 +11,8 @@ export interface KernelWorker {
 
 export interface WorkerRuntime {
   readonly name: 'node' | 'web';
-  /** Start `entry` (a file next to this one, see `workerEntry`) as a worker. */
-  spawn(entry: WorkerEntry): KernelWorker;
+  /** Start `entry` (a file next to this one) as a worker; `onError` hears of an exception the worker did not catch. */
+  spawn(entry: WorkerEntry, onError: (error: unknown) => void): KernelWorker;
   /**
    * True when a live worker keeps the process from exiting (Web Workers cannot be unreferenced); the pool then stops
    * idle workers itself so that a finished program exits.

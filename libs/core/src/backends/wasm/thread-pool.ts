@@ -162,7 +162,8 @@ export class ThreadPool {
     Atomics.store(this.words, QUIT, 0);
     for (let i = 1; i < this.threads; i++) {
       if (this.stacks.length < i) this.stacks.push(this.kernels.allocF32(WORKER_STACK_BYTES / 4));
-      const worker = this.runtime.spawn('kernel-worker');
+      // A worker that dies before claiming work only costs parallelism (the main thread runs every unit).
+      const worker = this.runtime.spawn('kernel-worker', (error) => console.error('unilab: a wasm kernel worker stopped:', error));
       worker.post({
         module: this.kernels.module,
         memory: this.kernels.memory,
