@@ -20,7 +20,8 @@ async function withoutDriver(code: string, env: Record<string, string> = {}) {
 
 describe.skipIf(isDeno)('no WebGPU adapter (Node, Dawn, no Vulkan driver)', () => {
   it('the WebGPU tests skip with the reason printed, unless UNILAB_REQUIRE_WEBGPU is set', async () => {
-    const code = `import { webgpuOrSkip } from ${JSON.stringify(fixture)}; console.log('device:', await webgpuOrSkip());`;
+    // One string: console.log colours a bare null when FORCE_COLOR is set (as under nx).
+    const code = `import { webgpuOrSkip } from ${JSON.stringify(fixture)}; console.log('device: ' + String(await webgpuOrSkip()));`;
     const skipped = await withoutDriver(code);
     expect(skipped.ok).toBe(true);
     expect(skipped.stdout).toContain('device: null');
