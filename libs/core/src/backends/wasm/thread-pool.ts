@@ -2,9 +2,9 @@ import { workerRuntime, type KernelWorker, type WorkerRuntime } from '../../work
 import type { WasmKernels } from './kernels-loader.ts';
 
 /**
- * Runs the parallel kernels (matmul, attention, cross-entropy) on the main thread and `threads - 1` workers that
- * share the kernels' memory (kernels-rs/src/pool.rs describes the work sharing; kernel-worker.js is the worker's
- * loop). The Backend API is synchronous, so `run` blocks the main thread (Atomics.wait) until every unit is done;
+ * Runs the parallel kernels (matmul, attention, cross-entropy, elementwise blocks) on the main thread and
+ * `threads - 1` workers that share the kernels' memory (kernels-rs/src/pool.rs describes the work sharing;
+ * kernel-worker.js is the worker's loop). The Backend API is synchronous, so `run` blocks the main thread (Atomics.wait) until every unit is done;
  * the main thread runs units itself meanwhile, so a worker that is slow or still starting costs time, never
  * correctness, and results are the same bits for any number of threads.
  *

@@ -8,8 +8,9 @@ import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
 
 export interface WasmBackendOptions {
   /**
-   * Threads that run matmul, attention and cross-entropy (the main thread plus threads - 1 workers). Default: the
-   * `UNILAB_THREADS` environment variable, else the machine's logical CPUs (at most 8). Any count gives the same bits.
+   * Threads that run matmul, attention, cross-entropy and the elementwise kernels (the main thread plus threads - 1
+   * workers). Default: the `UNILAB_THREADS` environment variable, else the machine's logical CPUs (at most 8). Any
+   * count gives the same bits.
    */
   threads?: number;
   /**
@@ -76,8 +77,8 @@ function matmulGrid(m: number, n: number, threads: number) {
 /**
  * The CPU backend: tensors live in the shared linear memory of the Rust kernels (kernels-rs/, SIMD128, relaxed-SIMD
  * FMA when the engine has it) and every op is one call into them on raw pointers; nothing is copied per op. Matmul,
- * attention and cross-entropy are cut into units that a pool of workers shares with the main thread
- * (thread-pool.ts); results do not depend on the number of threads.
+ * attention, cross-entropy and the elementwise kernels are cut into units that a pool of workers shares with the
+ * main thread (thread-pool.ts); results do not depend on the number of threads.
  */
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
