@@ -13,7 +13,7 @@ const WORKSPACE = 4; // + 2 * worker index: [pointer, length in f32]
 /** Task words (Int32), see kernels-rs/src/pool.rs. */
 const TASK_DONE = 1;
 /** Milliseconds a worker keeps polling for the next task before it sleeps (tasks of a step come in quick runs). */
-const SPIN_MS = 0.2;
+const SPIN_MS = 0.05;
 /** A sleeping worker looks again after this long even without a wake-up (a lost wake-up only costs parallelism). */
 const WAIT_MS = 20;
 
