@@ -37,3 +37,4 @@ export {
 export { requestWebGpuDevice, WebGpuUnavailableError, type AcquiredDevice } from './backends/webgpu/device.ts';
 export * from './plugins/data-stage.ts';
 export * from './plugins/positional-encoding.ts';
+export { sampleModelGradients, type GradientSample } from './autodiff/model-gradcheck.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, Tape, createReferenceBackend, ops, uploadBatch } from '@unilab/core';
+import { createReferenceBackend, sampleModelGradients } from '@unilab/core';
 import { packBatch } from './batches.ts';
 import { buildModel, rawConfig } from './models.ts';
 
@@ -20,33 +20,7 @@ describe('architecture gradients match finite differences (float64)', () => {
     const model = buildModel(arch, backend, 9, rawConfig(arch, 1, { dModel: 8, heads: 2, ffnHidden: 6, ...config }), 3);
     const layout = { length: 4, mode: { kind: 'prefix' as const, prefix: 2 }, encoderLength: 3, positions: [0, 1, 1, 1], blockPositions: [0, 0, 1, 2] };
     const { batch } = packBatch([[layout, { ...layout, length: 3, positions: undefined, blockPositions: undefined }]], 8, 9, 2, arch === 'encoder-decoder' ? 7 : 0);
-    const lossOf = (recording: boolean): number => {
-      // Dropout needs a recording tape; the gradient of the dropped-out loss is what is checked.
-      const tape = new Tape(backend, recording);
-      const inputs = uploadBatch(tape, batch);
-      const loss = backend.readFloat(ops.crossEntropy(tape, model.forward(tape, inputs), inputs.targets, inputs.lossMask).value)[0];
-      tape.release();
-      return loss;
-    };
-    const tape = new Tape(backend);
-    const inputs = uploadBatch(tape, batch);
-    tape.backward(ops.crossEntropy(tape, model.forward(tape, inputs), inputs.targets, inputs.lossMask));
-    tape.release();
-    const rng = new Rng(8);
-    for (const p of model.params) {
-      const grad = backend.readFloat(p.grad);
-      const view = backend.floatView(p.value);
-      for (let sample = 0; sample < 4; sample++) {
-        const i = rng.int(p.value.size);
-        const saved = view[i];
-        view[i] = saved + 1e-6;
-        const up = lossOf(true);
-        view[i] = saved - 1e-6;
-        const down = lossOf(true);
-        view[i] = saved;
-        const numeric = (up - down) / 2e-6;
-        expect(Math.abs(grad[i] - numeric), `${p.name}[${i}]`).toBeLessThan(1e-7 + 1e-5 * Math.abs(numeric));
-      }
-    }
+    for (const { where, analytic, numeric } of sampleModelGradients(backend, model, batch, { samplesPerParameter: 4, seed: 8 }))
+      expect(Math.abs(analytic - numeric), where).toBeLessThan(1e-7 + 1e-5 * Math.abs(numeric));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, Tape, createReferenceBackend, ops, uploadBatch, type Batch } from '@unilab/core';
+import { Rng, createReferenceBackend, sampleModelGradients, type Batch } from '@unilab/core';
 import { decoder } from '@unilab/plugins-arch';
 
 // The whole decoder (embedding, RMSNorm, RoPE, GQA attention over packed documents, SwiGLU, residuals, head,
@@ -20,32 +20,7 @@ describe('decoder gradients through the autodiff tape', () => {
       prefixEnd: Int32Array.from([0, 0, 0, 0, 0, 2, 2, 0, 0, 0]),
       positions: Int32Array.from([0, 1, 2, 0, 1, 0, 1, 2, 3, 0]),
     };
-    const lossOf = (): number => {
-      const tape = new Tape(backend, false);
-      const inputs = uploadBatch(tape, batch);
-      const loss = backend.readFloat(ops.crossEntropy(tape, model.forward(tape, inputs), inputs.targets, inputs.lossMask).value)[0];
-      tape.release();
-      return loss;
-    };
-    const tape = new Tape(backend);
-    const inputs = uploadBatch(tape, batch);
-    tape.backward(ops.crossEntropy(tape, model.forward(tape, inputs), inputs.targets, inputs.lossMask));
-    tape.release();
-    const rng = new Rng(8);
-    for (const p of model.params) {
-      const grad = backend.readFloat(p.grad);
-      const view = backend.floatView(p.value);
-      for (let sample = 0; sample < 6; sample++) {
-        const i = rng.int(p.value.size);
-        const saved = view[i];
-        view[i] = saved + 1e-6;
-        const up = lossOf();
-        view[i] = saved - 1e-6;
-        const down = lossOf();
-        view[i] = saved;
-        const numeric = (up - down) / 2e-6;
-        expect(Math.abs(grad[i] - numeric), `${p.name}[${i}]`).toBeLessThan(1e-7 + 1e-5 * Math.abs(numeric));
-      }
-    }
+    for (const { where, analytic, numeric } of sampleModelGradients(backend, model, batch, { samplesPerParameter: 6, seed: 8 }))
+      expect(Math.abs(analytic - numeric), where).toBeLessThan(1e-7 + 1e-5 * Math.abs(numeric));
   });
 });
