@@ -59,6 +59,27 @@ describe('unilab CLI', () => {
     expect(r.err).toBe('unilab train: invalid spec: spec.train.batchSize: expected an integer >= 1 and <= 4096, got -3');
   });
 
+  it("preview renders UniLM's encoder-decoder form: the denoising mode and the reversed one", async () => {
+    const text = 'The abundant fruits of another year have blessed our country with plenty.';
+    const bidirectional = await cli('preview', 'unilm', '--arch', 'encoder-decoder', '--seed', '8', '--text', text);
+    expect(bidirectional.code).toBe(0);
+    expect(bidirectional.out).toBe(
+      [
+        'unilm · encoder-decoder · seed 8',
+        'encoder sees    The[MASK][MASK]bu[MASK]dant fruits of[MASK]an[MASK]th[MASK]r y[MASK]ar Bave blessed our country with plenty.[eos]',
+        'decoder sees    [pad]The abundant fruits of another year have blessed our country with plenty.',
+        'predicts        ·    ··␣a··n······ru······␣··o··e··ye···h·····································',
+        'attention       encoder bidirectional; decoder causal, cross-attends to its encoder example',
+      ].join('\n'),
+    );
+    const reversed = await cli('preview', 'unilm', '--arch', 'encoder-decoder', '--seed', '5', '--text', text);
+    expect(reversed.out.split('\n').slice(1, 4)).toEqual([
+      'encoder sees    [eos]',
+      'decoder sees    [eos].ytnelp htiw yrtnuoc ruo desselb evah raey rehtona fo stiurf tnadnuba ehT',
+      'predicts        .    ytnelp␣htiw␣yrtnuoc␣ruo␣desselb␣evah␣raey␣rehtona␣fo␣stiurf␣tnadnuba␣ehT[eos]',
+    ]);
+  });
+
   it('missing files and bad flags are named', async () => {
     expect((await cli('train', '/no/such/spec.json')).err).toBe('unilab train: spec file /no/such/spec.json does not exist');
     const dir = await mkdtemp(join(tmpdir(), 'unilab-cli-'));

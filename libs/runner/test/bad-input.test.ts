@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '@unilab/core';
-import { createDefaultRegistry, loadModel, parseTrainingSpec, readCheckpoint, runTraining } from '../src/index.ts';
+import { createDefaultRegistry, loadModel, parseTrainingSpec, readCheckpoint, runTraining, validateSpecPlugins } from '../src/index.ts';
 import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 describe('bad input gets one clear error and loses nothing', () => {
@@ -28,6 +28,15 @@ describe('bad input gets one clear error and loses nothing', () => {
     const spec = parseTrainingSpec({ objective: { name: 'mlm2' } });
     await expect(runTraining({ spec, outDir: await tempDir(), registry: createDefaultRegistry() })).rejects.toThrow(
       /spec.objective.name: unknown objective "mlm2"; available: clm/,
+    );
+  });
+
+  it('an objective is checked against the architectures it declares', () => {
+    const registry = createDefaultRegistry();
+    const spec = (architecture: string, objective: string) => parseTrainingSpec({ model: { architecture }, objective: { name: objective } });
+    expect(() => validateSpecPlugins(spec('encoder-decoder', 'unilm'), registry)).not.toThrow();
+    expect(() => validateSpecPlugins(spec('encoder', 'unilm'), registry)).toThrow(
+      'spec.objective.name: objective "unilm" cannot train architecture "encoder"; it supports unilm, decoder, prefix-lm, encoder-decoder',
     );
   });
 
