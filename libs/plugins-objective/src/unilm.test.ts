@@ -158,7 +158,7 @@ describe('unilm (encoder-decoder)', () => {
     expect(Math.abs(modes['right-to-left'] / n - 1 / 6)).toBeLessThan(0.02);
     expect(Math.abs(predicted / bidirectionalText - 0.15)).toBeLessThan(0.01);
     expect(Math.abs(masked / predicted - 0.8)).toBeLessThan(0.02);
-    console.info(`unilm encoder-decoder: ${n} examples, ` + Object.entries(modes).map(([m, c]) => `${m} ${(c / n).toFixed(3)}`).join(', ') + `, predicted ${(predicted / bidirectionalText).toFixed(4)} of ${bidirectionalText} bidirectional tokens, [MASK] ${(masked / predicted).toFixed(3)}`);
+    console.info(`unilm encoder-decoder: ${n} examples, ` + Object.entries(modes).map(([m, c]) => `${m} ${c} (${(c / n).toFixed(3)})`).join(', ') + `, predicted ${(predicted / bidirectionalText).toFixed(4)} of ${bidirectionalText} bidirectional tokens, [MASK] ${(masked / predicted).toFixed(3)}`);
   });
 
   it('lays out each mode as documented, on one real sentence', () => {

@@ -134,9 +134,7 @@ function encoderDecoderExample(config: UnilmConfig, space: RowSpace, reader: Doc
 export const unilm: ObjectivePlugin<UnilmConfig> = {
   kind: 'objective',
   name: 'unilm',
-  description:
-    'UniLM: bidirectional (1/3), seq2seq (1/3), left-to-right (1/6) and right-to-left (1/6) modes; 15% masked; ' +
-    'cloze on one stack, or encoder input + generating decoder.',
+  description: 'UniLM: bidirectional (1/3), seq2seq (1/3), left-to-right and right-to-left (1/6 each); 15% masked, generated on encoder-decoder.',
   configSchema: unilmConfigSchema,
   // Decoder-only: UniLM is one Transformer whose masks come from the batch, so any decoder stack that follows the
   // mask rule fits. Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
