@@ -9,7 +9,8 @@ import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
 /**
  * UniLM (Dong et al. 2019, §2 and §2.3): one Transformer trained with cloze tasks under four self-attention masks.
  * In a batch, 1/3 of the examples are bidirectional, 1/3 sequence-to-sequence, 1/6 left-to-right and 1/6
- * right-to-left. Pieces shorter than 2 tokens are skipped and counted (`skippedShortPieces`) in both forms.
+ * right-to-left. Pieces shorter than 2 tokens are skipped and counted (`skippedShortPieces`) in both forms; a 2- or
+ * 3-token piece is used whole (at least one token is always chosen where masking applies, and seq2seq splits it).
  *
  * Decoder-only form. In every mode 15% of the text tokens are predicted, shown as [MASK] 80% / random 10% /
  * themselves 10%; a chosen run is a bigram or trigram 20% of the time (§2.2). Layouts (eos plays UniLM's [EOS]):
@@ -26,7 +27,7 @@ import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
  * cloze. Here the bidirectionally visible part goes to the encoder and the decoder generates left to right, reading
  * its targets shifted right behind a start token (T5):
  *   bidirectional:  encoder = masked(text) eos    decoder predicts text eos, loss on the chosen positions only
- *   seq2seq:        encoder = source eos          decoder predicts target eos, every token
+ *   seq2seq:        encoder = source eos          decoder predicts target eos, every token (split uniform, as prefixlm)
  *   left-to-right:  encoder = eos                 decoder predicts text eos, every token          (start token pad)
  *   right-to-left:  encoder = eos                 decoder predicts reversed(text) eos, every token (start token eos)
  * Masking (15%, 80/10/10, bigram/trigram runs) applies in the bidirectional mode only. The decoder is aligned with
