@@ -10,8 +10,25 @@ export { TrainingDivergedError, assertFiniteStep, type DivergencePhase } from '.
 export { estimateParameters } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';
 export {
+  createObjectiveBatcher,
+  isObjectiveMixture,
+  mixBatchers,
+  objectiveComponents,
+  objectiveLabel,
+  objectiveSpecSchema,
+  objectiveSpecialTokens,
+  validateObjective,
+  type ObjectiveMixture,
+  type ObjectiveMixtureBatcher,
+  type ObjectiveMixtureComponent,
+  type ObjectiveMixtureState,
+  type ObjectiveSpec,
+  type SingleObjective,
+} from './objective-mixture.ts';
+export {
   parseJobSpec,
   validateJobPlugins,
+  jobTokenizer,
   runStages,
   readJobProgress,
   stageStart,
