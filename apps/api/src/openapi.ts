@@ -115,7 +115,11 @@ export const openApiDocument = {
           totalSteps: { type: 'integer' },
           metrics: { type: 'object', properties: { loss: { type: 'number' }, heldOutLoss: { type: 'number' }, lr: { type: 'number' } } },
           parameters: { type: 'integer' },
-          error: { type: 'object', properties: { message: { type: 'string' }, step: { type: 'integer' }, phase: { type: 'string' } } },
+          error: {
+            type: 'object',
+            description: 'why the job failed; for a diverged job the job step, the phase (forward, backward) and the first op that produced NaN/inf',
+            properties: { message: { type: 'string' }, step: { type: 'integer' }, phase: { type: 'string' }, op: { type: 'string' } },
+          },
           createdAt: { type: 'string' },
           startedAt: { type: 'string' },
           finishedAt: { type: 'string' },

@@ -119,6 +119,9 @@ describe('multi-stage jobs over the API', () => {
     const steps = events.filter((e) => e.type === 'step' && e.data.stage === 1);
     expect(steps.map((e) => e.data.globalStep)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
     expect(steps.every((e) => Number.isFinite(e.data.loss))).toBe(true);
+    // The final checkpoint holds the job's tokenizer and spec (with its mixture): the model serves completions.
+    const completion = await client.json<{ choices: { text: string }[] }>('POST', '/v1/completions', { model: job.id, prompt: 'The Congress', max_tokens: 8 });
+    expect(completion.choices[0].text.length).toBeGreaterThan(0);
 
     await expect(client.submit(mixedStage([{ name: 'clm', weight: 1 }, { name: 'bert-mlm', weight: 1 }]))).rejects.toMatchObject({
       status: 400,

@@ -20,7 +20,7 @@ import { ByteTokenizer, createDocumentStream } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { prepareData, prepareShardData, type PreparedData } from './data.ts';
-import { assertFiniteStep } from './divergence.ts';
+import { checkFiniteStep } from './divergence.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { createObjectiveBatcher, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
 import type { TrainingSpec } from './spec.ts';
@@ -214,7 +214,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
       if (options.signal.aborted) break;
     }
     const result = await trainer.trainStep();
-    assertFiniteStep(result, t.lr);
+    await checkFiniteStep(trainer, result, t.lr);
     losses.push(result.loss);
     events.onStep?.(result);
     if (t.evalEvery > 0 && trainer.step % t.evalEvery === 0 && evalBatches.length > 0) {
