@@ -171,9 +171,10 @@ export function validateJobPlugins(job: JobSpec, registry: PluginRegistry): void
     try {
       validateSpecPlugins(stage.spec, registry);
     } catch (err) {
-      if (!(err instanceof SpecError) || job.stages.length === 1) throw err;
+      if (!(err instanceof SpecError)) throw err;
       if (/^spec\.objective\b/.test(err.path) && stage.objectivePath !== 'spec.objective')
         throw new SpecError(err.path.replace(/^spec\.objective/, stage.objectivePath), err.problem);
+      if (job.stages.length === 1) throw err;
       throw new SpecError(err.path, `${err.problem} (in stage "${stage.name}")`);
     }
   }

@@ -101,6 +101,9 @@ describe('objective mixture validation', () => {
       /^spec\.stages\[1\]\.objective\.mixture\[1\]\.config\.noiseDensity: expected a number/,
     );
     expect(validate({ train, objective: { mixture: [{ name: 'glm', weight: 1 }] } })).toThrow(/^spec\.objective\.mixture\[0\]\.name: objective "glm" cannot train architecture "decoder"/);
+    expect(validate({ train, stages: [{ name: 'only', steps: 2, objective: { mixture: [{ name: 'glm', weight: 1 }] } }] })).toThrow(
+      /^spec\.stages\[0\]\.objective\.mixture\[0\]\.name: objective "glm" cannot train architecture "decoder"/,
+    );
   });
 
   it('refuses a weight that is not > 0, an empty mixture, and a name beside a mixture', () => {
