@@ -70,6 +70,21 @@ describe('objective mixture', () => {
     expect(resumed.state()).toEqual(straight.state());
   });
 
+  it('for an encoder-decoder, every batch of a mixture carries encoder inputs, whichever objective made it', async () => {
+    const objective: ObjectiveSpec = {
+      mixture: [
+        { name: 'span-corruption', config: {}, weight: 1 },
+        { name: 'prefixlm', config: {}, weight: 1 },
+        { name: 'ul2', config: {}, weight: 1 },
+      ],
+    };
+    const tokenizer = tokenizerFor(parseTrainingSpec({ objective }), registry);
+    const context = { batchSize: 2, seqLen: 32, encoderLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'encoder-decoder' };
+    const batcher = createObjectiveBatcher(objective, registry, context, createDocumentStream(await sotuDocuments(tokenizer), 2), 2);
+    for (let i = 0; i < 300; i++) expect(batcher.next().encoder?.encoderLen).toBe(32);
+    expect((batcher.state() as ObjectiveMixtureState).batches.every((n) => n > 50)).toBe(true);
+  });
+
   it('reserves the union of the components special tokens, and a job reserves every stage', () => {
     const tokenizer = tokenizerFor(parseTrainingSpec({ objective: { mixture: [{ name: 'clm', weight: 1 }, { name: 'ul2', weight: 1 }] } }), registry);
     expect(Object.keys(tokenizer.specialTokens)).toEqual(['eos', 'pad', ...registry.objective('ul2').specialTokens]);
@@ -99,6 +114,9 @@ describe('objective mixture validation', () => {
     expect(validate(stages({ mixture: [{ name: 'clm-typo', weight: 1 }] }))).toThrow(/^spec\.stages\[1\]\.objective\.mixture\[0\]\.name: unknown objective "clm-typo"; available: clm/);
     expect(validate(stages({ mixture: [{ name: 'clm', weight: 1 }, { name: 'span-corruption', config: { noiseDensity: 2 }, weight: 1 }] }))).toThrow(
       /^spec\.stages\[1\]\.objective\.mixture\[1\]\.config\.noiseDensity: expected a number/,
+    );
+    expect(validate({ train, model: { architecture: 'encoder-decoder', config: {} }, objective: { mixture: [{ name: 'span-corruption', weight: 1 }, { name: 'clm', weight: 1 }] } })).toThrow(
+      /^spec\.objective\.mixture\[1\]\.name: objective "clm" cannot train architecture "encoder-decoder"/,
     );
     expect(validate({ train, objective: { mixture: [{ name: 'glm', weight: 1 }] } })).toThrow(/^spec\.objective\.mixture\[0\]\.name: objective "glm" cannot train architecture "decoder"/);
     expect(validate({ train, stages: [{ name: 'only', steps: 2, objective: { mixture: [{ name: 'glm', weight: 1 }] } }] })).toThrow(

@@ -105,6 +105,9 @@ describe('multi-stage jobs', () => {
     expect(resumed.events.find((e) => e.type === 'start')).toMatchObject({ stage: 1, startStep: 9, globalStep: 13 });
     expect([...losses(cut.events), ...losses(resumed.events)]).toEqual(losses(straight.events));
     expect(resumed.outcome).toMatchObject({ status: 'completed', globalStep: 20 });
+    // The held-out batches of the mixture are drawn the same way in the resumed run.
+    const lastEval = (events: JobEvent[]) => events.filter((e) => e.type === 'eval').at(-1);
+    expect(lastEval(resumed.events)).toEqual(lastEval(straight.events));
   });
 
   it('an eval gate retries a stage with a new seed, stops the job, or lets it continue', async () => {
