@@ -100,10 +100,8 @@ export class Tape {
     if (loss.value.size !== 1) throw new RangeError('backward: the loss must be a single value');
     loss.grad = this.own(this.backend.fromArray(new Float32Array([seed]), [1]));
     for (let i = this.nodes.length - 1; i >= 0; i--) {
-      const {
-        record: { output },
-        backward,
-      } = this.nodes[i];
+      const { record, backward } = this.nodes[i];
+      const { output } = record;
       if (output.grad === null) continue;
       backward(output.grad);
       // The gradient of an op's output is dead once its backward ran: free it now to lower peak memory.

@@ -32,8 +32,8 @@ export interface StepResult {
  * parameters' buffers, each scaled by 1 / micro-batches); then one clipped AdamW update. Every tensor the step
  * creates is released before it returns, so memory stays flat over any number of steps.
  *
- * The gradient norm is read back before the update (one scalar readback per step, as before the update's order was
- * changed), so a step whose loss or gradient norm is not finite is never applied and can be replayed as it ran.
+ * The gradient norm is read back before the update (still one scalar readback per step besides the losses), so a
+ * step whose loss or gradient norm is not finite is never applied, and can be replayed exactly as it ran.
  */
 export class Trainer {
   step = 0;
@@ -74,20 +74,21 @@ export class Trainer {
     const gradNorm = Math.sqrt((await be.read(sumSquares))[0]);
     const loss = lossSum / this.gradAccum;
     const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
-    if (applied) this.optimizer.update(lr, sumSquares);
-    else {
+    if (applied) {
+      this.optimizer.update(lr, sumSquares);
+      this.step++;
+    } else {
       this.optimizer.zeroGrad();
       this.divergedBatches = batches;
     }
     be.dispose(sumSquares);
-    if (applied) this.step++;
     return { step: applied ? this.step : this.step + 1, loss, lr, gradNorm, tokens, applied };
   }
 
   /**
    * Replay the last step that was not applied, on the same micro-batches and the unchanged parameters, with a
-   * finite-check tape: the first op whose output (forward) or gradient (backward) is NaN or ±inf. Null when the replay
-   * finds none (then the accumulated gradients' sum of squares overflowed: see locateNonFinite).
+   * finite-check tape: the first op whose output (forward) or gradient (backward) is NaN or ±inf, else the overflowing
+   * gradient sum or norm (see locateNonFinite); null only if the replay finds every value finite.
    */
   async locateNonFinite(): Promise<NonFiniteOp | null> {
     if (!this.divergedBatches) throw new Error('locateNonFinite: no step has diverged');
