@@ -2,7 +2,7 @@ import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { BUNDLED_CORPORA, readShardIndex } from '@unilab/data';
-import { estimateParameters, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
+import { estimateParameters, jobTokenizer, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
 import type { ServerConfig } from './config.ts';
 
 /** A job the server accepted: its parsed spec, the spec its worker runs (paths resolved) and its directory. */
@@ -47,7 +47,8 @@ export async function admitJob(raw: unknown, jobId: string, registry: PluginRegi
 
 async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): Promise<void> {
   const first = job.stages[0].spec;
-  const parameters = estimateParameters(first, registry, first.data.shards ? await datasetVocabSize(first.data.shards) : undefined);
+  // The job's tokenizer reserves every stage's special tokens, so its vocabulary (not the first stage's) sizes the model.
+  const parameters = estimateParameters(first, registry, first.data.shards ? await datasetVocabSize(first.data.shards) : jobTokenizer(job, registry).vocabSize);
   if (parameters === null)
     throw new SpecError('spec.model.config', `cannot estimate the size of architecture "${first.model.architecture}" from its config (needs dModel and layers)`);
   if (parameters > limits.maxParameters)

@@ -259,7 +259,7 @@ function presentJob(job: JobRecord, detail: boolean) {
     totalSteps: job.totalSteps,
     metrics: { loss: job.loss, heldOutLoss: job.heldOutLoss, lr: job.lr },
     parameters: job.parameters,
-    error: job.error ? { message: job.error, step: job.errorStep, phase: job.errorPhase } : null,
+    error: job.error ? { message: job.error, step: job.errorStep, phase: job.errorPhase, op: job.errorOp } : null,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,

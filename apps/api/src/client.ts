@@ -11,7 +11,7 @@ export interface JobView {
   totalSteps: number;
   metrics: { loss: number | null; heldOutLoss: number | null; lr: number | null };
   parameters: number | null;
-  error: { message: string; step: number | null; phase: string | null } | null;
+  error: { message: string; step: number | null; phase: string | null; op: string | null } | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

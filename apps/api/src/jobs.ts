@@ -94,7 +94,7 @@ export class JobManager {
     const job = this.require(id);
     if (!['interrupted', 'cancelled', 'failed'].includes(job.status))
       throw new JobConflictError(`job ${id} is ${job.status}; only interrupted, cancelled or failed jobs can be resumed`);
-    this.setStatus(id, 'queued', { message: `resume requested (was ${job.status})` }, { queued: true, finishedAt: null, error: null, errorStep: null, errorPhase: null });
+    this.setStatus(id, 'queued', { message: `resume requested (was ${job.status})` }, { queued: true, finishedAt: null, error: null, errorStep: null, errorPhase: null, errorOp: null });
     this.schedule();
     return this.store.getJob(id)!;
   }
@@ -150,7 +150,12 @@ export class JobManager {
     if (message.type === 'event') this.record(id, message.event);
     else if (message.type === 'done') this.finishWith(id, message.outcome);
     else if (message.type === 'failed')
-      this.finish(id, 'failed', { message: message.message, step: message.step, phase: message.phase }, { error: message.message, errorStep: message.step, errorPhase: message.phase });
+      this.finish(
+        id,
+        'failed',
+        { message: message.message, step: message.step, phase: message.phase, op: message.op },
+        { error: message.message, errorStep: message.step, errorPhase: message.phase, errorOp: message.op },
+      );
   }
 
   private finishWith(id: string, outcome: JobOutcome): void {

@@ -46,10 +46,34 @@ export const openApiDocument = {
           backend: { enum: ['wasm', 'reference'] },
           data: { type: 'object', properties: { corpus: { type: 'string' }, heldOutFraction: { type: 'number' } } },
           model: { type: 'object', properties: { architecture: { type: 'string' }, config: { type: 'object' } } },
-          objective: { type: 'object', properties: { name: { type: 'string' }, config: { type: 'object' } } },
+          objective: { $ref: '#/components/schemas/Objective' },
           train: { type: 'object', description: 'steps, batchSize, seqLen, lr, minLr, schedule, warmupSteps, evalEvery, checkpointEvery, ...' },
           stages: { type: 'array', items: { $ref: '#/components/schemas/Stage' } },
         },
+      },
+      Objective: {
+        description:
+          'One objective plugin with its config, or a mixture of objectives: each batch comes whole from one component, ' +
+          'drawn with probability weight / sum of weights by a seeded RNG (resume is exact). Every component must support the ' +
+          "model's architecture; the tokenizer reserves every component's special tokens.",
+        oneOf: [
+          { type: 'object', required: ['name'], properties: { name: { type: 'string' }, config: { type: 'object' } } },
+          {
+            type: 'object',
+            required: ['mixture'],
+            properties: {
+              mixture: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['name', 'weight'],
+                  properties: { name: { type: 'string' }, config: { type: 'object' }, weight: { type: 'number', exclusiveMinimum: 0 } },
+                },
+              },
+            },
+          },
+        ],
       },
       Stage: {
         type: 'object',
@@ -66,7 +90,7 @@ export const openApiDocument = {
               heldOutFraction: { type: 'number' },
             },
           },
-          objective: { type: 'object', properties: { name: { type: 'string' }, config: { type: 'object' } } },
+          objective: { $ref: '#/components/schemas/Objective' },
           train: { type: 'object', description: 'overrides of spec.train (lr, schedule, warmupSteps, ...)' },
           gate: {
             type: 'object',
@@ -91,7 +115,11 @@ export const openApiDocument = {
           totalSteps: { type: 'integer' },
           metrics: { type: 'object', properties: { loss: { type: 'number' }, heldOutLoss: { type: 'number' }, lr: { type: 'number' } } },
           parameters: { type: 'integer' },
-          error: { type: 'object', properties: { message: { type: 'string' }, step: { type: 'integer' }, phase: { type: 'string' } } },
+          error: {
+            type: 'object',
+            description: 'why the job failed; for a diverged job the job step, the phase (forward, backward) and the first op that produced NaN/inf',
+            properties: { message: { type: 'string' }, step: { type: 'integer' }, phase: { type: 'string' }, op: { type: 'string' } },
+          },
           createdAt: { type: 'string' },
           startedAt: { type: 'string' },
           finishedAt: { type: 'string' },

@@ -32,6 +32,8 @@ export interface JobRecord {
   error: string | null;
   errorStep: number | null;
   errorPhase: string | null;
+  /** The first op that produced a non-finite value, for a diverged job. */
+  errorOp: string | null;
   /** How many times a worker has started the job: after the first, a start is a resume. */
   runs: number;
   createdAt: string;
@@ -61,7 +63,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, spec TEXT NOT NULL, run_spec TEXT NOT NULL,
   out_dir TEXT NOT NULL, total_steps INTEGER NOT NULL, stage_count INTEGER NOT NULL,
   stage INTEGER NOT NULL DEFAULT 0, stage_name TEXT, attempt INTEGER NOT NULL DEFAULT 0, step INTEGER NOT NULL DEFAULT 0,
-  parameters INTEGER, loss REAL, held_out_loss REAL, lr REAL, error TEXT, error_step INTEGER, error_phase TEXT,
+  parameters INTEGER, loss REAL, held_out_loss REAL, lr REAL, error TEXT, error_step INTEGER, error_phase TEXT, error_op TEXT,
   runs INTEGER NOT NULL DEFAULT 0, queued_at TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
 );
@@ -95,6 +97,7 @@ const COLUMNS = {
   error: 'error',
   errorStep: 'error_step',
   errorPhase: 'error_phase',
+  errorOp: 'error_op',
   runs: 'runs',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
@@ -114,6 +117,8 @@ export class JobStore {
   constructor(private readonly db: SqlDatabase) {
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     db.exec(SCHEMA);
+    // A store made before error_op existed gains the column (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
+    if (!db.all<{ name: string }>('PRAGMA table_info(jobs)').some((c) => c.name === 'error_op')) db.exec('ALTER TABLE jobs ADD COLUMN error_op TEXT');
   }
 
   insertJob(job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
@@ -248,6 +253,7 @@ function toJob(r: JobRow): JobRecord {
     error: r.error as string | null,
     errorStep: r.error_step as number | null,
     errorPhase: r.error_phase as string | null,
+    errorOp: r.error_op as string | null,
     runs: r.runs as number,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,

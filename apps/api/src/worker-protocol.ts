@@ -28,7 +28,8 @@ export interface Generation {
 export type FromWorker =
   | { type: 'event'; event: JobEvent }
   | { type: 'done'; outcome: JobOutcome }
-  | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null }
+  /** A diverged job: the job step, the phase and the first op that produced a non-finite value (ops.ts name). */
+  | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
   | { type: 'generate-failed'; id: number; message: string };
 

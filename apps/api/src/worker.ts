@@ -37,7 +37,13 @@ export function serveWorker(port: WorkerPort): void {
       port.post({ type: 'done', outcome });
     } catch (err) {
       const diverged = err instanceof TrainingDivergedError ? err : null;
-      port.post({ type: 'failed', message: (err as Error).message, step: diverged ? stageStart + diverged.step : null, phase: diverged?.phase ?? null });
+      port.post({
+        type: 'failed',
+        message: (err as Error).message,
+        step: diverged ? stageStart + diverged.step : null,
+        phase: diverged?.phase ?? null,
+        op: diverged?.op?.op ?? null,
+      });
     }
   }
 

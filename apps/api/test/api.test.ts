@@ -230,15 +230,18 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
     expect(steps).toEqual(Array.from({ length: secondStop }, (_, i) => i + 1));
   });
 
-  it('fails a job whose loss turns NaN with the step and phase; the server and other jobs carry on', async () => {
+  it('fails a job whose loss turns NaN with the step, the phase and the op; the server and other jobs carry on', async () => {
     const bad = await client.submit({ ...tinySpec({ name: 'diverges' }), objective: { name: 'nan-clm', config: { nanAfterBatches: 5 } } });
     const good = await client.submit(tinySpec({ name: 'after-nan' }));
     const events = await followToEnd(client, bad.id);
     const final = events.at(-1)!;
-    expect(final.data).toMatchObject({ status: 'failed', step: 6, phase: 'forward' });
-    expect(final.data.message).toMatch(/training diverged at step 6: loss is NaN/);
+    // The poisoned loss mask makes the loss NaN: the replay of step 6 finds cross-entropy to be the first op.
+    expect(final.data).toMatchObject({ status: 'failed', step: 6, phase: 'forward', op: 'cross-entropy' });
+    expect(final.data.message).toMatch(
+      /^training diverged at step 6: the forward op cross-entropy \(output shape \[1\], after the linear of parameter output\) produced NaN, so the loss is NaN; lower train\.lr \(now 0\.003\)$/,
+    );
     const failed = await client.job(bad.id);
-    expect(failed.error).toMatchObject({ step: 6, phase: 'forward' });
+    expect(failed.error).toMatchObject({ step: 6, phase: 'forward', op: 'cross-entropy', message: final.data.message });
     expect((await waitForJob(() => client.job(good.id), (j) => j.status === 'completed')).step).toBe(12);
     expect((await request('GET', '/healthz', { token: null })).status).toBe(200);
     expect((await client.job(finishedId)).status).toBe('completed');

@@ -96,4 +96,41 @@ describe('multi-stage jobs over the API', () => {
     expect(final).toMatchObject({ status: 'failed' });
     expect(final.message).toMatch(/stage "focus": gate heldOutLoss <= 0.001 still failed after 2 attempts/);
   });
+
+  it('a staged job whose second stage trains an objective mixture completes; a component the model cannot train is refused by path', async () => {
+    const { steps: _steps, ...train } = tinySpec().train;
+    const mixedStage = (mixture: unknown[]) => ({
+      ...tinySpec({ name: 'mixed-objectives' }),
+      train: { ...train, seqLen: 32, warmupSteps: 1, evalEvery: 4, checkpointEvery: 4 },
+      stages: [
+        { name: 'causal', steps: 4 },
+        { name: 'mixed', steps: 8, objective: { mixture } },
+      ],
+    });
+    const job = await client.submit(mixedStage([{ name: 'clm', weight: 3 }, { name: 'span-corruption', config: { noiseDensity: 0.15 }, weight: 1 }]));
+    expect(job).toMatchObject({ totalSteps: 12, stage: { count: 2 } });
+    const events = await followToEnd(client, job.id);
+    expect(events.at(-1)!.data).toMatchObject({ status: 'completed', step: 12 });
+    // Both stages share the job's vocabulary: bytes, eos, pad and span corruption's 100 sentinels.
+    expect(events.filter((e) => e.type === 'start').map((e) => [e.data.stage, e.data.vocabSize])).toEqual([
+      [0, 358],
+      [1, 358],
+    ]);
+    const steps = events.filter((e) => e.type === 'step' && e.data.stage === 1);
+    expect(steps.map((e) => e.data.globalStep)).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(steps.every((e) => Number.isFinite(e.data.loss))).toBe(true);
+    // The final checkpoint holds the job's tokenizer and spec (with its mixture): the model serves completions.
+    const completion = await client.json<{ choices: { text: string }[] }>('POST', '/v1/completions', { model: job.id, prompt: 'The Congress', max_tokens: 8 });
+    expect(completion.choices[0].text.length).toBeGreaterThan(0);
+
+    await expect(client.submit(mixedStage([{ name: 'clm', weight: 1 }, { name: 'bert-mlm', weight: 1 }]))).rejects.toMatchObject({
+      status: 400,
+      path: 'spec.stages[1].objective.mixture[1].name',
+      message: expect.stringMatching(/objective "bert-mlm" cannot train architecture "decoder"; it supports encoder/),
+    });
+    await expect(client.submit(mixedStage([{ name: 'clm', weight: -1 }]))).rejects.toMatchObject({
+      status: 400,
+      path: 'spec.stages[1].objective.mixture[0].weight',
+    });
+  });
 });

@@ -102,7 +102,9 @@ async function trainSteps(be: Backend, steps: number) {
     tape.backward(loss);
     losses.push((await be.read(loss.value))[0]);
     tape.release();
-    be.dispose(optimizer.step(3e-3));
+    const sumSquares = optimizer.gradSumOfSquares();
+    optimizer.update(3e-3, sumSquares);
+    be.dispose(sumSquares);
   }
   const weights = await Promise.all(params.map((x) => be.read(x.value)));
   return { losses, weights: weights.map((w) => Array.from(w)) };

@@ -105,7 +105,7 @@ describe('T5 relative position buckets (Raffel et al. 2020)', () => {
       for (let i = 0; i < 6; i++)
         for (let j = 0; j < 6; j++) expect(b[(h * 6 + i) * 6 + j]).toBe(values[relativePositionBucket(j - i, false, 8, 16) * 2 + h]);
     // With d loss / d bias = 1 everywhere, each table entry's gradient counts the (i, j) pairs in its bucket.
-    const loss = tape.record(backend.zeros([1]), [bias], () => tape.accumulate(bias, backend.fromArray(new Float32Array(72).fill(1), [2, 6, 6])));
+    const loss = tape.record('test-loss', backend.zeros([1]), [bias], () => tape.accumulate(bias, backend.fromArray(new Float32Array(72).fill(1), [2, 6, 6])));
     tape.backward(loss);
     tape.release();
     const counts = new Array(16).fill(0);

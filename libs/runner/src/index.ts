@@ -6,12 +6,29 @@ export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOption
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, type PreparedData } from './data.ts';
-export { TrainingDivergedError, assertFiniteStep, type DivergencePhase } from './divergence.ts';
+export { TrainingDivergedError, checkFiniteStep, type DivergencePhase } from './divergence.ts';
 export { estimateParameters } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';
 export {
+  createObjectiveBatcher,
+  isObjectiveMixture,
+  mixBatchers,
+  objectiveComponents,
+  objectiveLabel,
+  objectiveSpecSchema,
+  objectiveSpecialTokens,
+  validateObjective,
+  type ObjectiveMixture,
+  type ObjectiveMixtureBatcher,
+  type ObjectiveMixtureComponent,
+  type ObjectiveMixtureState,
+  type ObjectiveSpec,
+  type SingleObjective,
+} from './objective-mixture.ts';
+export {
   parseJobSpec,
   validateJobPlugins,
+  jobTokenizer,
   runStages,
   readJobProgress,
   stageStart,

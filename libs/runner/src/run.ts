@@ -20,8 +20,9 @@ import { ByteTokenizer, createDocumentStream } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { prepareData, prepareShardData, type PreparedData } from './data.ts';
-import { assertFiniteStep } from './divergence.ts';
+import { checkFiniteStep } from './divergence.ts';
 import { yieldToEventLoop } from './event-loop.ts';
+import { createObjectiveBatcher, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
 import type { TrainingSpec } from './spec.ts';
 
 export interface RunInfo {
@@ -58,6 +59,11 @@ export interface RunOptions {
   initFrom?: string;
   /** Already prepared data (a mixture of corpora) instead of reading spec.data.corpus. */
   data?: PreparedData;
+  /**
+   * The byte tokenizer to use instead of the spec's own: a staged job's, which reserves the special tokens of every
+   * stage's objectives so that all stages share one vocabulary (and one embedding shape).
+   */
+  tokenizer?: Tokenizer;
 }
 
 export interface RunResult {
@@ -72,9 +78,9 @@ export interface RunResult {
   backend: Backend;
 }
 
-/** Build the tokenizer a spec's objective needs. */
+/** Build the tokenizer a spec's objective needs (every component's special tokens, for a mixture). */
 export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): ByteTokenizer {
-  return new ByteTokenizer(registry.objective(spec.objective.name).specialTokens);
+  return new ByteTokenizer(objectiveSpecialTokens([spec.objective], registry));
 }
 
 /** Build the model of a spec (validating the architecture's config) on a backend. */
@@ -89,16 +95,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   const archNames = registry.names('architecture');
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
-  const objNames = registry.names('objective');
-  if (!objNames.includes(spec.objective.name))
-    throw new SpecError('spec.objective.name', `unknown objective "${spec.objective.name}"; available: ${objNames.join(', ')}`);
-  const objective = registry.objective(spec.objective.name);
-  if (!objective.architectures.includes(spec.model.architecture))
-    throw new SpecError(
-      'spec.objective.name',
-      `objective "${objective.name}" cannot train architecture "${spec.model.architecture}"; it supports ${objective.architectures.join(', ')}`,
-    );
-  objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
+  validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
   const archConfig = registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
   const encoding = chosenPositionalEncoding(archConfig);
@@ -112,8 +109,6 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
 }
 
 function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: Int32Array[], seed: number) {
-  const objective = registry.objective(spec.objective.name);
-  const config = objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
   const context = {
     batchSize: spec.train.batchSize,
     seqLen: spec.train.seqLen,
@@ -122,10 +117,13 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: To
     specialTokens: tokenizer.specialTokens,
     architecture: spec.model.architecture,
   };
-  return objective.createBatcher(config, context, createDocumentStream(documents, seed), new Rng(seed));
+  return createObjectiveBatcher(spec.objective, registry, context, createDocumentStream(documents, seed), seed);
 }
 
-/** Fixed held-out batches: the same for every evaluation and every resumed run. */
+/**
+ * Fixed held-out batches: the same for every evaluation and every resumed run (a mixture's held-out batches come
+ * from its components at its rates, drawn once with the held-out seed).
+ */
 function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: PreparedData): Batch[] {
   if (data.heldOut.length === 0) return [];
   const batcher = makeBatcher(spec, registry, tokenizer, data.heldOut, spec.seed ^ 0x5eed);
@@ -150,9 +148,9 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
 
   // A prepared dataset brings its own tokenizer (stored in the checkpoints); otherwise bytes.
   const shardData = spec.data.shards
-    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, registry.objective(spec.objective.name).specialTokens)
+    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry))
     : null;
-  const tokenizer = shardData?.tokenizer ?? tokenizerFor(spec, registry);
+  const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
   const data = options.data ?? shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
@@ -216,7 +214,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
       if (options.signal.aborted) break;
     }
     const result = await trainer.trainStep();
-    assertFiniteStep(result, t.lr);
+    await checkFiniteStep(trainer, result, t.lr);
     losses.push(result.loss);
     events.onStep?.(result);
     if (t.evalEvery > 0 && trainer.step % t.evalEvery === 0 && evalBatches.length > 0) {

@@ -1,4 +1,5 @@
 import { SpecError, arrayOf, field, integer, json, number, object, oneOf, optional, string } from '@unilab/core';
+import { objectiveSpecSchema, type ObjectiveSpec } from './objective-mixture.ts';
 
 /**
  * The training spec: a JSON file (or API body) validated at the edge. Every field has a sensible default except
@@ -19,10 +20,6 @@ const modelSchema = object({
   config: field(json(), {}),
 });
 
-const objectiveSchema = object({
-  name: field(string({ nonEmpty: true }), 'clm'),
-  config: field(json(), {}),
-});
 
 const trainSchema = object({
   steps: field(integer({ min: 1, max: 10_000_000 }), 500),
@@ -51,7 +48,8 @@ export const trainingSpecSchema = object({
   backend: field(oneOf(['wasm', 'reference', 'webgpu'] as const), 'wasm'),
   data: field(dataSchema, dataSchema.parse({}, 'data')),
   model: field(modelSchema, modelSchema.parse({}, 'model')),
-  objective: field(objectiveSchema, objectiveSchema.parse({}, 'objective')),
+  /** One objective ({ name, config }) or a mixture ({ mixture: [{ name, config, weight }] }): see objective-mixture.ts. */
+  objective: field(objectiveSpecSchema, { name: 'clm', config: {} } as ObjectiveSpec),
   train: field(trainSchema, trainSchema.parse({}, 'train')),
   /** Where checkpoints and the run log go (relative to the working directory). */
   outDir: optional(string({ nonEmpty: true })),

@@ -14,10 +14,12 @@ import {
   type Backend,
   type PluginRegistry,
 } from '@unilab/core';
+import { ByteTokenizer } from '@unilab/data';
 import { writeFileAtomic } from './files.ts';
 import { latestCheckpoint, listCheckpoints } from './checkpoint-files.ts';
 import { prepareMixture, type MixtureComponent } from './mixture.ts';
-import { runTraining, tokenizerFor, validateSpecPlugins } from './run.ts';
+import { objectiveSpecSchema, objectiveSpecialTokens } from './objective-mixture.ts';
+import { runTraining, validateSpecPlugins } from './run.ts';
 import { parseTrainingSpec, type TrainingSpec } from './spec.ts';
 
 /**
@@ -58,7 +60,8 @@ const stageSchema = object({
   steps: optional(integer({ min: 1, max: 10_000_000 })),
   tokens: optional(integer({ min: 1 })),
   data: optional(stageDataSchema),
-  objective: optional(object({ name: field(string({ nonEmpty: true })), config: field(json(), {}) })),
+  /** One objective or a mixture of objectives with rates (as in spec.objective). */
+  objective: optional(objectiveSpecSchema),
   /** Overrides of spec.train for this stage (lr, schedule, warmupSteps, batchSize, ...), all but steps. */
   train: optional(json()),
   gate: optional(gateSchema),
@@ -69,6 +72,8 @@ export interface StagePlan {
   name: string;
   /** The stage's full training spec: train.steps is its budget, seed the job's (a retry derives a new one). */
   spec: TrainingSpec;
+  /** Where the stage's objective was written: its own `spec.stages[i].objective`, or the inherited `spec.objective`. */
+  objectivePath: string;
   mixture?: MixtureComponent[];
   gate?: Gate;
 }
@@ -89,7 +94,7 @@ export function parseJobSpec(value: unknown): JobSpec {
   const { stages: rawStages, ...base } = value;
   if (rawStages === undefined) {
     const spec = parseTrainingSpec(base);
-    return { name: spec.name, stages: [{ index: 0, name: spec.name, spec }], totalSteps: spec.train.steps };
+    return { name: spec.name, stages: [{ index: 0, name: spec.name, spec, objectivePath: 'spec.objective' }], totalSteps: spec.train.steps };
   }
   if (!Array.isArray(rawStages) || rawStages.length === 0)
     throw new SpecError('spec.stages', 'expected a non-empty list of stages ({ name, steps | tokens, data?, objective?, train?, gate? })');
@@ -131,7 +136,14 @@ function parseStage(base: Raw, raw: unknown, index: number): StagePlan {
     const t = specFor(10_000_000).train;
     steps = Math.ceil(stage.tokens! / (t.batchSize * t.seqLen * t.gradAccum));
   }
-  return { index, name: stage.name, spec: specFor(steps), ...(mixture && { mixture }), ...(stage.gate && { gate: stage.gate }) };
+  return {
+    index,
+    name: stage.name,
+    spec: specFor(steps),
+    objectivePath: stage.objective ? `${path}.objective` : 'spec.objective',
+    ...(mixture && { mixture }),
+    ...(stage.gate && { gate: stage.gate }),
+  };
 }
 
 /** Report an error of a stage's derived spec at the stage's own field when the stage set that field. */
@@ -150,16 +162,32 @@ function inStage<T>(index: number, stage: { train?: Raw; objective?: unknown; da
   }
 }
 
-/** Check every stage's plugins against a registry, with errors at the stage that names them. */
+/**
+ * Check every stage's plugins against a registry, with errors at the stage that names them: a stage's own objective
+ * (or a component of its objective mixture) is named at `spec.stages[i].objective...`.
+ */
 export function validateJobPlugins(job: JobSpec, registry: PluginRegistry): void {
   for (const stage of job.stages) {
     try {
       validateSpecPlugins(stage.spec, registry);
     } catch (err) {
-      if (!(err instanceof SpecError) || job.stages.length === 1) throw err;
+      if (!(err instanceof SpecError)) throw err;
+      if (/^spec\.objective\b/.test(err.path) && stage.objectivePath !== 'spec.objective')
+        throw new SpecError(err.path.replace(/^spec\.objective/, stage.objectivePath), err.problem);
+      if (job.stages.length === 1) throw err;
       throw new SpecError(err.path, `${err.problem} (in stage "${stage.name}")`);
     }
   }
+}
+
+/**
+ * The byte tokenizer of a whole job: it reserves the special tokens of every stage's objectives (all components of a
+ * mixture), so that every stage sees one vocabulary and a stage can start from the previous stage's parameters even
+ * when it adds an objective (span corruption's sentinels after a causal-LM stage). A stage on a prepared dataset uses
+ * the dataset's tokenizer instead.
+ */
+export function jobTokenizer(job: JobSpec, registry: PluginRegistry): ByteTokenizer {
+  return new ByteTokenizer(objectiveSpecialTokens(job.stages.map((s) => s.spec.objective), registry));
 }
 
 /** The steps of the stages before `index`: where the stage starts on the job's global step axis. */
@@ -252,6 +280,7 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
   const saved = await readJobProgress(outDir);
   if (!options.resume && saved !== null) throw new Error(`${outDir} already holds a job; resume it or choose another output directory`);
   let progress: JobProgress = saved ?? { stage: 0, attempt: 0, completed: [] };
+  const tokenizer = jobTokenizer(job, registry);
 
   while (progress.stage < job.stages.length) {
     const stage = job.stages[progress.stage];
@@ -267,11 +296,12 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
     await writeProgress(outDir, progress);
     onEvent({ type: 'stage', stage: stage.index, name: stage.name, attempt, seed, steps: spec.train.steps, globalStart, resumed, initFrom });
 
-    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizerFor(spec, registry), seed) : undefined;
+    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizer, seed) : undefined;
     const result = await runTraining({
       spec,
       outDir: dir,
       registry,
+      tokenizer,
       resume: resumed,
       signal,
       ...(initFrom && !resumed && { initFrom }),

@@ -70,6 +70,46 @@ describe('multi-stage jobs', () => {
     await expect(run(spec, outDir)).rejects.toThrow(/already holds a job/);
   });
 
+  it('a second stage that trains an objective mixture learns, and resumed mid-stage repeats its losses exactly', async () => {
+    const corpus = await sotuSubset(6);
+    const spec = {
+      name: 'mixed-objectives',
+      seed: 9,
+      backend: 'reference',
+      data: { corpus, heldOutFraction: 0.2 },
+      model: { architecture: 'decoder', config: { layers: 1, dModel: 16, heads: 2 } },
+      train: { batchSize: 4, seqLen: 32, lr: 1e-2, minLr: 1e-3, warmupSteps: 1, evalEvery: 4, evalBatches: 4, checkpointEvery: 4 },
+      samplePrompts: [],
+      stages: [
+        { name: 'causal', steps: 4 },
+        {
+          name: 'mixed',
+          steps: 16,
+          objective: { mixture: [{ name: 'clm', weight: 1 }, { name: 'span-corruption', config: { meanSpanLength: 3 }, weight: 1 }] },
+        },
+      ],
+    };
+    const straight = await run(spec, await tempDir());
+    expect(straight.outcome).toMatchObject({ status: 'completed', globalStep: 20 });
+    // One vocabulary for the job: the causal stage already reserves the sentinels the second stage needs.
+    const starts = straight.events.filter((e): e is Extract<JobEvent, { type: 'start' }> => e.type === 'start');
+    expect(starts.map((e) => e.vocabSize)).toEqual([358, 358]);
+    const evals = straight.events.filter((e): e is Extract<JobEvent, { type: 'eval' }> => e.type === 'eval' && e.stage === 1).map((e) => e.heldOutLoss);
+    expect(evals).toHaveLength(4);
+    expect(evals.at(-1)!).toBeLessThan(evals[0] - 0.1);
+
+    const outDir = await tempDir();
+    const cut = await run(spec, outDir, { abortAtStep: 13 });
+    expect(cut.outcome).toMatchObject({ status: 'cancelled', globalStep: 13, stage: 1 });
+    const resumed = await run(spec, outDir, { resume: true });
+    expect(resumed.events.find((e) => e.type === 'start')).toMatchObject({ stage: 1, startStep: 9, globalStep: 13 });
+    expect([...losses(cut.events), ...losses(resumed.events)]).toEqual(losses(straight.events));
+    expect(resumed.outcome).toMatchObject({ status: 'completed', globalStep: 20 });
+    // The held-out batches of the mixture are drawn the same way in the resumed run.
+    const lastEval = (events: JobEvent[]) => events.filter((e) => e.type === 'eval').at(-1);
+    expect(lastEval(resumed.events)).toEqual(lastEval(straight.events));
+  });
+
   it('an eval gate retries a stage with a new seed, stops the job, or lets it continue', async () => {
     const [a, b] = [await sotuSubset(3), await sotuSubset(5)];
     const never = { metric: 'heldOutLoss', threshold: 0.001 };

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createReferenceBackend, parameterCount, type PluginRegistry } from '@unilab/core';
 import { describeModel, matchedEncoderDecoders, type ModelDescription } from '@unilab/plugins-arch';
-import { buildModel, parseTrainingSpec, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
+import { buildModel, objectiveLabel, parseTrainingSpec, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
@@ -53,7 +53,7 @@ export async function describeCommand(argv: string[]): Promise<number> {
   validateSpecPlugins(spec, registry);
   const vocabSize = tokenizerFor(spec, registry).vocabSize;
   const architecture = spec.model.architecture;
-  const header = `${architecture} / ${spec.objective.name}: vocab ${vocabSize}, seqLen ${spec.train.seqLen}, batch ${spec.train.batchSize} (f32, AdamW)`;
+  const header = `${architecture} / ${objectiveLabel(spec.objective)}: vocab ${vocabSize}, seqLen ${spec.train.seqLen}, batch ${spec.train.batchSize} (f32, AdamW)`;
   if (!BUILT_IN.includes(architecture)) return describeByBuilding(spec, registry, vocabSize, header);
 
   const options = { vocabSize, seqLen: spec.train.seqLen, batchSize: spec.train.batchSize, positionalEncoding: (name: string) => registry.positionalEncoding(name) };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -32,7 +32,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     events: {
       onStart(info) {
         console.log(
-          `unilab: ${spec.model.architecture} / ${spec.objective.name} on ${spec.data.shards ?? spec.data.corpus}: ` +
+          `unilab: ${spec.model.architecture} / ${objectiveLabel(spec.objective)} on ${spec.data.shards ?? spec.data.corpus}: ` +
             `${(info.parameters / 1e6).toFixed(3)}M parameters, vocab ${info.vocabSize}, ` +
             `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
         );

@@ -16,7 +16,7 @@ export function linear(tape: Tape, x: Var, w: Var, b?: Var): Var {
     y = be.addBias(xw, b.value);
     be.dispose(xw);
   }
-  return tape.record(y, b ? [x, w, b] : [x, w], (dy) => {
+  return tape.record('linear', y, b ? [x, w, b] : [x, w], (dy) => {
     if (x.requiresGrad) tape.accumulate(x, be.matmul(dy, w.value, false, true));
     if (w.requiresGrad) tape.accumulate(w, be.matmul(x.value, dy, true, false));
     if (b?.requiresGrad) tape.accumulate(b, be.sumRows(dy));
@@ -26,7 +26,7 @@ export function linear(tape: Tape, x: Var, w: Var, b?: Var): Var {
 /** y = x·Wᵀ with W: [out, in] (an output head tied to a [V, d] embedding table). dx = dy·W, dW = dyᵀ·x. */
 export function linearTransposed(tape: Tape, x: Var, w: Var): Var {
   const be = tape.backend;
-  return tape.record(be.matmul(x.value, w.value, false, true), [x, w], (dy) => {
+  return tape.record('linear-transposed', be.matmul(x.value, w.value, false, true), [x, w], (dy) => {
     if (x.requiresGrad) tape.accumulate(x, be.matmul(dy, w.value));
     if (w.requiresGrad) tape.accumulate(w, be.matmul(dy, x.value, true, false));
   });
@@ -35,7 +35,7 @@ export function linearTransposed(tape: Tape, x: Var, w: Var): Var {
 /** Token embedding: ids i32 [...], table [V, D] -> [..., D]. */
 export function embedding(tape: Tape, ids: Tensor, table: Var): Var {
   const be = tape.backend;
-  return tape.record(be.embedding(ids, table.value), [table], (dy) => {
+  return tape.record('embedding', be.embedding(ids, table.value), [table], (dy) => {
     tape.accumulate(table, be.embeddingBackward(ids, dy, table.shape[0]));
   });
 }
@@ -44,7 +44,7 @@ export function rmsnorm(tape: Tape, x: Var, weight: Var, eps: number): Var {
   const be = tape.backend;
   const { y, rstd } = be.rmsnorm(x.value, weight.value, eps);
   tape.own(rstd);
-  return tape.record(y, [x, weight], (dy) => {
+  return tape.record('rmsnorm', y, [x, weight], (dy) => {
     const { dx, dweight } = be.rmsnormBackward(dy, x.value, weight.value, rstd);
     tape.accumulate(x, dx);
     tape.accumulate(weight, dweight);
@@ -56,7 +56,7 @@ export function layernorm(tape: Tape, x: Var, weight: Var, bias: Var, eps: numbe
   const { y, mean, rstd } = be.layernorm(x.value, weight.value, bias.value, eps);
   tape.own(mean);
   tape.own(rstd);
-  return tape.record(y, [x, weight, bias], (dy) => {
+  return tape.record('layernorm', y, [x, weight, bias], (dy) => {
     const { dx, dweight, dbias } = be.layernormBackward(dy, x.value, weight.value, mean, rstd);
     tape.accumulate(x, dx);
     tape.accumulate(weight, dweight);
@@ -66,7 +66,7 @@ export function layernorm(tape: Tape, x: Var, weight: Var, bias: Var, eps: numbe
 
 export function swiglu(tape: Tape, gate: Var, up: Var): Var {
   const be = tape.backend;
-  return tape.record(be.swiglu(gate.value, up.value), [gate, up], (dy) => {
+  return tape.record('swiglu', be.swiglu(gate.value, up.value), [gate, up], (dy) => {
     const { dgate, dup } = be.swigluBackward(dy, gate.value, up.value);
     tape.accumulate(gate, dgate);
     tape.accumulate(up, dup);
@@ -75,12 +75,12 @@ export function swiglu(tape: Tape, gate: Var, up: Var): Var {
 
 export function gelu(tape: Tape, x: Var): Var {
   const be = tape.backend;
-  return tape.record(be.gelu(x.value), [x], (dy) => tape.accumulate(x, be.geluBackward(dy, x.value)));
+  return tape.record('gelu', be.gelu(x.value), [x], (dy) => tape.accumulate(x, be.geluBackward(dy, x.value)));
 }
 
 export function relu(tape: Tape, x: Var): Var {
   const be = tape.backend;
-  return tape.record(be.relu(x.value), [x], (dy) => tape.accumulate(x, be.reluBackward(dy, x.value)));
+  return tape.record('relu', be.relu(x.value), [x], (dy) => tape.accumulate(x, be.reluBackward(dy, x.value)));
 }
 
 /**
@@ -89,7 +89,7 @@ export function relu(tape: Tape, x: Var): Var {
  */
 export function dropout(tape: Tape, x: Var, rate: number, seed: Tensor, salt: number): Var {
   const be = tape.backend;
-  return tape.record(be.dropout(x.value, rate, seed, salt), [x], (dy) => tape.accumulate(x, be.dropout(dy, rate, seed, salt)));
+  return tape.record('dropout', be.dropout(x.value, rate, seed, salt), [x], (dy) => tape.accumulate(x, be.dropout(dy, rate, seed, salt)));
 }
 
 /**
@@ -98,7 +98,7 @@ export function dropout(tape: Tape, x: Var, rate: number, seed: Tensor, salt: nu
  */
 export function rope(tape: Tape, x: Var, positions: Tensor, base: number, blockPositions?: Tensor): Var {
   const be = tape.backend;
-  return tape.record(be.rope(x.value, positions, base, false, blockPositions), [x], (dy) => {
+  return tape.record('rope', be.rope(x.value, positions, base, false, blockPositions), [x], (dy) => {
     tape.accumulate(x, be.rope(dy, positions, base, true, blockPositions));
   });
 }
@@ -106,7 +106,7 @@ export function rope(tape: Tape, x: Var, positions: Tensor, base: number, blockP
 /** Residual add. */
 export function add(tape: Tape, a: Var, b: Var): Var {
   const be = tape.backend;
-  return tape.record(be.add(a.value, b.value), [a, b], (dy) => {
+  return tape.record('add', be.add(a.value, b.value), [a, b], (dy) => {
     // Both inputs receive dy; each gets its own copy so accumulation can take ownership.
     if (a.requiresGrad) tape.accumulate(a, be.scale(dy, 1));
     if (b.requiresGrad) tape.accumulate(b, be.scale(dy, 1));
@@ -116,7 +116,7 @@ export function add(tape: Tape, a: Var, b: Var): Var {
 /** A view with another shape (no copy). */
 export function reshape(tape: Tape, x: Var, shape: readonly number[]): Var {
   const be = tape.backend;
-  return tape.record(be.reshape(x.value, shape), [x], (dy) => {
+  return tape.record('reshape', be.reshape(x.value, shape), [x], (dy) => {
     tape.accumulate(x, be.reshape(dy, x.shape));
   });
 }
@@ -128,7 +128,7 @@ export function attention(tape: Tape, q: Var, k: Var, v: Var, mask: AttentionMas
   const { out, lse } = be.attention(q.value, k.value, v.value, mask, options);
   tape.own(lse);
   const inputs = bias ? [q, k, v, bias] : [q, k, v];
-  const result = tape.record(out, inputs, (dout) => {
+  const result = tape.record('attention', out, inputs, (dout) => {
     const grads = be.attentionBackward(dout, q.value, k.value, v.value, result.value, lse, mask, options);
     tape.accumulate(q, grads.dq);
     tape.accumulate(k, grads.dk);
@@ -143,7 +143,7 @@ export function crossEntropy(tape: Tape, logits: Var, targets: Tensor, lossMask:
   const be = tape.backend;
   const { loss, dlogits } = be.crossEntropy(logits.value, targets, lossMask);
   tape.own(dlogits);
-  return tape.record(loss, [logits], (dloss) => {
+  return tape.record('cross-entropy', loss, [logits], (dloss) => {
     // dloss is a device scalar (1, or 1/accumulation steps): scale on the device, never read it back.
     tape.accumulate(logits, be.scaleBy(dlogits, dloss));
   });

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.ts';
-import type { Tensor } from '../backend/tensor.ts';
+import { shapeString, type Tensor } from '../backend/tensor.ts';
 import type { Parameter } from '../nn/parameter.ts';
+import { describeOp, firstNonFinite, type NonFiniteOp } from './finite-check.ts';
 
 /** A value on the tape: a tensor plus, once backward has reached it, its gradient. */
 export class Var {
@@ -17,19 +18,37 @@ export class Var {
   }
 }
 
+/** One op as the tape saw it: its name (the ops.ts function), its inputs and its output. */
+export interface OpRecord {
+  readonly op: string;
+  readonly inputs: readonly Var[];
+  readonly output: Var;
+}
+
 /**
  * Reverse-mode autodiff over coarse fused ops. Every tensor an op creates is owned by the tape and released by
  * `release()` at the end of the step, so memory does not grow across steps. Gradients of parameters accumulate into
  * their persistent `grad` buffers (that is how gradient accumulation over micro-batches works).
+ *
+ * A finite-check tape (`checkFinite`) is for replaying a step that produced NaN or ±inf: it keeps every op's output
+ * so `firstNonFiniteForward()` can read them in order, and `backwardChecked()` reads each gradient an op's backward
+ * produces before it is accumulated, stopping at the first non-finite one. Backend-agnostic (it only reads tensors
+ * back), and ordinary steps never pay for it: the trainer replays only a step that diverged.
  */
 export class Tape {
   private readonly owned = new Set<Tensor>();
-  private readonly nodes: { output: Var; backward: (grad: Tensor) => void }[] = [];
+  private readonly nodes: { record: OpRecord; backward: (grad: Tensor) => void }[] = [];
+  /** Finite-check mode: every op in forward order. */
+  private readonly forwardOps: OpRecord[] = [];
+  /** Finite-check mode, inside backwardChecked: the gradient contributions of the op whose backward is running. */
+  private pending: { v: Var; grad: Tensor }[] | null = null;
 
   constructor(
     readonly backend: Backend,
     /** False for inference: ops record no backward (their saved tensors are still released with the tape). */
     readonly recording = true,
+    /** Keep each op's output and check gradients as they are made: the replay of a diverged step. */
+    readonly checkFinite = false,
   ) {}
 
   /** Take ownership of a tensor created during this step. */
@@ -43,12 +62,13 @@ export class Tape {
     return new Var(p.value, this.recording, p);
   }
 
-  /** Create the output Var of an op and record its backward (which receives d output). */
-  record(output: Tensor, inputs: readonly Var[], backward: (grad: Tensor) => void): Var {
+  /** Create the output Var of op `op` (its name, for diagnostics) and record its backward (which receives d output). */
+  record(op: string, output: Tensor, inputs: readonly Var[], backward: (grad: Tensor) => void): Var {
     const requiresGrad = this.recording && inputs.some((v) => v.requiresGrad);
-    const out = new Var(this.own(output), requiresGrad);
-    if (requiresGrad) this.nodes.push({ output: out, backward });
-    return out;
+    const record = { op, inputs, output: new Var(this.own(output), requiresGrad) };
+    if (requiresGrad) this.nodes.push({ record, backward });
+    if (this.checkFinite) this.forwardOps.push(record);
+    return record.output;
   }
 
   /** Add a gradient contribution to a Var (no-op if it needs none). */
@@ -56,7 +76,15 @@ export class Tape {
     this.own(grad);
     if (!v.requiresGrad) {
       this.free(grad);
-    } else if (v.param) {
+    } else if (this.pending) {
+      this.pending.push({ v, grad });
+    } else {
+      this.apply(v, grad);
+    }
+  }
+
+  private apply(v: Var, grad: Tensor): void {
+    if (v.param) {
       this.backend.addInPlace(v.param.grad, grad);
       this.free(grad);
     } else if (v.grad === null) {
@@ -72,7 +100,8 @@ export class Tape {
     if (loss.value.size !== 1) throw new RangeError('backward: the loss must be a single value');
     loss.grad = this.own(this.backend.fromArray(new Float32Array([seed]), [1]));
     for (let i = this.nodes.length - 1; i >= 0; i--) {
-      const { output, backward } = this.nodes[i];
+      const { record, backward } = this.nodes[i];
+      const { output } = record;
       if (output.grad === null) continue;
       backward(output.grad);
       // The gradient of an op's output is dead once its backward ran: free it now to lower peak memory.
@@ -80,6 +109,56 @@ export class Tape {
       output.grad = null;
     }
     this.nodes.length = 0;
+  }
+
+  /**
+   * Finite-check mode: the first op, in forward order, whose output holds NaN or ±inf. Outputs are never written
+   * after their op ran, so reading them after the forward pass sees what each op produced.
+   */
+  async firstNonFiniteForward(): Promise<NonFiniteOp | null> {
+    if (!this.checkFinite) throw new Error('firstNonFiniteForward: this tape was not made with checkFinite');
+    for (let i = 0; i < this.forwardOps.length; i++) {
+      const record = this.forwardOps[i];
+      const found = firstNonFinite(await this.backend.read(record.output.value));
+      if (found) return { phase: 'forward', op: record.op, where: describeOp(record, this.forwardOps.slice(0, i)), ...found };
+    }
+    return null;
+  }
+
+  /**
+   * Finite-check mode: backward as `backward()` does it, but each gradient an op's backward produces is read before it
+   * is accumulated; the first non-finite one stops the pass and names the op (and the input it was for).
+   */
+  async backwardChecked(loss: Var, seed = 1): Promise<NonFiniteOp | null> {
+    if (!this.checkFinite) throw new Error('backwardChecked: this tape was not made with checkFinite');
+    if (loss.value.size !== 1) throw new RangeError('backward: the loss must be a single value');
+    loss.grad = this.own(this.backend.fromArray(new Float32Array([seed]), [1]));
+    try {
+      for (let i = this.nodes.length - 1; i >= 0; i--) {
+        const { record, backward } = this.nodes[i];
+        const { output } = record;
+        if (output.grad === null) continue;
+        this.pending = [];
+        backward(output.grad);
+        const contributions = this.pending;
+        this.pending = null;
+        for (const { v, grad } of contributions) {
+          const found = firstNonFinite(await this.backend.read(grad));
+          if (found) {
+            const before = this.forwardOps.slice(0, this.forwardOps.indexOf(record));
+            const input = v.param ? v.param.name : `input ${record.inputs.indexOf(v)} ${shapeString(v.shape)}`;
+            return { phase: 'backward', op: record.op, where: `${describeOp(record, before)}; the gradient of ${input}`, ...found };
+          }
+          this.apply(v, grad);
+        }
+        this.free(output.grad);
+        output.grad = null;
+      }
+      return null;
+    } finally {
+      this.pending = null;
+      this.nodes.length = 0;
+    }
   }
 
   /** Dispose a tape-owned tensor before the end of the step. */

@@ -31,14 +31,17 @@ export class AdamW {
   }
 
   /**
-   * Clip, update every parameter with learning rate `lr`, zero the gradients. Returns the pre-clip global gradient
-   * norm as a device scalar (sum of squares; the caller may read it back asynchronously, then must dispose it).
+   * The squared global gradient norm (sum of squares over every gradient) as a device scalar; the caller reads it
+   * back asynchronously, passes it to `update`, then disposes it.
    */
-  step(lr: number): Tensor {
+  gradSumOfSquares(): Tensor {
+    return this.backend.sumOfSquares(this.params.map((p) => p.grad));
+  }
+
+  /** Clip by the global norm (sumSquares from gradSumOfSquares), update every parameter with learning rate `lr`, zero the gradients. */
+  update(lr: number, sumSquares: Tensor): void {
     const be = this.backend;
-    const grads = this.params.map((p) => p.grad);
-    const sumSquares = be.sumOfSquares(grads);
-    if (this.config.clipNorm > 0) be.clipByGlobalNorm(grads, sumSquares, this.config.clipNorm);
+    if (this.config.clipNorm > 0) be.clipByGlobalNorm(this.params.map((p) => p.grad), sumSquares, this.config.clipNorm);
     this.stepCount++;
     this.params.forEach((p, i) => {
       be.adamw(p.value, p.grad, this.m[i], this.v[i], {
@@ -49,9 +52,13 @@ export class AdamW {
         weightDecay: p.decay ? this.config.weightDecay : 0,
         step: this.stepCount,
       });
-      be.fillZero(p.grad);
     });
-    return sumSquares;
+    this.zeroGrad();
+  }
+
+  /** Drop the accumulated gradients without an update (a diverged step is not applied). */
+  zeroGrad(): void {
+    for (const p of this.params) this.backend.fillZero(p.grad);
   }
 
   dispose(): void {

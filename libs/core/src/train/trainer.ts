@@ -3,10 +3,12 @@ import { Tape } from '../autodiff/tape.ts';
 import type { Backend } from '../backend/backend.ts';
 import { countTargets, type Batch } from '../batch.ts';
 import { uploadBatch } from '../batch-tensors.ts';
+import type { NonFiniteOp } from '../autodiff/finite-check.ts';
 import type { Model } from '../plugins/architecture.ts';
 import type { Batcher } from '../plugins/objective.ts';
 import type { AdamW } from '../optim/adamw.ts';
 import { learningRate, type ScheduleConfig } from '../optim/schedule.ts';
+import { locateNonFinite } from './locate-non-finite.ts';
 
 export interface StepResult {
   /** The step just completed (1-based count of optimizer updates). */
@@ -18,15 +20,25 @@ export interface StepResult {
   gradNorm: number;
   /** Input positions processed (batch size x sequence length x micro-batches). */
   tokens: number;
+  /**
+   * False when the loss or the gradient norm was NaN or ±inf: the update was not applied (parameters, AdamW moments
+   * and `Trainer.step` are as before the step, the gradients zeroed), so `locateNonFinite()` can replay it.
+   */
+  applied: boolean;
 }
 
 /**
  * The training step: for each micro-batch, forward, masked cross-entropy, backward (gradients accumulate in the
  * parameters' buffers, each scaled by 1 / micro-batches); then one clipped AdamW update. Every tensor the step
  * creates is released before it returns, so memory stays flat over any number of steps.
+ *
+ * The gradient norm is read back before the update (still one scalar readback per step besides the losses), so a
+ * step whose loss or gradient norm is not finite is never applied, and can be replayed exactly as it ran.
  */
 export class Trainer {
   step = 0;
+  /** The micro-batches of the last step that was not applied (kept only for a diverged step). */
+  private divergedBatches: Batch[] | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -41,8 +53,10 @@ export class Trainer {
     const be = this.backend;
     let lossSum = 0;
     let tokens = 0;
+    const batches: Batch[] = [];
     for (let micro = 0; micro < this.gradAccum; micro++) {
       const batch = this.batcher.next();
+      batches.push(batch);
       const tape = new Tape(be);
       try {
         const inputs = uploadBatch(tape, batch);
@@ -56,11 +70,29 @@ export class Trainer {
       tokens += batch.batchSize * batch.seqLen;
     }
     const lr = learningRate(this.step, this.schedule);
-    const sumSquares = this.optimizer.step(lr);
+    const sumSquares = this.optimizer.gradSumOfSquares();
     const gradNorm = Math.sqrt((await be.read(sumSquares))[0]);
+    const loss = lossSum / this.gradAccum;
+    const applied = Number.isFinite(loss) && Number.isFinite(gradNorm);
+    if (applied) {
+      this.optimizer.update(lr, sumSquares);
+      this.step++;
+    } else {
+      this.optimizer.zeroGrad();
+      this.divergedBatches = batches;
+    }
     be.dispose(sumSquares);
-    this.step++;
-    return { step: this.step, loss: lossSum / this.gradAccum, lr, gradNorm, tokens };
+    return { step: applied ? this.step : this.step + 1, loss, lr, gradNorm, tokens, applied };
+  }
+
+  /**
+   * Replay the last step that was not applied, on the same micro-batches and the unchanged parameters, with a
+   * finite-check tape: the first op whose output (forward) or gradient (backward) is NaN or ±inf, else the overflowing
+   * gradient sum or norm (see locateNonFinite); null only if the replay finds every value finite.
+   */
+  async locateNonFinite(): Promise<NonFiniteOp | null> {
+    if (!this.divergedBatches) throw new Error('locateNonFinite: no step has diverged');
+    return locateNonFinite(this.backend, this.model, this.divergedBatches, this.optimizer.params);
   }
 
   /** Mean loss per target token over fixed held-out batches (no gradients recorded). */
