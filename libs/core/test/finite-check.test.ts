@@ -5,6 +5,9 @@ import { createReferenceBackend } from '../src/backends/reference/reference-back
 import { createWasmBackend } from '../src/backends/wasm/wasm-backend.ts';
 import type { Backend } from '../src/backend/backend.ts';
 import { createParameter } from '../src/nn/parameter.ts';
+import { createWebGpuBackend } from '../src/backends/webgpu/webgpu-backend.ts';
+// The device comes from the runtime edge (libs/runner), as in an application.
+import { webgpuOrSkip } from '../../runner/test/webgpu-fixture.ts';
 
 /**
  * A finite-check tape names the first op that produced NaN or ±inf. Forward: a weight entry of 3e38 makes x·W
@@ -27,6 +30,9 @@ const backends: [string, () => Promise<Backend>][] = [
   ['reference', async () => createReferenceBackend()],
   ['wasm', () => createWasmBackend(undefined, { checkFinite: false })],
 ];
+// The checks only read tensors back, so they hold on the GPU too (lavapipe in CI).
+const device = await webgpuOrSkip();
+if (device) backends.push(['webgpu', async () => createWebGpuBackend(device.device)]);
 
 describe('finite-check tape', () => {
   for (const [name, create] of backends) {
