@@ -26,29 +26,34 @@
 //! probability 1 - (1 - J^r)^b); the band keys are a few hashes per document and
 //! stay in TypeScript.
 //!
-//! Cost: the signature is k hashes per shingle (112 for 14 bands × 8 rows) against
-//! n per shingle for the shingles and one pass over the text for the words, so it
-//! is the hot loop: four u32x4 vectors of seeds stay in registers with four
-//! vectors of running minima while every shingle streams past (the shingle hashes
-//! are computed first, four consecutive shingles per vector). One call is one
-//! document on the calling thread: the data pipeline streams documents one at a
-//! time, and a 300-word document's signature (~30 µs) costs about what waking the
-//! pool's workers would.
+//! Cost (23.8 MB of bundled text, 14 × 8 = 112 hashes, bench/dedup.ts): the
+//! signature is k hashes per shingle, about half the time, at the issue width of
+//! the vector units: four u32x4 vectors of (premixed) seeds stay in registers with
+//! four vectors of running minima while every shingle streams past. The word pass
+//! is one FNV-1a multiply per code unit, branch-free; the shingles take n hashes
+//! each, four consecutive shingles per vector. One call is one document on the
+//! calling thread: the data pipeline streams documents one at a time, and a
+//! 300-word document (~20 µs) costs about what waking the pool's workers would.
 
 use crate::pool::need;
 use crate::simd::*;
-
-/// Words of the code point bitset (0x110000 code points / 32).
-pub const WORD_CHARS_LEN: usize = 0x11_0000 / 32;
 
 const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 const SHINGLE_BASIS: u32 = 0x2545_f491;
 const SHINGLE_MUL: u32 = 0x9e37_79b1;
 
+/// MurmurHash3's fmix32 is `rest(premix(h))`. The first step, h ^ h >> 16,
+/// distributes over xor, so fmix32(x ^ s) = rest(premix(x) ^ premix(s)): the
+/// signature premixes every shingle and every seed once instead of every
+/// (shingle, seed) pair, two of the ten vector operations per hash.
 #[inline(always)]
-fn fmix32(mut h: u32) -> u32 {
-    h ^= h >> 16;
+fn premix(h: u32) -> u32 {
+    h ^ (h >> 16)
+}
+
+#[inline(always)]
+fn rest(mut h: u32) -> u32 {
     h = h.wrapping_mul(0x85eb_ca6b);
     h ^= h >> 13;
     h = h.wrapping_mul(0xc2b2_ae35);
@@ -56,12 +61,26 @@ fn fmix32(mut h: u32) -> u32 {
 }
 
 #[inline(always)]
-fn fmix32x4(mut h: v128) -> v128 {
-    h = v128_xor(h, u32x4_shr(h, 16));
+fn fmix32(h: u32) -> u32 {
+    rest(premix(h))
+}
+
+#[inline(always)]
+fn premix4(h: v128) -> v128 {
+    v128_xor(h, u32x4_shr(h, 16))
+}
+
+#[inline(always)]
+fn rest4(mut h: v128) -> v128 {
     h = i32x4_mul(h, u32x4_splat(0x85eb_ca6b));
     h = v128_xor(h, u32x4_shr(h, 13));
     h = i32x4_mul(h, u32x4_splat(0xc2b2_ae35));
     v128_xor(h, u32x4_shr(h, 16))
+}
+
+#[inline(always)]
+fn fmix32x4(h: v128) -> v128 {
+    rest4(premix4(h))
 }
 
 /// Workspace (u32 elements) for a text of `len` code units: a word takes at least
@@ -94,42 +113,57 @@ pub unsafe extern "C" fn minhash_signature(
 }
 
 /// Pass 1: the hash of every word into `ws`; returns the number of words.
+///
+/// Branch-free over text without surrogates (a branch at each word boundary
+/// mispredicts about once a word): the running FNV-1a hash of the current word is
+/// stored to ws[words] at every unit, and `words` steps past it when a non-word
+/// unit ends the word (stores to the next slot before the next word starts are
+/// overwritten by it). A store to ws[words] comes after `words` complete words of
+/// at least two units each (a word unit and the unit that ended it), so it stays
+/// below minhash_workspace(len). The FNV values are finalised (fmix32) afterwards,
+/// four at a time.
 #[inline(never)]
 unsafe fn word_hashes(text: *const u16, len: usize, word_chars: *const u32, ws: *mut u32) -> usize {
     let mut words = 0;
     let mut h = FNV_OFFSET;
-    let mut in_word = false;
+    let mut in_word = 0usize;
     let mut i = 0;
     while i < len {
         let unit = *text.add(i) as u32;
-        let mut cp = unit;
-        let mut low = 0;
-        if unit & 0xfc00 == 0xd800 && i + 1 < len {
-            low = *text.add(i + 1) as u32;
-            if low & 0xfc00 == 0xdc00 {
-                cp = 0x1_0000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+        let start = if in_word != 0 { h } else { FNV_OFFSET };
+        let is_word;
+        if unit & 0xf800 != 0xd800 {
+            is_word = ((*word_chars.add(unit as usize >> 5) >> (unit & 31)) & 1) as usize;
+            let next = (start ^ unit).wrapping_mul(FNV_PRIME);
+            h = if is_word != 0 { next } else { h };
+            i += 1;
+        } else {
+            // A surrogate: a high one followed by a low one is one code point of two units.
+            let low = if i + 1 < len { *text.add(i + 1) as u32 } else { 0 };
+            let pair = unit < 0xdc00 && low & 0xfc00 == 0xdc00;
+            let cp = if pair { 0x1_0000 + ((unit - 0xd800) << 10) + (low - 0xdc00) } else { unit };
+            is_word = ((*word_chars.add(cp as usize >> 5) >> (cp & 31)) & 1) as usize;
+            if is_word != 0 {
+                h = (start ^ unit).wrapping_mul(FNV_PRIME);
+                if pair {
+                    h = (h ^ low).wrapping_mul(FNV_PRIME);
+                }
             }
+            i += 1 + pair as usize;
         }
-        let pair = cp > 0xffff;
-        if (*word_chars.add(cp as usize >> 5) >> (cp & 31)) & 1 != 0 {
-            if !in_word {
-                h = FNV_OFFSET;
-                in_word = true;
-            }
-            h = (h ^ unit).wrapping_mul(FNV_PRIME);
-            if pair {
-                h = (h ^ low).wrapping_mul(FNV_PRIME);
-            }
-        } else if in_word {
-            *ws.add(words) = fmix32(h);
-            words += 1;
-            in_word = false;
-        }
-        i += 1 + pair as usize;
+        *ws.add(words) = h;
+        words += in_word & (is_word ^ 1);
+        in_word = is_word;
     }
-    if in_word {
-        *ws.add(words) = fmix32(h);
-        words += 1;
+    words += in_word;
+    let mut w = 0;
+    while w + 4 <= words {
+        v128_store(ws.add(w) as *mut v128, fmix32x4(v128_load(ws.add(w) as *const v128)));
+        w += 4;
+    }
+    while w < words {
+        *ws.add(w) = fmix32(*ws.add(w));
+        w += 1;
     }
     words
 }
@@ -171,25 +205,30 @@ unsafe fn shingle_hashes(ws: *mut u32, words: usize, n: usize) -> usize {
     count
 }
 
-/// Pass 3: out[i] = min over shingles of fmix32(shingle ^ seeds[i]), sixteen seeds
-/// (four vectors) at a time, then four, then one.
+/// Pass 3: out[i] = min over shingles of fmix32(shingle ^ seeds[i]) (premixed, see
+/// `premix`), sixteen seeds (four vectors) at a time, then four, then one.
 #[inline(never)]
-unsafe fn signature(shingles: *const u32, count: usize, seeds: *const u32, k: usize, out: *mut u32) {
+unsafe fn signature(shingles: *mut u32, count: usize, seeds: *const u32, k: usize, out: *mut u32) {
+    let mut s = 0;
+    while s + 4 <= count {
+        v128_store(shingles.add(s) as *mut v128, premix4(v128_load(shingles.add(s) as *const v128)));
+        s += 4;
+    }
+    while s < count {
+        *shingles.add(s) = premix(*shingles.add(s));
+        s += 1;
+    }
+    let seed4 = |i: usize| premix4(v128_load(seeds.add(i) as *const v128));
     let mut i = 0;
     while i + 16 <= k {
-        let seed = [
-            v128_load(seeds.add(i) as *const v128),
-            v128_load(seeds.add(i + 4) as *const v128),
-            v128_load(seeds.add(i + 8) as *const v128),
-            v128_load(seeds.add(i + 12) as *const v128),
-        ];
+        let seed = [seed4(i), seed4(i + 4), seed4(i + 8), seed4(i + 12)];
         let mut m = [u32x4_splat(u32::MAX); 4];
         for s in 0..count {
             let x = u32x4_splat(*shingles.add(s));
-            m[0] = u32x4_min(m[0], fmix32x4(v128_xor(x, seed[0])));
-            m[1] = u32x4_min(m[1], fmix32x4(v128_xor(x, seed[1])));
-            m[2] = u32x4_min(m[2], fmix32x4(v128_xor(x, seed[2])));
-            m[3] = u32x4_min(m[3], fmix32x4(v128_xor(x, seed[3])));
+            m[0] = u32x4_min(m[0], rest4(v128_xor(x, seed[0])));
+            m[1] = u32x4_min(m[1], rest4(v128_xor(x, seed[1])));
+            m[2] = u32x4_min(m[2], rest4(v128_xor(x, seed[2])));
+            m[3] = u32x4_min(m[3], rest4(v128_xor(x, seed[3])));
         }
         for (j, v) in m.iter().enumerate() {
             v128_store(out.add(i + 4 * j) as *mut v128, *v);
@@ -197,19 +236,19 @@ unsafe fn signature(shingles: *const u32, count: usize, seeds: *const u32, k: us
         i += 16;
     }
     while i + 4 <= k {
-        let seed = v128_load(seeds.add(i) as *const v128);
+        let seed = seed4(i);
         let mut m = u32x4_splat(u32::MAX);
         for s in 0..count {
-            m = u32x4_min(m, fmix32x4(v128_xor(u32x4_splat(*shingles.add(s)), seed)));
+            m = u32x4_min(m, rest4(v128_xor(u32x4_splat(*shingles.add(s)), seed)));
         }
         v128_store(out.add(i) as *mut v128, m);
         i += 4;
     }
     while i < k {
-        let seed = *seeds.add(i);
+        let seed = premix(*seeds.add(i));
         let mut m = u32::MAX;
         for s in 0..count {
-            let h = fmix32(*shingles.add(s) ^ seed);
+            let h = rest(*shingles.add(s) ^ seed);
             if h < m {
                 m = h;
             }

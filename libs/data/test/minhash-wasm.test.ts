@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createWasmMinhashSigner, loadWasmKernels, type MinhashSigner } from '@unilab/core';
 import { BUNDLED_SOURCES, readBundled } from '../src/index.ts';
-import { minhashSeeds, normalizedWords, shingleHashes } from '../src/dedup/minhash.ts';
+import { minhashSeeds, normalizedWords, shingleHashes, WORD_CHARACTER } from '../src/dedup/minhash.ts';
 import { typescriptMinhashSigner, wasmMinhashSigner } from '../src/dedup/minhash-signers.ts';
 
 /** Every document of the bundled corpora: English prose, 15 Brown genres, the UDHR in every complete translation. */
@@ -35,6 +36,8 @@ const edgeCases: Record<string, string> = {
   'lone low surrogate inside a word': 'abc\udc00def ghi',
   'lone surrogate at the end': 'word word\ud83d',
   'reversed pair (two lone surrogates)': 'x\udc00\ud800y',
+  'two low surrogates': 'x\udc00\udc00y z',
+  'two high surrogates, then a pair': 'x\ud800\ud800\udc00y',
   'zero-width joiner and non-breaking space': 'a\u200db\u00a0c d\u2003e',
   'digits and letters of other scripts': '123 ٤٥٦ ⅣⅤ ½ x²',
 };
@@ -48,14 +51,19 @@ const settings = [
 ];
 
 describe('MinHash signatures: the wasm kernel against the TypeScript reference', () => {
-  it('are equal bit for bit on every bundled document (sotu, brown, udhr in every language) at the default 5-grams x 112', async () => {
+  it('are equal bit for bit on every bundled document (sotu, brown, udhr in every language) at the default 5-grams x 112, in both builds', async () => {
     const docs = await bundledTexts();
     expect(docs.filter((d) => d.id.startsWith('udhr/')).length).toBeGreaterThan(300);
     const seeds = minhashSeeds(112, 0x5eed);
     const reference = typescriptMinhashSigner(5, seeds);
-    const wasm = await wasmMinhashSigner(5, seeds);
-    const differing = docs.filter((d) => !equal(wasm.signature(d.text), reference.signature(d.text))).map((d) => d.id);
-    expect(differing).toEqual([]);
+    const expected = docs.map((d) => reference.signature(d.text));
+    for (const [build, wasm] of [
+      ['default', await wasmMinhashSigner(5, seeds)],
+      ['simd128', await simd128Signer(5, seeds)],
+    ] as const) {
+      const differing = docs.filter((d, i) => !equal(wasm.signature(d.text), expected[i])).map((d) => d.id);
+      expect(differing, build).toEqual([]);
+    }
   });
 
   it('are equal on a sample of real documents at shingle sizes and hash counts that leave tails', async () => {
@@ -94,6 +102,12 @@ describe('MinHash signatures: the wasm kernel against the TypeScript reference',
     expect(wasm.signature(short)).toEqual(first);
   });
 });
+
+/** The stage's signer on the SIMD128 build (the default is the relaxed-SIMD build where the engine validates it). */
+async function simd128Signer(shingleSize: number, seeds: Uint32Array): Promise<MinhashSigner> {
+  const signer = await createWasmMinhashSigner({ wordCharacter: WORD_CHARACTER, shingleSize, seeds }, await loadWasmKernels('simd128'));
+  return { hashes: signer.hashes, signature: (text, out) => signer.signature(text.toLowerCase(), out) };
+}
 
 function equal(a: Uint32Array, b: Uint32Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
