@@ -3,9 +3,9 @@ import { minhashSignature, shingleHashes, WORD_CHARACTER } from './minhash.ts';
 
 /**
  * The two ways to compute a document's MinHash signature over its lower-cased word n-gram shingles, with the same
- * results bit for bit: the wasm kernel (kernels-rs/src/minhash.rs, through libs/core's signer; the default, ~5x the
- * throughput, docs/PERFORMANCE.md) and the TypeScript reference (minhash.ts), which needs no shared memory and so runs
- * where wasm threads do not (a browser page without cross-origin isolation).
+ * results bit for bit: the wasm kernel (kernels-rs/src/minhash.rs, through libs/core's signer; the default, ~7x the
+ * stage's throughput, docs/PERFORMANCE.md) and the TypeScript reference (minhash.ts), which needs no shared memory
+ * and so runs where wasm threads do not (a browser page without cross-origin isolation).
  */
 export type MinhashHashing = 'wasm' | 'typescript';
 
@@ -17,7 +17,11 @@ export function typescriptMinhashSigner(shingleSize: number, seeds: Uint32Array)
 }
 
 export async function wasmMinhashSigner(shingleSize: number, seeds: Uint32Array): Promise<MinhashSigner> {
-  const signer = await createWasmMinhashSigner({ wordCharacter: WORD_CHARACTER, shingleSize, seeds });
+  const signer = await createWasmMinhashSigner({ wordCharacter: WORD_CHARACTER, shingleSize, seeds }).catch((err: unknown) => {
+    throw new Error(`minhash-dedup: cannot compute signatures with the wasm kernels (${(err as Error).message}); "hashing": "typescript" computes the same signatures without them`, {
+      cause: err,
+    });
+  });
   return {
     hashes: signer.hashes,
     // normalizedWords' lower-casing, so the kernel sees the text the reference splits into words.
