@@ -22,6 +22,7 @@
 //! | `adamw.rs`         | AdamW update                                               |
 //! | `grad_norm.rs`     | sum of squares and global-norm clipping                    |
 //! | `debug.rs`         | non-finite check of the debug mode                         |
+//! | `minhash.rs`       | MinHash signature of a text's word shingles (dedup)        |
 //!
 //! and the machinery: `memory.rs` (allocator), `pool.rs` (work sharing between
 //! threads), `map.rs` (elementwise kernels in blocks for the pool), `simd.rs` (FMA, exp, tanh), `math.rs` (scalar f64 ln, exp, sin, cos).
@@ -49,6 +50,7 @@ pub mod map;
 pub mod math;
 pub mod matmul;
 pub mod memory;
+pub mod minhash;
 pub mod pool;
 pub mod relu;
 pub mod rmsnorm;

@@ -30,6 +30,7 @@ export {
   type WasmKernels,
   type KernelVariant,
 } from './backends/wasm/wasm-backend.ts';
+export { createWasmMinhashSigner, type MinhashSigner, type MinhashSignerOptions } from './backends/wasm/minhash-signer.ts';
 export {
   createWebGpuBackend,
   WebGpuBackend,

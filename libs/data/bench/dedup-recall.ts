@@ -2,14 +2,14 @@
  * Benchmark: MinHash LSH near-duplicate recall and false positives on real text. 600 Brown passages of 300 words;
  * for each of the first 300 a near-duplicate is planted by replacing words until the word 5-gram Jaccard
  * similarity with the original drops to the target; the other 300 are unrelated documents. Reports recall per
- * similarity and banding, the rate at which unrelated passages are flagged, and the signature throughput.
+ * similarity and banding and the rate at which unrelated passages are flagged (throughput: bench/dedup.ts).
  *
  *   npx tsx --conditions=development libs/data/bench/dedup-recall.ts
  */
 import { Rng } from '@unilab/core';
 import { readBrown } from '../src/sources/brown.ts';
 import { createNearDuplicateIndex } from '../src/dedup/minhash-dedup.ts';
-import { candidateProbability, minhashSeeds, minhashSignature, normalizedWords, shingleHashes } from '../src/dedup/minhash.ts';
+import { candidateProbability, normalizedWords } from '../src/dedup/minhash.ts';
 
 function shingles(text: string): Set<string> {
   const ws = normalizedWords(text);
@@ -54,21 +54,14 @@ const planted = new Map(targets.map((t, i) => [t, originals.map((o) => plant(o, 
 console.log('| bands x rows | ' + targets.map((t) => `recall @J=${t}`).join(' | ') + ' | unrelated flagged |');
 console.log('|---|' + targets.map(() => '---').join('|') + '|---|');
 for (const [bands, rows] of bandings) {
-  const cells = targets.map((t) => {
-    const index = createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed });
+  const cells: string[] = [];
+  for (const t of targets) {
+    const index = await createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed, hashing: 'wasm' });
     originals.forEach((o, i) => index.add(`o${i}`, o));
     const found = planted.get(t)!.filter((d, i) => index.add(`d${i}`, d) === `o${i}`).length;
-    return `${((found / originals.length) * 100).toFixed(1)}% (S-curve ${(candidateProbability(t, bands, rows) * 100).toFixed(1)}%)`;
-  });
-  const index = createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed });
+    cells.push(`${((found / originals.length) * 100).toFixed(1)}% (S-curve ${(candidateProbability(t, bands, rows) * 100).toFixed(1)}%)`);
+  }
+  const index = await createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed, hashing: 'wasm' });
   const flagged = passages.filter((p, i) => index.add(`u${i}`, p) !== null).length;
   console.log(`| ${bands} x ${rows} | ${cells.join(' | ')} | ${flagged} of ${passages.length} |`);
 }
-
-const text = passages.join('\n');
-const bytes = new TextEncoder().encode(text).length;
-const seeds = minhashSeeds(112, 1);
-const t0 = performance.now();
-for (const p of passages) minhashSignature(shingleHashes(p, 5), seeds);
-const seconds = (performance.now() - t0) / 1000;
-console.log(`\nsignatures (112 hashes, word 5-grams): ${(bytes / 1e6 / seconds).toFixed(2)} MB/s on ${(bytes / 1e6).toFixed(2)} MB`);

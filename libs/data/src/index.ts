@@ -24,6 +24,8 @@ export { perplexityFilterStage } from './quality/perplexity-filter.ts';
 export { trainByteNgramModel, type ByteNgramModel } from './quality/byte-ngram-model.ts';
 export { exactDedupStage } from './dedup/exact-dedup.ts';
 export { minhashDedupStage, createNearDuplicateIndex } from './dedup/minhash-dedup.ts';
+export { minhashSeeds } from './dedup/minhash.ts';
+export { createMinhashSigner, type MinhashHashing } from './dedup/minhash-signers.ts';
 
 export { BpeTokenizer, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
 export { trainBpe, PieceCounter, type BpeTrainingOptions } from './tokenizer/bpe-trainer.ts';

@@ -49,7 +49,7 @@ async function passages(count: number): Promise<string[]> {
 
 async function plantedRecall(bands: number, rows: number, target: number, originals: readonly string[], rng: Rng) {
   const vocabulary = originals.flatMap((t) => t.split(/\s+/)).slice(0, 5000);
-  const index = createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands, rows }, 'config'));
+  const index = await createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands, rows }, 'config'));
   originals.forEach((t, i) => expect(index.add(`orig-${i}`, t)).toBeNull());
   let found = 0;
   const similarities: number[] = [];
@@ -71,7 +71,7 @@ describe('MinHash LSH near-duplicate removal', () => {
     expect(Math.max(...similarities)).toBeLessThanOrEqual(0.81);
     expect(recall).toBeGreaterThanOrEqual(0.95);
 
-    const index = createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands: 20, rows: 5 }, 'config'));
+    const index = await createNearDuplicateIndex(minhashDedupStage.configSchema.parse({ bands: 20, rows: 5 }, 'config'));
     let flagged = 0;
     for (const [i, t] of [...originals, ...unrelated].entries()) if (index.add(`u-${i}`, t) !== null) flagged++;
     expect(flagged / (originals.length + unrelated.length)).toBeLessThanOrEqual(0.01);

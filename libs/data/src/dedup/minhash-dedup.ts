@@ -1,5 +1,6 @@
-import { field, integer, object, SpecError, type DataStagePlugin, type PipelineDocument, type StageDecision } from '@unilab/core';
-import { bandKeys, candidateProbability, minhashSeeds, minhashSignature, shingleHashes } from './minhash.ts';
+import { field, integer, object, oneOf, SpecError, type DataStagePlugin, type PipelineDocument, type StageDecision } from '@unilab/core';
+import { bandKeys, candidateProbability, minhashSeeds } from './minhash.ts';
+import { createMinhashSigner } from './minhash-signers.ts';
 import { UnionFind } from './union-find.ts';
 
 /**
@@ -10,12 +11,16 @@ import { UnionFind } from './union-find.ts';
  *
  * The S-curve 1 - (1 - J^8)^14 passes 50% near J = 0.72 and catches 92% of pairs at J = 0.8, 99% at J = 0.85;
  * raise the recall at a given similarity with more bands of fewer rows (16 x 7 catches 98% at J = 0.8).
+ *
+ * `hashing` picks who computes the signatures: the wasm kernel (default) or the TypeScript reference; both give the
+ * same signatures, so the same documents are dropped (minhash-signers.ts).
  */
 export const minhashDedupConfigSchema = object({
   shingleSize: field(integer({ min: 1, max: 32 }), 5),
   bands: field(integer({ min: 1, max: 512 }), 14),
   rows: field(integer({ min: 1, max: 64 }), 8),
   seed: field(integer({ min: 0, max: 2 ** 32 - 1 }), 0x5eed),
+  hashing: field(oneOf(['wasm', 'typescript'] as const), 'wasm'),
 });
 export type MinhashDedupConfig = ReturnType<typeof minhashDedupConfigSchema.parse>;
 
@@ -26,9 +31,9 @@ export interface NearDuplicateIndex {
   clusters(): { clusters: number; documents: number };
 }
 
-export function createNearDuplicateIndex(config: MinhashDedupConfig): NearDuplicateIndex {
-  const seeds = minhashSeeds(config.bands * config.rows, config.seed);
-  const signature = new Uint32Array(seeds.length);
+export async function createNearDuplicateIndex(config: MinhashDedupConfig): Promise<NearDuplicateIndex> {
+  const signer = await createMinhashSigner(config.hashing, config.shingleSize, minhashSeeds(config.bands * config.rows, config.seed));
+  const signature = new Uint32Array(signer.hashes);
   const buckets = Array.from({ length: config.bands }, () => new Map<number, number>());
   const forest = new UnionFind();
   /** For each element: the kept document of its cluster, valid at roots (-1: none kept yet). */
@@ -44,7 +49,7 @@ export function createNearDuplicateIndex(config: MinhashDedupConfig): NearDuplic
       }
       kept[x] = -1;
       ids.push(id);
-      const keys = bandKeys(minhashSignature(shingleHashes(text, config.shingleSize), seeds, signature), config.bands, config.rows);
+      const keys = bandKeys(signer.signature(text, signature), config.bands, config.rows);
       for (let b = 0; b < config.bands; b++) {
         const other = buckets[b].get(keys[b]);
         if (other === undefined) {
@@ -91,7 +96,7 @@ export const minhashDedupStage: DataStagePlugin<MinhashDedupConfig> = {
     },
   },
   async create(config) {
-    const index = createNearDuplicateIndex(config);
+    const index = await createNearDuplicateIndex(config);
     return {
       process(doc: PipelineDocument): StageDecision {
         const original = index.add(doc.id, doc.text);

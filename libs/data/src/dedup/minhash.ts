@@ -4,13 +4,17 @@ import { fmix32, hashString32, key53 } from './hash32.ts';
  * MinHash (Broder 1997, "On the resemblance and containment of documents"): for k hash functions h_i, a set's
  * signature is min_{x in S} h_i(x); two sets agree at position i with probability equal to their Jaccard similarity.
  *
- * This file is the hashing boundary meant to move to kernels-rs: `minhashSignature` and `bandKeys` take and fill
- * typed arrays only (shingle hashes in, uint32 signature out), so a WASM kernel can replace them one for one.
+ * This file is the TypeScript reference: kernels-rs/src/minhash.rs computes the same words, shingle hashes and
+ * signatures bit for bit (through libs/core's wasm MinHash signer, see minhash-signers.ts); the band keys stay here.
  */
+
+/** One code point of a word: a letter, digit or combining mark of any script. */
+export const WORD_CHARACTER = /[\p{L}\p{N}\p{M}]/u;
+const WORDS = new RegExp(`${WORD_CHARACTER.source}+`, 'gu');
 
 /** Lower-case word view used for shingling: punctuation and case never make two copies of a page look different. */
 export function normalizedWords(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  return text.toLowerCase().match(WORDS) ?? [];
 }
 
 /**
@@ -36,7 +40,7 @@ export function minhashSeeds(k: number, seed: number): Uint32Array {
 }
 
 /** signature[i] = min over shingles x of fmix32(x ^ seeds[i]). */
-export function minhashSignature(shingles: Uint32Array, seeds: Uint32Array, out = new Uint32Array(seeds.length)): Uint32Array {
+export function minhashSignature(shingles: Uint32Array, seeds: Uint32Array, out: Uint32Array = new Uint32Array(seeds.length)): Uint32Array {
   out.fill(0xffffffff);
   for (let s = 0; s < shingles.length; s++) {
     const x = shingles[s];

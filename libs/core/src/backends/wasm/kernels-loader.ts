@@ -52,6 +52,18 @@ export interface KernelExports {
   cross_entropy_reduce(rowLoss: number, n: number, norm: number): number;
   sum_of_squares(x: number, n: number): number;
   first_non_finite(x: number, n: number): number;
+  minhash_workspace(len: number): number;
+  minhash_signature(
+    text: number,
+    len: number,
+    wordChars: number,
+    n: number,
+    seeds: number,
+    k: number,
+    ws: number,
+    wsLen: number,
+    out: number,
+  ): void;
 }
 
 export interface WasmKernels {
