@@ -8,7 +8,7 @@
  */
 import { Rng } from '@unilab/core';
 import { readBrown } from '../src/sources/brown.ts';
-import { createNearDuplicateIndex } from '../src/dedup/minhash-dedup.ts';
+import { createNearDuplicateIndex, minhashDedupStage } from '../src/dedup/minhash-dedup.ts';
 import { candidateProbability, normalizedWords } from '../src/dedup/minhash.ts';
 
 function shingles(text: string): Set<string> {
@@ -43,25 +43,26 @@ for (const d of await readBrown()) {
 const originals = passages.slice(0, 300);
 const unrelated = passages.slice(300);
 const vocab = originals.flatMap((t) => t.split(/\s+/)).slice(0, 5000);
-const bandings: [number, number][] = [
-  [14, 8],
-  [16, 7],
-  [20, 5],
-];
+/** Stage configs as a pipeline gives them: bands x rows, or a Jaccard threshold that picks them. */
+const configs = [{}, { bands: 16, rows: 7 }, { bands: 20, rows: 5 }, { threshold: 0.7 }, { threshold: 0.8 }].map((c) =>
+  minhashDedupStage.configSchema.parse(c, 'config'),
+);
 const targets = [0.7, 0.75, 0.8, 0.85, 0.9];
 const planted = new Map(targets.map((t, i) => [t, originals.map((o) => plant(o, t, new Rng(100 + i), vocab))]));
 
 console.log('| bands x rows | ' + targets.map((t) => `recall @J=${t}`).join(' | ') + ' | unrelated flagged |');
 console.log('|---|' + targets.map(() => '---').join('|') + '|---|');
-for (const [bands, rows] of bandings) {
+for (const config of configs) {
+  const { bands, rows } = config;
   const cells: string[] = [];
   for (const t of targets) {
-    const index = await createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed, hashing: 'wasm' });
+    const index = await createNearDuplicateIndex(config);
     originals.forEach((o, i) => index.add(`o${i}`, o));
     const found = planted.get(t)!.filter((d, i) => index.add(`d${i}`, d) === `o${i}`).length;
     cells.push(`${((found / originals.length) * 100).toFixed(1)}% (S-curve ${(candidateProbability(t, bands, rows) * 100).toFixed(1)}%)`);
   }
-  const index = await createNearDuplicateIndex({ shingleSize: 5, bands, rows, seed: 0x5eed, hashing: 'wasm' });
+  const index = await createNearDuplicateIndex(config);
   const flagged = passages.filter((p, i) => index.add(`u${i}`, p) !== null).length;
-  console.log(`| ${bands} x ${rows} | ${cells.join(' | ')} | ${flagged} of ${passages.length} |`);
+  const name = config.threshold === undefined ? `${bands} x ${rows}` : `threshold ${config.threshold} → ${bands} x ${rows}`;
+  console.log(`| ${name} | ${cells.join(' | ')} | ${flagged} of ${passages.length} |`);
 }

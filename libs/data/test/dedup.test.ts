@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
 import { createNearDuplicateIndex, exactDedupStage, minhashDedupStage, readBrown } from '../src/index.ts';
 import { candidateProbability, normalizedWords } from '../src/dedup/minhash.ts';
+import { bandingForThreshold } from '../src/dedup/lsh-banding.ts';
 
 /** Word 5-gram shingle sets compared exactly: the ground truth the planted pairs are built against. */
 function shingles(text: string, n = 5): Set<string> {
@@ -107,6 +108,48 @@ describe('MinHash LSH near-duplicate removal', () => {
     expect(first.out.map((d) => d.keep)).toEqual([true, false, false]);
     expect(first.summary).toMatchObject({ clusters: 1, clustered_documents: 3 });
     expect(await run()).toEqual(first);
+  });
+});
+
+describe('MinHash LSH with a Jaccard threshold instead of bands x rows', () => {
+  it('chooses the banding whose S-curve crosses near the threshold (MMDS §3.4.3), within the hash budget', () => {
+    for (const threshold of [0.5, 0.7, 0.8, 0.9])
+      for (const hashes of [112, 256]) {
+        const { bands, rows } = bandingForThreshold(threshold, hashes);
+        expect(bands * rows).toBeLessThanOrEqual(hashes);
+        // The curve crosses the threshold between 35% and 60% (the integer grid keeps it off exactly 50%).
+        expect(candidateProbability(threshold, bands, rows)).toBeGreaterThan(0.35);
+        expect(candidateProbability(threshold, bands, rows)).toBeLessThan(0.6);
+        expect(candidateProbability(threshold + 0.1, bands, rows)).toBeGreaterThan(0.8);
+        expect(candidateProbability(threshold - 0.15, bands, rows)).toBeLessThan(0.12);
+      }
+    expect(bandingForThreshold(0.8, 112)).toMatchObject({ bands: 9, rows: 12 });
+  });
+
+  it('threshold 0.7 catches >= 95% of planted pairs at Jaccard 0.85 and none of 600 unrelated passages', async () => {
+    const all = await passages(600);
+    const config = minhashDedupStage.configSchema.parse({ threshold: 0.7 }, 'config');
+    expect(config).toMatchObject({ bands: 12, rows: 9, threshold: 0.7 });
+    const originals = all.slice(0, 300);
+    const vocabulary = originals.flatMap((t) => t.split(/\s+/)).slice(0, 5000);
+    const index = await createNearDuplicateIndex(config);
+    originals.forEach((t, i) => expect(index.add(`orig-${i}`, t)).toBeNull());
+    const rng = new Rng(21);
+    let found = 0;
+    originals.forEach((t, i) => {
+      if (index.add(`dup-${i}`, nearDuplicate(t, 0.85, rng, vocabulary).text) === `orig-${i}`) found++;
+    });
+    expect(found / originals.length).toBeGreaterThanOrEqual(0.95);
+    const fresh = await createNearDuplicateIndex(config);
+    expect(all.filter((t, i) => fresh.add(`u-${i}`, t) !== null)).toHaveLength(0);
+  });
+
+  it('refuses a threshold together with bands or rows, and hashes without a threshold', () => {
+    const parse = (c: unknown) => () => minhashDedupStage.configSchema.parse(c, 'stages[3].config');
+    expect(parse({ threshold: 0.8, bands: 14 })).toThrow(/stages\[3\]\.config\.threshold: give either threshold/);
+    expect(parse({ hashes: 128 })).toThrow(/stages\[3\]\.config\.hashes: only used with threshold/);
+    expect(parse({ threshold: 1.5 })).toThrow(/stages\[3\]\.config\.threshold/);
+    expect(minhashDedupStage.configSchema.parse({}, 'c')).toMatchObject({ bands: 14, rows: 8 });
   });
 });
 

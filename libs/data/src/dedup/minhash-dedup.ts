@@ -1,4 +1,5 @@
-import { field, integer, object, oneOf, SpecError, type DataStagePlugin, type PipelineDocument, type StageDecision } from '@unilab/core';
+import { field, integer, number, object, oneOf, optional, SpecError, type DataStagePlugin, type PipelineDocument, type StageDecision } from '@unilab/core';
+import { bandingForThreshold } from './lsh-banding.ts';
 import { bandKeys, candidateProbability, minhashSeeds } from './minhash.ts';
 import { createMinhashSigner } from './minhash-signers.ts';
 import { UnionFind } from './union-find.ts';
@@ -11,18 +12,48 @@ import { UnionFind } from './union-find.ts';
  *
  * The S-curve 1 - (1 - J^8)^14 passes 50% near J = 0.72 and catches 92% of pairs at J = 0.8, 99% at J = 0.85;
  * raise the recall at a given similarity with more bands of fewer rows (16 x 7 catches 98% at J = 0.8).
+ * Or give a Jaccard `threshold` (and optionally `hashes`, default 112) instead of bands and rows: the banding whose
+ * S-curve best separates pairs above it from pairs below it is chosen (lsh-banding.ts); the curve crosses about 50%
+ * at the threshold, so set it below the similarity that must be caught (0.7 catches 82% at 0.8 and 98% at 0.85).
  *
  * `hashing` picks who computes the signatures: the wasm kernel (default) or the TypeScript reference; both give the
  * same signatures, so the same documents are dropped (minhash-signers.ts).
  */
-export const minhashDedupConfigSchema = object({
+const minhashDedupFields = object({
   shingleSize: field(integer({ min: 1, max: 32 }), 5),
-  bands: field(integer({ min: 1, max: 512 }), 14),
-  rows: field(integer({ min: 1, max: 64 }), 8),
+  bands: optional(integer({ min: 1, max: 512 })),
+  rows: optional(integer({ min: 1, max: 64 })),
+  /** Instead of bands and rows: the Jaccard similarity the index should separate at, with this many hashes. */
+  threshold: optional(number({ greaterThan: 0, max: 0.99 })),
+  hashes: optional(integer({ min: 1, max: 4096 })),
   seed: field(integer({ min: 0, max: 2 ** 32 - 1 }), 0x5eed),
   hashing: field(oneOf(['wasm', 'typescript'] as const), 'wasm'),
 });
-export type MinhashDedupConfig = ReturnType<typeof minhashDedupConfigSchema.parse>;
+
+export interface MinhashDedupConfig {
+  shingleSize: number;
+  bands: number;
+  rows: number;
+  /** The threshold the banding was chosen for, when it was given instead of bands and rows. */
+  threshold?: number;
+  seed: number;
+  hashing: 'wasm' | 'typescript';
+}
+
+/** bands x rows as given (default 14 x 8, FineWeb), or chosen for a threshold; never both. */
+function parseMinhashDedupConfig(value: unknown, path: string): MinhashDedupConfig {
+  const { bands, rows, threshold, hashes, ...rest } = minhashDedupFields.parse(value, path);
+  if (threshold !== undefined) {
+    if (bands !== undefined || rows !== undefined)
+      throw new SpecError(`${path}.threshold`, 'give either threshold (with hashes) or bands and rows, not both');
+    return { ...rest, ...bandingForThreshold(threshold, hashes ?? 112), threshold };
+  }
+  if (hashes !== undefined) throw new SpecError(`${path}.hashes`, 'only used with threshold; with bands and rows the hash count is bands x rows');
+  const config = { ...rest, bands: bands ?? 14, rows: rows ?? 8 };
+  if (config.bands * config.rows > 4096)
+    throw new SpecError(`${path}.bands`, `bands x rows must be at most 4096 hash functions, got ${config.bands * config.rows}`);
+  return config;
+}
 
 export interface NearDuplicateIndex {
   /** Add a document; returns the id of the earlier kept document it duplicates, or null if it is kept. */
@@ -87,14 +118,7 @@ export const minhashDedupStage: DataStagePlugin<MinhashDedupConfig> = {
   kind: 'data-stage',
   name: 'minhash-dedup',
   description: 'near-duplicate removal: MinHash LSH over word 5-gram shingles, union-find clusters, first of each kept',
-  configSchema: {
-    describe: minhashDedupConfigSchema.describe,
-    parse(value, path) {
-      const c = minhashDedupConfigSchema.parse(value, path);
-      if (c.bands * c.rows > 4096) throw new SpecError(`${path}.bands`, `bands x rows must be at most 4096 hash functions, got ${c.bands * c.rows}`);
-      return c;
-    },
-  },
+  configSchema: { describe: minhashDedupFields.describe, parse: parseMinhashDedupConfig },
   async create(config) {
     const index = await createNearDuplicateIndex(config);
     return {
@@ -107,7 +131,10 @@ export const minhashDedupStage: DataStagePlugin<MinhashDedupConfig> = {
         return {
           clusters: c.clusters,
           clustered_documents: c.documents,
+          bands: config.bands,
+          rows: config.rows,
           recall_at_0_8: Number(candidateProbability(0.8, config.bands, config.rows).toFixed(3)),
+          ...(config.threshold !== undefined && { recall_at_threshold: Number(candidateProbability(config.threshold, config.bands, config.rows).toFixed(3)) }),
         };
       },
     };
