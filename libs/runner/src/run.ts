@@ -13,13 +13,14 @@ import {
   type DecodedCheckpoint,
   type Model,
   type PluginRegistry,
+  type DocumentStream,
   type StepResult,
   type Tokenizer,
 } from '@unilab/core';
-import { ByteTokenizer, createDocumentStream } from '@unilab/data';
+import { ByteTokenizer } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
-import { prepareData, prepareShardData, type PreparedData } from './data.ts';
+import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
 import { assertFiniteStep } from './divergence.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import type { TrainingSpec } from './spec.ts';
@@ -111,7 +112,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
     );
 }
 
-function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: Int32Array[], seed: number) {
+function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: DocumentStream, seed: number) {
   const objective = registry.objective(spec.objective.name);
   const config = objective.configSchema.parse(spec.objective.config, 'spec.objective.config');
   const context = {
@@ -122,13 +123,14 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: To
     specialTokens: tokenizer.specialTokens,
     architecture: spec.model.architecture,
   };
-  return objective.createBatcher(config, context, createDocumentStream(documents, seed), new Rng(seed));
+  return objective.createBatcher(config, context, documents, new Rng(seed));
 }
 
 /** Fixed held-out batches: the same for every evaluation and every resumed run. */
-function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: PreparedData): Batch[] {
-  if (data.heldOut.length === 0) return [];
-  const batcher = makeBatcher(spec, registry, tokenizer, data.heldOut, spec.seed ^ 0x5eed);
+function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: TrainingData): Batch[] {
+  const documents = data.heldOutStream(spec.seed ^ 0x5eed);
+  if (!documents) return [];
+  const batcher = makeBatcher(spec, registry, tokenizer, documents, spec.seed ^ 0x5eed);
   return Array.from({ length: spec.train.evalBatches }, () => batcher.next());
 }
 
@@ -150,10 +152,12 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
 
   // A prepared dataset brings its own tokenizer (stored in the checkpoints); otherwise bytes.
   const shardData = spec.data.shards
-    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, registry.objective(spec.objective.name).specialTokens)
+    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, registry.objective(spec.objective.name).specialTokens, spec.data.shardWindowBytes)
     : null;
   const tokenizer = shardData?.tokenizer ?? tokenizerFor(spec, registry);
-  const data = options.data ?? shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
+  const data: TrainingData = options.data
+    ? inMemoryData(options.data)
+    : (shardData ?? inMemoryData(await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer)));
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
@@ -164,7 +168,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     weightDecay: t.weightDecay,
     clipNorm: t.clipNorm,
   });
-  const batcher = makeBatcher(spec, registry, tokenizer, data.train, spec.seed);
+  const batcher = makeBatcher(spec, registry, tokenizer, data.trainStream(spec.seed), spec.seed);
   const trainer = new Trainer(
     backend,
     model,
