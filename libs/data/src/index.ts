@@ -38,6 +38,7 @@ export { createShardDocumentStream, type ShardDocumentStream, type ShardStreamOp
 export { scanShards, isHeldOut, type ShardScan, type HoldOutRule, type SplitCount } from './pack/shard-scan.ts';
 
 export { parsePipelineSpec, type PipelineSpec, type PipelineStageSpec, type PipelineSourceSpec } from './pipeline/pipeline-spec.ts';
+export { routeDocument, type MixtureComponentSpec, type MixtureMember } from './pipeline/mixture-components.ts';
 export { runPipeline, type PipelineReport, type ProgressUpdate, type PipelineEvents, type SourceReport } from './pipeline/run-pipeline.ts';
 export { megabytesPerSecond, type StageStats } from './pipeline/stage-stats.ts';
 export { writeFileAtomic } from './pack/atomic-write.ts';
