@@ -38,7 +38,7 @@ export interface SourceShare {
   share: number;
   /** How many times the member's documents were used on average (> 1 when a small one is repeated). */
   epochs: number;
-  /** Distinct documents per language label (empty when no language-ID stage labelled them). */
+  /** Packed documents (repeats included) per language label; empty when no language-ID stage labelled them. */
   languages: Record<string, number>;
 }
 

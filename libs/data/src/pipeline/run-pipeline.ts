@@ -93,7 +93,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
   const spills = members.map((_, mi) => join(work, `filtered-${mi}.jsonl`));
   const spillWriters: JsonlWriter[] = [];
   for (const path of spills) spillWriters.push(await JsonlWriter.create(path));
-  const routed = members.map(() => ({ documents: 0, bytes: 0, languages: new Map<string, number>() }));
+  // Per member: documents and bytes routed to it, and each document's language label in spill order (like the
+  // token lengths below, one small entry per document) so the report can count the languages of what is packed.
+  const routed = members.map(() => ({ documents: 0, bytes: 0, languages: [] as string[] }));
   const unrouted: Record<string, number> = {};
 
   try {
@@ -165,8 +167,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
             } else {
               await spillWriters[member].write({ id: doc.id, text: doc.text });
               routed[member].documents++;
-            routed[member].bytes += bytes;
-              if (doc.language) routed[member].languages.set(doc.language, (routed[member].languages.get(doc.language) ?? 0) + 1);
+              routed[member].bytes += bytes;
+              routed[member].languages.push(doc.language ?? '');
             }
           }
           if (performance.now() - lastReport > 1000) {
@@ -238,13 +240,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
     members.map((m) => plan.take.get(m.name)!),
   );
   const readers = members.map((m, i) => readTokenSpill(join(work, `tokens-${i}.bin`), lengths[i], plan.take.get(m.name)!));
-  const realised = members.map(() => ({ documents: 0, tokens: 0 }));
+  const realised = members.map(() => ({ documents: 0, tokens: 0, languages: new Map<string, number>() }));
   const shards: ShardEntry[] = [];
   let document = 0;
   for (let s = interleaver.next(); s >= 0; s = interleaver.next()) {
     const next = await readers[s].next();
     if (next.done) throw new Error(`mixture member ${members[s].name} ran out of tokenized documents while packing`);
     interleaver.record(s, next.value.length + 1);
+    const language = routed[s].languages[realised[s].documents % routed[s].languages.length];
+    if (language) realised[s].languages.set(language, (realised[s].languages.get(language) ?? 0) + 1);
     realised[s].documents++;
     realised[s].tokens += next.value.length + 1;
     for (const shard of packer.add(document++, next.value)) shards.push(await writeShard(out, shards.length, shard, dtype));
@@ -264,7 +268,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRep
       target: m.weight / weightSum,
       share: packer.documentTokens > 0 ? realised[i].tokens / packer.documentTokens : 0,
       epochs: lengths[i].length > 0 ? realised[i].documents / lengths[i].length : 0,
-      languages: Object.fromEntries([...routed[i].languages].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
+      languages: Object.fromEntries([...realised[i].languages].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))),
     };
   });
   const index: ShardIndex = {
