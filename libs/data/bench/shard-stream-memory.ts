@@ -5,14 +5,24 @@
  * (every document as an Int32Array).
  *
  * Usage: npx tsx --conditions=development libs/data/bench/shard-stream-memory.ts <dataset dir> [windowBytes ...]
+ *        npx tsx --conditions=development libs/data/bench/shard-stream-memory.ts <dataset dir> --whole
+ * The second form reads the dataset whole instead (readShardDataset, what training did before), for the process's
+ * peak memory to compare.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStreamedShardDataset } from '../src/index.ts';
+import { openStreamedShardDataset, readShardDataset } from '../src/index.ts';
 
 const [dir, ...windows] = process.argv.slice(2);
 if (!dir) throw new Error('usage: shard-stream-memory.ts <dataset dir> [windowBytes ...]');
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const peakResident = () => `process peak resident memory: ${mb(process.resourceUsage().maxRSS * 1000)}`;
+
+if (windows[0] === '--whole') {
+  const whole = await readShardDataset(dir);
+  console.log(`whole reader: ${whole.documents.length} documents in memory; ${peakResident()}`);
+  process.exit(0);
+}
 
 const scanStart = performance.now();
 const data = await openStreamedShardDataset(dir, { heldOutFraction: 0.05 });
@@ -36,3 +46,5 @@ for (const window of (windows.length > 0 ? windows : ['1048576', '33554432']).ma
       `${seconds.toFixed(2)} s | ${Math.round(train.documents / seconds)} |`,
   );
 }
+// The whole process, for scale: the runtime, the scan's counts, and the streams (maxRSS is in kilobytes).
+console.log(peakResident());

@@ -12,7 +12,7 @@ const dataSchema = object({
   /** A dataset prepared by `unilab data` (its directory); when set it replaces corpus, and its tokenizer is used. */
   shards: optional(string({ nonEmpty: true })),
   /** Bytes of documents a stream over `shards` holds for shuffling: data memory stays within it whatever the dataset's size. */
-  shardWindowBytes: field(integer({ min: 4096 }), 32 << 20),
+  shardWindowBytes: field(integer({ min: 4096, max: 2 ** 32 }), 32 << 20),
 });
 
 const modelSchema = object({
