@@ -31,11 +31,11 @@ async function buildDataset(): Promise<string> {
 }
 
 /** The documents training used to get from the whole reader: non-empty ones, split by the hash of their index. */
-async function wholeSplit(dir: string): Promise<{ train: Int32Array[]; heldOut: Int32Array[] }> {
+async function wholeSplit(dir: string, fraction = HELD_OUT): Promise<{ train: Int32Array[]; heldOut: Int32Array[] }> {
   const docs = (await readShardDataset(dir)).documents.filter((d) => d.length > 0);
   const train: Int32Array[] = [];
   const heldOut: Int32Array[] = [];
-  docs.forEach((d, i) => (fnv1a(`doc-${i}`) / 4294967296 < HELD_OUT ? heldOut : train).push(d));
+  docs.forEach((d, i) => (fnv1a(`doc-${i}`) / 4294967296 < fraction ? heldOut : train).push(d));
   if (heldOut.length === 0 && train.length > 1) heldOut.push(train.pop()!);
   return { train, heldOut };
 }
@@ -73,6 +73,16 @@ describe('streamed shard reader', () => {
 
     const heldOut = data.stream('heldOut', 7, 64 << 10);
     expect(multiset(take(heldOut, whole.heldOut.length))).toEqual(multiset(whole.heldOut));
+  });
+
+  it('holds out the last document when the hash holds out none, as the whole reader did', async () => {
+    const whole = await wholeSplit(dataset, 1e-7);
+    expect(whole.heldOut).toHaveLength(1);
+    const data = await openStreamedShardDataset(dataset, { heldOutFraction: 1e-7 });
+    expect(data.scan.heldOut).toEqual({ documents: 1, tokens: whole.heldOut[0].length });
+    expect(data.scan.unigramEntropy).toBe(unigramEntropy(whole.train, data.tokenizer.vocabSize));
+    expect(take(data.stream('heldOut', 1, 4096), 2).map(key)).toEqual([key(whole.heldOut[0]), key(whole.heldOut[0])]);
+    expect(multiset(take(data.stream('train', 1, 4096), whole.train.length))).toEqual(multiset(whole.train));
   });
 
   it('never holds more than its window and read buffers, a small part of the dataset', async () => {

@@ -45,13 +45,14 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
   const width = tokenWidth(index);
   const chunk = new Uint8Array(Math.max(SEGMENT_BYTES * width, options.readBytes - (options.readBytes % (SEGMENT_BYTES * width))));
   const counts = new Float64Array(index.vocabSize);
-  const train = { documents: 0, tokens: 0 };
-  const heldOut = { documents: 0, tokens: 0 };
+  const train: SplitCount = { documents: 0, tokens: 0 };
+  const heldOut: SplitCount = { documents: 0, tokens: 0 };
   const rule: HoldOutRule = { fraction: options.heldOutFraction, fallback: null };
   let nonEmpty = 0;
-  let last: { shard: number; k: number; document: number } | null = null;
-  // Where the document being read goes: 0 nowhere (empty), 1 training, 2 held out. It carries across shards.
-  let side = 0;
+  // The last non-empty document: held out instead when the hash holds out none.
+  let last = null as { shard: number; k: number; document: number } | null;
+  // Where the document being read goes (null: nowhere, it is empty). It carries across shards with the document.
+  let side = null as SplitCount | null;
   for (let s = 0; s < index.shards.length; s++) {
     layout[s].nonEmptyBefore = nonEmpty;
     const open = openShard(dir, index, s);
@@ -66,13 +67,13 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
         if (continued) return;
         const goesOn = k === layout[s].segments - 1 && layout[s].continues;
         if (segment.length < 2 && !goesOn) {
-          side = 0;
+          side = null;
           return;
         }
-        side = isHeldOut(rule, segment.document, nonEmpty) ? 2 : 1;
+        side = isHeldOut(rule, segment.document, nonEmpty) ? heldOut : train;
+        side.documents++;
         last = { shard: s, k, document: segment.document };
         nonEmpty++;
-        (side === 1 ? train : heldOut).documents++;
       };
       startSegment();
       for (let position = 0; position < layout[s].tokens; position += chunk.length / width) {
@@ -84,8 +85,8 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
         while (segment && segment.start < position + n) {
           const from = Math.max(segment.start, position);
           const to = Math.min(segment.start + segment.length, position + n);
-          if (side !== 0) (side === 1 ? train : heldOut).tokens += to - from;
-          if (side === 1) for (let t = from; t < to; t++) counts[ids[t - position]]++;
+          if (side) side.tokens += to - from;
+          if (side === train) for (let t = from; t < to; t++) counts[ids[t - position]]++;
           if (segment.start + segment.length > position + n) break;
           segment = ++k < layout[s].segments ? segments(k) : null;
           startSegment();
@@ -101,7 +102,7 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
   train.tokens -= train.documents;
   heldOut.tokens -= heldOut.documents;
   counts[index.eos] -= train.documents;
-  const fallback = last as { shard: number; k: number; document: number } | null;
+  const fallback = last;
   if (options.heldOutFraction > 0 && heldOut.documents === 0 && train.documents > 1 && fallback) {
     rule.fallback = fallback.document;
     const reader = new ShardDocumentReader(dir, index, layout, options.readBytes);
