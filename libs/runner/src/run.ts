@@ -11,9 +11,9 @@ import {
   type Backend,
   type Batch,
   type DecodedCheckpoint,
+  type DocumentStream,
   type Model,
   type PluginRegistry,
-  type DocumentStream,
   type StepResult,
   type Tokenizer,
 } from '@unilab/core';
