@@ -61,7 +61,8 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
       let k = 0;
       let segment = layout[s].segments > 0 ? segments(0) : null;
       let crc = 0;
-      const startSegment = (): void => {
+      // A segment that begins a document decides where the document goes; a shard's continued first one does not.
+      const beginDocument = (): void => {
         if (!segment) return;
         const continued = k === 0 && layout[s].startsWithContinuation;
         if (continued) return;
@@ -75,7 +76,7 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
         last = { shard: s, k, document: segment.document };
         nonEmpty++;
       };
-      startSegment();
+      beginDocument();
       for (let position = 0; position < layout[s].tokens; position += chunk.length / width) {
         const n = Math.min(chunk.length / width, layout[s].tokens - position);
         const bytes = chunk.subarray(0, n * width);
@@ -89,7 +90,7 @@ export function scanShards(dir: string, index: ShardIndex, options: { heldOutFra
           if (side === train) for (let t = from; t < to; t++) counts[ids[t - position]]++;
           if (segment.start + segment.length > position + n) break;
           segment = ++k < layout[s].segments ? segments(k) : null;
-          startSegment();
+          beginDocument();
         }
       }
       if (crc !== index.shards[s].crc32) throw new Error(`shard ${open.tokens.path} is damaged: its CRC-32 is ${crc}, the index says ${index.shards[s].crc32}`);
