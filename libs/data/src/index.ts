@@ -6,7 +6,7 @@ export { readBrown, untagBrown } from './sources/brown.ts';
 export { readTextFiles } from './sources/text-files.ts';
 export { splitHeldOut, fnv1a } from './split.ts';
 export { createDocumentStream } from './document-stream.ts';
-export { unigramEntropy } from './unigram.ts';
+export { unigramEntropy, entropyOfCounts } from './unigram.ts';
 
 export type { ReadItem, ReadProblem } from './readers/read-item.ts';
 export { readFiles, type FileReaderOptions, type TextSplit } from './readers/text-files.ts';
@@ -34,9 +34,13 @@ export { tokenizerFromJSON } from './tokenizer/tokenizer-from-json.ts';
 export { SequencePacker, positionDocumentIds, type PackedShard } from './pack/sequence-packer.ts';
 export { planMixture, MixtureInterleaver, type MixtureSource, type MixturePlan } from './pack/mixture.ts';
 export type { ShardIndex, ShardEntry, SourceShare, TokenDtype } from './pack/shard-format.ts';
-export { readShardDataset, readShardIndex, readShardTokens, type ShardDataset } from './pack/shard-reader.ts';
+export { readShardDataset, readShardIndex, readShardTokens, readShardTokenizer, type ShardDataset } from './pack/shard-reader.ts';
+export { openStreamedShardDataset, DEFAULT_READ_BYTES, type StreamedShardDataset } from './pack/streamed-shard-dataset.ts';
+export { createShardDocumentStream, type ShardDocumentStream, type ShardStreamOptions } from './pack/shard-stream.ts';
+export { scanShards, isHeldOut, type ShardScan, type HoldOutRule, type SplitCount } from './pack/shard-scan.ts';
 
 export { parsePipelineSpec, type PipelineSpec, type PipelineStageSpec, type PipelineSourceSpec } from './pipeline/pipeline-spec.ts';
+export { routeDocument, type MixtureComponentSpec, type MixtureMember } from './pipeline/mixture-components.ts';
 export { runPipeline, type PipelineReport, type ProgressUpdate, type PipelineEvents, type SourceReport } from './pipeline/run-pipeline.ts';
 export { megabytesPerSecond, type StageStats } from './pipeline/stage-stats.ts';
 export { writeFileAtomic } from './pack/atomic-write.ts';

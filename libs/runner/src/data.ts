@@ -1,6 +1,19 @@
-import type { Tokenizer } from '@unilab/core';
-import { fnv1a, readCorpus, readShardDataset, splitHeldOut, unigramEntropy } from '@unilab/data';
+import type { DocumentStream, Tokenizer } from '@unilab/core';
+import { createDocumentStream, openStreamedShardDataset, readCorpus, splitHeldOut, unigramEntropy } from '@unilab/data';
 
+/** What a training run reads: endless document streams, and the counts it reports. */
+export interface TrainingData {
+  trainTokens: number;
+  heldOutTokens: number;
+  /** Unigram entropy of the training tokens (nats): the loss to beat. */
+  unigramEntropy: number;
+  /** A fresh stream of the training documents, shuffled by seed. */
+  trainStream(seed: number): DocumentStream;
+  /** A fresh stream of the held-out documents, or null when none are held out. */
+  heldOutStream(seed: number): DocumentStream | null;
+}
+
+/** Documents held in memory (a corpus or a mixture of corpora, tokenized). */
 export interface PreparedData {
   train: Int32Array[];
   heldOut: Int32Array[];
@@ -28,36 +41,43 @@ export async function prepareData(corpus: string, heldOutFraction: number, token
   };
 }
 
-/** Training data read from a dataset prepared by `unilab data`: its documents and the tokenizer that made them. */
-export interface ShardData extends PreparedData {
+/** In-memory documents as streams: each epoch in an order shuffled by (seed, epoch). */
+export function inMemoryData(data: PreparedData): TrainingData {
+  return {
+    trainTokens: data.trainTokens,
+    heldOutTokens: data.heldOutTokens,
+    unigramEntropy: data.unigramEntropy,
+    trainStream: (seed) => createDocumentStream(data.train, seed),
+    heldOutStream: (seed) => (data.heldOut.length > 0 ? createDocumentStream(data.heldOut, seed) : null),
+  };
+}
+
+/** Training data streamed from a dataset prepared by `unilab data`, and the tokenizer that made it. */
+export interface ShardData extends TrainingData {
   tokenizer: Tokenizer;
 }
 
 /**
- * Read a prepared dataset (index.json, shards, tokenizer.json), hold out documents by a hash of their index, and
- * check that the dataset's tokenizer has the special tokens the objective needs.
+ * Open a prepared dataset (index.json, shards, tokenizer.json) for streaming: one pass checks every shard and counts
+ * the split (documents are held out by a hash of their index), then each stream reads the shards lazily and holds at
+ * most `windowBytes` of documents. Also checks that the tokenizer has the special tokens the objective needs.
  */
-export async function prepareShardData(dir: string, heldOutFraction: number, specialTokens: readonly string[]): Promise<ShardData> {
-  const dataset = await readShardDataset(dir);
+export async function prepareShardData(dir: string, heldOutFraction: number, specialTokens: readonly string[], windowBytes: number): Promise<ShardData> {
+  const dataset = await openStreamedShardDataset(dir, { heldOutFraction });
   const missing = specialTokens.filter((s) => dataset.tokenizer.specialTokens[s] === undefined);
   if (missing.length > 0)
     throw new Error(
       `dataset ${dir}: its tokenizer lacks the special tokens ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} that the objective needs; ` +
         'prepare it again with the objective listed in the pipeline\'s tokenizer.objectives',
     );
-  const docs = dataset.documents.filter((d) => d.length > 0);
-  if (docs.length === 0) throw new Error(`dataset ${dir} holds no documents`);
-  const train: Int32Array[] = [];
-  const heldOut: Int32Array[] = [];
-  docs.forEach((d, i) => (fnv1a(`doc-${i}`) / 4294967296 < heldOutFraction ? heldOut : train).push(d));
-  if (heldOutFraction > 0 && heldOut.length === 0 && train.length > 1) heldOut.push(train.pop()!);
-  const count = (l: Int32Array[]) => l.reduce((n, d) => n + d.length, 0);
+  const { train, heldOut, unigramEntropy } = dataset.scan;
+  if (train.documents + heldOut.documents === 0) throw new Error(`dataset ${dir} holds no documents`);
   return {
     tokenizer: dataset.tokenizer,
-    train,
-    heldOut,
-    trainTokens: count(train),
-    heldOutTokens: count(heldOut),
-    unigramEntropy: unigramEntropy(train, dataset.tokenizer.vocabSize),
+    trainTokens: train.tokens,
+    heldOutTokens: heldOut.tokens,
+    unigramEntropy,
+    trainStream: (seed) => dataset.stream('train', seed, windowBytes),
+    heldOutStream: (seed) => (heldOut.documents > 0 ? dataset.stream('heldOut', seed, windowBytes) : null),
   };
 }

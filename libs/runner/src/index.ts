@@ -5,7 +5,7 @@ export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
-export { prepareData, type PreparedData } from './data.ts';
+export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';
 export { TrainingDivergedError, checkFiniteStep, type DivergencePhase } from './divergence.ts';
 export { estimateParameters } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';

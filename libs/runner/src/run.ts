@@ -11,15 +11,16 @@ import {
   type Backend,
   type Batch,
   type DecodedCheckpoint,
+  type DocumentStream,
   type Model,
   type PluginRegistry,
   type StepResult,
   type Tokenizer,
 } from '@unilab/core';
-import { ByteTokenizer, createDocumentStream } from '@unilab/data';
+import { ByteTokenizer } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
-import { prepareData, prepareShardData, type PreparedData } from './data.ts';
+import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
 import { checkFiniteStep } from './divergence.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { createObjectiveBatcher, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
@@ -108,7 +109,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
     );
 }
 
-function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: Int32Array[], seed: number) {
+function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: DocumentStream, seed: number) {
   const context = {
     batchSize: spec.train.batchSize,
     seqLen: spec.train.seqLen,
@@ -117,16 +118,17 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: To
     specialTokens: tokenizer.specialTokens,
     architecture: spec.model.architecture,
   };
-  return createObjectiveBatcher(spec.objective, registry, context, createDocumentStream(documents, seed), seed);
+  return createObjectiveBatcher(spec.objective, registry, context, documents, seed);
 }
 
 /**
  * Fixed held-out batches: the same for every evaluation and every resumed run (a mixture's held-out batches come
  * from its components at its rates, drawn once with the held-out seed).
  */
-function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: PreparedData): Batch[] {
-  if (data.heldOut.length === 0) return [];
-  const batcher = makeBatcher(spec, registry, tokenizer, data.heldOut, spec.seed ^ 0x5eed);
+function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, data: TrainingData): Batch[] {
+  const documents = data.heldOutStream(spec.seed ^ 0x5eed);
+  if (!documents) return [];
+  const batcher = makeBatcher(spec, registry, tokenizer, documents, spec.seed ^ 0x5eed);
   return Array.from({ length: spec.train.evalBatches }, () => batcher.next());
 }
 
@@ -148,10 +150,12 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
 
   // A prepared dataset brings its own tokenizer (stored in the checkpoints); otherwise bytes.
   const shardData = spec.data.shards
-    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry))
+    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry), spec.data.shardWindowBytes)
     : null;
   const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
-  const data = options.data ?? shardData ?? (await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer));
+  const data: TrainingData = options.data
+    ? inMemoryData(options.data)
+    : (shardData ?? inMemoryData(await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer)));
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
@@ -162,7 +166,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     weightDecay: t.weightDecay,
     clipNorm: t.clipNorm,
   });
-  const batcher = makeBatcher(spec, registry, tokenizer, data.train, spec.seed);
+  const batcher = makeBatcher(spec, registry, tokenizer, data.trainStream(spec.seed), spec.seed);
   const trainer = new Trainer(
     backend,
     model,

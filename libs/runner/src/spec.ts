@@ -12,6 +12,8 @@ const dataSchema = object({
   tokenizer: field(oneOf(['byte'] as const), 'byte'),
   /** A dataset prepared by `unilab data` (its directory); when set it replaces corpus, and its tokenizer is used. */
   shards: optional(string({ nonEmpty: true })),
+  /** Bytes of documents a stream over `shards` holds for shuffling: data memory stays within it whatever the dataset's size. */
+  shardWindowBytes: field(integer({ min: 4096, max: 2 ** 32 }), 32 << 20),
 });
 
 const modelSchema = object({

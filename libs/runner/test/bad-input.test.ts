@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '@unilab/core';
-import { createDefaultRegistry, loadModel, parseTrainingSpec, readCheckpoint, runTraining, validateSpecPlugins } from '../src/index.ts';
-import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
+import { createDefaultRegistry, listCheckpoints, loadModel, parseTrainingSpec, readCheckpoint, runTraining, validateSpecPlugins } from '../src/index.ts';
+import { sotuShards, sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 describe('bad input gets one clear error and loses nothing', () => {
   it.each([
@@ -45,6 +45,20 @@ describe('bad input gets one clear error and loses nothing', () => {
     await expect(runTraining({ spec, outDir: await tempDir(), registry: createDefaultRegistry() })).rejects.toThrow(
       'corpus path /nonexistent/corpus does not exist',
     );
+  });
+
+  it('a damaged shard of a prepared dataset stops training before any step, naming the file', async () => {
+    const shards = await sotuShards(1);
+    const shard = join(shards, 'shard-00002.bin');
+    const bytes = await readFile(shard);
+    bytes[7] ^= 1;
+    await writeFile(shard, bytes);
+    const base = tinySpec('unused');
+    const outDir = await tempDir();
+    await expect(runTraining({ spec: { ...base, data: { ...base.data, shards } }, outDir, registry: createDefaultRegistry() })).rejects.toThrow(
+      new RegExp(`^shard ${shard.replace(/[.]/g, '\\.')} is damaged: its CRC-32 is \\d+, the index says \\d+$`),
+    );
+    expect(await listCheckpoints(outDir)).toEqual([]);
   });
 
   it('truncated, foreign, corrupted and missing checkpoints are refused clearly', async () => {

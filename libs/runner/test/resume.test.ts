@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDefaultRegistry, listCheckpoints, runTraining } from '../src/index.ts';
-import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
+import { sotuShards, sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 describe('checkpoint and resume', () => {
   it('a run interrupted at step 6 and resumed continues with bit-identical losses', async () => {
@@ -20,6 +20,23 @@ describe('checkpoint and resume', () => {
     // Exact equality of float64 values read from float32 losses: bit-identical, not merely close.
     expect([...first.losses, ...second.losses]).toEqual(straight.losses);
     expect(second.heldOutLoss).toBe(straight.heldOutLoss);
+  });
+
+  it('a run streaming a prepared dataset, interrupted and resumed, continues with bit-identical losses', async () => {
+    const shards = await sotuShards(3);
+    const base = tinySpec('unused', { train: { steps: 12, checkpointEvery: 3 } });
+    // A 4 KiB window holds about 1,000 tokens: the run reads several windows across many 256-token shards.
+    const spec = { ...base, data: { ...base.data, shards, shardWindowBytes: 4096 } };
+    const registry = createDefaultRegistry();
+
+    const straight = await runTraining({ spec, outDir: await tempDir(), registry });
+    const outDir = await tempDir();
+    const first = await runTraining({ spec, outDir, registry, stopAtStep: 7 });
+    const second = await runTraining({ spec, outDir, registry, resume: true });
+    expect(second.losses).toHaveLength(5);
+    expect([...first.losses, ...second.losses]).toEqual(straight.losses);
+    expect(second.heldOutLoss).toBe(straight.heldOutLoss);
+    expect(straight.tokenizer.vocabSize).toBe(300);
   });
 
   it('a fresh run refuses a directory that already holds checkpoints, and leaves them intact', async () => {

@@ -88,8 +88,17 @@ export function formatReport(r: PipelineReport): string {
     `pack: ${r.pack.documents} docs, ${r.pack.documentTokens} tokens (+${r.pack.padTokens} pad) in ${r.pack.sequences} sequences, ${r.pack.shards} shard(s), ${r.pack.seconds.toFixed(1)} s`,
     'mixture (share of packed tokens):',
   );
-  for (const [name, m] of Object.entries(r.mixture))
-    lines.push(`  ${name}: ${(m.share * 100).toFixed(2)}% (target ${(m.target * 100).toFixed(2)}%), ${m.documents} docs, ${m.tokens} tokens, ${m.epochs.toFixed(2)} epochs`);
+  for (const [name, m] of Object.entries(r.mixture)) {
+    const languages = Object.entries(m.languages).slice(0, 8).map(([l, n]) => `${l} ${n}`);
+    const more = Object.keys(m.languages).length - languages.length;
+    lines.push(
+      `  ${name}: ${(m.share * 100).toFixed(2)}% (target ${(m.target * 100).toFixed(2)}%), ${m.tokens} tokens realised of ${m.plannedTokens} planned ` +
+        `(target ${Math.round(m.targetTokens)}), ${m.documents} docs, ${m.epochs.toFixed(2)} epochs` +
+        (languages.length > 0 ? `; languages ${languages.join(', ')}${more > 0 ? `, +${more} more` : ''}` : ''),
+    );
+  }
+  const unrouted = Object.entries(r.unrouted).filter(([, n]) => n > 0);
+  if (unrouted.length > 0) lines.push(`  left out (no component selects them): ${unrouted.map(([s, n]) => `${s} ${n} docs`).join(', ')}`);
   if (r.problemCount > 0) {
     lines.push('', `bad input: ${r.problemCount} (dropped)`);
     for (const p of r.problems.slice(0, 10)) lines.push(`  ${p.file}:${p.line}: ${p.message}`);

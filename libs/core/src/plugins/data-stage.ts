@@ -33,5 +33,7 @@ export interface DataStagePlugin<C = Record<string, unknown>> {
   readonly name: string;
   readonly description: string;
   readonly configSchema: Schema<C>;
+  /** Document fields the stage sets on every document it keeps: a mixture that routes on a field needs such a stage. */
+  readonly labels?: readonly 'language'[];
   create(config: C): Promise<DataStage>;
 }

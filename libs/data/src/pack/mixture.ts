@@ -1,5 +1,6 @@
 /**
- * Mixtures (seqio's Mixture; Raffel et al. 2020, §3.5.2): several sources with weights, realised here as shares of
+ * Mixtures (seqio's Mixture; Raffel et al. 2020, §3.5.2): several sources (whole pipeline sources, or mixture
+ * components chosen by source and language) with weights, realised here as shares of
  * the packed tokens. Each source contributes whole documents in its order, cycling from the start when a small source
  * must be repeated; the plan picks for each source the document count whose tokens are nearest its target, so a
  * share misses its weight by at most half a document.

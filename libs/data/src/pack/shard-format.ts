@@ -24,15 +24,22 @@ export interface ShardEntry {
   crc32: number;
 }
 
+/** One mixture member's part of the packed tokens: a source's, or a mixture component's. */
 export interface SourceShare {
   documents: number;
+  /** Realised document tokens (EOS included). */
   tokens: number;
+  /** Tokens the weight asks for, and the whole documents the plan chose to come nearest it. */
+  targetTokens: number;
+  plannedTokens: number;
   /** Wanted share of the document tokens (the mixture weight, normalised). */
   target: number;
   /** Realised share. */
   share: number;
-  /** How many times the source's documents were used on average (> 1 when a small source is repeated). */
+  /** How many times the member's documents were used on average (> 1 when a small one is repeated). */
   epochs: number;
+  /** Packed documents (repeats included) per language label; empty when no language-ID stage labelled them. */
+  languages: Record<string, number>;
 }
 
 export interface ShardIndex {

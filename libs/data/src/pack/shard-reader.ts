@@ -52,8 +52,8 @@ export async function readShardTokens(dir: string, index: ShardIndex, ordinal: n
   return { tokens, segments: new Uint32Array(seg.slice().buffer) };
 }
 
-export async function readShardDataset(dir: string): Promise<ShardDataset> {
-  const index = await readShardIndex(dir);
+/** The dataset's tokenizer and the tokenizer.json object it was read from (checkpoints store the object). */
+export async function readShardTokenizer(dir: string, index: ShardIndex): Promise<{ tokenizer: Tokenizer; tokenizerJson: Record<string, unknown> }> {
   const tokenizerPath = join(dir, index.tokenizer);
   let tokenizerJson: Record<string, unknown>;
   try {
@@ -61,7 +61,13 @@ export async function readShardDataset(dir: string): Promise<ShardDataset> {
   } catch (err) {
     throw new Error(`tokenizer ${tokenizerPath}: ${(err as Error).message}`);
   }
-  const tokenizer = tokenizerFromJSON(tokenizerJson);
+  return { tokenizer: tokenizerFromJSON(tokenizerJson), tokenizerJson };
+}
+
+/** Read a whole dataset into memory (small datasets and tests; training streams it with openStreamedShardDataset). */
+export async function readShardDataset(dir: string): Promise<ShardDataset> {
+  const index = await readShardIndex(dir);
+  const { tokenizer, tokenizerJson } = await readShardTokenizer(dir, index);
   const pieces: Uint32Array[][] = Array.from({ length: index.documents }, () => []);
   for (let s = 0; s < index.shards.length; s++) {
     const { tokens, segments } = await readShardTokens(dir, index, s);

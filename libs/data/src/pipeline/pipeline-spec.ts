@@ -12,6 +12,7 @@ import {
   type DataStagePlugin,
 } from '@unilab/core';
 import { BUNDLED_SOURCES } from '../readers/bundled.ts';
+import { validateComponents } from './mixture-components.ts';
 
 /**
  * The pipeline file of `unilab data`: sources (bundled npm corpora or files), an ordered list of stages, the
@@ -30,7 +31,7 @@ const sourceSchema = object({
   marker: optional(string({ nonEmpty: true })),
   /** .jsonl: the field holding the text. */
   textField: field(string({ nonEmpty: true }), 'text'),
-  /** Mixture weight (normalised over the sources). */
+  /** Mixture weight (normalised over the sources); mixture.components, when given, set the weights instead. */
   weight: field(number({ min: 0 }), 1),
 });
 
@@ -60,9 +61,23 @@ const packSchema = object({
   dtype: field(oneOf(['auto', 'uint16', 'uint32'] as const), 'auto'),
 });
 
+const componentSchema = object({
+  name: field(string({ nonEmpty: true })),
+  /** Take documents of these sources (default: every source). */
+  sources: optional(arrayOf(string({ nonEmpty: true }), { minLength: 1 })),
+  /** Only documents a language-ID stage labelled with one of these ISO 639-1 codes... */
+  languages: optional(arrayOf(string({ nonEmpty: true }), { minLength: 1 })),
+  /** ...or with any language but these ("excludeLanguages": ["en"] is everything not English). */
+  excludeLanguages: optional(arrayOf(string({ nonEmpty: true }), { minLength: 1 })),
+  /** Share of the packed document tokens (normalised over the components). */
+  weight: field(number({ greaterThan: 0 })),
+});
+
 const mixtureSchema = object({
   /** Total document tokens wanted; small sources repeat to reach it. Default: all the data without repeating. */
   totalTokens: optional(integer({ min: 1 })),
+  /** Weigh documents chosen by source and language instead of whole sources (pipeline/mixture-components.ts). */
+  components: optional(arrayOf(componentSchema, { minLength: 1 })),
 });
 
 const pipelineFields = object({
@@ -99,7 +114,7 @@ export function parsePipelineSpec(value: unknown, plugins: readonly DataStagePlu
       throw new SpecError(at, `give exactly one of "corpus" (${BUNDLED_SOURCES.join(', ')}) or "path"`);
     if (s.split === 'marker' && !s.marker) throw new SpecError(`${at}.marker`, 'missing; split "marker" needs the marker line');
   });
-  if (raw.sources.every((s) => s.weight === 0)) throw new SpecError('pipeline.sources', 'at least one source needs a weight > 0');
+  if (!raw.mixture.components && raw.sources.every((s) => s.weight === 0)) throw new SpecError('pipeline.sources', 'at least one source needs a weight > 0');
   const byName = new Map(plugins.map((p) => [p.name, p]));
   const stages = raw.stages.map((entry, i): PipelineStageSpec => {
     const at = `pipeline.stages[${i}]`;
@@ -109,6 +124,7 @@ export function parsePipelineSpec(value: unknown, plugins: readonly DataStagePlu
       if (!names.has(s)) throw new SpecError(`${at}.sources[${k}]`, `no source is named "${s}"; sources: ${[...names].join(', ')}`);
     return { plugin, config: plugin.configSchema.parse(entry.config, `${at}.config`), sources: entry.sources };
   });
+  if (raw.mixture.components) validateComponents(raw.mixture.components, raw.sources, stages);
   const t = raw.tokenizer;
   if ((t.vocabSize === undefined) === (t.path === undefined))
     throw new SpecError('pipeline.tokenizer', 'give exactly one of "vocabSize" (train a BPE tokenizer) or "path" (an existing tokenizer.json)');

@@ -37,6 +37,7 @@ export const eldLanguageStage: DataStagePlugin<EldConfig> = {
   name: 'language-id',
   description: 'language identification with ELD (60 languages); labels each document and keeps the listed languages',
   configSchema: eldConfigSchema,
+  labels: ['language'],
   async create(config) {
     const identify = await loadEld(config.database);
     const counts = new Map<string, number>();

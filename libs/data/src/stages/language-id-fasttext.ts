@@ -34,6 +34,7 @@ export const fasttextLanguageStage: DataStagePlugin<FasttextConfig> = {
   name: 'language-id-fasttext',
   description: 'language identification with fastText lid.176 (176 languages, WebAssembly)',
   configSchema: fasttextConfigSchema,
+  labels: ['language'],
   async create(config) {
     const identify = await loadFasttextLid();
     const counts = new Map<string, number>();
