@@ -60,14 +60,14 @@ export interface ShardData extends TrainingData {
 /**
  * Open a prepared dataset (index.json, shards, tokenizer.json) for streaming: one pass checks every shard and counts
  * the split (documents are held out by a hash of their index), then each stream reads the shards lazily and holds at
- * most `windowBytes` of documents. Also checks that the tokenizer has the special tokens the objective needs.
+ * most `windowBytes` of documents. Also checks that the tokenizer has the special tokens the objective (every component of a mixture) needs.
  */
 export async function prepareShardData(dir: string, heldOutFraction: number, specialTokens: readonly string[], windowBytes: number): Promise<ShardData> {
   const dataset = await openStreamedShardDataset(dir, { heldOutFraction });
   const missing = specialTokens.filter((s) => dataset.tokenizer.specialTokens[s] === undefined);
   if (missing.length > 0)
     throw new Error(
-      `dataset ${dir}: its tokenizer lacks the special tokens ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} that the objective needs; ` +
+      `dataset ${dir}: its tokenizer lacks the special tokens ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''} that the objective (or a component of its mixture) needs; ` +
         'prepare it again with the objective listed in the pipeline\'s tokenizer.objectives',
     );
   const { train, heldOut, unigramEntropy } = dataset.scan;
