@@ -70,6 +70,14 @@ describe('finite-check tape', () => {
     });
   }
 
+  it('an op recorded without a name (a plugin written before ops were named) is reported as "unnamed op"', async () => {
+    const be = createReferenceBackend();
+    const tape = new Tape(be, true, true);
+    tape.record(be.fromArray(Float32Array.from([1, Infinity]), [2]), [], () => {});
+    expect(await tape.firstNonFiniteForward()).toMatchObject({ phase: 'forward', op: 'unnamed op', value: Infinity, index: 1 });
+    tape.release();
+  });
+
   it('an ordinary tape refuses the checks rather than reporting nothing', async () => {
     const tape = new Tape(createReferenceBackend());
     await expect(tape.firstNonFiniteForward()).rejects.toThrow(/not made with checkFinite/);

@@ -18,6 +18,10 @@ export class Var {
   }
 }
 
+/** An op's backward: receives d output, accumulates d inputs. */
+type Backward = (grad: Tensor) => void;
+type NamedRecord = [op: string, output: Tensor, inputs: readonly Var[], backward: Backward];
+
 /** One op as the tape saw it: its name (the ops.ts function), its inputs and its output. */
 export interface OpRecord {
   readonly op: string;
@@ -62,8 +66,15 @@ export class Tape {
     return new Var(p.value, this.recording, p);
   }
 
-  /** Create the output Var of op `op` (its name, for diagnostics) and record its backward (which receives d output). */
-  record(op: string, output: Tensor, inputs: readonly Var[], backward: (grad: Tensor) => void): Var {
+  /**
+   * Create the output Var of op `op` (its name, for diagnostics) and record its backward (which receives d output).
+   * The name may be left out (plugins published before ops were named call `record(output, inputs, backward)`);
+   * such an op is reported as "unnamed op".
+   */
+  record(op: string, output: Tensor, inputs: readonly Var[], backward: Backward): Var;
+  record(output: Tensor, inputs: readonly Var[], backward: Backward): Var;
+  record(...args: NamedRecord | [Tensor, readonly Var[], Backward]): Var {
+    const [op, output, inputs, backward] = typeof args[0] === 'string' ? (args as NamedRecord) : (['unnamed op', ...args] as NamedRecord);
     const requiresGrad = this.recording && inputs.some((v) => v.requiresGrad);
     const record = { op, inputs, output: new Var(this.own(output), requiresGrad) };
     if (requiresGrad) this.nodes.push({ record, backward });
