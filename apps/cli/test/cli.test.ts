@@ -1,23 +1,10 @@
 import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSotu } from '@unilab/data';
-import { main } from '../src/main.ts';
+import { cli } from './run-cli.ts';
 
-/** Run the CLI in-process and capture what it prints. */
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-afterEach(() => vi.restoreAllMocks());
 
 async function tinySpecFile(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
   const corpus = join(dir, 'corpus');

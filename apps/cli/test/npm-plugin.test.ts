@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readSotu } from '@unilab/data';
-import { main } from '../src/main.ts';
+import { cli } from './run-cli.ts';
 
 // A plugin from npm, end to end: the fixture package (outside the workspaces) is packed with `npm pack`, installed
 // into a fresh project, listed in that project's unilab.config.json, and then shows up in `unilab plugins`, trains a
@@ -15,18 +15,6 @@ const run = promisify(execFile);
 const fixture = resolve(dirname(fileURLToPath(import.meta.url)), '../../../fixtures/plugin-pe-example');
 const npm = (args: string[], cwd: string) => run('npm', [...args, '--offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-afterEach(() => vi.restoreAllMocks());
 
 let project: string;
 let config: string;
