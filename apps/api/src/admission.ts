@@ -12,11 +12,12 @@ export interface AdmittedJob {
   outDir: string;
 }
 
-type Limits = Pick<ServerConfig, 'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep'>;
+type Limits = Pick<ServerConfig, 'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep' | 'maxShardWindowBytes'>;
 
 /**
  * Everything a submitted spec must pass before it is stored: the spec schema, the plugins it names, the server's
- * limits (model size estimated from the config, never by building it; steps; tokens per step) and the data
+ * limits (model size estimated from the config, never by building it; steps; tokens per step; the shard stream's
+ * shuffle window) and the data
  * directory (every file path resolves inside it). Each refusal is a SpecError naming the field.
  */
 export async function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): Promise<AdmittedJob> {
@@ -46,6 +47,13 @@ export async function admitJob(raw: unknown, jobId: string, registry: PluginRegi
 }
 
 async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): Promise<void> {
+  // Every stage inherits data.shardWindowBytes from the top level (a stage's data has no such field).
+  const window = job.stages[0].spec.data.shardWindowBytes;
+  if (job.stages.some((s) => s.spec.data.shards) && window > limits.maxShardWindowBytes)
+    throw new SpecError(
+      'spec.data.shardWindowBytes',
+      `the shard stream would hold up to ${formatBytes(window)} of documents; this server allows at most ${formatBytes(limits.maxShardWindowBytes)} (maxShardWindowBytes)`,
+    );
   const first = job.stages[0].spec;
   // The job's tokenizer reserves every stage's special tokens, so its vocabulary (not the first stage's) sizes the model.
   const parameters = estimateParameters(first, registry, first.data.shards ? await datasetVocabSize(first.data.shards) : jobTokenizer(job, registry).vocabSize);
@@ -103,6 +111,10 @@ function insideDataDir(dataDir: string, value: string, path: string, mustExist: 
   while (!existsSync(existing)) existing = dirname(existing);
   if (!inside(realpathSync(existing))) throw new SpecError(path, `${JSON.stringify(value)} links outside the data directory; expected ${allowed}`);
   return target;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 30 ? `${+(n / 2 ** 30).toFixed(2)} GiB` : `${+(n / 2 ** 20).toFixed(2)} MiB`;
 }
 
 function formatCount(n: number): string {

@@ -23,6 +23,8 @@ const serverConfigSchema = object({
   maxStepsPerJob: field(integer({ min: 1 }), 1_000_000),
   /** Most tokens in one optimizer step (batchSize x seqLen x gradAccum), which bounds activation memory. */
   maxTokensPerStep: field(integer({ min: 1 }), 1 << 20),
+  /** Most bytes of documents a job's shard stream may hold for shuffling (data.shardWindowBytes), per job. */
+  maxShardWindowBytes: field(integer({ min: 4096 }), 256 << 20),
   maxBodyBytes: field(integer({ min: 1024 }), 1 << 20),
   maxCompletionTokens: field(integer({ min: 1 }), 1024),
   /** On start, resume jobs the previous server left running (from their last checkpoint). */

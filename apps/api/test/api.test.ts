@@ -150,6 +150,7 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
       [{ ...tinySpec(), outDir: '../elsewhere' }, 'spec.outDir', /outside it/],
       [{ ...tinySpec(), data: { shards: '../../datasets/x' } }, 'spec.data.shards', /outside it/],
       [{ ...tinySpec(), data: { shards: 'corpora/sotu-small' } }, 'spec.data.shards', /expected a dataset prepared by `unilab data`/],
+      [{ ...tinySpec(), data: { shards: 'corpora/sotu-small', shardWindowBytes: 2 ** 31 } }, 'spec.data.shardWindowBytes', /2 GiB of documents; this server allows at most 256 MiB \(maxShardWindowBytes\)/],
       [{ ...tinySpec(), stages: [{ name: 'a', steps: 2 }] }, 'spec.train.steps', /a staged job gives each stage its own budget/],
       [{ ...tinySpec(), train: { warmupSteps: 1 }, stages: [{ name: 'a', steps: 2, train: { lr: -1 } }] }, 'spec.stages[0].train.lr', /expected a number > 0/],
     ];
