@@ -75,12 +75,7 @@ describe('unilm', () => {
   it('over 10,000 examples: modes 1/3, 1/3, 1/6, 1/6 (±2%), 15% ± 1% predicted, text comes back in every mode', () => {
     const { context, batcher: b } = batcher();
     const { eos, MASK, pad } = context.specialTokens;
-    const segments: PackedSegment[] = [];
-    while (segments.length < 10_000) {
-      const batch = b.next();
-      expectBatchContract(batch, pad, context.vocabSize);
-      segments.push(...segmentsOf(batch));
-    }
+    const segments = collectSegments(b, 10_000, (batch) => expectBatchContract(batch, pad, context.vocabSize));
     const modes: Record<UnilmMode, number> = { bidirectional: 0, seq2seq: 0, 'left-to-right': 0, 'right-to-left': 0 };
     let text = 0;
     let predicted = 0;
@@ -130,12 +125,7 @@ describe('unilm', () => {
 describe('unilm (encoder-decoder)', () => {
   it('over 10,000 examples: modes 1/3, 1/3, 1/6, 1/6 (±2%), 15% ± 1% of bidirectional text predicted, text comes back in every mode', () => {
     const { context, batcher: b } = encoderDecoderBatcher();
-    const segments: PackedSegment[] = [];
-    while (segments.length < 10_000) {
-      const batch = b.next();
-      expectBatchContract(batch, pad, context.vocabSize);
-      segments.push(...segmentsOf(batch));
-    }
+    const segments = collectSegments(b, 10_000, (batch) => expectBatchContract(batch, pad, context.vocabSize));
     const modes: Record<UnilmMode, number> = { bidirectional: 0, seq2seq: 0, 'left-to-right': 0, 'right-to-left': 0 };
     let bidirectionalText = 0;
     let predicted = 0;

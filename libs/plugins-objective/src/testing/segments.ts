@@ -54,10 +54,14 @@ function encoderTokensOf(batch: Batch, row: number, segment: number): number[] {
   return out;
 }
 
-/** Pulls batches until at least `count` examples were packed. */
-export function collectSegments(batcher: Batcher, count: number): PackedSegment[] {
+/** Pulls batches until at least `count` examples were packed; `check` sees each batch first (e.g. the batch contract). */
+export function collectSegments(batcher: Batcher, count: number, check?: (batch: Batch) => void): PackedSegment[] {
   const out: PackedSegment[] = [];
-  while (out.length < count) out.push(...segmentsOf(batcher.next()));
+  while (out.length < count) {
+    const batch = batcher.next();
+    check?.(batch);
+    out.push(...segmentsOf(batch));
+  }
   return out;
 }
 
