@@ -9,18 +9,21 @@ F.scaled_dot_product_attention(is_causal=True), the fused kernel an eager PyTorc
 SideResults of config.ts as {"results": [...]}; prints nothing to stdout but the step log on stderr.
 """
 import json
-import math
+import os
 import statistics
 import sys
 import time
 
 try:
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
 except ImportError as e:  # the tiny run on a machine without PyTorch (CI, this repo's dev machines)
     print(f"PyTorch is not importable here ({e}); skipping the reference side", file=sys.stderr)
     sys.exit(0)
+
+# The shared model lives one folder up (bench/torch_llama.py); this script runs as bench/gpu/torch_reference.py.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from torch_llama import Decoder, fused_attention  # noqa: E402
 
 cfg = json.loads(sys.argv[1])
 out_path = sys.argv[2]
@@ -29,76 +32,9 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
 
-class RMSNorm(nn.Module):
-    def __init__(self, d, eps):
-        super().__init__()
-        self.weight = nn.Parameter(torch.ones(d))
-        self.eps = eps
-
-    def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-
-def rope(x, cos, sin):
-    """Interleaved pairs (2i, 2i+1) rotate by pos * base^(-2i/D), as unilab's kernel. x: [B, T, H, D]."""
-    x0, x1 = x[..., 0::2], x[..., 1::2]
-    return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
-
-
-class Block(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        d, f = c["dModel"], c["ffnHidden"]
-        self.heads, self.head_dim = c["heads"], d // c["heads"]
-        self.attn_norm = RMSNorm(d, c["normEps"])
-        self.wq = nn.Linear(d, d, bias=False)
-        self.wk = nn.Linear(d, d, bias=False)
-        self.wv = nn.Linear(d, d, bias=False)
-        self.wo = nn.Linear(d, d, bias=False)
-        self.ffn_norm = RMSNorm(d, c["normEps"])
-        self.w_gate = nn.Linear(d, f, bias=False)
-        self.w_up = nn.Linear(d, f, bias=False)
-        self.w_down = nn.Linear(f, d, bias=False)
-
-    def forward(self, x, cos, sin):
-        b, t, d = x.shape
-        h = self.attn_norm(x)
-        q = rope(self.wq(h).view(b, t, self.heads, self.head_dim), cos, sin).transpose(1, 2)
-        k = rope(self.wk(h).view(b, t, self.heads, self.head_dim), cos, sin).transpose(1, 2)
-        v = self.wv(h).view(b, t, self.heads, self.head_dim).transpose(1, 2)
-        att = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        x = x + self.wo(att.transpose(1, 2).reshape(b, t, d))
-        h = self.ffn_norm(x)
-        return x + self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))
-
-
-class Decoder(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.embed = nn.Embedding(c["vocabSize"], c["dModel"])
-        self.blocks = nn.ModuleList(Block(c) for _ in range(c["layers"]))
-        self.norm = RMSNorm(c["dModel"], c["normEps"])
-        self.output = nn.Linear(c["dModel"], c["vocabSize"], bias=False)
-        hd = c["dModel"] // c["heads"]
-        inv_freq = c["ropeBase"] ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
-        angles = torch.arange(c["seqLen"], dtype=torch.float64)[:, None] * inv_freq[None, :]
-        self.register_buffer("cos", angles.cos().float()[None, :, None, :])
-        self.register_buffer("sin", angles.sin().float()[None, :, None, :])
-        for name, p in self.named_parameters():
-            if p.dim() > 1:
-                std = 0.02 / math.sqrt(2 * c["layers"]) if name.endswith(("wo.weight", "w_down.weight")) else 0.02
-                nn.init.normal_(p, std=std)
-
-    def forward(self, tokens):
-        x = self.embed(tokens)
-        for blk in self.blocks:
-            x = blk(x, self.cos, self.sin)
-        return self.output(self.norm(x))
-
-
 def side(dtype_name):
     torch.manual_seed(cfg["seed"])
-    model = Decoder(cfg).to(device)
+    model = Decoder(cfg, fused_attention).to(device)
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW(
