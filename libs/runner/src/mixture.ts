@@ -22,7 +22,7 @@ export async function prepareMixture(components: readonly MixtureComponent[], he
   const train: Int32Array[] = [];
   parts.forEach((part, i) => {
     const target = (components[i].weight / totalWeight) * totalTokens;
-    const order = shuffled(part.train.length, rng);
+    const order = rng.shuffle(Array.from({ length: part.train.length }, (_, i) => i));
     for (let taken = 0, k = 0; taken < target && part.train.length > 0; k++) {
       const doc = part.train[order[k % order.length]];
       train.push(doc);
@@ -38,13 +38,4 @@ export async function prepareMixture(components: readonly MixtureComponent[], he
     heldOutTokens: count(heldOut),
     unigramEntropy: unigramEntropy(train, tokenizer.vocabSize),
   };
-}
-
-function shuffled(n: number, rng: Rng): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
