@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
 import { parseCompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
+import { crossSiteGuard } from './cross-site.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { openApiDocument } from './openapi.ts';
 import { FINISHED, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
@@ -85,10 +87,15 @@ export function createApp(ctx: AppContext): Hono {
     }),
   );
 
-  app.use('/v1/jobs', auth);
-  app.use('/v1/jobs/*', auth);
-  app.use('/v1/models', auth);
-  app.use('/v1/completions', auth);
+  // Every route that changes or reads job data: first refuse what a web page could send (cross-site.ts), then
+  // answer allowed origins' CORS preflights, then ask for the token.
+  const guard = crossSiteGuard(config);
+  const allowOrigins = config.allowedOrigins.length > 0 ? cors({ origin: config.allowedOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], exposeHeaders: ['Location'] }) : null;
+  for (const route of ['/v1/jobs', '/v1/jobs/*', '/v1/models', '/v1/completions']) {
+    app.use(route, guard);
+    if (allowOrigins) app.use(route, allowOrigins);
+    app.use(route, auth);
+  }
 
   app.post('/v1/jobs', limitBody(config.maxBodyBytes), async (c) => {
     if (store.countWithStatus('queued') >= config.maxQueuedJobs)
