@@ -49,6 +49,9 @@ export function parseCompletionRequest(body: unknown, maxCompletionTokens: numbe
   };
 }
 
+/** The checkpoint asked for does not read back intact; an older one of the same job may. */
+export class DamagedCheckpointError extends Error {}
+
 /**
  * Sampling runs in one long-lived inference worker (models stay loaded there), so a long generation never blocks
  * the server's event loop. A crashed worker fails its pending requests and is replaced on the next request.
@@ -86,7 +89,7 @@ export class CompletionService {
       const request = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.type === 'generated') request?.resolve(m.generation);
-      else request?.reject(new Error(m.message));
+      else request?.reject(m.damagedCheckpoint ? new DamagedCheckpointError(m.message) : new Error(m.message));
     });
     worker.onCrash((err) => {
       if (this.worker === worker) this.worker = null;

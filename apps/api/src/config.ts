@@ -83,6 +83,8 @@ const serverConfigSchema = object({
   autoResume: field(boolean(), true),
   /** How long a shutdown waits for running jobs to checkpoint before stopping their workers. */
   shutdownGraceMs: field(integer({ min: 0 }), 5000),
+  /** How long a cancelled job has to reach a step boundary (and checkpoint) before its worker is terminated. */
+  cancelGraceMs: field(integer({ min: 0 }), 60_000),
 });
 
 export type ServerConfig = ReturnType<typeof serverConfigSchema.parse> & {
