@@ -123,6 +123,8 @@ describe('jobs own their directories', () => {
     expect(await refusal(client.job(stalled.id))).toMatchObject({ status: 404 });
     expect(await refusal(client.delete(stalled.id))).toMatchObject({ status: 404 });
     expect((await client.jobs()).map((j) => j.id)).not.toContain(stalled.id);
+    const openapi = await (await fetch(`${server.url}/openapi.json`)).json();
+    expect(Object.keys(openapi.paths['/v1/jobs/{id}'].delete.responses)).toEqual(expect.arrayContaining(['200', '404', '409']));
     // Its directory is free for a new job.
     const reuse = await client.submit(quick('reuse', 'runs/stall'));
     await client.cancel(reuse.id);
