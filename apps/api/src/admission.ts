@@ -57,6 +57,23 @@ async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limit
       'spec.data.shardWindowBytes',
       `the shard stream would hold up to ${formatBytes(window)} of documents; this server allows at most ${formatBytes(limits.maxShardWindowBytes)} (maxShardWindowBytes)`,
     );
+  let steps = 0;
+  for (const stage of job.stages) {
+    const t = stage.spec.train;
+    const where = job.stages.length > 1 ? `spec.stages[${stage.index}]` : 'spec';
+    const tokens = t.batchSize * t.seqLen * t.gradAccum;
+    if (tokens > limits.maxTokensPerStep)
+      throw new SpecError(
+        `${where}.train.batchSize`,
+        `batchSize x seqLen x gradAccum = ${tokens} tokens per step; this server allows at most ${limits.maxTokensPerStep} (maxTokensPerStep)`,
+      );
+    steps += t.steps * (stage.gate?.action === 'retry' ? stage.gate.maxRetries + 1 : 1);
+  }
+  if (steps > limits.maxStepsPerJob)
+    throw new SpecError(
+      job.stages.length > 1 ? 'spec.stages' : 'spec.train.steps',
+      `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`,
+    );
   const first = job.stages[0].spec;
   // The job's tokenizer reserves every stage's special tokens, so its vocabulary (not the first stage's) sizes the model.
   const vocabSize = first.data.shards ? await datasetVocabSize(first.data.shards) : jobTokenizer(job, registry).vocabSize;
@@ -77,23 +94,6 @@ async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limit
       );
     if (footprint.total > limits.maxJobMemoryBytes) throw memoryRefusal(footprint, stage.spec.train, job.stages.length > 1 ? `spec.stages[${stage.index}]` : 'spec', limits.maxJobMemoryBytes);
   }
-  let steps = 0;
-  for (const stage of job.stages) {
-    const t = stage.spec.train;
-    const where = job.stages.length > 1 ? `spec.stages[${stage.index}]` : 'spec';
-    const tokens = t.batchSize * t.seqLen * t.gradAccum;
-    if (tokens > limits.maxTokensPerStep)
-      throw new SpecError(
-        `${where}.train.batchSize`,
-        `batchSize x seqLen x gradAccum = ${tokens} tokens per step; this server allows at most ${limits.maxTokensPerStep} (maxTokensPerStep)`,
-      );
-    steps += t.steps * (stage.gate?.action === 'retry' ? stage.gate.maxRetries + 1 : 1);
-  }
-  if (steps > limits.maxStepsPerJob)
-    throw new SpecError(
-      job.stages.length > 1 ? 'spec.stages' : 'spec.train.steps',
-      `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`,
-    );
 }
 
 /** A job whose estimated training memory is over the limit: the estimate, its parts and the fields that set them. */
