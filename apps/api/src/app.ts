@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
-import { parseCompletionRequest, type CompletionService } from './completions.ts';
+import { CompletionCancelledError, parseCompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { openApiDocument } from './openapi.ts';
@@ -64,13 +64,20 @@ export function createApp(ctx: AppContext): Hono {
     if (err instanceof JobNotFoundError) return c.json(errorBody('not_found', err.message), 404);
     if (err instanceof JobConflictError) return c.json(errorBody('conflict', err.message), 409);
     if (err instanceof HTTPException) return err.getResponse();
+    // Nobody reads this answer: the client has gone.
+    if (err instanceof CompletionCancelledError) return c.json(errorBody('request_cancelled', err.message), 400);
     console.error('unilab api:', err);
     return c.json(errorBody('server_error', (err as Error).message), 500);
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; see /openapi.json`), 404));
 
   app.get('/healthz', (c) =>
-    c.json({ status: 'ok', runtime: ctx.runtime, jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') } }),
+    c.json({
+      status: 'ok',
+      runtime: ctx.runtime,
+      jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') },
+      completions: { requests: completions.requestsInFlight, generations: completions.generationsInFlight },
+    }),
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.get('/v1/plugins', (c) =>
@@ -188,28 +195,22 @@ export function createApp(ctx: AppContext): Hono {
   });
 
   app.post('/v1/completions', limitBody(256 * 1024), async (c) => {
-    const request = parseCompletionRequest(await readJson(c), config.maxCompletionTokens);
+    const request = parseCompletionRequest(await readJson(c), config);
     const job = store.getJob(request.model);
     if (!job) throw new ApiError(404, 'not_found', `no job with id ${JSON.stringify(request.model)}; models are job ids (GET /v1/models)`, 'body.model');
     const checkpoint = latestCheckpoint(store, job.id);
     if (!checkpoint) throw new ApiError(400, 'invalid_request_error', `job ${job.id} has no checkpoint yet (it is ${job.status})`, 'body.model');
-    const choices = [];
-    let promptTokens = 0;
-    let completionTokens = 0;
-    for (const [p, prompt] of request.prompts.entries()) {
-      for (let k = 0; k < request.n; k++) {
-        const g = await completions.generate(checkpoint, prompt, { ...request.options, seed: request.options.seed + k });
-        choices.push({ text: g.text, index: p * request.n + k, logprobs: null, finish_reason: g.finishReason });
-        if (k === 0) promptTokens += g.promptTokens;
-        completionTokens += g.completionTokens;
-      }
-    }
+    if (completions.requestsInFlight >= config.maxCompletionRequests)
+      throw new ApiError(429, 'rate_limit_error', `${completions.requestsInFlight} completion requests are being served, the most this server takes (maxCompletionRequests); try again later`);
+    // The request's signal aborts when the client disconnects: sampling stops at the next token.
+    const completion = await completions.complete(checkpoint, request, c.req.raw.signal);
+    const { promptTokens, completionTokens } = completion;
     return c.json({
       id: `cmpl-${crypto.randomUUID().replace(/-/g, '')}`,
       object: 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model: job.id,
-      choices,
+      choices: completion.choices,
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     });
   });

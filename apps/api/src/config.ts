@@ -40,8 +40,8 @@ const serverConfigSchema = object({
   maxCompletionTokens: field(integer({ min: 1 }), 1024),
   /** Most tokens one completion request may ask for in all: prompts x n x max_tokens. */
   maxCompletionTokensPerRequest: field(integer({ min: 1 }), 8192),
-  /** Most generations waiting for the inference worker; beyond it a completion request gets 429. */
-  maxPendingCompletions: field(integer({ min: 1 }), 64),
+  /** Most completion requests served at once (they take turns on the inference worker); beyond it 429. */
+  maxCompletionRequests: field(integer({ min: 1 }), 16),
   /** On start, resume jobs the previous server left running (from their last checkpoint). */
   autoResume: field(boolean(), true),
   /** How long a shutdown waits for running jobs to checkpoint before stopping their workers. */
