@@ -7,12 +7,11 @@ import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
-import { DamagedCheckpointError, parseCompletionRequest, type CompletionService } from './completions.ts';
+import { CompletionCancelledError, DamagedCheckpointError, parseCompletionRequest, type Completion, type CompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
 import { crossSiteGuard } from './cross-site.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { openApiDocument } from './openapi.ts';
-import type { Generation, GenerationRequest } from './worker-protocol.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
 
 export interface AppContext {
@@ -82,6 +81,8 @@ export function createApp(ctx: AppContext): Hono {
     if (err instanceof JobConflictError) return c.json(errorBody('conflict', err.message), 409);
     if (err instanceof OutDirTakenError) return c.json(errorBody('conflict', err.message, 'spec.outDir'), 409);
     if (err instanceof HTTPException) return err.getResponse();
+    // Nobody reads this answer: the client has gone.
+    if (err instanceof CompletionCancelledError) return c.json(errorBody('request_cancelled', err.message), 400);
     console.error('unilab api:', err);
     // A bug, not a refusal: the message helps a report, the paths in it (outside the data directory too) do not.
     return c.json(errorBody('server_error', hidePaths((err as Error).message).replace(/(?:\/[\w.@+-]+){2,}/g, '<path>')), 500);
@@ -89,7 +90,12 @@ export function createApp(ctx: AppContext): Hono {
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; see /openapi.json`), 404));
 
   app.get('/healthz', (c) =>
-    c.json({ status: 'ok', runtime: ctx.runtime, jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') } }),
+    c.json({
+      status: 'ok',
+      runtime: ctx.runtime,
+      jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') },
+      completions: { requests: completions.requestsInFlight, generations: completions.generationsInFlight },
+    }),
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.get('/v1/plugins', (c) =>
@@ -220,41 +226,36 @@ export function createApp(ctx: AppContext): Hono {
   });
 
   app.post('/v1/completions', limitBody(256 * 1024), async (c) => {
-    const request = parseCompletionRequest(await readJson(c), config.maxCompletionTokens);
+    const request = parseCompletionRequest(await readJson(c), config);
     const job = store.getJob(request.model);
     if (!job) throw new ApiError(404, 'not_found', `no job with id ${JSON.stringify(request.model)}; models are job ids (GET /v1/models)`, 'body.model');
     if (!latestCheckpoint(store, job.id, damaged)) throw noIntactCheckpoint(job);
-    const choices = [];
-    let promptTokens = 0;
-    let completionTokens = 0;
-    for (const [p, prompt] of request.prompts.entries()) {
-      for (let k = 0; k < request.n; k++) {
-        const g = await generateFromNewest(job, prompt, { ...request.options, seed: request.options.seed + k });
-        choices.push({ text: g.text, index: p * request.n + k, logprobs: null, finish_reason: g.finishReason });
-        if (k === 0) promptTokens += g.promptTokens;
-        completionTokens += g.completionTokens;
-      }
-    }
+    if (completions.requestsInFlight >= config.maxCompletionRequests)
+      throw new ApiError(429, 'rate_limit_error', `${completions.requestsInFlight} completion requests are being served, the most this server takes (maxCompletionRequests); try again later`);
+    // The request's signal aborts when the client disconnects: sampling stops at the next token.
+    const completion = await completeFromNewest(job, request, c.req.raw.signal);
+    const { promptTokens, completionTokens } = completion;
     return c.json({
       id: `cmpl-${crypto.randomUUID().replace(/-/g, '')}`,
       object: 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model: job.id,
-      choices,
+      choices: completion.choices,
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     });
   });
 
   /**
-   * Sample from the newest checkpoint of a job that reads back intact. A damaged one (truncated, checksum mismatch)
-   * is skipped for good, with a `checkpoint-skipped` event on the job, and the one before it is tried.
+   * Complete from the newest checkpoint of a job that reads back intact. A damaged one (truncated, checksum mismatch)
+   * fails the request's first generation; it is skipped for good, with a `checkpoint-skipped` event on the job, and
+   * the request starts again from the one before it.
    */
-  async function generateFromNewest(job: JobRecord, prompt: string, options: GenerationRequest): Promise<Generation> {
+  async function completeFromNewest(job: JobRecord, request: CompletionRequest, signal: AbortSignal): Promise<Completion> {
     for (;;) {
       const checkpoint = latestCheckpoint(store, job.id, damaged);
       if (!checkpoint) throw noIntactCheckpoint(job);
       try {
-        return await completions.generate(checkpoint, prompt, options);
+        return await completions.complete(checkpoint, request, signal);
       } catch (err) {
         if (!(err instanceof DamagedCheckpointError)) throw err;
         damaged.add(checkpoint);

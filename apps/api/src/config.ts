@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { SpecError, arrayOf, boolean, field, integer, object, optional, string, type Schema } from '@unilab/core';
 
@@ -77,8 +78,22 @@ const serverConfigSchema = object({
   maxTokensPerStep: field(integer({ min: 1 }), 1 << 20),
   /** Most bytes of documents a job's shard stream may hold for shuffling (data.shardWindowBytes), per job. */
   maxShardWindowBytes: field(integer({ min: 4096 }), 256 << 20),
+  /**
+   * Most bytes a job may need to train, as its architecture estimates it (weights, gradients, AdamW moments and
+   * activations at the spec's batch and sequence length; what `unilab describe` prints). Absent: half the memory of
+   * the machine (or of its cgroup).
+   */
+  maxJobMemoryBytes: optional(integer({ min: 1 << 20 })),
+  /** Admit architectures from plugin packages that cannot estimate their memory (no `footprint` hook): unbounded. */
+  admitUnestimatedArchitectures: field(boolean(), false),
+  /** A job the server died under this many times in a row (kill -9, out of memory) is failed instead of resumed. */
+  maxInterruptedRuns: field(integer({ min: 1 }), 3),
   maxBodyBytes: field(integer({ min: 1024 }), 1 << 20),
   maxCompletionTokens: field(integer({ min: 1 }), 1024),
+  /** Most tokens one completion request may ask for in all: prompts x n x max_tokens. */
+  maxCompletionTokensPerRequest: field(integer({ min: 1 }), 8192),
+  /** Most completion requests served at once (they take turns on the inference worker); beyond it 429. */
+  maxCompletionRequests: field(integer({ min: 1 }), 16),
   /** On start, resume jobs the previous server left running (from their last checkpoint). */
   autoResume: field(boolean(), true),
   /** How long a shutdown waits for running jobs to checkpoint before stopping their workers. */
@@ -87,7 +102,8 @@ const serverConfigSchema = object({
   cancelGraceMs: field(integer({ min: 0 }), 60_000),
 });
 
-export type ServerConfig = ReturnType<typeof serverConfigSchema.parse> & {
+export type ServerConfig = Omit<ReturnType<typeof serverConfigSchema.parse>, 'maxJobMemoryBytes'> & {
+  maxJobMemoryBytes: number;
   /** The configuration file whose `plugins` the server and every worker load (null: the repository's plugins only). */
   pluginConfig: string | null;
 };
@@ -98,12 +114,13 @@ const ENV: Record<string, keyof ServerConfig> = {
   UNILAB_PORT: 'port',
   UNILAB_API_TOKEN: 'token',
   UNILAB_MAX_CONCURRENT_JOBS: 'maxConcurrentJobs',
+  UNILAB_MAX_JOB_MEMORY_BYTES: 'maxJobMemoryBytes',
   /** Comma-separated. */
   UNILAB_ALLOWED_ORIGINS: 'allowedOrigins',
   UNILAB_ALLOWED_HOSTS: 'allowedHosts',
 };
 
-const NUMERIC = new Set<string>(['port', 'maxConcurrentJobs']);
+const NUMERIC = new Set<string>(['port', 'maxConcurrentJobs', 'maxJobMemoryBytes']);
 const LISTS = new Set<string>(['allowedOrigins', 'allowedHosts']);
 
 /**
@@ -136,7 +153,19 @@ export async function loadServerConfig(options: { file?: string | null; env?: Re
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) raw[key] = value;
   const config = serverConfigSchema.parse(raw, 'config.server');
-  return { ...config, dataDir: resolve(config.dataDir), pluginConfig: options.file ? resolve(options.file) : null };
+  return {
+    ...config,
+    dataDir: resolve(config.dataDir),
+    maxJobMemoryBytes: config.maxJobMemoryBytes ?? Math.floor(machineMemory() / 2),
+    pluginConfig: options.file ? resolve(options.file) : null,
+  };
+}
+
+/** Bytes of memory this process may use: the machine's, or its cgroup's limit where that is lower (containers). */
+export function machineMemory(): number {
+  const total = totalmem();
+  const constrained = (process as { constrainedMemory?(): number | undefined }).constrainedMemory?.();
+  return constrained && constrained > 0 && constrained < total ? constrained : total;
 }
 
 export function isLoopback(host: string): boolean {

@@ -27,6 +27,8 @@ export interface JobManagerOptions {
   cancelGraceMs: number;
   /** Every job directory lies inside it; deleting a job removes nothing outside. */
   dataDir: string;
+  /** Runs in a row the server may die under before recovery fails the job instead of resuming it. */
+  maxInterruptedRuns: number;
   /** The configuration file whose plugins every worker loads. */
   pluginConfig: string | null;
 }
@@ -53,28 +55,42 @@ export class JobManager {
   /**
    * After a restart: a job still marked running lost its worker with the previous server (a crash or kill -9). It
    * becomes interrupted; with autoResume, interrupted jobs go back into the queue and continue from their newest
-   * intact checkpoint.
+   * intact checkpoint. A job the server died under maxInterruptedRuns times in a row fails instead: it may be what
+   * brings the server down (memory), and resuming it forever would take the server down forever.
    */
   recover(autoResume: boolean): void {
     for (const job of this.store.jobsWithStatus('running')) {
-      const last = this.store.checkpoints(job.id).at(-1);
+      const checkpointStep = this.store.checkpoints(job.id).at(-1)?.globalStep ?? 0;
+      const where = `last step reported ${job.step}; its newest checkpoint is at step ${checkpointStep}`;
       if (job.cancelRequestedAt) {
-        this.setStatus(
-          job.id,
-          'cancelled',
-          { message: `cancelled: the server stopped before the job reached a step boundary (last step reported ${job.step}); its newest checkpoint is at step ${last?.globalStep ?? 0}`, step: job.step },
-          { finishedAt: now() },
-        );
+        this.setStatus(job.id, 'cancelled', { message: `cancelled: the server stopped before the job reached a step boundary (${where})`, step: job.step }, { finishedAt: now() });
         continue;
       }
-      this.setStatus(job.id, 'interrupted', {
-        message: `the server stopped while the job ran (last step reported ${job.step}); its newest checkpoint is at step ${last?.globalStep ?? 0}`,
-        step: job.step,
-        checkpointStep: last?.globalStep ?? 0,
-      });
+      const interruptedRuns = this.interruptedRunsInARow(job.id) + 1;
+      if (interruptedRuns >= this.options.maxInterruptedRuns) {
+        const message =
+          `the server stopped ${interruptedRuns} times in a row while the job ran (${where}); it is not resumed again, ` +
+          `since the job may be what brings the server down (maxInterruptedRuns ${this.options.maxInterruptedRuns}); POST /v1/jobs/${job.id}/resume tries again`;
+        this.setStatus(job.id, 'failed', { message, step: job.step, checkpointStep, interruptedRuns }, { error: message, finishedAt: now() });
+      } else
+        this.setStatus(job.id, 'interrupted', { message: `the server stopped while the job ran (${where})`, step: job.step, checkpointStep, interruptedRuns });
     }
-    if (autoResume) for (const job of this.store.jobsWithStatus('interrupted')) this.resume(job.id);
+    if (autoResume) for (const job of this.store.jobsWithStatus('interrupted')) this.resume(job.id, 'server');
     this.schedule();
+  }
+
+  /**
+   * How many times in a row the server died under the job, from its status log: the count on its last unclean
+   * interruption, unless something else (a clean stop, a client's resume, an end) came after it.
+   */
+  private interruptedRunsInARow(id: string): number {
+    const statuses = this.store.statusEvents(id);
+    for (let i = statuses.length - 1; i >= 0; i--) {
+      const s = statuses[i];
+      if (s.status === 'running' || (s.status === 'queued' && s.requestedBy === 'server')) continue;
+      return s.status === 'interrupted' && typeof s.interruptedRuns === 'number' ? s.interruptedRuns : 0;
+    }
+    return 0;
   }
 
   submit(id: string, spec: unknown, admitted: AdmittedJob): JobRecord {
@@ -113,15 +129,18 @@ export class JobManager {
     return this.store.getJob(id)!;
   }
 
-  /** Queue an interrupted, cancelled or failed job again; it continues from its newest intact checkpoint. */
-  resume(id: string): JobRecord {
+  /**
+   * Queue an interrupted, cancelled or failed job again; it continues from its newest intact checkpoint. A client's
+   * resume starts the count of interrupted runs afresh; the server's own (autoResume) does not.
+   */
+  resume(id: string, requestedBy: 'client' | 'server' = 'client'): JobRecord {
     const job = this.require(id);
     if (!['interrupted', 'cancelled', 'failed'].includes(job.status))
       throw new JobConflictError(`job ${id} is ${job.status}; only interrupted, cancelled or failed jobs can be resumed`);
     this.setStatus(
       id,
       'queued',
-      { message: `resume requested (was ${job.status})` },
+      { message: `resume requested (was ${job.status})`, requestedBy },
       { queued: true, finishedAt: null, error: null, errorStep: null, errorPhase: null, errorOp: null, cancelRequestedAt: null },
     );
     this.schedule();

@@ -213,7 +213,9 @@ export const openApiDocument = {
     '/v1/models': { get: { summary: 'Jobs with a checkpoint, as OpenAI models', security: secured, responses: { 200: { description: '{ object: "list", data }' }, 401: unauthorized, 403: crossSite } } },
     '/v1/completions': {
       post: {
-        summary: 'OpenAI-compatible text completion from a job\'s newest checkpoint (model = job id)',
+        summary:
+          'OpenAI-compatible text completion from a job\'s newest checkpoint (model = job id); prompts x n x max_tokens is capped ' +
+          '(400 names maxCompletionTokensPerRequest), requests beyond maxCompletionRequests get 429, a closed connection stops sampling',
         security: secured,
         requestBody: {
           required: true,
@@ -243,7 +245,9 @@ export const openApiDocument = {
           401: unauthorized,
           403: crossSite,
           404: error,
+          413: error,
           415: notJson,
+          429: error,
         },
       },
     },

@@ -216,6 +216,13 @@ export class JobStore {
       .map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data), at: r.at }));
   }
 
+  /** The data of a job's status events, oldest first. */
+  statusEvents(id: string): Record<string, unknown>[] {
+    return this.db
+      .all<{ data: string }>("SELECT data FROM events WHERE job_id = ? AND type = 'status' ORDER BY seq", [id])
+      .map((r) => JSON.parse(r.data));
+  }
+
   insertMetric(id: string, m: { stage: number; step: number; globalStep: number; loss?: number; lr?: number; gradNorm?: number; tokens?: number; heldOutLoss?: number }): void {
     this.db.run(
       'INSERT INTO metrics (job_id, stage, step, global_step, loss, lr, grad_norm, tokens, held_out_loss, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',

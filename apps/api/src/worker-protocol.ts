@@ -7,7 +7,11 @@ import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
 export type ToWorker =
   | { type: 'train'; jobId: string; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
-  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; pluginConfig: string | null };
+  /**
+   * `cancelled` is one Int32 over a SharedArrayBuffer that the server sets to 1 when the client goes away: sampling
+   * does not yield to the worker's message loop between tokens, so a message could not stop it, shared memory can.
+   */
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; cancelled: Int32Array; pluginConfig: string | null };
 
 export interface GenerationRequest {
   maxTokens: number;

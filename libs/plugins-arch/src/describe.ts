@@ -1,4 +1,4 @@
-import { Rng, createReferenceBackend, disposeParameters, type PositionalEncoding, type PositionalEncodingPlugin } from '@unilab/core';
+import { Rng, createReferenceBackend, disposeParameters, type FootprintEnvironment, type PositionalEncoding, type TrainingFootprint } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import type { EncoderDecoderConfig } from './encoder-decoder.ts';
 import { builtinPositionalEncodings } from './positional/builtin.ts';
@@ -35,13 +35,8 @@ export interface ModelDescription {
   memory: { weightsAndOptimizer: number; activations: number; total: number };
 }
 
-export interface DescribeOptions {
-  vocabSize: number;
-  seqLen: number;
-  batchSize: number;
-  /** Positional encodings by name (the registry's); this library's own by default. */
-  positionalEncoding?: (name: string) => PositionalEncodingPlugin<any>;
-}
+/** The vocabulary and the batch the figures are for; positional encodings by name (the registry's; this library's own by default). */
+export type DescribeOptions = FootprintEnvironment;
 
 /** One stack's shape, the unit of every formula below. */
 interface StackShape {
@@ -61,11 +56,6 @@ interface EncodingFootprint {
 }
 
 const SINGLE_STACK: Record<string, true> = { decoder: true, 'prefix-lm': true, unilm: true, glm: true, encoder: true };
-
-/** Whether the closed-form counts below know this architecture (the built-in ones; not those from plugin packages). */
-export function isBuiltInArchitecture(name: string): boolean {
-  return name === 'encoder-decoder' || SINGLE_STACK[name] === true;
-}
 
 /** Build the encoding once on a scratch backend to learn its parameter count and which hooks it fills. */
 function encodingFootprint(options: ModelOptions, describe: DescribeOptions): EncodingFootprint {
@@ -218,6 +208,12 @@ export function describeModel(architecture: string, config: SingleStackConfig | 
     flopsPerToken: { matmulWeights: matmul / positions / 2, forward, attention: attention / positions, training: 3 * forward },
     memory: { weightsAndOptimizer, activations, total: weightsAndOptimizer + activations },
   };
+}
+
+/** The figures an architecture plugin's `footprint` hook reports: describeModel's parameters and memory. */
+export function trainingFootprint(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): TrainingFootprint {
+  const { parameters, memory } = describeModel(architecture, config, options);
+  return { parameters: parameters.total, ...memory };
 }
 
 /**
