@@ -31,7 +31,10 @@ export interface ModelDescription {
    * costs two forwards), i.e. 6N + 3 · attention.
    */
   flopsPerToken: { matmulWeights: number; forward: number; attention: number; training: number };
-  /** Bytes for training: weights, gradients, AdamW moments (16 per parameter) and the activations the tape keeps. */
+  /**
+   * Bytes for training: weights, gradients, AdamW moments (16 per parameter) and activations (what the tape keeps,
+   * plus one block's worth for the backward's transient gradients).
+   */
   memory: { weightsAndOptimizer: number; activations: number; total: number };
 }
 
@@ -156,9 +159,11 @@ function forwardFlops(c: ModelOptions, stacks: StackShape[], t: number, vocabSiz
 }
 
 /**
- * Floats per position the tape keeps for the backward: every op output (norms with their statistics, projections,
+ * Floats per sequence the tape keeps for the backward: every op output (norms with their statistics, projections,
  * rotated q and k, attention output and its log-sum-exp, activations, residual sums, dropout outputs), the logits and
- * their gradient; plus the attention biases [H, T, T] of relative encodings. Transient gradients come on top.
+ * their gradient; plus the attention biases [H, T, T] of relative encodings. On top, what lives only during the
+ * backward (gradients of activations, kernel scratch): counted as one more block of the largest stack, which brings the
+ * estimate within about 10% of the resident memory a real run adds (docs/ARCHITECTURES.md, `unilab describe`).
  */
 function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, vocabSize: number): number {
   const d = c.dModel;
@@ -166,14 +171,16 @@ function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, voca
   const norm = d + (c.norm === 'rmsnorm' ? 1 : 2);
   const drop = c.dropout > 0 ? d : 0;
   let perSequence = 0;
+  let largestBlock = 0;
   for (const s of stacks) {
     const self = norm + d + 2 * kv + (s.encoding.rotates ? d + kv : 0) + d + c.heads + d + drop + d;
     const cross = s.crossAttention ? norm + d + d + c.heads + d + drop + d + 2 * kv : 0;
     const ffn = norm + c.ffnHidden * (c.activation === 'swiglu' ? 3 : 2) + d + drop + d;
     const perPosition = s.layers * (self + cross + ffn) + d + (s.encoding.embeds ? d : 0) + drop + (c.normPlacement === 'pre' ? norm : 0);
     perSequence += t * perPosition + (s.encoding.bias ? 2 * c.heads * t * t : 0);
+    largestBlock = Math.max(largestBlock, t * (self + cross + ffn));
   }
-  return perSequence + 2 * t * vocabSize;
+  return perSequence + largestBlock + 2 * t * vocabSize;
 }
 
 function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): string {
