@@ -11,5 +11,6 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'encoder',
   description: 'Encoder-only transformer (BERT-style), bidirectional within each segment',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'bidirectional',
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
 };

@@ -97,13 +97,14 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
-  const archConfig = registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
+  const architecture = registry.architecture(spec.model.architecture);
+  const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
   const encoding = chosenPositionalEncoding(archConfig);
   if (encoding)
     checkPositionalEncoding(
       encoding,
-      { architecture: spec.model.architecture, seqLen: spec.train.seqLen },
+      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention },
       registry.ofKind('positional-encoding'),
       'spec.model.config.positionalEncoding',
     );
