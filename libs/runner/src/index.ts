@@ -1,5 +1,5 @@
 export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec.ts';
-export { runTraining, buildModel, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
+export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
@@ -7,13 +7,14 @@ export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';
 export { TrainingDivergedError, checkFiniteStep, type DivergencePhase } from './divergence.ts';
-export { estimateParameters } from './estimate.ts';
+export { estimateParameters, estimateStepFlops } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';
 export {
   createObjectiveBatcher,
   isObjectiveMixture,
   mixBatchers,
   objectiveComponents,
+  objectiveDecoderLength,
   objectiveLabel,
   objectiveSpecSchema,
   objectiveSpecialTokens,
