@@ -45,3 +45,9 @@ export {
   type RunStagesOptions,
 } from './stages.ts';
 export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';
+export { parseExperiment, type Experiment, type ExperimentMatch, type ExperimentObjective, type ExperimentSize, type ExperimentVariant } from './sweep/experiment.ts';
+export { expandGrid, type SweepCell, type SweepGrid, type SkippedPair, type GridOptions } from './sweep/grid.ts';
+export { matchModel, measure, type MatchedModel, type MatchMetric } from './sweep/matching.ts';
+export { MANIFEST_FILE, readManifest, writeManifest, type CellRecord, type CellStatus, type SweepManifest } from './sweep/manifest.ts';
+export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgress, type CellRunner, type RunSweepOptions, type SweepEvent, type SweepResult } from './sweep/run-sweep.ts';
+export { inProcessCellRunner } from './sweep/in-process-runner.ts';

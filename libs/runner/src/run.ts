@@ -8,6 +8,7 @@ import {
   restoreTensors,
   checkPositionalEncoding,
   chosenPositionalEncoding,
+  disposeParameters,
   type Backend,
   type Batch,
   type DecodedCheckpoint,
@@ -84,6 +85,8 @@ export interface RunResult {
   model: Model;
   tokenizer: Tokenizer;
   backend: Backend;
+  /** Free the model's parameters and the optimizer's moments (a process that trains many runs on one backend, as a sweep does, calls it after each). */
+  dispose(): void;
 }
 
 /** Build the tokenizer a spec's objective needs (every component's special tokens, for a mixture). */
@@ -257,5 +260,9 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   if (lastCheckpoint === null || !lastCheckpoint.endsWith(`step-${String(trainer.step).padStart(8, '0')}.safetensors`))
     lastCheckpoint = await save();
   const flops = flopsPerStep === null ? null : flopsPerStep * trainer.step;
-  return { step: trainer.step, losses, heldOutLoss, unigramEntropy: data.unigramEntropy, flops, checkpoint: lastCheckpoint, model, tokenizer, backend };
+  const dispose = () => {
+    optimizer.dispose();
+    disposeParameters(backend, model.params);
+  };
+  return { step: trainer.step, losses, heldOutLoss, unigramEntropy: data.unigramEntropy, flops, checkpoint: lastCheckpoint, model, tokenizer, backend, dispose };
 }
