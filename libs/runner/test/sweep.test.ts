@@ -56,13 +56,29 @@ describe('experiment files', () => {
 
   it('the committed experiments parse and expand', async () => {
     const { readFile } = await import('node:fs/promises');
-    for (const file of ['paradigms.json', 'ablations.json']) {
+    const grids = new Map<string, ReturnType<typeof expandGrid>>();
+    for (const file of ['paradigms.json', 'ablations.json', 'ablations-glm.json']) {
       const path = join(import.meta.dirname, '../../../experiments', file);
-      if (!existsSync(path)) continue;
       const grid = expandGrid(parseExperiment(JSON.parse(await readFile(path, 'utf8'))), registry);
-      expect(grid.cells.length).toBeGreaterThan(0);
-      for (const c of grid.cells) expect(Math.abs(c.match.error)).toBeLessThan(0.03);
+      for (const c of grid.cells) expect(Math.abs(c.match.error), c.id).toBeLessThan(0.03);
+      grids.set(file, grid);
     }
+    // The default paradigm grid: 18 pairs × 3 seeds (UniLM's objective needs a mask-following stack; clm and glm
+    // have no encoder-decoder form); the ablations keep the width and let the FFN absorb each change.
+    expect(grids.get('paradigms.json')!.cells).toHaveLength(54);
+    expect(grids.get('paradigms.json')!.skipped.map((s) => `${s.architecture} × ${s.objective}`)).toEqual([
+      'decoder × unilm',
+      'decoder × glm',
+      'prefix-lm × glm',
+      'encoder-decoder × clm',
+      'encoder-decoder × glm',
+      'glm × prefixlm',
+      'glm × span-corruption',
+      'glm × sclm',
+      'glm × unilm',
+      'glm × ul2',
+    ]);
+    for (const c of grids.get('ablations.json')!.cells) expect((c.spec.model.config as { dModel: number }).dModel).toBe(64);
   });
 });
 
@@ -89,6 +105,29 @@ describe('the grid', () => {
     const ed = grid.cells.find((c) => c.id === 'tiny-encoder-decoder-span-corruption-s7')!;
     const dec = grid.cells.find((c) => c.id === 'tiny-decoder-span-corruption-s7')!;
     expect(ed.flopsPerStep).toBeLessThan(dec.flopsPerStep);
+  });
+
+  it('match.solve "ffn" keeps the base width and solves only the FFN width (GELU vs SwiGLU at equal parameters)', () => {
+    const experiment = tinyExperiment('sotu', {
+      base: { ...tinyExperiment('sotu').base, model: { config: { layers: 2, heads: 2, dModel: 32 } } },
+      architectures: ['decoder'],
+      architectureConfig: {},
+      objectives: ['clm'],
+      variants: [{ name: 'swiglu', config: {} }, { name: 'gelu', config: { activation: 'gelu' } }],
+      match: { by: 'parameters', solve: 'ffn' },
+    });
+    const [swiglu, gelu] = expandGrid(experiment, registry).cells;
+    expect([swiglu.id, gelu.id]).toEqual(['tiny-decoder-clm-swiglu-s7', 'tiny-decoder-clm-gelu-s7']);
+    for (const c of [swiglu, gelu]) {
+      expect((c.spec.model.config as { dModel: number }).dModel).toBe(32);
+      expect(Math.abs(c.parameters / 30_000 - 1)).toBeLessThan(0.02);
+    }
+    // Three FFN matrices against two: GELU's hidden width is about 3/2 of SwiGLU's at equal parameters.
+    const ffn = (c: typeof swiglu) => (c.spec.model.config as { ffnHidden: number }).ffnHidden;
+    expect(ffn(gelu) / ffn(swiglu)).toBeGreaterThan(1.3);
+    expect(() =>
+      parseExperiment({ name: 'x', base: { model: { config: {} } }, architectures: ['decoder'], objectives: ['clm'], sizes: [{ name: 's', parameters: 1 }], match: { solve: 'ffn' } }),
+    ).toThrow('experiment.match.solve');
   });
 
   it('matches compute: every cell spends the reference cell’s FLOPs per step (within 3%)', () => {

@@ -38,6 +38,8 @@ export interface ExperimentSize {
  */
 export interface ExperimentMatch {
   by: 'parameters' | 'compute';
+  /** What is solved for: the width, then the FFN width (default); or only the FFN width, at the base config's dModel. */
+  solve: 'width' | 'ffn';
   /** The compute reference: an architecture and one of the experiment's objective labels. */
   reference: { architecture: string; objective: string };
 }
@@ -90,9 +92,10 @@ const experimentSchema = object({
   match: field(
     object({
       by: field(oneOf(['parameters', 'compute'] as const), 'parameters'),
+      solve: field(oneOf(['width', 'ffn'] as const), 'width'),
       reference: optional(object({ architecture: field(string({ nonEmpty: true })), objective: field(string({ nonEmpty: true })) })),
     }),
-    { by: 'parameters' as const, reference: undefined },
+    { by: 'parameters' as const, solve: 'width' as const, reference: undefined },
   ),
   seeds: field(arrayOf(integer({ min: 0, max: 2 ** 31 - 1 }), { minLength: 1 }), [1, 2, 3]),
 });
@@ -129,5 +132,9 @@ export function parseExperiment(value: unknown): Experiment {
     throw new SpecError('experiment.match.reference.architecture', `must be one of ${e.architectures.join(', ')}`);
   if (!e.objectives.some((o) => o.label === reference.objective))
     throw new SpecError('experiment.match.reference.objective', `must be one of ${e.objectives.map((o) => o.label).join(', ')}`);
-  return { ...e, architectureConfig, match: { by: e.match.by, reference } };
+  if (e.match.solve === 'ffn' && typeof baseModel?.config !== 'object')
+    throw new SpecError('experiment.match.solve', '"ffn" keeps the width: give base.model.config.dModel');
+  if (e.match.solve === 'ffn' && typeof (baseModel!.config as Record<string, unknown>).dModel !== 'number')
+    throw new SpecError('experiment.match.solve', '"ffn" keeps the width: give base.model.config.dModel');
+  return { ...e, architectureConfig, match: { by: e.match.by, solve: e.match.solve, reference } };
 }

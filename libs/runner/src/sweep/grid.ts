@@ -62,6 +62,8 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
       );
   const headsOf = (spec: TrainingSpec) => Number((spec.model.config as { heads?: number }).heads ?? 4);
   const reference = experiment.objectives.find((o) => o.label === experiment.match.reference.objective)!;
+  // match.solve "ffn": every cell keeps the base width (validated to exist) and only the FFN width is solved.
+  const fixedWidth = experiment.match.solve === 'ffn' ? Number(((base.model as { config: { dModel: number } }).config).dModel) : undefined;
 
   for (const size of experiment.sizes) {
     const parameters = size.parameters * scale;
@@ -69,7 +71,7 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
     let target = parameters;
     if (experiment.match.by === 'compute') {
       const at = specFor(experiment.match.reference.architecture, reference, experiment.variants[0], experiment.seeds[0], 'reference');
-      target = matchModel(at, headsOf(at(0, 0)), parameters, 'parameters', registry).flopsPerStep;
+      target = matchModel(at, headsOf(at(0, 0)), parameters, 'parameters', registry, fixedWidth).flopsPerStep;
     }
     for (const variant of experiment.variants)
       for (const architecture of experiment.architectures)
@@ -85,7 +87,7 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
             const id = [size.name, architecture, objective.label, experiment.variants.length > 1 ? variant.name : '', `s${seed}`].filter(Boolean).join('-');
             const at = specFor(architecture, objective, variant, seed, `${experiment.name}/${id}`);
             // The width depends on nothing but the seed-free fields: solve once per (size, architecture, objective, variant).
-            matched ??= matchModel(at, headsOf(at(0, 0)), target, experiment.match.by, registry);
+            matched ??= matchModel(at, headsOf(at(0, 0)), target, experiment.match.by, registry, fixedWidth);
             const config = matched.spec.model.config as { dModel: number; ffnHidden: number };
             const spec = at(config.dModel, config.ffnHidden);
             const m = measure(spec, registry);

@@ -38,16 +38,22 @@ function metricOf(spec: TrainingSpec, registry: PluginRegistry, by: MatchMetric)
   return by === 'parameters' ? m.parameters : m.flopsPerStep;
 }
 
-/** The spec nearest `target` by `by`: width on its grid first, then the FFN width. */
-export function matchModel(at: SpecAtWidth, heads: number, target: number, by: MatchMetric, registry: PluginRegistry): MatchedModel {
+/**
+ * The spec nearest `target` by `by`: width on its grid first (unless `fixedWidth` is given: ablations keep the
+ * width and let only the FFN absorb a difference), then the FFN width.
+ */
+export function matchModel(at: SpecAtWidth, heads: number, target: number, by: MatchMetric, registry: PluginRegistry, fixedWidth?: number): MatchedModel {
   const step = 4 * heads;
   const value = (d: number, f = 0) => metricOf(at(d, f), registry, by);
-  // The metric grows with the width: walk the grid up to the first width past the target (at most 8192).
-  let d = step;
-  while (d + step <= 8192 && value(d + step) <= target) d += step;
-  const below = d;
-  const above = Math.min(d + step, 8192);
-  const base = Math.abs(value(above) - target) < Math.abs(value(below) - target) ? above : below;
+  let base = fixedWidth ?? 0;
+  if (fixedWidth === undefined) {
+    // The metric grows with the width: walk the grid up to the first width past the target (at most 8192).
+    let d = step;
+    while (d + step <= 8192 && value(d + step) <= target) d += step;
+    const below = d;
+    const above = Math.min(d + step, 8192);
+    base = Math.abs(value(above) - target) < Math.abs(value(below) - target) ? above : below;
+  }
   // Then the FFN width: the metric is linear in it (parameters exactly, FLOPs per step too), so solve and round.
   const defaultFfn = defaultFfnHidden(at(base, 0), registry);
   const perUnit = value(base, defaultFfn + 8) - value(base, defaultFfn);
