@@ -51,3 +51,5 @@ export { matchModel, measure, type MatchedModel, type MatchMetric } from './swee
 export { MANIFEST_FILE, readManifest, writeManifest, type CellRecord, type CellStatus, type SweepManifest } from './sweep/manifest.ts';
 export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgress, type CellRunner, type RunSweepOptions, type SweepEvent, type SweepResult } from './sweep/run-sweep.ts';
 export { inProcessCellRunner } from './sweep/in-process-runner.ts';
+export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMaskKind, type AttentionRankOptions, type HeadSpectrum } from './analysis/attention-rank.ts';
+export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';
