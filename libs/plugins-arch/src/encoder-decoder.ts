@@ -40,6 +40,7 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
   configSchema: encoderDecoderSchema,
   footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
+  attention: 'bidirectional',
   create(config, env: ModelEnvironment): Model {
     const { backend, rng, vocabSize } = env;
     const table = (name: string) => normalParameter(backend, rng, name, [vocabSize, config.dModel], 0.02);

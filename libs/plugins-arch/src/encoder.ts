@@ -12,6 +12,7 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'encoder',
   description: 'Encoder-only transformer (BERT-style), bidirectional within each segment',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'bidirectional',
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('encoder', config, env),
 };

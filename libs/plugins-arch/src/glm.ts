@@ -12,6 +12,7 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'glm',
   description: 'GLM: Part A bidirectional, Part B autoregressive, 2D positions (rope-2d or glm-2d)',
   configSchema: singleStackConfigSchema('rope-2d'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
   footprint: (config, env) => trainingFootprint('glm', config, env),
 };

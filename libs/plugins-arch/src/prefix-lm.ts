@@ -13,6 +13,7 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'prefix-lm',
   description: 'Non-causal decoder: bidirectional over the prefix, causal after it (T5 §3.2.1, Wang et al. 2022)',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
 };

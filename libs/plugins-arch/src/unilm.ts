@@ -12,6 +12,7 @@ export const unilmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'unilm',
   description: 'UniLM: one shared transformer, per-example mask (bidirectional, L→R, R→L, seq2seq)',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'unilm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('unilm', config, env),
 };

@@ -39,6 +39,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
             `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
         );
         console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
+        const rows = info.rows.encoderLen === undefined ? `${info.rows.seqLen}` : `encoder ${info.rows.encoderLen} + decoder ${info.rows.seqLen}`;
+        if (info.flopsPerStep !== null) console.log(`unilab: rows of ${rows} positions, ${(info.flopsPerStep / 1e9).toFixed(3)} GFLOPs per training step (padding included)`);
         if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
         bar = new ProgressBar(spec.train.steps, info.startStep);
       },
@@ -58,6 +60,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `unilab: done at step ${result.step}. held-out loss ${result.heldOutLoss.toFixed(4)} nats/token vs unigram entropy ` +
       `${result.unigramEntropy.toFixed(4)} (${((1 - result.heldOutLoss / result.unigramEntropy) * 100).toFixed(1)}% lower)`,
   );
+  if (result.flops !== null) console.log(`unilab: training FLOPs spent: ${result.flops.toExponential(3)}`);
   console.log(`unilab: checkpoint ${result.checkpoint}`);
   if (!canGenerate(result.model.architecture)) {
     console.log(`unilab: no samples: generation does not support ${result.model.architecture} models`);
@@ -65,7 +68,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   for (const prompt of spec.samplePrompts) {
     const text = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
+      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen, spec },
       prompt,
       { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed },
     );
