@@ -1,2 +1,4 @@
 // @unilab/eval: the evaluation suite shared by `unilab eval`, the API's eval jobs and `unilab sweep`.
 export * from './tasks/index.ts';
+export { proportion, wilsonInterval, Z95, type Proportion } from './stats/proportion.ts';
+export { compareIndependent, comparePaired, signTestP, type Comparison } from './stats/compare.ts';
