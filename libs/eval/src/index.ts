@@ -2,3 +2,6 @@
 export * from './tasks/index.ts';
 export { proportion, wilsonInterval, Z95, type Proportion } from './stats/proportion.ts';
 export { compareIndependent, comparePaired, signTestP, type Comparison } from './stats/compare.ts';
+export type { ScoreFn, ScoreRequest, ContinuationScore } from './few-shot/score-fn.ts';
+export { evaluateFewShot, type FewShotOptions, type FewShotResult, type FewShotItem } from './few-shot/few-shot.ts';
+export { fewShotContext, choiceContinuation, FEWSHOT_DELIMITER, TARGET_DELIMITER } from './few-shot/prompt.ts';
