@@ -5,3 +5,18 @@ export { compareIndependent, comparePaired, signTestP, type Comparison } from '.
 export type { ScoreFn, ScoreRequest, ContinuationScore } from './few-shot/score-fn.ts';
 export { evaluateFewShot, type FewShotOptions, type FewShotResult, type FewShotItem } from './few-shot/few-shot.ts';
 export { fewShotContext, choiceContinuation, FEWSHOT_DELIMITER, TARGET_DELIMITER } from './few-shot/prompt.ts';
+export {
+  scoringModel,
+  continuationFormat,
+  describeContinuationFormat,
+  scoreTargets,
+  loglikelihoods,
+  type ScoringModel,
+  type ContinuationTask,
+  type TokenScoringRequest,
+  type TargetScore,
+  type LoglikelihoodRequest,
+} from './scoring.ts';
+export { loadScoringModel } from './load-scoring-model.ts';
+export { rowLogProbs, type TokenQuery, type TokenLogProb, type RowScoringOptions } from './row-log-probs.ts';
+export { bootstrapRatio, bootstrapMean, type Estimate, type BootstrapOptions } from './stats/bootstrap.ts';

@@ -3,7 +3,7 @@ import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
 import type { PluginRegistry } from '@unilab/core';
-import { parseTrainingSpec } from './spec.ts';
+import { parseTrainingSpec, type TrainingSpec } from './spec.ts';
 import { buildModel } from './run.ts';
 
 export interface LoadedModel {
@@ -12,6 +12,8 @@ export interface LoadedModel {
   backend: Backend;
   /** The context length the model was trained with. */
   seqLen: number;
+  /** The spec the model was trained with (its objective says how the model reads prompts: inference/presentation.ts). */
+  spec: TrainingSpec;
 }
 
 /** Rebuild a trained model from a checkpoint file (its spec, config and tokenizer are in the header). */
@@ -23,7 +25,7 @@ export async function loadModel(path: string, registry: PluginRegistry): Promise
   const backend = await createBackend(spec.backend);
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   restoreTensors(backend, checkpoint, model.params, null, `checkpoint ${path}`);
-  return { model, tokenizer, backend, seqLen: spec.train.seqLen };
+  return { model, tokenizer, backend, seqLen: spec.train.seqLen, spec };
 }
 
 export interface GenerateOptions extends SamplingOptions {

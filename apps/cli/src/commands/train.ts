@@ -63,7 +63,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   for (const prompt of spec.samplePrompts) {
     const text = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
+      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen, spec },
       prompt,
       { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed },
     );
