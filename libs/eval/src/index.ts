@@ -20,3 +20,9 @@ export {
 export { loadScoringModel } from './load-scoring-model.ts';
 export { rowLogProbs, type TokenQuery, type TokenLogProb, type RowScoringOptions } from './row-log-probs.ts';
 export { bootstrapRatio, bootstrapMean, type Estimate, type BootstrapOptions } from './stats/bootstrap.ts';
+export { modelScoreFn, fewShotReading } from './few-shot/model-score-fn.ts';
+export { SUITES, SUITE_NAMES, suiteConfig, type SuiteName, type SuiteConfig } from './suite/suite-config.ts';
+export { suiteChoiceTasks } from './suite/suite-tasks.ts';
+export { runEvalSuite, type SuiteRunOptions } from './suite/run-suite.ts';
+export type { EvalReport, FewShotSection, FewShotFigure } from './suite/eval-report.ts';
+export { formatEvalReport } from './suite/format-report.ts';
