@@ -26,3 +26,4 @@ export { suiteChoiceTasks } from './suite/suite-tasks.ts';
 export { runEvalSuite, type SuiteRunOptions } from './suite/run-suite.ts';
 export type { EvalReport, FewShotSection, FewShotFigure } from './suite/eval-report.ts';
 export { formatEvalReport } from './suite/format-report.ts';
+export { reportJson } from './suite/report-json.ts';
