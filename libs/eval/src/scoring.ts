@@ -21,7 +21,7 @@ export function continuationFormat(model: ScoringModel, task: ContinuationTask):
   if (chosen) return chosen;
   const objectives = 'mixture' in model.spec.objective ? model.spec.objective.mixture.map((c) => c.name).join(' + ') : model.spec.objective.name;
   throw new Error(
-    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with a ${model.model.architecture} model trained by ${objectives}: ` +
+    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectives}: ` +
       `no objective it trained declares how it reads such a prompt (a masked LM only fills in masked tokens)`,
   );
 }
