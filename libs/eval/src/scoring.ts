@@ -1,5 +1,5 @@
 import type { ContinuationLayout, PluginRegistry } from '@unilab/core';
-import { continuationRow, describeLayout, encodePrompt, modelPresentation, type ContinuationRow, type LoadedModel, type ModelPresentation, type Presented, type Prompt } from '@unilab/runner';
+import { continuationRow, describeLayout, TargetTooLongError, encodePrompt, modelPresentation, type ContinuationRow, type LoadedModel, type ModelPresentation, type Presented, type Prompt } from '@unilab/runner';
 import { rowLogProbs, type RowScoringOptions, type TokenQuery } from './row-log-probs.ts';
 
 /** A loaded checkpoint with the way its objective(s) taught it to read prompts. */
@@ -21,7 +21,7 @@ export function continuationFormat(model: ScoringModel, task: ContinuationTask):
   if (chosen) return chosen;
   const objectives = 'mixture' in model.spec.objective ? model.spec.objective.mixture.map((c) => c.name).join(' + ') : model.spec.objective.name;
   throw new Error(
-    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with a ${model.model.architecture} model trained by ${objectives}: ` +
+    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectives}: ` +
       `no objective it trained declares how it reads such a prompt (a masked LM only fills in masked tokens)`,
   );
 }
@@ -62,9 +62,18 @@ export async function scoreTargets(
   const queries: TokenQuery[][] = [];
   /** For each request, the rows that score it. */
   const owners: number[][] = [];
+  /** The row for the first `k` target tokens; a target too long is named with its request and its full length. */
+  const rowFor = (r: number, input: readonly number[], target: readonly number[], k: number) => {
+    try {
+      return continuationRow(format, input, target.slice(0, k), model.seqLen);
+    } catch (error) {
+      if (!(error instanceof TargetTooLongError)) throw error;
+      throw new Error(`requests[${r}]: a target of ${target.length} tokens does not fit the model's length ${error.maxLength} in ${error.layout}`);
+    }
+  };
   requests.forEach(({ input, target }, r) => {
     if (target.length === 0) throw new Error(`requests[${r}]: the target is empty; there is nothing to score`);
-    const row = continuationRow(format, input, target.slice(0, -1), model.seqLen);
+    const row = rowFor(r, input, target, target.length - 1);
     if (row.perTokenTargets) {
       const first = row.next - (target.length - 1);
       owners.push([rows.length]);
@@ -74,7 +83,7 @@ export async function scoreTargets(
     }
     owners.push([]);
     for (let k = 0; k < target.length; k++) {
-      const query = continuationRow(format, input, target.slice(0, k), model.seqLen);
+      const query = rowFor(r, input, target, k);
       owners[r].push(rows.length);
       rows.push(query);
       queries.push([{ position: query.next, token: target[k] }]);

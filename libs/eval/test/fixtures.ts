@@ -40,7 +40,7 @@ export async function trainTiny(
     data: { corpus, heldOutFraction: 0.2 },
     model: { architecture, config },
     objective,
-    train: { steps: options.steps ?? 6, batchSize: 8, seqLen: options.seqLen ?? 48, lr: options.lr ?? 5e-3, minLr: 5e-4, warmupSteps: 1, evalEvery: 0, evalBatches: 1, checkpointEvery: 0 },
+    train: { steps: options.steps ?? 6, batchSize: 8, seqLen: options.seqLen ?? 48, lr: options.lr ?? 5e-3, minLr: (options.lr ?? 5e-3) / 10, warmupSteps: 1, evalEvery: 0, evalBatches: 1, checkpointEvery: 0 },
     samplePrompts: [],
   });
   const registry = createDefaultRegistry();

@@ -24,6 +24,17 @@ export interface ContinuationRow {
   droppedInput: number;
 }
 
+/** The target (tokens so far) leaves no room in the model's length, whatever the input. */
+export class TargetTooLongError extends Error {
+  constructor(
+    readonly targetTokens: number,
+    readonly maxLength: number,
+    readonly layout: string,
+  ) {
+    super(`a target of ${targetTokens} tokens does not fit the model's length ${maxLength} in ${layout}`);
+  }
+}
+
 const counting = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
 /**
@@ -39,8 +50,7 @@ export function continuationRow(presented: Presented<ContinuationLayout>, input:
   const room = maxLength - overhead - targetCost;
   const decoderNeed = layout.kind === 'encoder' || layout.kind === 'decoder-lm' ? 1 + target.length + (layout.kind === 'encoder' ? layout.targetPrefix.length : 0) : 0;
   const minimumInput = layout.kind === 'causal' ? 1 : 0;
-  if (room < minimumInput || decoderNeed > maxLength)
-    throw new Error(`a target of ${target.length} tokens does not fit the model's length ${maxLength} in the ${layout.kind} layout of ${presented.objective}`);
+  if (room < minimumInput || decoderNeed > maxLength) throw new TargetTooLongError(target.length, maxLength, `the ${layout.kind} layout of ${presented.objective}`);
   const kept = input.length > room ? input.slice(input.length - room) : [...input];
   if (kept.length < minimumInput) throw new Error('the causal layout needs at least one input token: the first token of a text is never predicted');
   const droppedInput = input.length - kept.length;

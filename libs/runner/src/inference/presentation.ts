@@ -1,5 +1,6 @@
 import type { ContinuationLayout, InferenceTask, InfillingLayout, PluginRegistry, Tokenizer } from '@unilab/core';
 import { objectiveComponents, type ObjectiveSpec } from '../objective-mixture.ts';
+import { specialTokenList } from './prompt.ts';
 
 /** A layout chosen for a model, the objective that declared it, and the tokenizer's ids of its special tokens. */
 export interface Presented<L> {
@@ -64,7 +65,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
     for (const token of layoutTokenNames(layout)) {
       const id = tokenizer.specialTokens[token];
       if (id === undefined)
-        throw new Error(`the ${name} objective reads prompts with the special token "${token}", which this model's tokenizer lacks (it has ${Object.keys(tokenizer.specialTokens).join(', ')})`);
+        throw new Error(`the ${name} objective reads prompts with the special token "${token}", which this model's tokenizer lacks (it has ${specialTokenList(tokenizer)})`);
       ids[token] = id;
     }
     return { layout, objective: name, ids };

@@ -22,8 +22,16 @@ export function encodePrompt(tokenizer: Tokenizer, prompt: Prompt, path = 'promp
       throw new Error(`${path}[${i}]: expected text or { special: "<token name>" }, got ${JSON.stringify(part)}`);
     const id = tokenizer.specialTokens[name];
     if (id === undefined)
-      throw new Error(`${path}[${i}]: this model's tokenizer has no special token "${name}"; it has ${Object.keys(tokenizer.specialTokens).join(', ')}`);
+      throw new Error(`${path}[${i}]: this model's tokenizer has no special token "${name}"; it has ${specialTokenList(tokenizer)}`);
     ids.push(id);
   });
   return ids;
+}
+
+/** The special-token names of a tokenizer for messages, T5's hundred sentinels as one range. */
+export function specialTokenList(tokenizer: Tokenizer): string {
+  const names = Object.keys(tokenizer.specialTokens);
+  const sentinels = names.filter((n) => /^extra_id_\d+$/.test(n));
+  const others = names.filter((n) => !/^extra_id_\d+$/.test(n));
+  return [...others, ...(sentinels.length > 0 ? [`extra_id_0..extra_id_${sentinels.length - 1}`] : [])].join(', ');
 }
