@@ -47,6 +47,8 @@ export interface DomainBitsPerByte {
   domain: string;
   bitsPerByte: Estimate;
   natsPerToken: Estimate;
+  /** Chance: a model uniform over the vocabulary, tokens × log2(vocab) / bytes. */
+  uniformBitsPerByte: number;
   documents: number;
   tokens: number;
   bytes: number;
@@ -74,13 +76,16 @@ export async function bitsPerByte(model: ScoringModel, domains: readonly EvalDom
       if (nll.tokens > 0) docs.push(nll);
     }
     if (docs.length === 0) continue;
+    const tokens = docs.reduce((s, d) => s + d.tokens, 0);
+    const bytes = docs.reduce((s, d) => s + d.bytes, 0);
     out.push({
       domain: domain.name,
       bitsPerByte: bootstrapRatio(docs.map((d) => d.nats / Math.LN2), docs.map((d) => d.bytes), options),
       natsPerToken: bootstrapRatio(docs.map((d) => d.nats), docs.map((d) => d.tokens), options),
+      uniformBitsPerByte: (tokens * Math.log2(model.tokenizer.vocabSize)) / bytes,
       documents: docs.length,
-      tokens: docs.reduce((s, d) => s + d.tokens, 0),
-      bytes: docs.reduce((s, d) => s + d.bytes, 0),
+      tokens,
+      bytes,
       provenance: domain.provenance,
     });
   }

@@ -33,3 +33,4 @@ export { scoreInfilling, infillingSpans, describeInfillingFormat, pieceRng, INFI
 export { heldOutDomains, utf8Length, utf8Prefix, DEFAULT_UDHR_LANGUAGES, type EvalDomain, type DomainOptions } from './corpora/held-out-domains.ts';
 export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
 export { tokenBytes } from './token-bytes.ts';
+export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';

@@ -17,6 +17,8 @@ export interface ModeNll {
   task: string;
   natsPerToken: Estimate;
   bitsPerByte: Estimate;
+  /** Chance: a model uniform over the vocabulary, ln(vocab) nats per token. */
+  uniformNatsPerToken: number;
   documents: number;
   pieces: number;
   tokens: number;
@@ -73,6 +75,7 @@ export async function modeNll(model: ScoringModel, documents: readonly TextDocum
       task: describeTask(mode, pieceTokens),
       natsPerToken: bootstrapRatio(docs.map((d) => d.nats), docs.map((d) => d.tokens), options),
       bitsPerByte: bootstrapRatio(docs.map((d) => d.nats / Math.LN2), docs.map((d) => d.bytes), options),
+      uniformNatsPerToken: Math.log(model.tokenizer.vocabSize),
       documents: docs.length,
       pieces: pieces.length,
       tokens: docs.reduce((s, d) => s + d.tokens, 0),

