@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { EvalReport } from '@unilab/eval';
 import { cli } from './run-cli.ts';
 
-// `unilab eval` on models trained inside the test (a few dozen steps on State of the Union): the quick suite runs
-// every task at k = 0, 1 and 5, prints each figure with n, its 95% interval and the chance level, and writes the same
-// figures as JSON. A tiny model is near chance; what is checked is that every number is a real, consistent
-// measurement (the intervals contain their estimates, the per-item outcomes add up to the accuracies).
+// `unilab eval` on models trained inside the test (a few dozen steps on State of the Union): the quick suite measures
+// bits per byte per held-out domain and mode-wise NLL, and runs every few-shot task at k = 0, 1 and 5; it prints
+// each figure with n, its 95% interval and the chance level, and writes the same figures as JSON. A tiny model is
+// near chance; what is checked is that every number is a real, consistent measurement (the intervals contain their
+// estimates, the per-item outcomes add up to the accuracies, the table shows what the JSON holds).
 async function trainTiny(architecture: string, objective: string, config: Record<string, unknown>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'unilab-eval-cli-'));
   const spec = {
@@ -31,8 +32,21 @@ const CHANCE: Record<string, number> = { 'brown-genre': 0.25, 'sotu-party': 0.5,
 
 function checkReport(report: EvalReport, out: string) {
   expect(report.format).toBe('unilab-eval/1');
-  expect(report.fewShot.results.map((r) => `${r.task}/${r.shots}`)).toEqual(TASKS.flatMap((t) => [0, 1, 5].map((k) => `${t}/${k}`)));
-  for (const r of report.fewShot.results) {
+  expect(report.skipped).toEqual({});
+  // Likelihood: bits per byte on held-out SOTU, each Brown genre and three UDHR languages; UL2's three modes.
+  const likelihood = report.likelihood!;
+  expect(likelihood.bitsPerByte.domains.map((d) => d.domain)).toEqual(expect.arrayContaining(['sotu', 'brown/news', 'brown/romance', 'udhr/eng', 'udhr/fra', 'udhr/fin']));
+  expect(likelihood.bitsPerByte.domains).toHaveLength(1 + 15 + 3);
+  for (const d of likelihood.bitsPerByte.domains) {
+    expect(d.bitsPerByte.low).toBeLessThanOrEqual(d.bitsPerByte.value);
+    expect(d.bitsPerByte.high).toBeGreaterThanOrEqual(d.bitsPerByte.value);
+    expect(out).toMatch(new RegExp(`\\n +${d.domain} +${d.bitsPerByte.value.toFixed(3)} +\\[[\\d.]+, [\\d.]+\\] +${d.uniformBitsPerByte.toFixed(3)} +${d.documents} +${d.bytes}\\n`));
+  }
+  expect(likelihood.modes.results.map((m) => m.mode)).toEqual(['lm', 'infilling', 'seq2seq']);
+  for (const m of likelihood.modes.results) expect(out).toMatch(new RegExp(`\\n +${m.mode} +${m.natsPerToken.value.toFixed(3)} +\\[`));
+  const fewShot = report.fewShot!;
+  expect(fewShot.results.map((r) => `${r.task}/${r.shots}`)).toEqual(TASKS.flatMap((t) => [0, 1, 5].map((k) => `${t}/${k}`)));
+  for (const r of fewShot.results) {
     expect(r.chance).toBe(CHANCE[r.task]);
     expect(r.n).toBeGreaterThanOrEqual(24);
     for (const [p, correct] of [[r.acc, r.correct], [r.accNorm, r.correctNorm]] as const) {
@@ -46,7 +60,7 @@ function checkReport(report: EvalReport, out: string) {
     expect(out).toMatch(new RegExp(row));
   }
   // With a 64-token context, zero-shot prompts of 50-100 byte passages are sometimes cut; 5-shot prompts always are.
-  expect(report.fewShot.results.filter((r) => r.shots === 5).every((r) => r.truncated === r.n)).toBe(true);
+  expect(fewShot.results.filter((r) => r.shots === 5).every((r) => r.truncated === r.n)).toBe(true);
 }
 
 describe('unilab eval', () => {
@@ -59,7 +73,7 @@ describe('unilab eval', () => {
     const report = JSON.parse(await readFile(json, 'utf8')) as EvalReport;
     expect(report.checkpoint).toMatch(/run\/checkpoints\/step-00000030\.safetensors$/);
     expect(report.model).toMatchObject({ architecture: 'decoder', objective: 'clm', seqLen: 64 });
-    expect(report.fewShot.reading).toBe('seq2seq: causal: input target, left to right (clm)');
+    expect(report.fewShot!.reading).toBe('seq2seq: causal: input target, left to right (clm)');
     checkReport(report, r.out);
     console.info(r.out);
   });
@@ -72,7 +86,7 @@ describe('unilab eval', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(await readFile(json, 'utf8')) as EvalReport;
     expect(report.model).toMatchObject({ architecture: 'encoder-decoder', objective: 'span-corruption' });
-    expect(report.fewShot.reading).toMatch(/^(seq2seq|lm): /);
+    expect(report.fewShot!.reading).toMatch(/^(seq2seq|lm): /);
     checkReport(report, r.out);
     console.info(r.out);
   });

@@ -1,3 +1,4 @@
+import type { LikelihoodReport } from '../report.ts';
 import type { Proportion } from '../stats/proportion.ts';
 import type { SuiteName } from './suite-config.ts';
 
@@ -10,8 +11,13 @@ export interface EvalReport {
   format: 'unilab-eval/1';
   suite: SuiteName;
   checkpoint: string;
-  model: { architecture: string; objective: string; seqLen: number; parameters: number };
-  fewShot: FewShotSection;
+  model: { architecture: string; objective: string; seqLen: number; vocabSize: number; parameters: number };
+  /** Bits per byte per domain and mode-wise NLL; null with the reason when the model cannot continue text. */
+  likelihood: LikelihoodReport | null;
+  /** Few-shot tasks; null with the reason when the model cannot score a continuation. */
+  fewShot: FewShotSection | null;
+  /** Why a section is null. */
+  skipped: { likelihood?: string; fewShot?: string };
   seconds: number;
 }
 

@@ -1,9 +1,11 @@
 import { parameterCount } from '@unilab/core';
+import { objectiveLabel } from '@unilab/runner';
 import { evaluateFewShot } from '../few-shot/few-shot.ts';
 import { fewShotReading, modelScoreFn } from '../few-shot/model-score-fn.ts';
+import { evaluateLikelihood } from '../report.ts';
 import { describeContinuationFormat, type ScoringModel } from '../scoring.ts';
-import type { EvalReport, FewShotFigure } from './eval-report.ts';
-import { suiteConfig, type SuiteName } from './suite-config.ts';
+import type { EvalReport, FewShotFigure, FewShotSection } from './eval-report.ts';
+import { suiteConfig, type SuiteConfig, type SuiteName } from './suite-config.ts';
 import { suiteChoiceTasks } from './suite-tasks.ts';
 
 export interface SuiteRunOptions {
@@ -13,11 +15,46 @@ export interface SuiteRunOptions {
   onProgress?(line: string): void;
 }
 
-/** Run a suite on a loaded checkpoint. */
+/**
+ * Run a suite on a loaded checkpoint: bits per byte and mode-wise NLL (evaluateLikelihood), then few-shot tasks. A
+ * section the model cannot take (a masked LM continues no text) is skipped with the reason, not failed.
+ */
 export async function runEvalSuite(model: ScoringModel, suite: SuiteName, options: SuiteRunOptions): Promise<EvalReport> {
   const started = performance.now();
   const config = suiteConfig(suite);
   const progress = options.onProgress ?? (() => {});
+  const skipped: EvalReport['skipped'] = {};
+  const cannotContinue = `no objective this model trained declares how it continues text (${objectiveLabel(model.spec.objective)} on ${model.model.architecture})`;
+
+  let likelihood: EvalReport['likelihood'] = null;
+  if (model.presentation.lm) {
+    likelihood = await evaluateLikelihood(model, { ...config.likelihood, seed: config.seed });
+    progress(`bits per byte on ${likelihood.bitsPerByte.domains.length} domains, mode-wise NLL (${likelihood.modes.results.map((m) => m.mode).join(', ')})`);
+  } else skipped.likelihood = cannotContinue;
+
+  let fewShot: FewShotSection | null = null;
+  if (model.presentation.seq2seq || model.presentation.lm) fewShot = await runFewShot(model, config, progress);
+  else skipped.fewShot = cannotContinue;
+
+  return {
+    format: 'unilab-eval/1',
+    suite,
+    checkpoint: options.checkpoint,
+    model: {
+      architecture: model.model.architecture,
+      objective: objectiveLabel(model.spec.objective),
+      seqLen: model.seqLen,
+      vocabSize: model.tokenizer.vocabSize,
+      parameters: parameterCount(model.model.params),
+    },
+    likelihood,
+    fewShot,
+    skipped,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+async function runFewShot(model: ScoringModel, config: SuiteConfig, progress: (line: string) => void): Promise<FewShotSection> {
   const reading = fewShotReading(model);
   const score = modelScoreFn(model, reading);
   const results: FewShotFigure[] = [];
@@ -39,13 +76,5 @@ export async function runEvalSuite(model: ScoringModel, suite: SuiteName, option
       progress(`few-shot ${task.name} k=${shots}: acc ${r.acc.value.toFixed(3)} (n ${r.n}, chance ${r.chance.toFixed(3)})`);
     }
   }
-  const objective = 'mixture' in model.spec.objective ? model.spec.objective.mixture.map((c) => c.name).join('+') : model.spec.objective.name;
-  return {
-    format: 'unilab-eval/1',
-    suite,
-    checkpoint: options.checkpoint,
-    model: { architecture: model.model.architecture, objective, seqLen: model.seqLen, parameters: parameterCount(model.model.params) },
-    fewShot: { reading: `${reading}: ${describeContinuationFormat(model, reading)}`, results },
-    seconds: (performance.now() - started) / 1000,
-  };
+  return { reading: `${reading}: ${describeContinuationFormat(model, reading)}`, results };
 }

@@ -1,3 +1,4 @@
+import type { LikelihoodOptions } from '../report.ts';
 import type { TaskSizes } from '../tasks/labelled-task.ts';
 
 /**
@@ -11,6 +12,8 @@ export interface SuiteConfig {
   name: SuiteName;
   /** Seeds the task splits and the shots. */
   seed: number;
+  /** Bits per byte per held-out domain and mode-wise NLL (evaluateLikelihood). */
+  likelihood: LikelihoodOptions;
   /** k of k-shot, GPT-3's 0, 1 and few. */
   shots: readonly number[];
   brownGenre: TaskSizes;
@@ -23,6 +26,7 @@ export const SUITES: Readonly<Record<SuiteName, SuiteConfig>> = {
   default: {
     name: 'default',
     seed: 1,
+    likelihood: { resamples: 1000 },
     shots: [0, 1, 5],
     brownGenre: { trainPerLabel: 50, testPerLabel: 50 },
     sotuParty: { trainPerLabel: 50, testPerLabel: 100 },
@@ -32,6 +36,11 @@ export const SUITES: Readonly<Record<SuiteName, SuiteConfig>> = {
   quick: {
     name: 'quick',
     seed: 1,
+    likelihood: {
+      resamples: 200,
+      domains: { sotuDocuments: 3, brownDocumentsPerGenre: 2, udhrLanguages: ['eng', 'fra', 'fin'], udhrPieces: 2, bytesPerDocument: 384 },
+      modes: { piecesPerDocument: 1 },
+    },
     shots: [0, 1, 5],
     brownGenre: { trainPerLabel: 5, testPerLabel: 8 },
     sotuParty: { trainPerLabel: 5, testPerLabel: 12 },
