@@ -45,6 +45,7 @@ function checkReport(report: EvalReport, out: string) {
   expect(likelihood.modes.results.map((m) => m.mode)).toEqual(['lm', 'infilling', 'seq2seq']);
   for (const m of likelihood.modes.results) expect(out).toMatch(new RegExp(`\\n +${m.mode} +${m.natsPerToken.value.toFixed(3)} +\\[`));
   const fewShot = report.fewShot!;
+  expect(fewShot.skippedTasks).toEqual([]);
   expect(fewShot.results.map((r) => `${r.task}/${r.shots}`)).toEqual(TASKS.flatMap((t) => [0, 1, 5].map((k) => `${t}/${k}`)));
   for (const r of fewShot.results) {
     expect(r.chance).toBe(CHANCE[r.task]);

@@ -1,4 +1,5 @@
-import { loglikelihoods, type ContinuationTask, type ScoringModel } from '../scoring.ts';
+import { continuationRow, encodePrompt, TargetTooLongError } from '@unilab/runner';
+import { continuationFormat, loglikelihoods, type ContinuationTask, type ScoringModel } from '../scoring.ts';
 import { byteLength } from '../tasks/passages.ts';
 import type { ScoreFn } from './score-fn.ts';
 
@@ -17,4 +18,19 @@ export function modelScoreFn(model: ScoringModel, task: ContinuationTask = fewSh
     const scores = await loglikelihoods(model, task, requests);
     return scores.map((s, i) => ({ logprob: s.logProb, tokens: s.tokens, bytes: byteLength(requests[i].continuation), truncated: s.droppedInput > 0 }));
   };
+}
+
+/**
+ * Whether a continuation fits the model's window with at least one token of context in the task's layout (its
+ * special tokens counted). A choice that cannot fit cannot be scored at all; cutting the context never helps it.
+ */
+export function continuationFits(model: ScoringModel, task: ContinuationTask, continuation: string): boolean {
+  const target = encodePrompt(model.tokenizer, continuation);
+  try {
+    continuationRow(continuationFormat(model, task), target.slice(0, 1), target.slice(0, -1), model.seqLen);
+    return true;
+  } catch (error) {
+    if (error instanceof TargetTooLongError) return false;
+    throw error;
+  }
 }

@@ -25,6 +25,9 @@ export interface FewShotSection {
   /** How prompts were read: the task kind and the model's layout for it (e.g. "seq2seq: causal: input target ..."). */
   reading: string;
   results: FewShotFigure[];
+  /** Tasks left out whole, with the reason (a choice longer than the model's window): every model that takes a task
+   * answers the same items, so figures compare. */
+  skippedTasks: { task: string; reason: string }[];
 }
 
 export interface FewShotFigure {

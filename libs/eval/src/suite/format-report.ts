@@ -24,6 +24,7 @@ export function formatEvalReport(report: EvalReport): string {
         .map((line) => `  ${line}`)
         .join('\n'),
       '  cut: prompts whose left end was cut to fit the context (lm-evaluation-harness truncation)',
+      ...report.fewShot.skippedTasks.map((s) => `  ${s.task}: skipped, ${s.reason}`),
     );
   } else lines.push(`few-shot in-context learning: skipped, ${report.skipped.fewShot}`);
   return lines.join('\n');

@@ -1,7 +1,8 @@
 import { parameterCount } from '@unilab/core';
 import { objectiveLabel } from '@unilab/runner';
 import { evaluateFewShot } from '../few-shot/few-shot.ts';
-import { fewShotReading, modelScoreFn } from '../few-shot/model-score-fn.ts';
+import { choiceContinuation } from '../few-shot/prompt.ts';
+import { continuationFits, fewShotReading, modelScoreFn } from '../few-shot/model-score-fn.ts';
 import { evaluateLikelihood } from '../report.ts';
 import { describeContinuationFormat, type ScoringModel } from '../scoring.ts';
 import type { EvalReport, FewShotFigure, FewShotSection } from './eval-report.ts';
@@ -58,7 +59,14 @@ async function runFewShot(model: ScoringModel, config: SuiteConfig, progress: (l
   const reading = fewShotReading(model);
   const score = modelScoreFn(model, reading);
   const results: FewShotFigure[] = [];
+  const skippedTasks: FewShotSection['skippedTasks'] = [];
   for (const task of await suiteChoiceTasks(config)) {
+    const tooLong = task.test.flatMap((item) => item.choices).find((choice) => !continuationFits(model, reading, choiceContinuation(choice)));
+    if (tooLong !== undefined) {
+      skippedTasks.push({ task: task.name, reason: `the choice ${JSON.stringify(tooLong)} does not fit the model's context of ${model.seqLen} tokens` });
+      progress(`few-shot ${task.name}: skipped, ${skippedTasks.at(-1)!.reason}`);
+      continue;
+    }
     for (const shots of config.shots) {
       const r = await evaluateFewShot(task, score, { shots, seed: config.seed });
       results.push({
@@ -76,5 +84,5 @@ async function runFewShot(model: ScoringModel, config: SuiteConfig, progress: (l
       progress(`few-shot ${task.name} k=${shots}: acc ${r.acc.value.toFixed(3)} (n ${r.n}, chance ${r.chance.toFixed(3)})`);
     }
   }
-  return { reading: `${reading}: ${describeContinuationFormat(model, reading)}`, results };
+  return { reading: `${reading}: ${describeContinuationFormat(model, reading)}`, results, skippedTasks };
 }
