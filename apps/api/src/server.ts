@@ -4,6 +4,8 @@ import { createConfiguredRegistry } from '@unilab/runner';
 import { createApp } from './app.ts';
 import { CompletionService } from './completions.ts';
 import { assertSafeToServe, type ServerConfig } from './config.ts';
+import { EvalStore } from './eval-store.ts';
+import { EvalService } from './evals.ts';
 import { JobManager } from './jobs.ts';
 import type { SqlDatabase } from './sql.ts';
 import { JobStore } from './store.ts';
@@ -35,12 +37,15 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
   const registry = await createConfiguredRegistry(config.pluginConfig);
-  const store = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
+  const db = await openStoreDatabase(runtime, join(config.dataDir, 'unilab.db'));
+  const store = new JobStore(db);
   // Job directories were resolved inside the data directory's real path (admission.ts).
   const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
-  const app = createApp({ config, store, jobs, completions, registry, runtime: runtime.name });
+  const evals = new EvalService(new EvalStore(db), () => runtime.startWorker(), config.pluginConfig);
+  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
+  evals.recover();
   const listener = await runtime.listen(app.fetch, config);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closed: Promise<void> | null = null;
@@ -52,6 +57,7 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
       (closed ??= (async () => {
         await jobs.close();
         await completions.close();
+        await evals.close();
         await listener.close();
         store.close();
       })()),
@@ -61,10 +67,10 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
 export class JobStoreDamagedError extends Error {}
 
 /**
- * Open the store, refusing a damaged one: a truncated or overwritten file would otherwise either fail on the first
+ * Open the store's database (jobs and evaluations), refusing a damaged one: a truncated or overwritten file would otherwise either fail on the first
  * request or, emptied, start over as a new store that silently lists no jobs while their files remain.
  */
-async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
+async function openStoreDatabase(runtime: Runtime, path: string): Promise<SqlDatabase> {
   const damaged = (detail: string) =>
     new JobStoreDamagedError(
       `the job store ${path} is damaged (${detail}); refusing to start on it, since it would lose or hide its jobs. ` +
@@ -81,7 +87,7 @@ async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
     db?.close();
     throw err instanceof JobStoreDamagedError ? err : damaged((err as Error).message);
   }
-  return new JobStore(db);
+  return db;
 }
 
 /** Start on the runtime this process runs on; only that runtime's adapter is loaded. */

@@ -12,7 +12,7 @@ export interface LoadedModel {
   backend: Backend;
   /** The context length the model was trained with. */
   seqLen: number;
-  /** The spec it was trained with (from the checkpoint's header). */
+  /** The spec the model was trained with (its objective says how the model reads prompts: inference/presentation.ts). */
   spec: TrainingSpec;
 }
 

@@ -3,6 +3,10 @@ export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, t
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { encodePrompt, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
+export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
+export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
+export { rowsToBatch, type InferenceRow } from './inference/row-batch.ts';
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';

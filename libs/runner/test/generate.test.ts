@@ -27,7 +27,7 @@ describe('generate', () => {
     const spec = { ...base, model: { architecture: 'encoder', config: { layers: 1, dModel: 16, heads: 2 } }, objective: { name: 'bert-mlm', config: {} } };
     const registry = createDefaultRegistry();
     const result = await runTraining({ spec, outDir: await tempDir(), registry });
-    await expect(generate({ model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: 32 }, 'x', { maxTokens: 2, temperature: 1, topK: 0, topP: 1, seed: 1 })).rejects.toThrow(
+    await expect(generate({ model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: 32, spec }, 'x', { maxTokens: 2, temperature: 1, topK: 0, topP: 1, seed: 1 })).rejects.toThrow(
       'cannot sample from architecture "encoder": generation supports decoder, prefix-lm, unilm, encoder-decoder',
     );
   });
