@@ -101,7 +101,7 @@ describe('the grid', () => {
       expect(Math.abs(c.parameters / 30_000 - 1), c.id).toBeLessThan(0.02);
       expect(c.match.by).toBe('parameters');
     }
-    // The span-corruption encoder-decoder reads 32 encoder and ~10 decoder positions per row: less compute per step.
+    // The span-corruption encoder-decoder reads 32 encoder and 8 decoder positions per row: less compute per step.
     const ed = grid.cells.find((c) => c.id === 'tiny-encoder-decoder-span-corruption-s7')!;
     const dec = grid.cells.find((c) => c.id === 'tiny-decoder-span-corruption-s7')!;
     expect(ed.flopsPerStep).toBeLessThan(dec.flopsPerStep);
