@@ -2,7 +2,7 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, generate, generateTokens, generationBatch, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { encodePrompt, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
 export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
 export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
@@ -57,3 +57,15 @@ export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgr
 export { inProcessCellRunner } from './sweep/in-process-runner.ts';
 export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMaskKind, type AttentionRankOptions, type HeadSpectrum } from './analysis/attention-rank.ts';
 export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';
+export {
+  attentionDegeneration,
+  degenerationPrompts,
+  meanDegeneration,
+  heldOutDegeneration,
+  type HeldOutDegeneration,
+  type HeldOutDegenerationOptions,
+  type DegenerationOptions,
+  type LayerDegeneration,
+  type PromptDegeneration,
+} from './analysis/attention-degeneration.ts';
+export { recordingLossCurves, readLossCurve, LOSS_LOG_FILE } from './sweep/loss-log.ts';

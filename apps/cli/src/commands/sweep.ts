@@ -1,10 +1,14 @@
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { ApiClient } from '@unilab/api';
+import { cellEvalFile, evalSummary, reportJson, suiteConfig, sweepCellEvaluator, type EvalReport, type SuiteName } from '@unilab/eval';
 import {
   expandGrid,
   inProcessCellRunner,
   parseExperiment,
+  recordingLossCurves,
   runSweep,
+  type CellEvaluator,
   type CellRecord,
   type CellRunner,
   type SweepCell,
@@ -17,7 +21,7 @@ import { readJsonFile } from './run.ts';
 import { clientFromArgs } from './submit.ts';
 
 const USAGE =
-  'usage: unilab sweep <experiment.json> [--out DIR] [--scale S] [--plan] [--server URL] [--token T] [--config unilab.config.json]';
+  'usage: unilab sweep <experiment.json> [--out DIR] [--scale S] [--plan] [--eval quick|default|none] [--server URL] [--token T] [--config unilab.config.json]';
 
 /**
  * `unilab sweep experiments/paradigms.json`: train every cell of an experiment's grid (architectures × objectives ×
@@ -25,6 +29,8 @@ const USAGE =
  * in this process by default, or as jobs on the API's queue with --server. The sweep directory's manifest
  * (sweep.json) records each cell; rerunning the same command skips finished cells and resumes the others from their
  * checkpoints (or their server jobs). --plan prints the grid (parameters, FLOPs per cell) without training.
+ * Each trained cell is evaluated by the evaluation suite (--eval, `quick` by default; on the server as an eval job
+ * with --server), its report kept in cells/<id>/eval-<suite>.json for `unilab report`.
  */
 export async function sweepCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['plan']);
@@ -42,8 +48,13 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const evalOption = args.options.get('eval') ?? 'quick';
+  if (typeof evalOption !== 'string') throw new Error(`--eval: expected quick, default or none\n${USAGE}`);
+  const suite = evalOption === 'none' ? null : (suiteConfig(evalOption).name as SuiteName);
   const useServer = args.options.has('server') || process.env.UNILAB_SERVER !== undefined;
-  const runner = useServer ? serverCellRunner(clientFromArgs(args.options)) : inProcessCellRunner(registry);
+  const client = useServer ? clientFromArgs(args.options) : null;
+  const runner = recordingLossCurves(client ? serverCellRunner(client) : inProcessCellRunner(registry));
+  const evaluate = suite === null ? undefined : client ? serverCellEvaluator(client, dir, suite) : sweepCellEvaluator({ registry, dir, suite });
   const controller = new AbortController();
   const stop = () => {
     console.error('\nunilab: stopping after the current step (a checkpoint is written; rerun the same command to continue)');
@@ -52,7 +63,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   const printer = new SweepPrinter();
   try {
-    const result = await runSweep({ experiment, registry, dir, scale, runner, signal: controller.signal, onEvent: (e) => printer.handle(e) });
+    const result = await runSweep({ experiment, registry, dir, scale, runner, evaluate, signal: controller.signal, onEvent: (e) => printer.handle(e) });
     printer.finish();
     printSummary(result.manifest.cells);
     const failed = result.manifest.cells.filter((c) => c.status === 'failed');
@@ -98,7 +109,7 @@ class SweepPrinter {
         );
         break;
       case 'cell-evaluated':
-        log(`cell ${e.cell.id} evaluated: ${Object.entries(e.cell.evaluation ?? {}).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+        log(`cell ${e.cell.id} evaluated: ${Object.entries(e.cell.evaluation ?? {}).filter(([k]) => k.endsWith('.mean')).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
         break;
     }
   }
@@ -165,5 +176,27 @@ export function serverCellRunner(client: ApiClient): CellRunner {
         return { status: 'failed', step: cell.step, heldOutLoss: null, flops: null, checkpoint: null, jobId: cell.jobId, error: (err as Error).message };
       }
     },
+  };
+}
+
+/**
+ * The evaluation suite run by the server as an eval job of the cell's job (POST /v1/jobs/:id/eval), polled until it
+ * finishes; its report is written to the sweep directory like an in-process evaluation's.
+ */
+export function serverCellEvaluator(client: ApiClient, dir: string, suite: SuiteName, pollMs = 1000): CellEvaluator {
+  return async (cell) => {
+    if (!cell.jobId) throw new Error(`cell ${cell.id} has no server job to evaluate`);
+    const pending = (await client.evals(cell.jobId)).find((e) => e.suite === suite && e.status !== 'failed');
+    if (!pending) await client.evaluate(cell.jobId, suite);
+    for (;;) {
+      const view = (await client.evals(cell.jobId)).filter((e) => e.suite === suite).at(-1);
+      if (view?.status === 'completed') {
+        const report = view.report as EvalReport;
+        await writeFile(cellEvalFile(dir, cell.id, suite), reportJson(report));
+        return evalSummary(report);
+      }
+      if (view?.status === 'failed') throw new Error(`the server's evaluation of cell ${cell.id} failed: ${view.error}`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   };
 }
