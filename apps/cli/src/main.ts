@@ -1,4 +1,5 @@
 import { SpecError } from '@unilab/core';
+import { attentionDegenerationCommand } from './commands/attention-degeneration.ts';
 import { attentionRankCommand } from './commands/attention-rank.ts';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
@@ -23,6 +24,10 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
   run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
   'attention-rank': { run: attentionRankCommand, help: 'attention-rank <checkpoint> [--json FILE]   rank of causal vs bidirectional attention per head' },
+  'attention-degeneration': {
+    run: attentionDegenerationCommand,
+    help: 'attention-degeneration <checkpoint> [--json F] attention on the prompt as generation proceeds, per layer',
+  },
   sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
   serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
