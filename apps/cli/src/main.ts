@@ -8,6 +8,7 @@ import { generateCommand } from './commands/generate.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { previewCommand } from './commands/preview.ts';
+import { reportCommand } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { submitCommand } from './commands/submit.ts';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
     help: 'attention-degeneration <checkpoint> [--json F] attention on the prompt as generation proceeds, per layer',
   },
   sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
+  report: { run: reportCommand, help: 'report <sweep dir> [--out DIR]           the study report: UL2-style tables, plots, findings' },
   serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
   jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },

@@ -16,16 +16,20 @@ export interface LoadedModel {
   spec: TrainingSpec;
 }
 
-/** Rebuild a trained model from a checkpoint file (its spec, config and tokenizer are in the header). */
-export async function loadModel(path: string, registry: PluginRegistry): Promise<LoadedModel> {
+/**
+ * Rebuild a trained model from a checkpoint file (its spec, config and tokenizer are in the header), on `backend`
+ * if given (one backend for many models: each WASM backend keeps the blocks it freed for reuse), else a new one of
+ * the spec's kind.
+ */
+export async function loadModel(path: string, registry: PluginRegistry, backend?: Backend): Promise<LoadedModel> {
   const checkpoint = await readCheckpoint(path);
   const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown> };
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
-  const backend = await createBackend(spec.backend);
-  const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
-  restoreTensors(backend, checkpoint, model.params, null, `checkpoint ${path}`);
-  return { model, tokenizer, backend, seqLen: spec.train.seqLen, spec };
+  const on = backend ?? (await createBackend(spec.backend));
+  const model = buildModel(spec, registry, on, tokenizer.vocabSize);
+  restoreTensors(on, checkpoint, model.params, null, `checkpoint ${path}`);
+  return { model, tokenizer, backend: on, seqLen: spec.train.seqLen, spec };
 }
 
 export interface GenerateOptions extends SamplingOptions {

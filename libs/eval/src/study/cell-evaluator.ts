@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { disposeParameters, type PluginRegistry } from '@unilab/core';
-import { cellDir, type CellEvaluator } from '@unilab/runner';
+import { disposeParameters, type Backend, type PluginRegistry } from '@unilab/core';
+import { cellDir, createBackend, type CellEvaluator } from '@unilab/runner';
 import { loadScoringModel } from '../load-scoring-model.ts';
 import type { EvalReport } from '../suite/eval-report.ts';
 import { reportJson } from '../suite/report-json.ts';
@@ -24,11 +24,15 @@ export interface SweepEvaluatorOptions {
 /**
  * The evaluation suite as the sweep's per-cell hook (runSweep's `evaluate`): the cell's final checkpoint is scored
  * by `suite`, the whole report (intervals, per-item outcomes for paired tests) is written beside the cell's
- * checkpoints, and the headline figures (evalSummary) go into the manifest.
+ * checkpoints, and the headline figures (evalSummary) go into the manifest. Every cell is scored on one backend of
+ * its kind: a WASM backend keeps the blocks it freed, so a backend per cell would hold hundreds of MB each.
  */
 export function sweepCellEvaluator(options: SweepEvaluatorOptions): CellEvaluator {
+  const backends = new Map<string, Promise<Backend>>();
   return async (cell, checkpoint) => {
-    const model = await loadScoringModel(checkpoint, options.registry);
+    const kind = cell.spec.backend;
+    if (!backends.has(kind)) backends.set(kind, createBackend(kind));
+    const model = await loadScoringModel(checkpoint, options.registry, await backends.get(kind)!);
     try {
       const report = await runEvalSuite(model, options.suite, { checkpoint, onProgress: options.onProgress });
       await writeFile(cellEvalFile(options.dir, cell.id, options.suite), reportJson(report));
