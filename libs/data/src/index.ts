@@ -3,13 +3,14 @@ export type { TextDocument } from './sources/document.ts';
 export { readCorpus, BUNDLED_CORPORA } from './sources/corpus.ts';
 export { readSotu } from './sources/sotu.ts';
 export { readBrown, untagBrown } from './sources/brown.ts';
-export { readTextFiles } from './sources/text-files.ts';
+export { readTextFiles, CORPUS_PIECE_BYTES, type CorpusText, type CorpusReadOptions } from './sources/text-files.ts';
 export { splitHeldOut, fnv1a } from './split.ts';
 export { createDocumentStream } from './document-stream.ts';
 export { unigramEntropy, entropyOfCounts } from './unigram.ts';
 
 export type { ReadItem, ReadProblem } from './readers/read-item.ts';
 export { readFiles, type FileReaderOptions, type TextSplit } from './readers/text-files.ts';
+export { isBlankText } from './text/blank-text.ts';
 export { readBundled, BUNDLED_SOURCES, type BundledSource } from './readers/bundled.ts';
 export { readUdhr, udhrIndex, htmlParagraphs, type UdhrText } from './readers/udhr.ts';
 
