@@ -15,7 +15,7 @@ export { readBundled, BUNDLED_SOURCES, type BundledSource } from './readers/bund
 export { readUdhr, udhrIndex, htmlParagraphs, type UdhrText } from './readers/udhr.ts';
 
 export { dataStagePlugins } from './stages/data-stages.ts';
-export { eldLanguageStage, loadEld } from './stages/language-id-eld.ts';
+export { eldLanguageStage, loadEld, foreignLetterShare } from './stages/language-id-eld.ts';
 export { fasttextLanguageStage, loadFasttextLid } from './stages/language-id-fasttext.ts';
 export { gopherQualityStage, gopherQualityReason } from './quality/gopher-quality.ts';
 export { gopherRepetitionStage, gopherRepetitionReason } from './quality/gopher-repetition.ts';
