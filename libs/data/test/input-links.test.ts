@@ -54,6 +54,8 @@ describe('symbolic links in an input directory', () => {
     await writeFile(join(corpus, 'inner', 'b.txt'), 'Text inside the corpus.');
     await symlink(join(corpus, 'inner', 'b.txt'), join(corpus, 'c-link-inside.txt'));
     await symlink('../corpus/inner', join(corpus, 'd-relative-inside'));
+    await symlink('.', join(corpus, 'e-the-corpus-again'));
+    await symlink('..', join(corpus, 'f-parent'));
     const items = await collect(readFiles(corpus, { source: 's', format: 'txt', maxDocumentBytes: 1 << 20 }));
     const texts = items.flatMap((i) => ('document' in i ? [i.document.text] : []));
     expect(texts.join()).not.toContain('SECRET');
@@ -63,7 +65,7 @@ describe('symbolic links in an input directory', () => {
       'Text inside the corpus.',
     ]);
     const refused = items.flatMap((i) => ('problem' in i ? [`${i.problem.file.slice(corpus.length + 1)} ${i.problem.code}`] : []));
-    expect(refused).toEqual(['folder link_outside_root', 'passwd.txt link_outside_root']);
+    expect(refused).toEqual(['f-parent link_outside_root', 'folder link_outside_root', 'passwd.txt link_outside_root']);
   });
 
   it('a link loop says "symbolic link loop", a link to nothing says so, and a FIFO is refused without blocking', async () => {

@@ -75,8 +75,8 @@ export async function* rootFiles(path: string, extensions: readonly string[], wh
       let isDirectory = entry.isDirectory();
       let isFile = entry.isFile();
       if (entry.isSymbolicLink()) {
-        if (!entry.isDirectory() && !extensions.some((e) => entry.name.endsWith(e))) {
-          // A link named like a folder may still lead to one; only a link that could be read is resolved.
+        if (!extensions.some((e) => entry.name.endsWith(e))) {
+          // A link not named like an input file matters only if it leads to a folder (whose files would be read).
           const target = await stat(real).catch(() => null);
           if (!target?.isDirectory()) continue;
         }
