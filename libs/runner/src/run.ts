@@ -32,12 +32,12 @@ export interface RunInfo {
   trainTokens: number;
   heldOutTokens: number;
   unigramEntropy: number;
-  startStep: number;
-  resumedFrom?: string;
   /** Corpus records the reader dropped or refused, by reason (empty for a prepared dataset). */
   dropped: Record<string, number>;
   /** The first of them, with file (relative to the corpus) and line. */
   problems: ReadProblem[];
+  startStep: number;
+  resumedFrom?: string;
 }
 
 export interface RunEvents {
@@ -194,10 +194,10 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     trainTokens: data.trainTokens,
     heldOutTokens: data.heldOutTokens,
     unigramEntropy: data.unigramEntropy,
-    startStep: trainer.step,
-    resumedFrom: resumeFrom?.path,
     dropped: prepared?.dropped ?? {},
     problems: prepared?.problems ?? [],
+    startStep: trainer.step,
+    resumedFrom: resumeFrom?.path,
   });
 
   const save = async (): Promise<string> => {

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
-import type { ReadProblem } from '@unilab/data';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import type { ReadProblem } from '@unilab/data';
 
 const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
 
@@ -47,8 +47,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
             `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
         );
         console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
-        reportDropped(info.dropped, info.problems);
         if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
+        reportDropped(info.dropped, info.problems);
         bar = new ProgressBar(spec.train.steps, info.startStep);
       },
       onStep(r) {
