@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, unlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCorpus, readSotu, splitHeldOut } from '../src/index.ts';
+import { readCorpus, readFiles, readSotu, splitHeldOut } from '../src/index.ts';
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -96,6 +96,17 @@ describe('text-file corpora', () => {
     ]);
     expect(problems[0].message).toMatch(/convert it to UTF-8/);
     expect(problems[4].message).toMatch(/kept the 0 record\(s\)/);
+  });
+
+  it('a file removed while the directory is read is reported, and the rest is read', async () => {
+    const dir = await temp();
+    for (const name of ['a.txt', 'b.txt', 'c.txt']) await writeFile(join(dir, name), `text of ${name}`);
+    const seen: string[] = [];
+    for await (const item of readFiles(dir, { source: 's', format: 'txt', maxDocumentBytes: 1 << 20 })) {
+      if ('document' in item && item.document.text === 'text of a.txt') await unlink(join(dir, 'b.txt'));
+      seen.push('document' in item ? item.document.text : `${item.problem.file.slice(dir.length + 1)} ${item.problem.code}: ${item.problem.message}`);
+    }
+    expect(seen).toEqual(['text of a.txt', 'b.txt unreadable: the file was removed after the directory was listed; skipped', 'text of c.txt']);
   });
 
   it('a truncated .gz of a one-file corpus says how many pieces it kept', async () => {

@@ -113,6 +113,8 @@ export async function stillInside(rootReal: string, real: string): Promise<{ rea
   try {
     now = await realpath(real);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { refusal: { code: 'unreadable', message: 'the file was removed after the directory was listed; skipped' } };
     return { refusal: linkRefusal(err) };
   }
   if (!isInside(rootReal, now)) return { refusal: OUTSIDE };
