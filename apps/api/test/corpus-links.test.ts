@@ -1,7 +1,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiClient } from '../src/client.ts';
+import { ApiRequestError, type ApiClient } from '../src/client.ts';
 import type { RunningServer } from '../src/server.ts';
 import { followToEnd, makeDataDir, removeTempDirs, startTestServer, tempDir, tinySpec } from './helpers.ts';
 
@@ -37,5 +37,19 @@ describe('a job whose corpus directory holds a link out of it', () => {
     expect(start.dropped).toEqual({ link_outside_root: 1 });
     expect(start.problems).toEqual([{ file: 'passwd.txt', line: 0, code: 'link_outside_root', message: expect.stringContaining('resolves outside the input directory') }]);
     expect(JSON.stringify(events)).not.toContain(secret);
+  });
+
+  it('a shard set whose index.json names a file through a link out of the set is refused at admission with 400', async () => {
+    const secret = join(await tempDir('unilab-secret-'), 'secret.bin');
+    await writeFile(secret, 'SECRET');
+    const set = join(dataDir, 'datasets', 'crafted');
+    await mkdir(set, { recursive: true });
+    await symlink(secret, join(set, 'shard-00000.bin'));
+    const shard = { file: 'shard-00000.bin', boundaries: 'shard-00000.docs.bin', sequences: 1, segments: 1, documentTokens: 1, crc32: 0 };
+    await writeFile(join(set, 'index.json'), JSON.stringify({ format: 'unilab-shards', version: 1, dtype: 'uint16', seqLen: 4, vocabSize: 300, tokenizer: 'tokenizer.json', shards: [shard] }));
+    const refused = await client.submit(tinySpec({ name: 'crafted', data: { shards: 'datasets/crafted' } })).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ApiRequestError);
+    expect(refused).toMatchObject({ status: 400, path: 'spec.data.shards' });
+    expect((refused as Error).message).toMatch(/shards\[0\]\.file: "shard-00000\.bin" in .* is a symbolic link that resolves outside the dataset directory/);
   });
 });
