@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCorpus, readFiles, readSotu, splitHeldOut } from '../src/index.ts';
+import { readCorpus, readCorpusText, readFiles, readSotu, splitHeldOut } from '../src/index.ts';
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -29,8 +29,8 @@ describe('text-file corpora', () => {
   it('name documents by their file name inside the corpus, so the held-out split does not depend on where it lies', async () => {
     const [a, b] = [await sotuCopy(60), await sotuCopy(60)];
     const ids = (docs: { id: string }[]) => docs.map((d) => d.id);
-    const splitA = splitHeldOut((await readCorpus(a, CAP)).documents, 0.1);
-    const splitB = splitHeldOut((await readCorpus(b, CAP)).documents, 0.1);
+    const splitA = splitHeldOut(await readCorpus(a), 0.1);
+    const splitB = splitHeldOut(await readCorpus(b), 0.1);
     expect(ids(splitA.heldOut).length).toBeGreaterThan(0);
     expect(ids(splitA.heldOut)).toEqual(ids(splitB.heldOut));
     expect(ids(splitA.train)).toEqual(ids(splitB.train));
@@ -45,7 +45,7 @@ describe('text-file corpora', () => {
     const dir = await temp();
     const split = async (name: string) => {
       await writeFile(join(dir, name), text);
-      return splitHeldOut((await readCorpus(join(dir, name), CAP)).documents, 0.1);
+      return splitHeldOut((await readCorpusText(join(dir, name), CAP)).documents, 0.1);
     };
     const [a, b] = [await split('speeches.txt'), await split('zz-other-name.txt')];
     expect(a.train.length + a.heldOut.length).toBeGreaterThan(10);
@@ -64,7 +64,7 @@ describe('text-file corpora', () => {
     await writeFile(join(dir, 'c-zipped.txt.gz'), gzipSync('from gzip\n'));
     await writeFile(join(dir, 'd-nel.txt'), '\u0085\u200b \u00a0\r\n\u2060');
     await writeFile(join(dir, 'e-empty.txt'), '');
-    const { documents, dropped, problems } = await readCorpus(dir, CAP);
+    const { documents, dropped, problems } = await readCorpusText(dir, CAP);
     expect(documents).toEqual([
       { id: 'a-cr.txt', text: 'one\ntwo\nthree' },
       { id: 'b-bom.txt', text: 'with a mark' },
@@ -85,7 +85,7 @@ describe('text-file corpora', () => {
     await writeFile(join(dir, 'f-truncated.txt.gz'), full.subarray(0, full.length >> 1));
     await mkdir(join(dir, 'g-sub'));
     await writeFile(join(dir, 'g-sub', 'nested.txt'), 'nested text');
-    const { documents, problems } = await readCorpus(dir, CAP);
+    const { documents, problems } = await readCorpusText(dir, CAP);
     expect(documents.map((d) => d.id)).toEqual(['a-good.txt', join('g-sub', 'nested.txt')]);
     expect(problems.map((p) => `${p.file}:${p.line} ${p.code}`)).toEqual([
       'b-utf16.txt:0 utf16_file',
@@ -113,7 +113,7 @@ describe('text-file corpora', () => {
     const dir = await temp();
     const full = gzipSync(Array.from({ length: 20_000 }, (_, i) => `line ${i} of a long file`).join('\n'));
     await writeFile(join(dir, 'big.txt.gz'), full.subarray(0, full.length >> 1));
-    const { documents, problems } = await readCorpus(join(dir, 'big.txt.gz'), CAP);
+    const { documents, problems } = await readCorpusText(join(dir, 'big.txt.gz'), CAP);
     expect(documents.length).toBeGreaterThan(5);
     expect(problems).toEqual([expect.objectContaining({ file: 'big.txt.gz', code: 'truncated_gzip' })]);
     expect(problems[0].message).toContain(`kept the ${documents.length} record(s)`);
@@ -125,7 +125,7 @@ describe('text-file corpora', () => {
     const chunk = Buffer.alloc(1 << 20, 'a');
     for (let i = 0; i < 100; i++) if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
     await new Promise((r) => stream.end('\nthe line after it\n', () => r(null)));
-    const { documents, problems } = await readCorpus(join(dir, 'huge.txt'), { maxDocumentBytes: 1 << 20 });
+    const { documents, problems } = await readCorpusText(join(dir, 'huge.txt'), { maxDocumentBytes: 1 << 20 });
     expect(documents.map((d) => d.text)).toEqual(['the line after it']);
     expect(problems.map((p) => `${p.file}:${p.line} ${p.code}`)).toEqual(['huge.txt:1 too_long']);
   });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCorpus, readFiles, readShardIndex, type ReadItem } from '../src/index.ts';
+import { readCorpusText, readFiles, readShardIndex, type ReadItem } from '../src/index.ts';
 
 const made: string[] = [];
 afterAll(() => Promise.all(made.map((d) => rm(d, { recursive: true, force: true }))));
@@ -38,7 +38,7 @@ async function collect(items: AsyncIterable<ReadItem>): Promise<ReadItem[]> {
 describe('symbolic links in an input directory', () => {
   it('a training corpus refuses a link to a file outside it, with the link and the reason, and never reads it', async () => {
     const { corpus } = await attackedCorpus();
-    const { documents, dropped, problems } = await readCorpus(corpus, CAP);
+    const { documents, dropped, problems } = await readCorpusText(corpus, CAP);
     expect(documents.map((d) => d.id)).toEqual(['a.txt']);
     expect(documents.some((d) => d.text.includes('SECRET'))).toBe(false);
     expect(dropped).toEqual({ link_outside_root: 1 });
@@ -76,7 +76,7 @@ describe('symbolic links in an input directory', () => {
     await symlink('self.txt', join(dir, 'self.txt'));
     await symlink('missing.txt', join(dir, 'dangling.txt'));
     execFileSync('mkfifo', [join(dir, 'pipe.txt')]);
-    const { documents, problems } = await readCorpus(dir, CAP);
+    const { documents, problems } = await readCorpusText(dir, CAP);
     expect(documents.map((d) => d.id)).toEqual(['a.txt']);
     expect(problems.map((p) => `${p.file} ${p.code}`)).toEqual([
       'dangling.txt dangling_link',
@@ -86,8 +86,8 @@ describe('symbolic links in an input directory', () => {
       'self.txt link_loop',
     ]);
     expect(problems[1].message).toMatch(/^symbolic link loop/);
-    await expect(readCorpus(join(dir, 'self.txt'), CAP)).rejects.toThrow(/self\.txt is a symbolic link loop/);
-    await expect(readCorpus(join(dir, 'nope'), CAP)).rejects.toThrow(/nope does not exist/);
+    await expect(readCorpusText(join(dir, 'self.txt'), CAP)).rejects.toThrow(/self\.txt is a symbolic link loop/);
+    await expect(readCorpusText(join(dir, 'nope'), CAP)).rejects.toThrow(/nope does not exist/);
   });
 
   it("a shard set's index.json may name only files inside the set", async () => {

@@ -1,5 +1,5 @@
 import type { DocumentStream, Tokenizer } from '@unilab/core';
-import { createDocumentStream, openStreamedShardDataset, readCorpus, splitHeldOut, unigramEntropy, type ReadProblem } from '@unilab/data';
+import { createDocumentStream, openStreamedShardDataset, readCorpusText, splitHeldOut, unigramEntropy, type ReadProblem } from '@unilab/data';
 
 /** What a training run reads: endless document streams, and the counts it reports. */
 export interface TrainingData {
@@ -32,7 +32,7 @@ export interface PreparedData {
  * and reported (the returned `dropped` and `problems`), not fatal; a corpus with no text left is an error that says why.
  */
 export async function prepareData(corpus: string, heldOutFraction: number, tokenizer: Tokenizer, maxDocumentBytes: number): Promise<PreparedData> {
-  const { documents: docs, problems, dropped } = await readCorpus(corpus, { maxDocumentBytes });
+  const { documents: docs, problems, dropped } = await readCorpusText(corpus, { maxDocumentBytes });
   if (docs.length === 0) {
     const why = problems.slice(0, 3).map((p) => `${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
     throw new Error(`corpus ${corpus} holds no text${why.length > 0 ? ` (${why.join('; ')})` : ''}`);

@@ -19,6 +19,9 @@ export interface CorpusReadOptions {
   maxDocumentBytes: number;
 }
 
+/** A corpus document longer than this is skipped unless a spec says otherwise (data.maxDocumentBytes). */
+export const DEFAULT_MAX_DOCUMENT_BYTES = 16 << 20;
+
 /** Bytes of each piece a one-file corpus is cut into (at line breaks): several training sequences of context, and
  * enough pieces in a file of a few hundred kilobytes that some can be held out. */
 export const CORPUS_PIECE_BYTES = 16 << 10;
