@@ -1,5 +1,5 @@
 import type { DocumentStream, Tokenizer } from '@unilab/core';
-import { createDocumentStream, openStreamedShardDataset, readCorpusText, splitHeldOut, unigramEntropy, type ReadProblem } from '@unilab/data';
+import { DEFAULT_MAX_DOCUMENT_BYTES, createDocumentStream, openStreamedShardDataset, readCorpusText, splitHeldOut, unigramEntropy, type ReadProblem } from '@unilab/data';
 
 /** What a training run reads: endless document streams, and the counts it reports. */
 export interface TrainingData {
@@ -31,7 +31,12 @@ export interface PreparedData {
  * Read, split and tokenize a corpus with the validated reader `unilab data` uses: bad files and records are dropped
  * and reported (the returned `dropped` and `problems`), not fatal; a corpus with no text left is an error that says why.
  */
-export async function prepareData(corpus: string, heldOutFraction: number, tokenizer: Tokenizer, maxDocumentBytes: number): Promise<PreparedData> {
+export async function prepareData(
+  corpus: string,
+  heldOutFraction: number,
+  tokenizer: Tokenizer,
+  maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES,
+): Promise<PreparedData> {
   const { documents: docs, problems, dropped } = await readCorpusText(corpus, { maxDocumentBytes });
   if (docs.length === 0) {
     const why = problems.slice(0, 3).map((p) => `${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);

@@ -1,5 +1,5 @@
 import { Rng, type Tokenizer } from '@unilab/core';
-import { unigramEntropy } from '@unilab/data';
+import { DEFAULT_MAX_DOCUMENT_BYTES, unigramEntropy } from '@unilab/data';
 import { prepareData, type PreparedData } from './data.ts';
 
 export interface MixtureComponent {
@@ -19,7 +19,7 @@ export async function prepareMixture(
   heldOutFraction: number,
   tokenizer: Tokenizer,
   seed: number,
-  maxDocumentBytes: number,
+  maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES,
 ): Promise<PreparedData> {
   const parts = await Promise.all(components.map((c) => prepareData(c.corpus, heldOutFraction, tokenizer, maxDocumentBytes)));
   const totalWeight = components.reduce((s, c) => s + c.weight, 0);
