@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
+import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import type { ReadProblem } from '@unilab/data';
@@ -33,6 +34,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
   const registry = await registryFromArgs(args);
+  await warnAboutMemory([spec], registry, tokenizerFor(spec, registry).vocabSize);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
     spec,
