@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 export type DecoderConfig = SingleStackConfig;
@@ -17,4 +18,6 @@ export const decoder: ArchitecturePlugin<DecoderConfig> = {
   configSchema: singleStackConfigSchema('rope'),
   attention: 'causal',
   create: (config, env) => createSingleStackModel({ name: 'decoder', attention: 'causal', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('decoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('decoder', config, env),
 };

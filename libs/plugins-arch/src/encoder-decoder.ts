@@ -1,6 +1,7 @@
 import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, Schema, Tape, Var } from '@unilab/core';
 import { boolean, field, integer, object, ops } from '@unilab/core';
 import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
@@ -39,6 +40,8 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
   configSchema: encoderDecoderSchema,
   attention: 'bidirectional',
+  footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('encoder-decoder', config, env),
   create(config, env: ModelEnvironment): Model {
     const { backend, rng, vocabSize } = env;
     const table = (name: string) => normalParameter(backend, rng, name, [vocabSize, config.dModel], 0.02);

@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -13,4 +14,6 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   configSchema: singleStackConfigSchema('rope'),
   attention: 'bidirectional',
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('encoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('encoder', config, env),
 };

@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -13,4 +14,6 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   configSchema: singleStackConfigSchema('rope-2d'),
   attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
+  footprint: (config, env) => trainingFootprint('glm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('glm', config, env),
 };

@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -14,4 +15,6 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   configSchema: singleStackConfigSchema('rope'),
   attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('prefix-lm', config, env),
 };

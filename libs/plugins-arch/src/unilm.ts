@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -13,4 +14,6 @@ export const unilmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   configSchema: singleStackConfigSchema('rope'),
   attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'unilm', attention: 'mixed', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('unilm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('unilm', config, env),
 };

@@ -31,6 +31,8 @@ export async function loadModel(path: string, registry: PluginRegistry): Promise
 export interface GenerateOptions extends SamplingOptions {
   maxTokens: number;
   seed: number;
+  /** Checked before every token: once aborted (the client went away), sampling stops and the text so far is returned. */
+  signal?: Pick<AbortSignal, 'aborted'>;
 }
 
 /** Architectures `generate` can sample from, and how the prompt is presented to each. */
@@ -64,7 +66,7 @@ export async function generate(loaded: LoadedModel, prompt: string, options: Gen
   const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => id !== eos));
   const promptTokens = Array.from(tokenizer.encode(prompt));
   const generated: number[] = [];
-  for (let n = 0; n < options.maxTokens; n++) {
+  for (let n = 0; n < options.maxTokens && !options.signal?.aborted; n++) {
     const batch = mode === 'encoder' ? encoderDecoderBatch(promptTokens, generated, tokenizer.specialTokens.pad, seqLen) : decoderBatch(promptTokens, generated, mode, seqLen);
     if (batch.seqLen === 0) break;
     const tape = new Tape(backend, false);
