@@ -70,7 +70,8 @@ describe('unilab sweep', () => {
         expect(c.jobId).toMatch(/\S/);
         expect(c.step).toBe(3);
         expect(c.flops).toBe(3 * c.flopsPerStep);
-        expect(existsSync(c.checkpoint)).toBe(true);
+        // The server names files relative to its data directory.
+        expect(existsSync(join(dataDir, c.checkpoint))).toBe(true);
       }
       const client = new ApiClient(server.url, token);
       expect((await client.jobs()).length).toBe(3);

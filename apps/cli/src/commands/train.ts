@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
+import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
@@ -34,6 +34,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
   const registry = await registryFromArgs(args);
+  // Validate first: the memory estimate looks plugins up, and an unknown one deserves the validator's message.
+  validateSpecPlugins(spec, registry);
   await warnAboutMemory([spec], registry, tokenizerFor(spec, registry).vocabSize);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
