@@ -111,6 +111,8 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
+  if (spec.train.decoderLen !== undefined && spec.model.architecture !== 'encoder-decoder')
+    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const architecture = registry.architecture(spec.model.architecture);
   const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.

@@ -32,7 +32,7 @@ const trainSchema = object({
   seqLen: field(integer({ min: 2, max: 65536 }), 128),
   /**
    * Decoder positions per row of an encoder-decoder, whose encoder rows hold seqLen tokens. Absent: what the objective
-   * needs (T5's random_spans_helper for span corruption: 512 → 114; seqLen for the others). Ignored by one-stack models.
+   * needs (T5's random_spans_helper for span corruption: 512 → 114; seqLen for the others). One-stack models refuse it.
    */
   decoderLen: optional(integer({ min: 2, max: 65536 })),
   gradAccum: field(integer({ min: 1, max: 1024 }), 1),
