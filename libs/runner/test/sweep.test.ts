@@ -141,12 +141,14 @@ describe('the grid', () => {
     expect(ed.parameters).toBeGreaterThan(reference.parameters * 1.2);
   });
 
-  it('--scale multiplies the parameters and the steps', () => {
+  it('--scale multiplies the parameters and the steps, with the warm-up and the intervals', () => {
     const grid = expandGrid(tinyExperiment('sotu'), registry, { scale: 3 });
     for (const c of grid.cells) {
       expect(Math.abs(c.parameters / 90_000 - 1)).toBeLessThan(0.02);
-      expect(c.spec.train.steps).toBe(12);
+      expect(c.spec.train).toMatchObject({ steps: 12, warmupSteps: 3, checkpointEvery: 6, evalEvery: 0 });
     }
+    const small = expandGrid(tinyExperiment('sotu'), registry, { scale: 0.1 });
+    for (const c of small.cells) expect(c.spec.train).toMatchObject({ steps: 1, warmupSteps: 1, checkpointEvery: 1 });
   });
 
   it('an invalid field in the experiment is its mistake, not a missing pair', () => {
