@@ -76,6 +76,11 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
     for (const variant of experiment.variants)
       for (const architecture of experiment.architectures)
         for (const objective of experiment.objectives) {
+          const excluded = experiment.exclude.find((x) => x.architecture === architecture && x.objective === objective.label);
+          if (excluded) {
+            skipped.push({ architecture, objective: objective.label, variant: variant.name, reason: `excluded by the experiment: ${excluded.reason}` });
+            continue;
+          }
           const probe = specFor(architecture, objective, variant, experiment.seeds[0], 'probe');
           const refused = refusal(() => probe(16 * headsOf(probe(0, 0)), 0), registry, `${architecture} × ${objective.label}`);
           if (refused) {
