@@ -41,6 +41,15 @@ describe('unilab sweep', () => {
     expect((await cli('sweep', join(dir, 'nope.json'))).err).toMatch(/unilab sweep: experiment file .*nope.json does not exist/);
   });
 
+  it('describe shows what a step spends, with the encoder-decoder\'s own decoder rows (T5: 512 → 114)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unilab-describe-'));
+    const spec = join(dir, 'spec.json');
+    await writeFile(spec, JSON.stringify({ model: { architecture: 'encoder-decoder' }, objective: { name: 'span-corruption' }, train: { seqLen: 512, batchSize: 8 } }));
+    const r = await cli('describe', spec);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/training FLOPs per step of this spec: [\d.]+ G \(8 rows of encoder 512 \+ decoder 114 positions\)/);
+  });
+
   it('--server: each cell is a job on the API queue; a rerun follows the manifest and trains nothing twice', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'unilab-sweep-server-'));
     const corpus = join(dataDir, 'corpora', 'tiny');
@@ -61,7 +70,8 @@ describe('unilab sweep', () => {
         expect(c.jobId).toMatch(/\S/);
         expect(c.step).toBe(3);
         expect(c.flops).toBe(3 * c.flopsPerStep);
-        expect(existsSync(c.checkpoint)).toBe(true);
+        // The server names files relative to its data directory.
+        expect(existsSync(join(dataDir, c.checkpoint))).toBe(true);
       }
       const client = new ApiClient(server.url, token);
       expect((await client.jobs()).length).toBe(3);

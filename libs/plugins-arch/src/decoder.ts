@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 export type DecoderConfig = SingleStackConfig;
@@ -19,4 +19,5 @@ export const decoder: ArchitecturePlugin<DecoderConfig> = {
   attention: 'causal',
   create: (config, env) => createSingleStackModel({ name: 'decoder', attention: 'causal', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('decoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('decoder', config, env),
 };

@@ -60,11 +60,6 @@ interface EncodingFootprint {
 
 const SINGLE_STACK: Record<string, true> = { decoder: true, 'prefix-lm': true, unilm: true, glm: true, encoder: true };
 
-/** Whether the closed-form counts below know this architecture (the built-in ones; not those from plugin packages). */
-export function isBuiltInArchitecture(name: string): boolean {
-  return name === 'encoder-decoder' || SINGLE_STACK[name] === true;
-}
-
 /** Build the encoding once on a scratch backend to learn its parameter count and which hooks it fills. */
 function encodingFootprint(options: ModelOptions, describe: DescribeOptions): EncodingFootprint {
   const lookup = describe.positionalEncoding ?? ((name: string) => builtinPositionalEncodings.find((p) => p.name === name));

@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -15,4 +15,5 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
   footprint: (config, env) => trainingFootprint('glm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('glm', config, env),
 };

@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -16,4 +16,5 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('prefix-lm', config, env),
 };

@@ -1,5 +1,4 @@
 import type { PluginRegistry, TrainingFootprint } from '@unilab/core';
-import { isBuiltInArchitecture, rowTrainingFlops } from '@unilab/plugins-arch';
 import { rowShape, tokenizerFor } from './run.ts';
 import type { TrainingSpec } from './spec.ts';
 
@@ -29,14 +28,15 @@ export function estimateParameters(spec: TrainingSpec, registry: PluginRegistry,
 /**
  * Training FLOPs one optimizer step of this spec spends, padding included (every position of every row runs through
  * the kernels): batchSize × gradAccum rows of the shapes the runner builds (rowShape: an encoder-decoder's decoder
- * rows are only as long as its objective needs). Null for an architecture from a plugin package.
+ * rows are only as long as its objective needs), each costed by the architecture's `rowTrainingFlops` hook. Null for
+ * a plugin without the hook.
  */
 export function estimateStepFlops(spec: TrainingSpec, registry: PluginRegistry, vocabSize = tokenizerFor(spec, registry).vocabSize): number | null {
-  const name = spec.model.architecture;
-  const config = registry.architecture(name).configSchema.parse(spec.model.config, 'spec.model.config');
-  if (!isBuiltInArchitecture(name)) return null;
+  const plugin = registry.architecture(spec.model.architecture);
+  if (!plugin.rowTrainingFlops) return null;
+  const config = plugin.configSchema.parse(spec.model.config, 'spec.model.config');
   const shape = rowShape(spec, registry);
-  const row = rowTrainingFlops(name, config, {
+  const row = plugin.rowTrainingFlops(config, {
     vocabSize,
     seqLen: shape.encoderLen ?? shape.seqLen,
     decoderLen: shape.seqLen,

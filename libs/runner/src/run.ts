@@ -18,7 +18,7 @@ import {
   type StepResult,
   type Tokenizer,
 } from '@unilab/core';
-import { ByteTokenizer } from '@unilab/data';
+import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
@@ -34,6 +34,10 @@ export interface RunInfo {
   trainTokens: number;
   heldOutTokens: number;
   unigramEntropy: number;
+  /** Corpus records the reader dropped or refused, by reason (empty for a prepared dataset). */
+  dropped: Record<string, number>;
+  /** The first of them, with file (relative to the corpus) and line. */
+  problems: ReadProblem[];
   startStep: number;
   resumedFrom?: string;
   /** Training FLOPs per optimizer step, padding included (null for a plugin package's architecture). */
@@ -107,6 +111,8 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
+  if (spec.train.decoderLen !== undefined && spec.model.architecture !== 'encoder-decoder')
+    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const architecture = registry.architecture(spec.model.architecture);
   const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
@@ -176,9 +182,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry), spec.data.shardWindowBytes)
     : null;
   const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
-  const data: TrainingData = options.data
-    ? inMemoryData(options.data)
-    : (shardData ?? inMemoryData(await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer)));
+  const prepared = options.data ?? (shardData ? null : await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer, spec.data.maxDocumentBytes));
+  const data: TrainingData = prepared ? inMemoryData(prepared) : shardData!;
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
@@ -215,6 +220,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     trainTokens: data.trainTokens,
     heldOutTokens: data.heldOutTokens,
     unigramEntropy: data.unigramEntropy,
+    dropped: prepared?.dropped ?? {},
+    problems: prepared?.problems ?? [],
     startStep: trainer.step,
     resumedFrom: resumeFrom?.path,
     flopsPerStep,

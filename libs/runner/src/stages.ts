@@ -14,7 +14,7 @@ import {
   type Backend,
   type PluginRegistry,
 } from '@unilab/core';
-import { ByteTokenizer } from '@unilab/data';
+import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { writeFileAtomic } from './files.ts';
 import { latestCheckpoint, listCheckpoints } from './checkpoint-files.ts';
 import { prepareMixture, type MixtureComponent } from './mixture.ts';
@@ -213,6 +213,9 @@ export type JobEvent =
       startStep: number;
       globalStep: number;
       resumedFrom: string | null;
+      /** Corpus records dropped or refused, by reason, and the first of them (file relative to the corpus, line). */
+      dropped: Record<string, number>;
+      problems: ReadProblem[];
     }
   | { type: 'step'; stage: number; step: number; globalStep: number; loss: number; lr: number; gradNorm: number; tokens: number }
   | { type: 'eval'; stage: number; step: number; globalStep: number; heldOutLoss: number }
@@ -308,7 +311,7 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
     await writeProgress(outDir, options.owner, progress);
     onEvent({ type: 'stage', stage: stage.index, name: stage.name, attempt, seed, steps: spec.train.steps, globalStart, resumed, initFrom });
 
-    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizer, seed) : undefined;
+    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizer, seed, spec.data.maxDocumentBytes) : undefined;
     const result = await runTraining({
       spec,
       outDir: dir,
@@ -332,6 +335,8 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
             startStep: info.startStep,
             globalStep: globalStart + info.startStep,
             resumedFrom: info.resumedFrom ?? null,
+            dropped: info.dropped,
+            problems: info.problems,
           }),
         onStep: (r) =>
           onEvent({ type: 'step', stage: stage.index, step: r.step, globalStep: globalStart + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokens: r.tokens }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDefaultRegistry, estimateStepFlops, parseTrainingSpec, rowShape, runTraining, type RunInfo } from '../src/index.ts';
+import { createDefaultRegistry, estimateStepFlops, parseTrainingSpec, rowShape, runTraining, validateSpecPlugins, type RunInfo } from '../src/index.ts';
 import { sotuSubset, tempDir } from './fixtures.ts';
 
 // T5 §3.1.4 (random_spans_helper): 568 raw tokens make 512 inputs and 114 targets, so an encoder-decoder trained on
@@ -26,6 +26,9 @@ describe("the encoder-decoder's own decoder length", () => {
     const mixture = parseTrainingSpec({ ...edSpec('clm'), model: { architecture: 'encoder-decoder', config: {} }, objective: { mixture: [{ name: 'span-corruption', weight: 1 }, { name: 'prefixlm', weight: 1 }] } });
     expect(rowShape(mixture, registry).seqLen).toBe(512);
     expect(rowShape(parseTrainingSpec({ objective: { name: 'span-corruption' }, train: { seqLen: 512 } }), registry)).toEqual({ seqLen: 512 });
+    expect(() => validateSpecPlugins(parseTrainingSpec({ objective: { name: 'span-corruption' }, train: { decoderLen: 100 } }), registry)).toThrow(
+      'spec.train.decoderLen: only an encoder-decoder has decoder rows of their own; decoder reads seqLen positions (remove decoderLen)',
+    );
   });
 
   it('FLOPs per step count the rows as computed: the 114-token decoder spends far less than a padded 512-token one', () => {

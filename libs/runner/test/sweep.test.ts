@@ -63,12 +63,14 @@ describe('experiment files', () => {
       for (const c of grid.cells) expect(Math.abs(c.match.error), c.id).toBeLessThan(0.03);
       grids.set(file, grid);
     }
-    // The default paradigm grid: 18 pairs × 3 seeds (UniLM's objective needs a mask-following stack; clm and glm
-    // have no encoder-decoder form); the ablations keep the width and let the FFN absorb each change.
-    expect(grids.get('paradigms.json')!.cells).toHaveLength(54);
+    // The default paradigm grid: 17 pairs × 3 seeds (UniLM's objective needs a mask-following stack; clm and glm
+    // have no encoder-decoder form; prefix-lm × clm is decoder × clm); the ablations keep the width and let the FFN
+    // absorb each change.
+    expect(grids.get('paradigms.json')!.cells).toHaveLength(51);
     expect(grids.get('paradigms.json')!.skipped.map((s) => `${s.architecture} × ${s.objective}`)).toEqual([
       'decoder × unilm',
       'decoder × glm',
+      'prefix-lm × clm',
       'prefix-lm × glm',
       'encoder-decoder × clm',
       'encoder-decoder × glm',
@@ -93,6 +95,14 @@ describe('the grid', () => {
     ]);
     expect(grid.skipped.map((s) => `${s.architecture} × ${s.objective}`)).toEqual(['decoder × unilm', 'encoder-decoder × clm']);
     expect(grid.skipped[0].reason).toContain('objective "unilm" cannot train architecture "decoder"');
+  });
+
+  it('leaves out the pairs the experiment excludes, keeping its reason', () => {
+    const experiment = tinyExperiment('sotu', { exclude: [{ architecture: 'decoder', objective: 'span-corruption', reason: 'not needed here' }] });
+    const grid = expandGrid(experiment, registry);
+    expect(grid.cells.map((c) => c.id)).not.toContain('tiny-decoder-span-corruption-s7');
+    expect(grid.skipped).toContainEqual({ architecture: 'decoder', objective: 'span-corruption', variant: 'base', reason: 'excluded by the experiment: not needed here' });
+    expect(() => tinyExperiment('sotu', { exclude: [{ architecture: 'glm', objective: 'clm', reason: 'x' }] })).toThrow('experiment.exclude[0].architecture');
   });
 
   it('matches parameters within 2% by solving the width, whatever the architecture', () => {
@@ -141,12 +151,14 @@ describe('the grid', () => {
     expect(ed.parameters).toBeGreaterThan(reference.parameters * 1.2);
   });
 
-  it('--scale multiplies the parameters and the steps', () => {
+  it('--scale multiplies the parameters and the steps, with the warm-up and the intervals', () => {
     const grid = expandGrid(tinyExperiment('sotu'), registry, { scale: 3 });
     for (const c of grid.cells) {
       expect(Math.abs(c.parameters / 90_000 - 1)).toBeLessThan(0.02);
-      expect(c.spec.train.steps).toBe(12);
+      expect(c.spec.train).toMatchObject({ steps: 12, warmupSteps: 3, checkpointEvery: 6, evalEvery: 0 });
     }
+    const small = expandGrid(tinyExperiment('sotu'), registry, { scale: 0.1 });
+    for (const c of small.cells) expect(c.spec.train).toMatchObject({ steps: 1, warmupSteps: 1, checkpointEvery: 1 });
   });
 
   it('an invalid field in the experiment is its mistake, not a missing pair', () => {

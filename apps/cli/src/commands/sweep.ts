@@ -146,7 +146,7 @@ function printSummary(cells: CellRecord[]): void {
 /**
  * Cells as jobs on the API's queue: submit the cell's spec (remembering the job id in the manifest at once), follow
  * its events; on a rerun, follow the same job, or ask the server to resume it if it was interrupted, cancelled or
- * failed. The final checkpoint is the server's path (for an evaluator running beside the server).
+ * failed. The final checkpoint is the server's path, relative to its data directory (for an evaluator beside it).
  */
 export function serverCellRunner(client: ApiClient): CellRunner {
   return {

@@ -1,12 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
+import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import type { ReadProblem } from '@unilab/data';
 
 const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
+
+/** What the corpus reader dropped or refused, on stderr: the counts by reason, then each listed problem. */
+function reportDropped(dropped: Record<string, number>, problems: readonly ReadProblem[]): void {
+  const total = Object.values(dropped).reduce((a, b) => a + b, 0);
+  if (total === 0) return;
+  console.warn(`unilab: the corpus reader dropped ${total} record(s) or file(s): ${Object.entries(dropped).map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  for (const p of problems) console.warn(`unilab:   ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
+  if (problems.length < total) console.warn(`unilab:   ... and ${total - problems.length} more`);
+}
 
 /** `unilab train spec.json`: validate the spec, train with a progress bar, report held-out loss and a sample. */
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -24,6 +34,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
   const registry = await registryFromArgs(args);
+  // Validate first: the memory estimate looks plugins up, and an unknown one deserves the validator's message.
+  validateSpecPlugins(spec, registry);
   await warnAboutMemory([spec], registry, tokenizerFor(spec, registry).vocabSize);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
@@ -42,6 +54,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         const rows = info.rows.encoderLen === undefined ? `${info.rows.seqLen}` : `encoder ${info.rows.encoderLen} + decoder ${info.rows.seqLen}`;
         if (info.flopsPerStep !== null) console.log(`unilab: rows of ${rows} positions, ${(info.flopsPerStep / 1e9).toFixed(3)} GFLOPs per training step (padding included)`);
         if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
+        reportDropped(info.dropped, info.problems);
         bar = new ProgressBar(spec.train.steps, info.startStep);
       },
       onStep(r) {

@@ -70,4 +70,10 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
    * without it only where its operator allows unestimated architectures (see apps/api/README.md).
    */
   footprint?(config: C, env: FootprintEnvironment): TrainingFootprint;
+  /**
+   * Training FLOPs (forward and backward) of one row as the kernels compute it, padding included: env.seqLen
+   * positions, or for an encoder-decoder env.seqLen encoder and `decoderLen` decoder positions. Optional: runs and
+   * sweeps report FLOPs only for architectures that give it.
+   */
+  rowTrainingFlops?(config: C, env: FootprintEnvironment & { decoderLen?: number }): number;
 }

@@ -57,6 +57,8 @@ export interface Experiment {
   sizes: ExperimentSize[];
   match: ExperimentMatch;
   seeds: number[];
+  /** Pairs left out on purpose, each with the reason kept in the manifest (e.g. a cell identical to another). */
+  exclude: { architecture: string; objective: string; reason: string }[];
 }
 
 const objectiveEntry: Schema<ExperimentObjective> = {
@@ -98,6 +100,10 @@ const experimentSchema = object({
     { by: 'parameters' as const, solve: 'width' as const, reference: undefined },
   ),
   seeds: field(arrayOf(integer({ min: 0, max: 2 ** 31 - 1 }), { minLength: 1 }), [1, 2, 3]),
+  exclude: field(
+    arrayOf(object({ architecture: field(string({ nonEmpty: true })), objective: field(string({ nonEmpty: true })), reason: field(string({ nonEmpty: true })) })),
+    [],
+  ),
 });
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -132,6 +138,11 @@ export function parseExperiment(value: unknown): Experiment {
     throw new SpecError('experiment.match.reference.architecture', `must be one of ${e.architectures.join(', ')}`);
   if (!e.objectives.some((o) => o.label === reference.objective))
     throw new SpecError('experiment.match.reference.objective', `must be one of ${e.objectives.map((o) => o.label).join(', ')}`);
+  e.exclude.forEach((x, i) => {
+    if (!e.architectures.includes(x.architecture)) throw new SpecError(`experiment.exclude[${i}].architecture`, `not one of ${e.architectures.join(', ')}`);
+    if (!e.objectives.some((o) => o.label === x.objective))
+      throw new SpecError(`experiment.exclude[${i}].objective`, `not one of ${e.objectives.map((o) => o.label).join(', ')}`);
+  });
   if (e.match.solve === 'ffn' && typeof baseModel?.config !== 'object')
     throw new SpecError('experiment.match.solve', '"ffn" keeps the width: give base.model.config.dModel');
   if (e.match.solve === 'ffn' && typeof (baseModel!.config as Record<string, unknown>).dModel !== 'number')

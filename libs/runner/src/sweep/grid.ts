@@ -35,7 +35,7 @@ export interface SweepGrid {
 }
 
 export interface GridOptions {
-  /** Multiplies every size's parameters and the base spec's train.steps (a longer, bigger study); default 1. */
+  /** Multiplies every size's parameters and the base spec's train.steps (with its warm-up and intervals); default 1. */
   scale?: number;
 }
 
@@ -76,6 +76,11 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
     for (const variant of experiment.variants)
       for (const architecture of experiment.architectures)
         for (const objective of experiment.objectives) {
+          const excluded = experiment.exclude.find((x) => x.architecture === architecture && x.objective === objective.label);
+          if (excluded) {
+            skipped.push({ architecture, objective: objective.label, variant: variant.name, reason: `excluded by the experiment: ${excluded.reason}` });
+            continue;
+          }
           const probe = specFor(architecture, objective, variant, experiment.seeds[0], 'probe');
           const refused = refusal(() => probe(16 * headsOf(probe(0, 0)), 0), registry, `${architecture} × ${objective.label}`);
           if (refused) {
@@ -109,11 +114,17 @@ export function expandGrid(experiment: Experiment, registry: PluginRegistry, opt
   return { cells, skipped };
 }
 
+/**
+ * The base spec with its steps scaled, and with them every count of steps that shapes the run (warm-up, evaluation
+ * and checkpoint intervals), so the schedule keeps its shape; an interval that was set stays at least 1.
+ */
 function scaledBase(base: Record<string, unknown>, scale: number): Record<string, unknown> {
   if (scale === 1) return base;
-  const train = (base.train ?? {}) as Record<string, unknown>;
-  const steps = Number(train.steps ?? 500);
-  return { ...base, train: { ...train, steps: Math.max(1, Math.round(steps * scale)) } };
+  const train = { ...((base.train ?? {}) as Record<string, unknown>) };
+  const steps = Math.max(1, Math.round(Number(train.steps ?? 500) * scale));
+  for (const key of ['warmupSteps', 'evalEvery', 'checkpointEvery'])
+    if (typeof train[key] === 'number' && (train[key] as number) > 0) train[key] = Math.min(steps, Math.max(1, Math.round((train[key] as number) * scale)));
+  return { ...base, train: { ...train, steps } };
 }
 
 /**

@@ -24,7 +24,7 @@ export interface CellRecord extends Omit<SweepCell, 'spec'> {
   heldOutLoss: number | null;
   /** Training FLOPs spent so far (flopsPerStep × step). */
   flops: number | null;
-  /** The final checkpoint (a path; on a server, the server's path). */
+  /** The final checkpoint (a path; for a server job, relative to the server's data directory). */
   checkpoint: string | null;
   /** Seconds spent training this cell, over every attempt. */
   wallSeconds: number;
