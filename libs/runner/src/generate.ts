@@ -59,18 +59,19 @@ export function canGenerate(architecture: string): boolean {
  * maxTokens. Returns only the continuation.
  */
 export async function generate(loaded: LoadedModel, prompt: string, options: GenerateOptions): Promise<string> {
-  return loaded.tokenizer.decode(await generateTokens(loaded, Array.from(loaded.tokenizer.encode(prompt)), options));
-}
-
-/** `generate` on token ids: the continuation's ids (without the eos that ended it). */
-export async function generateTokens(loaded: LoadedModel, promptTokens: readonly number[], options: GenerateOptions): Promise<number[]> {
-  const { model, tokenizer, backend } = loaded;
+  const { model, tokenizer, backend, seqLen } = loaded;
+  const mode = PROMPT_AS[model.architecture as keyof typeof PROMPT_AS];
+  if (!mode)
+    throw new Error(
+      `cannot sample from architecture "${model.architecture}": generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
+    );
   const rng = new Rng(options.seed);
   const eos = tokenizer.specialTokens.eos;
   const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => id !== eos));
+  const promptTokens = Array.from(tokenizer.encode(prompt));
   const generated: number[] = [];
   for (let n = 0; n < options.maxTokens && !options.signal?.aborted; n++) {
-    const batch = generationBatch(loaded, promptTokens, generated);
+    const batch = mode === 'encoder' ? encoderDecoderBatch(promptTokens, generated, tokenizer.specialTokens.pad, seqLen) : decoderBatch(promptTokens, generated, mode, seqLen);
     if (batch.seqLen === 0) break;
     const tape = new Tape(backend, false);
     let next: number;
@@ -84,22 +85,7 @@ export async function generateTokens(loaded: LoadedModel, promptTokens: readonly
     if (next === eos) break;
     generated.push(next);
   }
-  return generated;
-}
-
-/**
- * The batch one generation step reads: prompt and continuation so far, presented as the architecture reads a
- * prompt (PROMPT_AS), cropped to the model's context. Its last position predicts the next token.
- */
-export function generationBatch(loaded: Pick<LoadedModel, 'model' | 'tokenizer' | 'seqLen'>, prompt: readonly number[], generated: readonly number[]): Batch {
-  const mode = PROMPT_AS[loaded.model.architecture as keyof typeof PROMPT_AS];
-  if (!mode)
-    throw new Error(
-      `cannot sample from architecture "${loaded.model.architecture}": generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
-    );
-  return mode === 'encoder'
-    ? encoderDecoderBatch(prompt, generated, loaded.tokenizer.specialTokens.pad, loaded.seqLen)
-    : decoderBatch(prompt, generated, mode, loaded.seqLen);
+  return tokenizer.decode(generated);
 }
 
 function row(tokens: number[], prefixEnd: number): Batch {
@@ -117,7 +103,7 @@ function row(tokens: number[], prefixEnd: number): Batch {
 }
 
 /** Prompt and continuation in one sequence, cropped to the last seqLen tokens. */
-function decoderBatch(prompt: readonly number[], generated: readonly number[], mode: 'causal' | 'prefix', seqLen: number): Batch {
+function decoderBatch(prompt: number[], generated: number[], mode: 'causal' | 'prefix', seqLen: number): Batch {
   const all = [...prompt, ...generated];
   const dropped = Math.max(0, all.length - seqLen);
   const promptInWindow = Math.max(0, prompt.length - dropped);
@@ -125,7 +111,7 @@ function decoderBatch(prompt: readonly number[], generated: readonly number[], m
 }
 
 /** The encoder reads the (cropped) prompt; the decoder reads [pad] + the continuation so far. */
-function encoderDecoderBatch(prompt: readonly number[], generated: readonly number[], pad: number, seqLen: number): Batch {
+function encoderDecoderBatch(prompt: number[], generated: number[], pad: number, seqLen: number): Batch {
   const source = prompt.slice(-seqLen);
   const batch = row([pad, ...generated].slice(-seqLen), 0);
   const e = source.length;

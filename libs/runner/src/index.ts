@@ -2,7 +2,7 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, generate, generateTokens, generationBatch, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { encodePrompt, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
 export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
 export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
@@ -59,6 +59,7 @@ export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMas
 export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';
 export {
   attentionDegeneration,
+  promptBatch,
   degenerationPrompts,
   meanDegeneration,
   heldOutDegeneration,

@@ -1,6 +1,6 @@
-import { Tape, uploadBatch, type Backend, type Model, type OpRecord } from '@unilab/core';
+import { Tape, uploadBatch, type Backend, type Batch, type Model, type OpRecord, type Tokenizer } from '@unilab/core';
 import { prepareData } from '../data.ts';
-import { generateTokens, generationBatch, type LoadedModel } from '../generate.ts';
+import type { LoadedModel } from '../generate.ts';
 import { objectiveLabel } from '../objective-mixture.ts';
 
 /**
@@ -53,10 +53,10 @@ export async function attentionDegeneration(
     throw new Error(`attention degeneration: a ${prompt.length}-token prompt and ${options.steps} steps do not fit the model's context of ${loaded.seqLen} (at most ${room} steps)`);
   const continuation =
     options.continuation === undefined || options.continuation === 'greedy'
-      ? await generateTokens(loaded as LoadedModel, prompt, { maxTokens: options.steps, seed: 0, temperature: 0, topK: 0, topP: 1 })
+      ? await greedyContinuation(model, backend, loaded.tokenizer, prompt, options.steps)
       : Array.from(options.continuation.reference.slice(0, options.steps));
   if (continuation.length === 0) throw new Error('attention degeneration: the model ended its continuation at once (eos); nothing to measure');
-  const batch = generationBatch(loaded, prompt, continuation);
+  const batch = promptBatch(model.architecture, prompt, continuation, loaded.tokenizer.specialTokens.pad);
   const tape = new Tape(backend, false, true);
   try {
     model.forward(tape, uploadBatch(tape, batch));
@@ -68,6 +68,55 @@ export async function attentionDegeneration(
   } finally {
     tape.release();
   }
+}
+
+/**
+ * The prompt as plain text, read as each architecture reads an input: left to right by a decoder, as a bidirectional
+ * prefix by a mask-following stack (prefix-lm, UniLM; PALM's partial attention), by the encoder of an
+ * encoder-decoder, whose decoder starts from pad (T5's start token) and reads the continuation.
+ */
+export function promptBatch(architecture: string, prompt: readonly number[], continuation: readonly number[], pad: number): Batch {
+  const row = (tokens: readonly number[], prefixEnd: number): Batch => ({
+    batchSize: 1,
+    seqLen: tokens.length,
+    tokens: Int32Array.from(tokens),
+    targets: new Int32Array(tokens.length),
+    lossMask: new Float32Array(tokens.length),
+    segmentIds: new Int32Array(tokens.length),
+    prefixEnd: new Int32Array(tokens.length).fill(prefixEnd),
+    positions: Int32Array.from({ length: tokens.length }, (_, i) => i),
+  });
+  if (architecture === 'decoder') return row([...prompt, ...continuation], 0);
+  if (architecture === 'prefix-lm' || architecture === 'unilm') return row([...prompt, ...continuation], prompt.length);
+  if (architecture !== 'encoder-decoder')
+    throw new Error(`attention degeneration: architecture "${architecture}" is not measured (decoder, prefix-lm, unilm, encoder-decoder are)`);
+  const batch = row([pad, ...continuation], 0);
+  const e = prompt.length;
+  batch.encoder = { tokens: Int32Array.from(prompt), encoderLen: e, segmentIds: new Int32Array(e), prefixEnd: new Int32Array(e).fill(e), positions: Int32Array.from({ length: e }, (_, i) => i) };
+  return batch;
+}
+
+/** The model's argmax continuation of the prompt, special tokens excluded, until eos or `steps` tokens. */
+async function greedyContinuation(model: Model, backend: Backend, tokenizer: Tokenizer, prompt: readonly number[], steps: number): Promise<number[]> {
+  const eos = tokenizer.specialTokens.eos;
+  const special = new Set(Object.values(tokenizer.specialTokens));
+  const continuation: number[] = [];
+  while (continuation.length < steps) {
+    const batch = promptBatch(model.architecture, prompt, continuation, tokenizer.specialTokens.pad);
+    const tape = new Tape(backend, false);
+    let best = -1;
+    try {
+      const logits = await backend.read(model.forward(tape, uploadBatch(tape, batch)).value);
+      const v = tokenizer.vocabSize;
+      const last = (batch.seqLen - 1) * v;
+      for (let id = 0; id < v; id++) if ((id === eos || !special.has(id)) && (best < 0 || logits[last + id] > logits[last + best])) best = id;
+    } finally {
+      tape.release();
+    }
+    if (best === eos) break;
+    continuation.push(best);
+  }
+  return continuation;
 }
 
 /** One stack: every attention op is a layer's self-attention over prompt + continuation. */
