@@ -118,7 +118,9 @@ async function rankOf(cell: CellResult, options: AnalysisOptions, backend: Backe
     const sums: Record<AttentionMaskKind, number[]> = { causal: new Array(length).fill(0), bidirectional: new Array(length).fill(0) };
     const counts: Record<AttentionMaskKind, number> = { causal: 0, bidirectional: 0 };
     for (const [window, doc] of texts.entries()) {
-      for (const s of await attentionSpectra(loaded.model, loaded.backend, singleExampleBatch(doc.subarray(0, length), length))) {
+      // The middle of each document: the openings of one corpus's documents are often alike.
+      const start = Math.floor((doc.length - length) / 2);
+      for (const s of await attentionSpectra(loaded.model, loaded.backend, singleExampleBatch(doc.subarray(start, start + length), length))) {
         heads.push({ layer: s.layer, head: s.head, window, mask: s.mask, effectiveRank: s.effectiveRank, numericalRank: s.numericalRank });
         const top = s.singularValues[0] || 1;
         s.singularValues.forEach((v, i) => (sums[s.mask][i] += v / top));

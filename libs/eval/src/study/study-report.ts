@@ -40,7 +40,7 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
   md.push(
     `- sweep directory: \`${results.dir}\``,
     ...(options.command ? [`- command: \`${options.command}\``] : []),
-    `- sweep started ${manifest.createdAt}, last updated ${manifest.updatedAt}; report generated ${options.generatedAt ?? new Date().toISOString()}`,
+    `- sweep started ${manifest.createdAt}, last updated ${manifest.updatedAt} (${((Date.parse(manifest.updatedAt) - Date.parse(manifest.createdAt)) / 60_000).toFixed(1)} min of wall time, training and evaluation, resumptions included); report generated ${options.generatedAt ?? new Date().toISOString()}`,
     `- ${manifest.cells.length} cells (${done} done), ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}), scale ${manifest.scale}, matched by ${manifest.experiment.match?.by ?? 'parameters'}; ${manifest.skipped.length} pairs refused by the plugins`,
     `- evaluation: the \`${results.suite ?? 'none'}\` suite of \`unilab eval\` on each cell's final checkpoint`,
     '',

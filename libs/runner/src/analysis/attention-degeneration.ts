@@ -258,13 +258,21 @@ export function meanDegeneration(prompts: readonly PromptDegeneration[]): LayerD
   }));
 }
 
-/** The held-out prompts of the analysis: the first `promptTokens` tokens of documents long enough for prompt + steps. */
+/**
+ * The held-out prompts of the analysis: from documents long enough for prompt + steps, the window in each one's middle
+ * (documents of one corpus often open alike: many State of the Union addresses begin "To the Senate and House of
+ * Representatives"), its first `promptTokens` tokens the prompt and the next `steps` the reference continuation.
+ */
 export function degenerationPrompts(documents: readonly ArrayLike<number>[], promptTokens: number, steps: number, count: number): { prompt: number[]; reference: number[] }[] {
+  const need = promptTokens + steps;
   const take = (d: ArrayLike<number>, from: number, n: number) => Array.from({ length: n }, (_, i) => d[from + i]);
   return documents
-    .filter((d) => d.length >= promptTokens + steps)
+    .filter((d) => d.length >= need)
     .slice(0, count)
-    .map((d) => ({ prompt: take(d, 0, promptTokens), reference: take(d, promptTokens, steps) }));
+    .map((d) => {
+      const start = Math.floor((d.length - need) / 2);
+      return { prompt: take(d, start, promptTokens), reference: take(d, start + promptTokens, steps) };
+    });
 }
 
 export interface HeldOutDegenerationOptions {
