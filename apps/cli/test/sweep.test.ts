@@ -50,7 +50,7 @@ describe('unilab sweep', () => {
     expect(r.out).toMatch(/training FLOPs per step of this spec: [\d.]+ G \(8 rows of encoder 512 \+ decoder 114 positions\)/);
   });
 
-  it('--server: each cell is a job on the API queue; a rerun follows the manifest and trains nothing twice', async () => {
+  it('--server: each cell is a job on the API queue, evaluated by an eval job; a rerun follows the manifest and trains nothing twice', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'unilab-sweep-server-'));
     const corpus = join(dataDir, 'corpora', 'tiny');
     await mkdir(corpus, { recursive: true });
@@ -72,6 +72,9 @@ describe('unilab sweep', () => {
         expect(c.flops).toBe(3 * c.flopsPerStep);
         // The server names files relative to its data directory.
         expect(existsSync(join(dataDir, c.checkpoint))).toBe(true);
+        // Evaluated by the server's eval job (the quick suite), the report kept beside the cell.
+        expect(c.evaluation['bpb.mean']).toBeGreaterThan(0);
+        expect(JSON.parse(await readFile(join(out, 'cells', c.id, 'eval-quick.json'), 'utf8')).format).toBe('unilab-eval/1');
       }
       const client = new ApiClient(server.url, token);
       expect((await client.jobs()).length).toBe(3);
