@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SpecError, type PluginRegistry, type TrainingFootprint } from '@unilab/core';
 import { BUNDLED_CORPORA, readShardIndex } from '@unilab/data';
 import { estimateTraining, jobTokenizer, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
@@ -42,7 +42,17 @@ export async function admitJob(raw: unknown, jobId: string, registry: PluginRegi
   let outDir = join(dataDir, 'jobs', jobId);
   if (typeof runSpec.outDir === 'string') {
     outDir = insideDataDir(dataDir, runSpec.outDir, 'spec.outDir', false);
-    if (outDir === dataDir || (existsSync(outDir) && readdirSync(outDir).length > 0))
+    const jobsDir = join(dataDir, 'jobs');
+    if (outDir === jobsDir || outDir.startsWith(jobsDir + sep))
+      throw new SpecError('spec.outDir', `${JSON.stringify(runSpec.outDir)} is inside jobs/, where jobs without an outDir get theirs; choose a directory elsewhere in the data directory`);
+    let ancestor = outDir;
+    while (!existsSync(ancestor)) ancestor = dirname(ancestor);
+    if (!statSync(ancestor).isDirectory())
+      throw new SpecError(
+        'spec.outDir',
+        `${JSON.stringify(runSpec.outDir)} ${ancestor === outDir ? 'is a file' : `goes through the file ${JSON.stringify(relative(dataDir, ancestor))}`}; expected a new or empty directory inside the data directory`,
+      );
+    if (outDir === dataDir || (ancestor === outDir && readdirSync(outDir).length > 0))
       throw new SpecError('spec.outDir', 'must be a new or empty directory inside the data directory');
     runSpec.outDir = outDir;
   }

@@ -73,6 +73,9 @@ export interface Completion {
 /** The client went away before its completion was done. */
 export class CompletionCancelledError extends Error {}
 
+/** The checkpoint asked for does not read back intact; an older one of the same job may. */
+export class DamagedCheckpointError extends Error {}
+
 /**
  * Sampling runs in one long-lived inference worker (models stay loaded there), so a long generation never blocks
  * the server's event loop, its other routes or the job workers. A request whose client goes away stops at the next
@@ -153,7 +156,7 @@ export class CompletionService {
       const request = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.type === 'generated') request?.resolve(m.generation);
-      else request?.reject(new Error(m.message));
+      else request?.reject(m.damagedCheckpoint ? new DamagedCheckpointError(m.message) : new Error(m.message));
     });
     worker.onCrash((err) => {
       if (this.worker === worker) this.worker = null;

@@ -5,7 +5,7 @@ import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
  * Workers). A job worker trains one job and exits; the inference worker stays up and serves completions.
  */
 export type ToWorker =
-  | { type: 'train'; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
+  | { type: 'train'; jobId: string; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
   /**
    * `cancelled` is one Int32 over a SharedArrayBuffer that the server sets to 1 when the client goes away: sampling
@@ -35,7 +35,8 @@ export type FromWorker =
   /** A diverged job: the job step, the phase and the first op that produced a non-finite value (ops.ts name). */
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
-  | { type: 'generate-failed'; id: number; message: string };
+  /** `damagedCheckpoint`: the checkpoint does not read back intact (truncated, checksum mismatch), so another may. */
+  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean };
 
 /** The server's side of one worker; each runtime adapter implements it. */
 export interface WorkerHandle {

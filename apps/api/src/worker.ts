@@ -28,6 +28,7 @@ export function serveWorker(port: WorkerPort): void {
         outDir: message.outDir,
         registry: await registryOf(message.pluginConfig),
         resume: message.resume,
+        owner: message.jobId,
         signal,
         onEvent: (event) => {
           if (event.type === 'stage') stageStart = event.globalStart;
@@ -65,7 +66,7 @@ export function serveWorker(port: WorkerPort): void {
       };
       port.post({ type: 'generated', id: message.id, generation: await sample(await model, message.prompt, { ...message.options, signal }) });
     } catch (err) {
-      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message });
+      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError' });
     }
   }
 }

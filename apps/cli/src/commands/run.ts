@@ -109,6 +109,9 @@ export class JobProgressPrinter {
       case 'cancel-requested':
         log(e.message);
         break;
+      case 'checkpoint-skipped':
+        log(`skipped a damaged checkpoint (${e.by}): ${e.reason}`);
+        break;
     }
   }
 
