@@ -4,6 +4,7 @@ import {
   Tape,
   createReferenceBackend,
   createWasmBackend,
+  createWebGpuBackend,
   object,
   uploadBatch,
   type Backend,
@@ -13,6 +14,8 @@ import {
   type PositionalEncodingPlugin,
 } from '@unilab/core';
 import { architecture, buildModel, rawConfig } from './models.ts';
+// The device comes from the runtime edge (libs/runner), as in an application.
+import { webgpuOrSkip } from '../../runner/test/webgpu-fixture.ts';
 
 /**
  * The key/value cache (kv-cache.ts) must give exactly the logits of a full forward over the same sequence: every
@@ -134,10 +137,17 @@ const CASES: [string, string][] = [
 
 describe('key/value cache: cached decoding gives the full forward\'s logits bit for bit', async () => {
   const wasm = await createWasmBackend(undefined, { threads: 2 });
-  afterAll(() => wasm.close());
+  const device = await webgpuOrSkip();
+  const gpu = device && createWebGpuBackend(device.device);
+  afterAll(() => {
+    wasm.close();
+    gpu?.destroy();
+    device?.release();
+  });
   const backends: [string, Backend][] = [
     ['reference', createReferenceBackend()],
     ['wasm', wasm],
+    ...(gpu ? [['webgpu', gpu] as [string, Backend]] : []),
   ];
   for (const [backendName, backend] of backends)
     it.each(CASES)(`${backendName}: %s with %s positions`, async (name, encoding) => {
