@@ -83,6 +83,15 @@ describe('generation with and without the key/value cache', () => {
     }
   });
 
+  it('a model without a cache (no startDecoding, or one that returns null) is decoded by full forwards, with the same tokens', async () => {
+    const loaded = await trained('decoder', { name: 'clm' }, ONE_STACK);
+    const options = { maxTokens: 20, temperature: 0, topK: 0, topP: 1, seed: 1 };
+    const reference = await generate(loaded, 'The Congress', options);
+    const { startDecoding: _cache, ...withoutMethod } = loaded.model;
+    expect(await generate({ ...loaded, model: withoutMethod }, 'The Congress', options)).toBe(reference);
+    expect(await generate({ ...loaded, model: { ...loaded.model, startDecoding: () => null } }, 'The Congress', options)).toBe(reference);
+  });
+
   it('samples from a checkpoint exactly as from the live model', async () => {
     const corpus = await sotuSubset(3);
     const spec = tinySpec(corpus, { train: { steps: 3 } });
