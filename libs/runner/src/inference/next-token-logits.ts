@@ -3,9 +3,9 @@ import type { ContinuationRow } from './continuation-row.ts';
 import { rowsToBatch } from './row-batch.ts';
 
 /**
- * The logits of a row's `next` token, the one that predicts the token after the answer: from a full forward over the row, or from a
- * key/value-cached decoding session that appends only what changed since the previous row. Both compute the same
- * values (bit for bit: the architectures' decoding sessions are tested against their forward).
+ * The logits of a row's `next` token, the one that predicts the token after the answer: from a full forward over the
+ * row, or from a key/value-cached decoding session that appends only what changed since the previous row. Both compute
+ * the same values (bit for bit: the architectures' decoding sessions are tested against their forward).
  */
 export interface NextTokenLogits {
   logits(row: ContinuationRow): Promise<Float32Array>;
@@ -75,6 +75,8 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
   const fallback = fullForwardLogits(model, backend);
   let session: DecodingSession | null = null;
   let held: ContinuationRow | null = null;
+  /** A row whose encoder input the session read. */
+  let encoderOf: ContinuationRow | null = null;
   let unsupported = false;
   const sameEncoder = (a: ContinuationRow | null, b: ContinuationRow) => (a?.encoderTokens ?? []).join() === (b.encoderTokens ?? []).join();
   return {
@@ -84,9 +86,10 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
         counts.forwards++;
         return fallback.logits(row);
       }
-      if (!session || !sameEncoder(held, row)) {
+      if (!session || !sameEncoder(encoderOf, row)) {
         session?.dispose();
         held = null;
+        encoderOf = row;
         const encoder = row.encoderTokens && { tokens: Int32Array.from(row.encoderTokens), positions: Int32Array.from(row.encoderTokens, (_, i) => i) };
         session = model.startDecoding!({ capacity, encoder });
         if (!session) {
@@ -94,9 +97,12 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
           return this.logits(row);
         }
       }
-      const keep = reusable(held, row);
-      if (!held || keep < held.next) counts.prefills++;
+      const previous = held;
+      const keep = reusable(previous, row);
+      if (!previous || keep < previous.next) counts.prefills++;
       session.truncate(keep);
+      // Until this step succeeds the cache holds only the kept part: a failed step is followed by a fresh prefill.
+      held = null;
       const slice = (values: readonly number[]) => Int32Array.from(values.slice(keep));
       const n = row.tokens.length - keep;
       const tape = new Tape(backend, false);
