@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { SpecError, type PluginRegistry } from '@unilab/core';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { SpecError, type PluginRegistry, type TrainingFootprint } from '@unilab/core';
 import { BUNDLED_CORPORA, readShardIndex } from '@unilab/data';
-import { estimateParameters, jobTokenizer, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
+import { estimateTraining, jobTokenizer, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
 import type { ServerConfig } from './config.ts';
 
 /** A job the server accepted: its parsed spec, the spec its worker runs (paths resolved) and its directory. */
@@ -12,13 +12,16 @@ export interface AdmittedJob {
   outDir: string;
 }
 
-type Limits = Pick<ServerConfig, 'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep' | 'maxShardWindowBytes'>;
+type Limits = Pick<
+  ServerConfig,
+  'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep' | 'maxShardWindowBytes' | 'maxJobMemoryBytes' | 'admitUnestimatedArchitectures'
+>;
 
 /**
  * Everything a submitted spec must pass before it is stored: the spec schema, the plugins it names, the server's
- * limits (model size estimated from the config, never by building it; steps; tokens per step; the shard stream's
- * shuffle window) and the data
- * directory (every file path resolves inside it). Each refusal is a SpecError naming the field.
+ * limits (model size and training memory estimated from the config by its architecture, never by building it;
+ * steps; tokens per step; the shard stream's shuffle window) and the data directory (every file path resolves
+ * inside it). Each refusal is a SpecError naming the field.
  */
 export async function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): Promise<AdmittedJob> {
   parseJobSpec(raw);
@@ -39,7 +42,17 @@ export async function admitJob(raw: unknown, jobId: string, registry: PluginRegi
   let outDir = join(dataDir, 'jobs', jobId);
   if (typeof runSpec.outDir === 'string') {
     outDir = insideDataDir(dataDir, runSpec.outDir, 'spec.outDir', false);
-    if (outDir === dataDir || (existsSync(outDir) && readdirSync(outDir).length > 0))
+    const jobsDir = join(dataDir, 'jobs');
+    if (outDir === jobsDir || outDir.startsWith(jobsDir + sep))
+      throw new SpecError('spec.outDir', `${JSON.stringify(runSpec.outDir)} is inside jobs/, where jobs without an outDir get theirs; choose a directory elsewhere in the data directory`);
+    let ancestor = outDir;
+    while (!existsSync(ancestor)) ancestor = dirname(ancestor);
+    if (!statSync(ancestor).isDirectory())
+      throw new SpecError(
+        'spec.outDir',
+        `${JSON.stringify(runSpec.outDir)} ${ancestor === outDir ? 'is a file' : `goes through the file ${JSON.stringify(relative(dataDir, ancestor))}`}; expected a new or empty directory inside the data directory`,
+      );
+    if (outDir === dataDir || (ancestor === outDir && readdirSync(outDir).length > 0))
       throw new SpecError('spec.outDir', 'must be a new or empty directory inside the data directory');
     runSpec.outDir = outDir;
   }
@@ -53,16 +66,6 @@ async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limit
     throw new SpecError(
       'spec.data.shardWindowBytes',
       `the shard stream would hold up to ${formatBytes(window)} of documents; this server allows at most ${formatBytes(limits.maxShardWindowBytes)} (maxShardWindowBytes)`,
-    );
-  const first = job.stages[0].spec;
-  // The job's tokenizer reserves every stage's special tokens, so its vocabulary (not the first stage's) sizes the model.
-  const parameters = estimateParameters(first, registry, first.data.shards ? await datasetVocabSize(first.data.shards) : jobTokenizer(job, registry).vocabSize);
-  if (parameters === null)
-    throw new SpecError('spec.model.config', `cannot estimate the size of architecture "${first.model.architecture}" from its config (needs dModel and layers)`);
-  if (parameters > limits.maxParameters)
-    throw new SpecError(
-      'spec.model.config',
-      `this model would have about ${formatCount(parameters)} parameters; this server allows at most ${formatCount(limits.maxParameters)} (maxParameters)`,
     );
   let steps = 0;
   for (const stage of job.stages) {
@@ -81,6 +84,38 @@ async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limit
       job.stages.length > 1 ? 'spec.stages' : 'spec.train.steps',
       `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`,
     );
+  const first = job.stages[0].spec;
+  // The job's tokenizer reserves every stage's special tokens, so its vocabulary (not the first stage's) sizes the model.
+  const vocabSize = first.data.shards ? await datasetVocabSize(first.data.shards) : jobTokenizer(job, registry).vocabSize;
+  for (const stage of job.stages) {
+    const footprint = estimateTraining(stage.spec, registry, vocabSize);
+    if (footprint === null) {
+      // A plugin architecture without a footprint hook: nothing bounds its memory, so it runs only where the operator said so.
+      if (limits.admitUnestimatedArchitectures) break;
+      throw new SpecError(
+        'spec.model.architecture',
+        `architecture "${first.model.architecture}" cannot estimate its size and training memory (its plugin has no footprint hook); this server admits such architectures only with admitUnestimatedArchitectures`,
+      );
+    }
+    if (footprint.parameters > limits.maxParameters)
+      throw new SpecError(
+        'spec.model.config',
+        `this model would have about ${formatCount(footprint.parameters)} parameters; this server allows at most ${formatCount(limits.maxParameters)} (maxParameters)`,
+      );
+    if (footprint.total > limits.maxJobMemoryBytes) throw memoryRefusal(footprint, stage.spec.train, job.stages.length > 1 ? `spec.stages[${stage.index}]` : 'spec', limits.maxJobMemoryBytes);
+  }
+}
+
+/** A job whose estimated training memory is over the limit: the estimate, its parts and the fields that set them. */
+function memoryRefusal(footprint: TrainingFootprint, train: { batchSize: number; seqLen: number }, where: string, limit: number): SpecError {
+  // The model's own share alone over the limit: no batch fits, so the model config is the field to change.
+  const field = footprint.weightsAndOptimizer > limit ? 'spec.model.config' : `${where}.train.batchSize`;
+  return new SpecError(
+    field,
+    `training this job needs about ${formatBytes(footprint.total)}: ${formatBytes(footprint.weightsAndOptimizer)} for the weights, gradients and AdamW moments of ` +
+      `${formatCount(footprint.parameters)} parameters (spec.model.config) and ${formatBytes(footprint.activations)} of activations at ` +
+      `${where}.train.batchSize ${train.batchSize} x ${where}.train.seqLen ${train.seqLen}; this server allows at most ${formatBytes(limit)} per job (maxJobMemoryBytes)`,
+  );
 }
 
 /** The vocabulary of a prepared dataset, from its index (the model's embedding and head scale with it). */

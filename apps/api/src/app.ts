@@ -1,16 +1,18 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
-import { parseCompletionRequest, type CompletionService } from './completions.ts';
+import { CompletionCancelledError, DamagedCheckpointError, parseCompletionRequest, type Completion, type CompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
+import { crossSiteGuard } from './cross-site.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { openApiDocument } from './openapi.ts';
-import { FINISHED, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
+import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
 
 export interface AppContext {
   config: ServerConfig;
@@ -46,6 +48,20 @@ const HEARTBEAT_MS = 15_000;
 export function createApp(ctx: AppContext): Hono {
   const { config, store, jobs, completions, registry } = ctx;
   const app = new Hono();
+  /** Checkpoints the inference worker found damaged: completions and /v1/models pass over them. */
+  const damaged = new Set<string>();
+
+  // Responses name files relative to the data directory (a checkpoint is jobs/<id>/checkpoints/step-….safetensors):
+  // where the server keeps its data is no client's business. JSON bodies here, event streams in followJob.
+  const hidePaths = dataDirHider(config.dataDir);
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.res.headers.get('content-type')?.startsWith('application/json')) return;
+    const text = await c.res.text();
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    c.res = new Response(hidePaths(text), { status: c.res.status, headers });
+  });
 
   const auth: MiddlewareHandler = config.token
     ? bearerAuth({
@@ -63,14 +79,23 @@ export function createApp(ctx: AppContext): Hono {
     if (err instanceof ApiError) return c.json(errorBody(err.type, err.message, err.path), err.status);
     if (err instanceof JobNotFoundError) return c.json(errorBody('not_found', err.message), 404);
     if (err instanceof JobConflictError) return c.json(errorBody('conflict', err.message), 409);
+    if (err instanceof OutDirTakenError) return c.json(errorBody('conflict', err.message, 'spec.outDir'), 409);
     if (err instanceof HTTPException) return err.getResponse();
+    // Nobody reads this answer: the client has gone.
+    if (err instanceof CompletionCancelledError) return c.json(errorBody('request_cancelled', err.message), 400);
     console.error('unilab api:', err);
-    return c.json(errorBody('server_error', (err as Error).message), 500);
+    // A bug, not a refusal: the message helps a report, the paths in it (outside the data directory too) do not.
+    return c.json(errorBody('server_error', hidePaths((err as Error).message).replace(/(?:\/[\w.@+-]+){2,}/g, '<path>')), 500);
   });
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; see /openapi.json`), 404));
 
   app.get('/healthz', (c) =>
-    c.json({ status: 'ok', runtime: ctx.runtime, jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') } }),
+    c.json({
+      status: 'ok',
+      runtime: ctx.runtime,
+      jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') },
+      completions: { requests: completions.requestsInFlight, generations: completions.generationsInFlight },
+    }),
   );
   app.get('/openapi.json', (c) => c.json(openApiDocument));
   app.get('/v1/plugins', (c) =>
@@ -85,10 +110,15 @@ export function createApp(ctx: AppContext): Hono {
     }),
   );
 
-  app.use('/v1/jobs', auth);
-  app.use('/v1/jobs/*', auth);
-  app.use('/v1/models', auth);
-  app.use('/v1/completions', auth);
+  // Every route that changes or reads job data: first refuse what a web page could send (cross-site.ts), then
+  // answer allowed origins' CORS preflights, then ask for the token.
+  const guard = crossSiteGuard(config);
+  const allowOrigins = config.allowedOrigins.length > 0 ? cors({ origin: config.allowedOrigins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], exposeHeaders: ['Location'] }) : null;
+  for (const route of ['/v1/jobs', '/v1/jobs/*', '/v1/models', '/v1/completions']) {
+    app.use(route, guard);
+    if (allowOrigins) app.use(route, allowOrigins);
+    app.use(route, auth);
+  }
 
   app.post('/v1/jobs', limitBody(config.maxBodyBytes), async (c) => {
     if (store.countWithStatus('queued') >= config.maxQueuedJobs)
@@ -111,6 +141,14 @@ export function createApp(ctx: AppContext): Hono {
 
   app.post('/v1/jobs/:id/cancel', (c) => c.json(presentJob(jobs.cancel(c.req.param('id')), true), 202));
   app.post('/v1/jobs/:id/resume', (c) => c.json(presentJob(jobs.resume(c.req.param('id')), true), 202));
+
+  app.delete('/v1/jobs/:id', async (c) => {
+    const id = c.req.param('id');
+    const paths = store.checkpoints(id).map((k) => k.path);
+    await jobs.remove(id);
+    for (const path of paths) damaged.delete(path);
+    return c.json({ id, object: 'job', deleted: true });
+  });
 
   app.get('/v1/jobs/:id/checkpoints', (c) => {
     const job = requireJob(store, c.req.param('id'));
@@ -152,7 +190,7 @@ export function createApp(ctx: AppContext): Hono {
     const send = async (e: StoredEvent): Promise<boolean> => {
       if (e.seq <= last) return false;
       last = e.seq;
-      await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify({ ...e.data, at: e.at }) });
+      await stream.writeSSE({ id: String(e.seq), event: e.type, data: hidePaths(JSON.stringify({ ...e.data, at: e.at })) });
       return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
     };
     try {
@@ -182,50 +220,108 @@ export function createApp(ctx: AppContext): Hono {
   app.get('/v1/models', (c) => {
     const data = store
       .listJobs({ limit: 1000 })
-      .filter((job) => latestCheckpoint(store, job.id) !== null)
+      .filter((job) => latestCheckpoint(store, job.id, damaged) !== null)
       .map((job) => ({ id: job.id, object: 'model', created: Math.floor(Date.parse(job.createdAt) / 1000), owned_by: 'unilab', name: job.name, status: job.status }));
     return c.json({ object: 'list', data });
   });
 
   app.post('/v1/completions', limitBody(256 * 1024), async (c) => {
-    const request = parseCompletionRequest(await readJson(c), config.maxCompletionTokens);
+    const request = parseCompletionRequest(await readJson(c), config);
     const job = store.getJob(request.model);
     if (!job) throw new ApiError(404, 'not_found', `no job with id ${JSON.stringify(request.model)}; models are job ids (GET /v1/models)`, 'body.model');
-    const checkpoint = latestCheckpoint(store, job.id);
-    if (!checkpoint) throw new ApiError(400, 'invalid_request_error', `job ${job.id} has no checkpoint yet (it is ${job.status})`, 'body.model');
-    const choices = [];
-    let promptTokens = 0;
-    let completionTokens = 0;
-    for (const [p, prompt] of request.prompts.entries()) {
-      for (let k = 0; k < request.n; k++) {
-        const g = await completions.generate(checkpoint, prompt, { ...request.options, seed: request.options.seed + k });
-        choices.push({ text: g.text, index: p * request.n + k, logprobs: null, finish_reason: g.finishReason });
-        if (k === 0) promptTokens += g.promptTokens;
-        completionTokens += g.completionTokens;
-      }
-    }
+    if (!latestCheckpoint(store, job.id, damaged)) throw noIntactCheckpoint(job);
+    if (completions.requestsInFlight >= config.maxCompletionRequests)
+      throw new ApiError(429, 'rate_limit_error', `${completions.requestsInFlight} completion requests are being served, the most this server takes (maxCompletionRequests); try again later`);
+    // The request's signal aborts when the client disconnects: sampling stops at the next token.
+    const completion = await completeFromNewest(job, request, c.req.raw.signal);
+    const { promptTokens, completionTokens } = completion;
     return c.json({
       id: `cmpl-${crypto.randomUUID().replace(/-/g, '')}`,
       object: 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model: job.id,
-      choices,
+      choices: completion.choices,
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     });
   });
 
+  /**
+   * Complete from the newest checkpoint of a job that reads back intact. A damaged one (truncated, checksum mismatch)
+   * fails the request's first generation; it is skipped for good, with a `checkpoint-skipped` event on the job, and
+   * the request starts again from the one before it.
+   */
+  async function completeFromNewest(job: JobRecord, request: CompletionRequest, signal: AbortSignal): Promise<Completion> {
+    for (;;) {
+      const checkpoint = latestCheckpoint(store, job.id, damaged);
+      if (!checkpoint) throw noIntactCheckpoint(job);
+      try {
+        return await completions.complete(checkpoint, request, signal);
+      } catch (err) {
+        if (!(err instanceof DamagedCheckpointError)) throw err;
+        damaged.add(checkpoint);
+        const record = store.checkpoints(job.id).find((k) => k.path === checkpoint);
+        jobs.checkpointSkipped(job.id, { step: record?.globalStep ?? null, path: checkpoint, reason: err.message, by: 'completions' });
+      }
+    }
+  }
+
+  function noIntactCheckpoint(job: JobRecord): ApiError {
+    const onDisk = store.checkpoints(job.id).filter((k) => existsSync(k.path));
+    const why =
+      onDisk.length === 0
+        ? `has no checkpoint yet (it is ${job.status})`
+        : `has no intact checkpoint: the ${onDisk.length} on disk (steps ${onDisk.map((k) => k.globalStep).join(', ')}) are all damaged; see its checkpoint-skipped events`;
+    return new ApiError(400, 'invalid_request_error', `job ${job.id} ${why}`, 'body.model');
+  }
+
   return app;
 }
 
-/** The JSON body, or a 400 naming `body` for anything that is not JSON. */
+/** Turn paths inside the data directory into paths relative to it (under its given and its real name). */
+function dataDirHider(dataDir: string): (text: string) => string {
+  let real = dataDir;
+  try {
+    real = realpathSync(dataDir);
+  } catch {
+    // not created yet: only its given name can appear
+  }
+  const names = [...new Set([dataDir, real])].map((d) => JSON.stringify(d).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const inside = new RegExp(`(?:${names.join('|')})/`, 'g');
+  const itself = new RegExp(`(?:${names.join('|')})(?![\\w.-])`, 'g');
+  return (text) => text.replace(inside, '').replace(itself, '<data directory>');
+}
+
+/** Deeper than any spec or request needs, shallow enough that no recursive walk of the value overflows the stack. */
+const MAX_JSON_DEPTH = 64;
+
+/** The JSON body, or a 400 naming `body` for anything that is not JSON (or nested too deep to walk). */
 async function readJson(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === '') throw new SpecError('body', 'expected a JSON object, got an empty body');
+  const tooDeep = nestingBeyond(text, MAX_JSON_DEPTH);
+  if (tooDeep !== null) throw new SpecError('body', `JSON nested more than ${MAX_JSON_DEPTH} levels deep (at character ${tooDeep + 1}); a spec needs fewer than 10`);
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new SpecError('body', `malformed JSON: ${(err as Error).message}`);
   }
+}
+
+/** The offset of the first bracket that opens level `max + 1` of a JSON text (brackets inside strings do not count). */
+function nestingBeyond(text: string, max: number): number | null {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) return i;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return null;
 }
 
 function intQuery(c: Context, name: string, fallback: number, max: number): number {
@@ -242,10 +338,10 @@ function requireJob(store: JobStore, id: string): JobRecord {
   return job;
 }
 
-/** The most recently written checkpoint of a job still on disk (the runner keeps the last few of each stage). */
-function latestCheckpoint(store: JobStore, id: string): string | null {
+/** The most recently written checkpoint of a job still on disk and not known to be damaged (the runner keeps the last few of each stage). */
+function latestCheckpoint(store: JobStore, id: string, damaged: ReadonlySet<string>): string | null {
   const all = store.checkpoints(id).sort((a, b) => a.at.localeCompare(b.at) || a.globalStep - b.globalStep);
-  for (let i = all.length - 1; i >= 0; i--) if (existsSync(all[i].path)) return all[i].path;
+  for (let i = all.length - 1; i >= 0; i--) if (!damaged.has(all[i].path) && existsSync(all[i].path)) return all[i].path;
   return null;
 }
 

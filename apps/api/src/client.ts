@@ -63,6 +63,11 @@ export class ApiClient {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/resume`);
   }
 
+  /** Delete a finished job and its files (the server refuses a running or queued one with 409). */
+  delete(id: string): Promise<{ id: string; deleted: true }> {
+    return this.json('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
   /**
    * Follow a job's events until it finishes: `onEvent` sees every event once, in order. A dropped connection (the
    * server restarting) is retried with Last-Event-ID, so nothing is missed or repeated. Resolves with the job.

@@ -1,6 +1,8 @@
 /** The OpenAPI 3.1 description served at /openapi.json. */
 const error = { $ref: '#/components/responses/Error' };
 const unauthorized = { $ref: '#/components/responses/Unauthorized' };
+const crossSite = { $ref: '#/components/responses/CrossSite' };
+const notJson = { $ref: '#/components/responses/NotJson' };
 const jobId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const jobResponse = { description: 'The job', content: { 'application/json': { schema: { $ref: '#/components/schemas/Job' } } } };
 const secured = [{ bearer: [] }];
@@ -13,7 +15,10 @@ export const openApiDocument = {
     description:
       'Submit training jobs (single or multi-stage), follow them live over Server-Sent Events, cancel and resume them, ' +
       'and sample from the trained model with an OpenAI-compatible completions endpoint. Routes that change state or ' +
-      'read job data need `Authorization: Bearer <token>`.',
+      'read job data need `Authorization: Bearer <token>`. They also refuse what a web page in a browser could send: ' +
+      'a `Host` that is not an address the server listens on (DNS rebinding) or an `Origin` other than its own and ' +
+      'the configured `allowedOrigins` (403), and a body not declared `Content-Type: application/json` (415). ' +
+      'Paths in responses are relative to the server data directory.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -23,6 +28,11 @@ export const openApiDocument = {
         content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
       },
       Unauthorized: { description: 'Missing or wrong bearer token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      CrossSite: {
+        description: 'A cross-site request: `path` is `header.Host` (not an address the server listens on), `header.Origin` (not its own origin or one in allowedOrigins) or `header.Sec-Fetch-Site`',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      NotJson: { description: 'A body not declared `Content-Type: application/json` (`path`: `header.Content-Type`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
     },
     schemas: {
       Error: {
@@ -137,7 +147,16 @@ export const openApiDocument = {
         summary: 'Submit a job',
         security: secured,
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobSpec' } } } },
-        responses: { 201: jobResponse, 400: error, 401: unauthorized, 413: error, 429: error },
+        responses: {
+          201: jobResponse,
+          400: error,
+          401: unauthorized,
+          403: crossSite,
+          409: { description: 'spec.outDir is (inside, or around) another job\'s output directory', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+          413: error,
+          415: notJson,
+          429: error,
+        },
       },
       get: {
         summary: 'List jobs, newest first',
@@ -146,36 +165,57 @@ export const openApiDocument = {
           { name: 'status', in: 'query', schema: { type: 'string' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } },
         ],
-        responses: { 200: { description: '{ jobs: Job[] }' }, 401: unauthorized },
+        responses: { 200: { description: '{ jobs: Job[] }' }, 401: unauthorized, 403: crossSite },
       },
     },
-    '/v1/jobs/{id}': { get: { summary: 'Status, stage, step and latest metrics', security: secured, parameters: [jobId], responses: { 200: jobResponse, 401: unauthorized, 404: error } } },
+    '/v1/jobs/{id}': {
+      get: { summary: 'Status, stage, step and latest metrics', security: secured, parameters: [jobId], responses: { 200: jobResponse, 401: unauthorized, 403: crossSite, 404: error } },
+      delete: {
+        summary: 'Delete a job that is not running or queued: its record, events, metrics and its directory with every checkpoint',
+        security: secured,
+        parameters: [jobId],
+        responses: {
+          200: { description: '{ id, object: "job", deleted: true }' },
+          401: unauthorized,
+          403: crossSite,
+          404: error,
+          409: { description: 'The job is running or queued: cancel it first', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        },
+      },
+    },
     '/v1/jobs/{id}/events': {
       get: {
-        summary: 'Server-Sent Events: status, stage, start, step, eval, checkpoint, gate, stage-complete; ends when the job finishes',
+        summary: 'Server-Sent Events: status, stage, start, step, eval, checkpoint, checkpoint-skipped, gate, stage-complete, cancel-requested; ends when the job finishes',
         description: 'Each event has an id (its sequence number in the job); reconnecting with Last-Event-ID (header, or ?lastEventId=) resumes after it.',
         security: secured,
         parameters: [jobId, { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' } }],
-        responses: { 200: { description: 'text/event-stream' }, 401: unauthorized, 404: error },
+        responses: { 200: { description: 'text/event-stream' }, 401: unauthorized, 403: crossSite, 404: error },
       },
     },
     '/v1/jobs/{id}/cancel': {
-      post: { summary: 'Cancel: a running job stops after its current step with a checkpoint', security: secured, parameters: [jobId], responses: { 202: jobResponse, 401: unauthorized, 404: error, 409: error } },
+      post: {
+        summary: 'Cancel: a running job stops after its current step with a checkpoint, or has its worker terminated after cancelGraceMs; the request is stored, so a restart does not resume the job',
+        security: secured,
+        parameters: [jobId],
+        responses: { 202: jobResponse, 401: unauthorized, 403: crossSite, 404: error, 409: error, 415: notJson },
+      },
     },
     '/v1/jobs/{id}/resume': {
       post: {
         summary: 'Resume an interrupted, cancelled or failed job from its newest intact checkpoint',
         security: secured,
         parameters: [jobId],
-        responses: { 202: jobResponse, 401: unauthorized, 404: error, 409: error },
+        responses: { 202: jobResponse, 401: unauthorized, 403: crossSite, 404: error, 409: error, 415: notJson },
       },
     },
-    '/v1/jobs/{id}/checkpoints': { get: { summary: 'The checkpoint index of a job', security: secured, parameters: [jobId], responses: { 200: { description: '{ checkpoints }' }, 401: unauthorized, 404: error } } },
-    '/v1/jobs/{id}/metrics': { get: { summary: 'Training and held-out loss by step', security: secured, parameters: [jobId], responses: { 200: { description: '{ metrics }' }, 401: unauthorized, 404: error } } },
-    '/v1/models': { get: { summary: 'Jobs with a checkpoint, as OpenAI models', security: secured, responses: { 200: { description: '{ object: "list", data }' }, 401: unauthorized } } },
+    '/v1/jobs/{id}/checkpoints': { get: { summary: 'The checkpoint index of a job', security: secured, parameters: [jobId], responses: { 200: { description: '{ checkpoints }' }, 401: unauthorized, 403: crossSite, 404: error } } },
+    '/v1/jobs/{id}/metrics': { get: { summary: 'Training and held-out loss by step', security: secured, parameters: [jobId], responses: { 200: { description: '{ metrics }' }, 401: unauthorized, 403: crossSite, 404: error } } },
+    '/v1/models': { get: { summary: 'Jobs with a checkpoint, as OpenAI models', security: secured, responses: { 200: { description: '{ object: "list", data }' }, 401: unauthorized, 403: crossSite } } },
     '/v1/completions': {
       post: {
-        summary: 'OpenAI-compatible text completion from a job\'s newest checkpoint (model = job id)',
+        summary:
+          'OpenAI-compatible text completion from a job\'s newest checkpoint (model = job id); prompts x n x max_tokens is capped ' +
+          '(400 names maxCompletionTokensPerRequest), requests beyond maxCompletionRequests get 429, a closed connection stops sampling',
         security: secured,
         requestBody: {
           required: true,
@@ -200,7 +240,16 @@ export const openApiDocument = {
             },
           },
         },
-        responses: { 200: { description: 'text_completion' }, 400: error, 401: unauthorized, 404: error },
+        responses: {
+          200: { description: 'text_completion' },
+          400: { description: 'A bad field, or a job with no intact checkpoint (damaged ones are skipped, each with a checkpoint-skipped event)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+          401: unauthorized,
+          403: crossSite,
+          404: error,
+          413: error,
+          415: notJson,
+          429: error,
+        },
       },
     },
   },

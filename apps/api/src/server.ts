@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConfiguredRegistry } from '@unilab/runner';
 import { createApp } from './app.ts';
@@ -35,8 +35,9 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
   const registry = await createConfiguredRegistry(config.pluginConfig);
-  const store = new JobStore(await runtime.openDatabase(join(config.dataDir, 'unilab.db')));
-  const jobs = new JobManager(store, () => runtime.startWorker(), config);
+  const store = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
+  // Job directories were resolved inside the data directory's real path (admission.ts).
+  const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
   const app = createApp({ config, store, jobs, completions, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
@@ -55,6 +56,32 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
         store.close();
       })()),
   };
+}
+
+export class JobStoreDamagedError extends Error {}
+
+/**
+ * Open the store, refusing a damaged one: a truncated or overwritten file would otherwise either fail on the first
+ * request or, emptied, start over as a new store that silently lists no jobs while their files remain.
+ */
+async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
+  const damaged = (detail: string) =>
+    new JobStoreDamagedError(
+      `the job store ${path} is damaged (${detail}); refusing to start on it, since it would lose or hide its jobs. ` +
+        'Restore it from a backup, or move it away to start with an empty store (the jobs\' directories stay where they are)',
+    );
+  // SQLite writes its header the moment it creates a store, so an existing empty file was a store once.
+  if ((await stat(path).catch(() => null))?.size === 0) throw damaged('it is an empty file');
+  let db: SqlDatabase | undefined;
+  try {
+    db = await runtime.openDatabase(path);
+    const problems = db.all<{ integrity_check: string }>('PRAGMA integrity_check(5)').map((r) => r.integrity_check).filter((r) => r !== 'ok');
+    if (problems.length > 0) throw damaged(`integrity check: ${problems.join('; ')}`);
+  } catch (err) {
+    db?.close();
+    throw err instanceof JobStoreDamagedError ? err : damaged((err as Error).message);
+  }
+  return new JobStore(db);
 }
 
 /** Start on the runtime this process runs on; only that runtime's adapter is loaded. */

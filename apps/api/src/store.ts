@@ -36,6 +36,8 @@ export interface JobRecord {
   errorOp: string | null;
   /** How many times a worker has started the job: after the first, a start is a resume. */
   runs: number;
+  /** When a cancel of the running job was asked for: the job ends cancelled, even if the server stops first. */
+  cancelRequestedAt: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   out_dir TEXT NOT NULL, total_steps INTEGER NOT NULL, stage_count INTEGER NOT NULL,
   stage INTEGER NOT NULL DEFAULT 0, stage_name TEXT, attempt INTEGER NOT NULL DEFAULT 0, step INTEGER NOT NULL DEFAULT 0,
   parameters INTEGER, loss REAL, held_out_loss REAL, lr REAL, error TEXT, error_step INTEGER, error_phase TEXT, error_op TEXT,
-  runs INTEGER NOT NULL DEFAULT 0, queued_at TEXT NOT NULL,
+  runs INTEGER NOT NULL DEFAULT 0, cancel_requested_at TEXT, queued_at TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL, started_at TEXT, finished_at TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, queued_at);
@@ -99,6 +101,7 @@ const COLUMNS = {
   errorPhase: 'error_phase',
   errorOp: 'error_op',
   runs: 'runs',
+  cancelRequestedAt: 'cancel_requested_at',
   startedAt: 'started_at',
   finishedAt: 'finished_at',
 } as const;
@@ -106,6 +109,13 @@ const COLUMNS = {
 export type JobUpdate = Partial<{ [K in keyof typeof COLUMNS]: JobRecord[K] }> & { queued?: boolean };
 
 type JobRow = Record<string, SqlValue>;
+
+/** The output directory asked for is (inside, or around) another job's. */
+export class OutDirTakenError extends Error {
+  constructor(readonly owner: string) {
+    super(`the output directory is job ${owner}'s, or inside or around it; every job needs a directory of its own`);
+  }
+}
 
 const now = () => new Date().toISOString();
 /** SQLite has no NaN: a missing measurement is NULL. */
@@ -117,18 +127,40 @@ export class JobStore {
   constructor(private readonly db: SqlDatabase) {
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     db.exec(SCHEMA);
-    // A store made before error_op existed gains the column (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
-    if (!db.all<{ name: string }>('PRAGMA table_info(jobs)').some((c) => c.name === 'error_op')) db.exec('ALTER TABLE jobs ADD COLUMN error_op TEXT');
+    // A store made before a column existed gains it (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
+    const columns = db.all<{ name: string }>('PRAGMA table_info(jobs)').map((c) => c.name);
+    for (const column of ['error_op', 'cancel_requested_at']) if (!columns.includes(column)) db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
   }
 
+  /**
+   * Insert a queued job, reserving its output directory in the same transaction: no two jobs may share a directory,
+   * or hold one inside the other's (each would overwrite or resume the other's checkpoints).
+   */
   insertJob(job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
-    const at = now();
-    this.db.run(
-      `INSERT INTO jobs (id, name, status, spec, run_spec, out_dir, total_steps, stage_count, queued_at, created_at, updated_at)
-       VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [job.id, job.name, JSON.stringify(job.spec), JSON.stringify(job.runSpec), job.outDir, job.totalSteps, job.stageCount, at, at, at],
-    );
-    return this.getJob(job.id)!;
+    return transaction(this.db, () => {
+      const d = job.outDir;
+      const owner = this.db.get<{ id: string }>(
+        `SELECT id FROM jobs WHERE out_dir = ? OR substr(?, 1, length(out_dir) + 1) = out_dir || '/' OR substr(out_dir, 1, length(?) + 1) = ? || '/' LIMIT 1`,
+        [d, d, d, d],
+      );
+      if (owner) throw new OutDirTakenError(owner.id);
+      const at = now();
+      this.db.run(
+        `INSERT INTO jobs (id, name, status, spec, run_spec, out_dir, total_steps, stage_count, queued_at, created_at, updated_at)
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [job.id, job.name, JSON.stringify(job.spec), JSON.stringify(job.runSpec), d, job.totalSteps, job.stageCount, at, at, at],
+      );
+      return this.getJob(job.id)!;
+    });
+  }
+
+  /** Forget a job: its row, events, metrics and checkpoint index, in one transaction (its files are the caller's). */
+  deleteJob(id: string): void {
+    transaction(this.db, () => {
+      for (const table of ['events', 'metrics', 'checkpoints']) this.db.run(`DELETE FROM ${table} WHERE job_id = ?`, [id]);
+      this.db.run('DELETE FROM jobs WHERE id = ?', [id]);
+    });
+    this.nextSeq.delete(id);
   }
 
   getJob(id: string): JobRecord | null {
@@ -182,6 +214,13 @@ export class JobStore {
     return this.db
       .all<{ seq: number; type: string; data: string; at: string }>('SELECT seq, type, data, at FROM events WHERE job_id = ? AND seq > ? ORDER BY seq', [id, seq])
       .map((r) => ({ seq: r.seq, type: r.type, data: JSON.parse(r.data), at: r.at }));
+  }
+
+  /** The data of a job's status events, oldest first. */
+  statusEvents(id: string): Record<string, unknown>[] {
+    return this.db
+      .all<{ data: string }>("SELECT data FROM events WHERE job_id = ? AND type = 'status' ORDER BY seq", [id])
+      .map((r) => JSON.parse(r.data));
   }
 
   insertMetric(id: string, m: { stage: number; step: number; globalStep: number; loss?: number; lr?: number; gradNorm?: number; tokens?: number; heldOutLoss?: number }): void {
@@ -255,6 +294,7 @@ function toJob(r: JobRow): JobRecord {
     errorPhase: r.error_phase as string | null,
     errorOp: r.error_op as string | null,
     runs: r.runs as number,
+    cancelRequestedAt: r.cancel_requested_at as string | null,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
     startedAt: r.started_at as string | null,

@@ -5,9 +5,13 @@ import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
  * Workers). A job worker trains one job and exits; the inference worker stays up and serves completions.
  */
 export type ToWorker =
-  | { type: 'train'; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
+  | { type: 'train'; jobId: string; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
-  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; pluginConfig: string | null };
+  /**
+   * `cancelled` is one Int32 over a SharedArrayBuffer that the server sets to 1 when the client goes away: sampling
+   * does not yield to the worker's message loop between tokens, so a message could not stop it, shared memory can.
+   */
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; cancelled: Int32Array; pluginConfig: string | null };
 
 export interface GenerationRequest {
   maxTokens: number;
@@ -33,7 +37,8 @@ export type FromWorker =
   /** A diverged job: the job step, the phase and the first op that produced a non-finite value (ops.ts name). */
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
-  | { type: 'generate-failed'; id: number; message: string };
+  /** `damagedCheckpoint`: the checkpoint does not read back intact (truncated, checksum mismatch), so another may. */
+  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean };
 
 /** The server's side of one worker; each runtime adapter implements it. */
 export interface WorkerHandle {

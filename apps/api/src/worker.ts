@@ -1,6 +1,6 @@
 import type { PluginRegistry } from '@unilab/core';
 import { TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
-import type { Generation, ToWorker, WorkerPort } from './worker-protocol.ts';
+import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
 
 /**
  * The body of every worker, runtime-agnostic: the Node and Deno entries only wire their message channel to this.
@@ -28,6 +28,7 @@ export function serveWorker(port: WorkerPort): void {
         outDir: message.outDir,
         registry: await registryOf(message.pluginConfig),
         resume: message.resume,
+        owner: message.jobId,
         signal,
         onEvent: (event) => {
           if (event.type === 'stage') stageStart = event.globalStart;
@@ -57,14 +58,20 @@ export function serveWorker(port: WorkerPort): void {
         // Keep the three most recently loaded models.
         for (const key of [...models.keys()].slice(0, -3)) models.delete(key);
       }
-      port.post({ type: 'generated', id: message.id, generation: await sample(await model, message.prompt, message.options) });
+      const cancelled = message.cancelled;
+      const signal = {
+        get aborted() {
+          return Atomics.load(cancelled, 0) !== 0;
+        },
+      };
+      port.post({ type: 'generated', id: message.id, generation: await sample(await model, message.prompt, { ...message.options, signal }) });
     } catch (err) {
-      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message });
+      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError' });
     }
   }
 }
 
-async function sample(loaded: LoadedModel, prompt: string, options: Extract<ToWorker, { type: 'generate' }>['options']): Promise<Generation> {
+async function sample(loaded: LoadedModel, prompt: string, options: GenerationRequest & { signal: Pick<AbortSignal, 'aborted'> }): Promise<Generation> {
   let text = await generate(loaded, prompt, options);
   // Token counts are re-encoded from the text: a stray byte decoded as U+FFFD re-encodes longer, hence the clamp.
   const count = (t: string) => Math.min(options.maxTokens, loaded.tokenizer.encode(t).length);

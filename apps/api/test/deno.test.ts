@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, followToEnd, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec } from './helpers.ts';
+import { TOKEN, followToEnd, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 let child: ChildProcess | undefined;
 
@@ -13,8 +15,11 @@ afterAll(async () => {
 describe('the same server under Deno (Deno.serve, Web Workers, node:sqlite)', () => {
   it('runs a tiny job to completion, serves completions, shuts down cleanly, and leaves a store Node can read', async () => {
     const dataDir = await makeDataDir();
+    // One generation may run far longer than the test waits, so that only a disconnect can end it.
+    const config = join(dataDir, 'unilab.config.json');
+    await writeFile(config, JSON.stringify({ plugins: [], server: { maxCompletionTokens: 1 << 20, maxCompletionTokensPerRequest: 1 << 22 } }));
     const spawned = await spawnServer(
-      ['npx', 'deno', 'run', '-A', '--conditions=development', 'apps/cli/src/main.ts', 'serve', '--data-dir', dataDir, '--port', '0'],
+      ['npx', 'deno', 'run', '-A', '--conditions=development', 'apps/cli/src/main.ts', 'serve', '--config', config, '--data-dir', dataDir, '--port', '0'],
       { UNILAB_API_TOKEN: TOKEN },
     );
     child = spawned.child;
@@ -38,6 +43,20 @@ describe('the same server under Deno (Deno.serve, Web Workers, node:sqlite)', ()
     });
     expect(completion.choices[0].text).toEqual(expect.any(String));
     expect(completion.usage.prompt_tokens).toBe(12);
+
+    // A client that goes away stops its generation (greedy 2^20 tokens: no early eos) in the Web Worker too.
+    const controller = new AbortController();
+    const endless = fetch(`${spawned.url}/v1/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: job.id, prompt: 'The Congress', max_tokens: 1 << 20, temperature: 0 }),
+      signal: controller.signal,
+    }).catch(() => null);
+    const health = async () => (await fetch(`${spawned.url}/healthz`)).json();
+    await waitForJob(health, (h) => h.completions.generations === 1);
+    controller.abort();
+    expect(await endless).toBeNull();
+    await waitForJob(health, (h) => h.completions.generations === 0);
 
     // SIGTERM to the process group (npx and the Deno server under it): the server shuts down on its own, and the
     // output pipe closes once the Deno process has exited too.

@@ -1,20 +1,21 @@
 export { ByteTokenizer } from './tokenizer/byte-tokenizer.ts';
 export type { TextDocument } from './sources/document.ts';
-export { readCorpus, BUNDLED_CORPORA } from './sources/corpus.ts';
+export { readCorpus, readCorpusText, BUNDLED_CORPORA } from './sources/corpus.ts';
 export { readSotu } from './sources/sotu.ts';
 export { readBrown, untagBrown } from './sources/brown.ts';
-export { readTextFiles } from './sources/text-files.ts';
+export { readTextFiles, CORPUS_PIECE_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, type CorpusText, type CorpusReadOptions } from './sources/text-files.ts';
 export { splitHeldOut, fnv1a } from './split.ts';
 export { createDocumentStream } from './document-stream.ts';
 export { unigramEntropy, entropyOfCounts } from './unigram.ts';
 
 export type { ReadItem, ReadProblem } from './readers/read-item.ts';
 export { readFiles, type FileReaderOptions, type TextSplit } from './readers/text-files.ts';
+export { isBlankText } from './text/blank-text.ts';
 export { readBundled, BUNDLED_SOURCES, type BundledSource } from './readers/bundled.ts';
 export { readUdhr, udhrIndex, htmlParagraphs, type UdhrText } from './readers/udhr.ts';
 
 export { dataStagePlugins } from './stages/data-stages.ts';
-export { eldLanguageStage, loadEld } from './stages/language-id-eld.ts';
+export { eldLanguageStage, loadEld, foreignLetterShare } from './stages/language-id-eld.ts';
 export { fasttextLanguageStage, loadFasttextLid } from './stages/language-id-fasttext.ts';
 export { gopherQualityStage, gopherQualityReason } from './quality/gopher-quality.ts';
 export { gopherRepetitionStage, gopherRepetitionReason } from './quality/gopher-repetition.ts';

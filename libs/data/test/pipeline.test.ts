@@ -40,13 +40,14 @@ describe('readers on bad input', () => {
     const problems = items.flatMap((i) => ('problem' in i ? [i.problem] : []));
     const where = problems.map((p) => `${p.file.slice(dir.length + 1)}:${p.line} ${p.code}`);
     expect(where).toEqual([
+      'a-good.jsonl:2 blank_line',
       'b-malformed.jsonl:2 malformed_json',
       'b-malformed.jsonl:3 missing_text_field',
       'b-malformed.jsonl:4 missing_text_field',
       'c-empty.jsonl:0 empty_file',
       'd-binary.jsonl:0 binary_file',
       'e-utf8.jsonl:2 invalid_utf8',
-      'g-corrupt.jsonl.gz:0 unreadable',
+      'g-corrupt.jsonl.gz:0 truncated_gzip',
       'h-huge.jsonl:1 too_long',
     ]);
     expect(items.find((i) => 'document' in i && i.document.text === 'second')).toMatchObject({ document: { id: `${join(dir, 'a-good.jsonl')}#x2` } });
@@ -59,7 +60,8 @@ describe('readers on bad input', () => {
     const texts = async (split: Parameters<typeof readFiles>[1]['split']) =>
       (await collect(readFiles(path, { source: 's', format: 'txt', split, maxDocumentBytes: 1 << 20 }))).map((i) => ('document' in i ? i.document.text : 'problem'));
     expect(await texts({ kind: 'whole' })).toEqual(['one\ntwo\n\nthree\n---\nfour']);
-    expect(await texts({ kind: 'line' })).toEqual(['one', 'two', 'three', '---', 'four']);
+    // The empty line is a record of its own in line mode: dropped and counted.
+    expect(await texts({ kind: 'line' })).toEqual(['one', 'two', 'problem', 'three', '---', 'four']);
     expect(await texts({ kind: 'blank-line' })).toEqual(['one\ntwo', 'three\n---\nfour']);
     expect(await texts({ kind: 'marker', marker: '---' })).toEqual(['one\ntwo\n\nthree', 'four']);
   });

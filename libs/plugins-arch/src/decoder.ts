@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 export type DecoderConfig = SingleStackConfig;
@@ -14,4 +15,5 @@ export const decoder: ArchitecturePlugin<DecoderConfig> = {
   description: 'Decoder-only transformer, LLaMA by default (pre-RMSNorm, SwiGLU, RoPE, untied head)',
   configSchema: singleStackConfigSchema('rope'),
   create: (config, env) => createSingleStackModel({ name: 'decoder', attention: 'causal', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('decoder', config, env),
 };

@@ -1,4 +1,4 @@
-import { Rng, createReferenceBackend, disposeParameters, type PositionalEncoding, type PositionalEncodingPlugin } from '@unilab/core';
+import { Rng, createReferenceBackend, disposeParameters, type FootprintEnvironment, type PositionalEncoding, type TrainingFootprint } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import type { EncoderDecoderConfig } from './encoder-decoder.ts';
 import { builtinPositionalEncodings } from './positional/builtin.ts';
@@ -31,17 +31,15 @@ export interface ModelDescription {
    * costs two forwards), i.e. 6N + 3 · attention.
    */
   flopsPerToken: { matmulWeights: number; forward: number; attention: number; training: number };
-  /** Bytes for training: weights, gradients, AdamW moments (16 per parameter) and the activations the tape keeps. */
+  /**
+   * Bytes for training: weights, gradients, AdamW moments (16 per parameter) and activations (what the tape keeps,
+   * plus one block's worth for the backward's transient gradients).
+   */
   memory: { weightsAndOptimizer: number; activations: number; total: number };
 }
 
-export interface DescribeOptions {
-  vocabSize: number;
-  seqLen: number;
-  batchSize: number;
-  /** Positional encodings by name (the registry's); this library's own by default. */
-  positionalEncoding?: (name: string) => PositionalEncodingPlugin<any>;
-}
+/** The vocabulary and the batch the figures are for; positional encodings by name (the registry's; this library's own by default). */
+export type DescribeOptions = FootprintEnvironment;
 
 /** One stack's shape, the unit of every formula below. */
 interface StackShape {
@@ -61,11 +59,6 @@ interface EncodingFootprint {
 }
 
 const SINGLE_STACK: Record<string, true> = { decoder: true, 'prefix-lm': true, unilm: true, glm: true, encoder: true };
-
-/** Whether the closed-form counts below know this architecture (the built-in ones; not those from plugin packages). */
-export function isBuiltInArchitecture(name: string): boolean {
-  return name === 'encoder-decoder' || SINGLE_STACK[name] === true;
-}
 
 /** Build the encoding once on a scratch backend to learn its parameter count and which hooks it fills. */
 function encodingFootprint(options: ModelOptions, describe: DescribeOptions): EncodingFootprint {
@@ -166,9 +159,11 @@ function forwardFlops(c: ModelOptions, stacks: StackShape[], t: number, vocabSiz
 }
 
 /**
- * Floats per position the tape keeps for the backward: every op output (norms with their statistics, projections,
+ * Floats per sequence the tape keeps for the backward: every op output (norms with their statistics, projections,
  * rotated q and k, attention output and its log-sum-exp, activations, residual sums, dropout outputs), the logits and
- * their gradient; plus the attention biases [H, T, T] of relative encodings. Transient gradients come on top.
+ * their gradient; plus the attention biases [H, T, T] of relative encodings. On top, what lives only during the
+ * backward (gradients of activations, kernel scratch): counted as one more block of the largest stack, which brings the
+ * estimate within about 10% of the resident memory a real run adds (docs/ARCHITECTURES.md, `unilab describe`).
  */
 function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, vocabSize: number): number {
   const d = c.dModel;
@@ -176,14 +171,16 @@ function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, voca
   const norm = d + (c.norm === 'rmsnorm' ? 1 : 2);
   const drop = c.dropout > 0 ? d : 0;
   let perSequence = 0;
+  let largestBlock = 0;
   for (const s of stacks) {
     const self = norm + d + 2 * kv + (s.encoding.rotates ? d + kv : 0) + d + c.heads + d + drop + d;
     const cross = s.crossAttention ? norm + d + d + c.heads + d + drop + d + 2 * kv : 0;
     const ffn = norm + c.ffnHidden * (c.activation === 'swiglu' ? 3 : 2) + d + drop + d;
     const perPosition = s.layers * (self + cross + ffn) + d + (s.encoding.embeds ? d : 0) + drop + (c.normPlacement === 'pre' ? norm : 0);
     perSequence += t * perPosition + (s.encoding.bias ? 2 * c.heads * t * t : 0);
+    largestBlock = Math.max(largestBlock, t * (self + cross + ffn));
   }
-  return perSequence + 2 * t * vocabSize;
+  return perSequence + largestBlock + 2 * t * vocabSize;
 }
 
 function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): string {
@@ -218,6 +215,12 @@ export function describeModel(architecture: string, config: SingleStackConfig | 
     flopsPerToken: { matmulWeights: matmul / positions / 2, forward, attention: attention / positions, training: 3 * forward },
     memory: { weightsAndOptimizer, activations, total: weightsAndOptimizer + activations },
   };
+}
+
+/** The figures an architecture plugin's `footprint` hook reports: describeModel's parameters and memory. */
+export function trainingFootprint(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): TrainingFootprint {
+  const { parameters, memory } = describeModel(architecture, config, options);
+  return { parameters: parameters.total, ...memory };
 }
 
 /**

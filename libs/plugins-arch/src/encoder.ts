@@ -1,4 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
+import { trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -12,4 +13,5 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   description: 'Encoder-only transformer (BERT-style), bidirectional within each segment',
   configSchema: singleStackConfigSchema('rope'),
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
+  footprint: (config, env) => trainingFootprint('encoder', config, env),
 };

@@ -35,14 +35,20 @@ export async function readCheckpoint(path: string): Promise<DecodedCheckpoint> {
   return decodeCheckpoint(await readFileBytes(path, 'checkpoint'), `checkpoint ${path}`);
 }
 
-/** The newest checkpoint of a run that reads back intact (a damaged newest one falls back to the one before). */
-export async function latestCheckpoint(outDir: string): Promise<{ path: string; checkpoint: DecodedCheckpoint } | null> {
+/**
+ * The newest checkpoint of a run that reads back intact (a damaged newest one falls back to the one before);
+ * `onSkip` hears of each damaged one passed over, so that a resume can say so.
+ */
+export async function latestCheckpoint(
+  outDir: string,
+  onSkip: (path: string, reason: string) => void = () => {},
+): Promise<{ path: string; checkpoint: DecodedCheckpoint } | null> {
   const all = await listCheckpoints(outDir);
   for (let i = all.length - 1; i >= 0; i--) {
     try {
       return { path: all[i], checkpoint: await readCheckpoint(all[i]) };
-    } catch {
-      continue;
+    } catch (err) {
+      onSkip(all[i], (err as Error).message);
     }
   }
   return null;

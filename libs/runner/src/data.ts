@@ -1,5 +1,5 @@
 import type { DocumentStream, Tokenizer } from '@unilab/core';
-import { createDocumentStream, openStreamedShardDataset, readCorpus, splitHeldOut, unigramEntropy } from '@unilab/data';
+import { DEFAULT_MAX_DOCUMENT_BYTES, createDocumentStream, openStreamedShardDataset, readCorpusText, splitHeldOut, unigramEntropy, type ReadProblem } from '@unilab/data';
 
 /** What a training run reads: endless document streams, and the counts it reports. */
 export interface TrainingData {
@@ -21,12 +21,27 @@ export interface PreparedData {
   heldOutTokens: number;
   /** Unigram entropy of the training tokens (nats): the loss to beat. */
   unigramEntropy: number;
+  /** Records the corpus reader dropped or refused, by reason (empty when none). */
+  dropped: Record<string, number>;
+  /** The first of them, with file (relative to the corpus) and line. */
+  problems: ReadProblem[];
 }
 
-/** Read, split and tokenize a corpus. Empty documents are dropped; an empty corpus is an error. */
-export async function prepareData(corpus: string, heldOutFraction: number, tokenizer: Tokenizer): Promise<PreparedData> {
-  const docs = (await readCorpus(corpus)).filter((d) => d.text.trim().length > 0);
-  if (docs.length === 0) throw new Error(`corpus ${corpus} holds no text`);
+/**
+ * Read, split and tokenize a corpus with the validated reader `unilab data` uses: bad files and records are dropped
+ * and reported (the returned `dropped` and `problems`), not fatal; a corpus with no text left is an error that says why.
+ */
+export async function prepareData(
+  corpus: string,
+  heldOutFraction: number,
+  tokenizer: Tokenizer,
+  maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES,
+): Promise<PreparedData> {
+  const { documents: docs, problems, dropped } = await readCorpusText(corpus, { maxDocumentBytes });
+  if (docs.length === 0) {
+    const why = problems.slice(0, 3).map((p) => `${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
+    throw new Error(`corpus ${corpus} holds no text${why.length > 0 ? ` (${why.join('; ')})` : ''}`);
+  }
   const { train, heldOut } = splitHeldOut(docs, heldOutFraction);
   const encode = (list: typeof docs) => list.map((d) => tokenizer.encode(d.text));
   const trainIds = encode(train);
@@ -38,6 +53,8 @@ export async function prepareData(corpus: string, heldOutFraction: number, token
     trainTokens: count(trainIds),
     heldOutTokens: count(heldOutIds),
     unigramEntropy: unigramEntropy(trainIds, tokenizer.vocabSize),
+    dropped,
+    problems,
   };
 }
 

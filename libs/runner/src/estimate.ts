@@ -1,22 +1,26 @@
-import type { PluginRegistry } from '@unilab/core';
-import { isBuiltInArchitecture, parameterBreakdown } from '@unilab/plugins-arch';
+import type { PluginRegistry, TrainingFootprint } from '@unilab/core';
 import { tokenizerFor } from './run.ts';
 import type { TrainingSpec } from './spec.ts';
 
 /**
- * Parameters a spec's model would have, from its validated config without allocating anything, so that a
- * 100-billion-parameter request is refused before a single buffer exists. Uses the architectures' closed-form
- * counts (the same formulas `unilab describe` prints); null for an architecture from a plugin package, whose
- * formula unilab does not know. `vocabSize` defaults to the byte tokenizer's; a prepared dataset brings its own.
+ * Parameters and peak training memory of a spec's model, from its validated config without allocating anything, so
+ * that a 100-billion-parameter request is refused before a single buffer exists. The architecture plugin computes
+ * it (its `footprint` hook; the built-in ones use the formulas `unilab describe` prints); null for a plugin without
+ * the hook. `vocabSize` defaults to the spec's tokenizer's; a prepared dataset brings its own.
  */
-export function estimateParameters(spec: TrainingSpec, registry: PluginRegistry, vocabSize = tokenizerFor(spec, registry).vocabSize): number | null {
-  const name = spec.model.architecture;
-  const config = registry.architecture(name).configSchema.parse(spec.model.config, 'spec.model.config');
-  if (!isBuiltInArchitecture(name)) return null;
-  return parameterBreakdown(name, config, {
+export function estimateTraining(spec: TrainingSpec, registry: PluginRegistry, vocabSize = tokenizerFor(spec, registry).vocabSize): TrainingFootprint | null {
+  const plugin = registry.architecture(spec.model.architecture);
+  const config = plugin.configSchema.parse(spec.model.config, 'spec.model.config');
+  if (!plugin.footprint) return null;
+  return plugin.footprint(config, {
     vocabSize,
     seqLen: spec.train.seqLen,
     batchSize: spec.train.batchSize,
     positionalEncoding: (pe) => registry.positionalEncoding(pe),
-  }).total;
+  });
+}
+
+/** The parameter count of estimateTraining; null for an architecture that cannot estimate itself. */
+export function estimateParameters(spec: TrainingSpec, registry: PluginRegistry, vocabSize?: number): number | null {
+  return estimateTraining(spec, registry, vocabSize)?.parameters ?? null;
 }

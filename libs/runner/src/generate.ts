@@ -50,6 +50,8 @@ export interface GenerateOptions extends SamplingOptions {
    * tokens at temperature 0; the second is the reference the first is tested against.
    */
   cache?: boolean;
+  /** Checked before every token: once aborted (the client went away), sampling stops and the text so far is returned. */
+  signal?: Pick<AbortSignal, 'aborted'>;
 }
 
 /** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
@@ -112,7 +114,7 @@ export async function generate(loaded: LoadedModel, prompt: Prompt, options: Gen
   const rng = new Rng(options.seed);
   const next: NextTokenLogits = (options.cache ?? true) ? (cachedLogits(model, backend, seqLen) ?? fullForwardLogits(model, backend)) : fullForwardLogits(model, backend);
   try {
-    for (let n = 0; n < options.maxTokens; n++) {
+    for (let n = 0; n < options.maxTokens && !options.signal?.aborted; n++) {
       const token = sampleToken(await next.logits(window.row()), options, rng, banned);
       if (token === stop) break;
       window.push(token);

@@ -13,7 +13,7 @@ export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';
 export { TrainingDivergedError, checkFiniteStep, type DivergencePhase } from './divergence.ts';
-export { estimateParameters } from './estimate.ts';
+export { estimateParameters, estimateTraining } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';
 export {
   createObjectiveBatcher,

@@ -1,5 +1,5 @@
 import { Rng, type Tokenizer } from '@unilab/core';
-import { unigramEntropy } from '@unilab/data';
+import { DEFAULT_MAX_DOCUMENT_BYTES, unigramEntropy } from '@unilab/data';
 import { prepareData, type PreparedData } from './data.ts';
 
 export interface MixtureComponent {
@@ -14,8 +14,14 @@ export interface MixtureComponent {
  * large ones are subsampled, in a seeded order). The total stays the sum of the corpora's tokens. Held-out documents
  * of every corpus are kept whole, so evaluation covers each source.
  */
-export async function prepareMixture(components: readonly MixtureComponent[], heldOutFraction: number, tokenizer: Tokenizer, seed: number): Promise<PreparedData> {
-  const parts = await Promise.all(components.map((c) => prepareData(c.corpus, heldOutFraction, tokenizer)));
+export async function prepareMixture(
+  components: readonly MixtureComponent[],
+  heldOutFraction: number,
+  tokenizer: Tokenizer,
+  seed: number,
+  maxDocumentBytes = DEFAULT_MAX_DOCUMENT_BYTES,
+): Promise<PreparedData> {
+  const parts = await Promise.all(components.map((c) => prepareData(c.corpus, heldOutFraction, tokenizer, maxDocumentBytes)));
   const totalWeight = components.reduce((s, c) => s + c.weight, 0);
   const totalTokens = parts.reduce((s, p) => s + p.trainTokens, 0);
   const rng = new Rng(seed);
@@ -37,5 +43,13 @@ export async function prepareMixture(components: readonly MixtureComponent[], he
     trainTokens: count(train),
     heldOutTokens: count(heldOut),
     unigramEntropy: unigramEntropy(train, tokenizer.vocabSize),
+    dropped: mergeCounts(parts.map((p) => p.dropped)),
+    problems: parts.flatMap((p, i) => p.problems.map((problem) => ({ ...problem, file: `${components[i].corpus}: ${problem.file}` }))),
   };
+}
+
+function mergeCounts(counts: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) out[k] = (out[k] ?? 0) + n;
+  return out;
 }

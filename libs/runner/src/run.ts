@@ -17,7 +17,7 @@ import {
   type StepResult,
   type Tokenizer,
 } from '@unilab/core';
-import { ByteTokenizer } from '@unilab/data';
+import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
@@ -32,6 +32,10 @@ export interface RunInfo {
   trainTokens: number;
   heldOutTokens: number;
   unigramEntropy: number;
+  /** Corpus records the reader dropped or refused, by reason (empty for a prepared dataset). */
+  dropped: Record<string, number>;
+  /** The first of them, with file (relative to the corpus) and line. */
+  problems: ReadProblem[];
   startStep: number;
   resumedFrom?: string;
 }
@@ -153,9 +157,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry), spec.data.shardWindowBytes)
     : null;
   const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
-  const data: TrainingData = options.data
-    ? inMemoryData(options.data)
-    : (shardData ?? inMemoryData(await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer)));
+  const prepared = options.data ?? (shardData ? null : await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer, spec.data.maxDocumentBytes));
+  const data: TrainingData = prepared ? inMemoryData(prepared) : shardData!;
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
@@ -191,6 +194,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     trainTokens: data.trainTokens,
     heldOutTokens: data.heldOutTokens,
     unigramEntropy: data.unigramEntropy,
+    dropped: prepared?.dropped ?? {},
+    problems: prepared?.problems ?? [],
     startStep: trainer.step,
     resumedFrom: resumeFrom?.path,
   });

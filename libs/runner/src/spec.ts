@@ -1,4 +1,5 @@
 import { SpecError, arrayOf, field, integer, json, number, object, oneOf, optional, string } from '@unilab/core';
+import { DEFAULT_MAX_DOCUMENT_BYTES } from '@unilab/data';
 import { objectiveSpecSchema, type ObjectiveSpec } from './objective-mixture.ts';
 
 /**
@@ -8,6 +9,8 @@ import { objectiveSpecSchema, type ObjectiveSpec } from './objective-mixture.ts'
 const dataSchema = object({
   /** "sotu" or "brown" (bundled npm corpora) or a path to a .txt file / directory of .txt files. */
   corpus: field(string({ nonEmpty: true }), 'sotu'),
+  /** A corpus document (a file, or a line of a one-file corpus) longer than this is reported and skipped, never held. */
+  maxDocumentBytes: field(integer({ min: 1024, max: 2 ** 30 }), DEFAULT_MAX_DOCUMENT_BYTES),
   heldOutFraction: field(number({ min: 0, max: 0.5 }), 0.05),
   tokenizer: field(oneOf(['byte'] as const), 'byte'),
   /** A dataset prepared by `unilab data` (its directory); when set it replaces corpus, and its tokenizer is used. */

@@ -14,7 +14,7 @@ import {
   type Backend,
   type PluginRegistry,
 } from '@unilab/core';
-import { ByteTokenizer } from '@unilab/data';
+import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { writeFileAtomic } from './files.ts';
 import { latestCheckpoint, listCheckpoints } from './checkpoint-files.ts';
 import { prepareMixture, type MixtureComponent } from './mixture.ts';
@@ -213,10 +213,15 @@ export type JobEvent =
       startStep: number;
       globalStep: number;
       resumedFrom: string | null;
+      /** Corpus records dropped or refused, by reason, and the first of them (file relative to the corpus, line). */
+      dropped: Record<string, number>;
+      problems: ReadProblem[];
     }
   | { type: 'step'; stage: number; step: number; globalStep: number; loss: number; lr: number; gradNorm: number; tokens: number }
   | { type: 'eval'; stage: number; step: number; globalStep: number; heldOutLoss: number }
   | { type: 'checkpoint'; stage: number; attempt: number; step: number; globalStep: number; path: string }
+  /** A resume passed over a damaged checkpoint (truncated, checksum mismatch) for the one before it. */
+  | { type: 'checkpoint-skipped'; stage: number; attempt: number; path: string; reason: string; by: 'resume' }
   | { type: 'gate'; stage: number; attempt: number; metric: Gate['metric']; value: number; threshold: number; passed: boolean; next: 'continue' | 'retry' | 'stop' | 'fail' }
   | { type: 'stage-complete'; stage: number; name: string; attempt: number; globalStep: number; checkpoint: string; heldOutLoss: number; trainLoss: number };
 
@@ -231,6 +236,8 @@ export interface CompletedStage {
 
 /** Where a job stands, written atomically beside its checkpoints at every stage transition. */
 export interface JobProgress {
+  /** The job the directory belongs to (the API's job id), when a server runs it: no other job may resume from it. */
+  owner?: string;
   stage: number;
   attempt: number;
   completed: CompletedStage[];
@@ -249,6 +256,8 @@ export interface RunStagesOptions {
   resume?: boolean;
   /** Cancel between steps: the current stage writes a checkpoint at the step it reached and the job returns. */
   signal?: AbortSignal;
+  /** Who owns outDir (a job id): written into its progress file, and a resume refuses a directory someone else owns. */
+  owner?: string;
   onEvent?(event: JobEvent): void;
   backend?: Backend;
 }
@@ -268,7 +277,8 @@ export async function readJobProgress(outDir: string): Promise<JobProgress | nul
   }
 }
 
-const writeProgress = (outDir: string, progress: JobProgress) => writeFileAtomic(join(outDir, PROGRESS_FILE), JSON.stringify(progress, null, 2));
+const writeProgress = (outDir: string, owner: string | undefined, progress: JobProgress) =>
+  writeFileAtomic(join(outDir, PROGRESS_FILE), JSON.stringify({ ...progress, ...(owner !== undefined && { owner }) }, null, 2));
 
 /**
  * Run a job's stages in order (or continue one). Each stage attempt trains in its own directory, so a retry never
@@ -279,6 +289,10 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
   const { job, outDir, registry, signal, onEvent = () => {} } = options;
   const saved = await readJobProgress(outDir);
   if (!options.resume && saved !== null) throw new Error(`${outDir} already holds a job; resume it or choose another output directory`);
+  if (saved !== null && options.owner !== undefined && saved.owner !== options.owner)
+    throw new Error(
+      `cannot resume: the progress file in ${outDir} belongs to ${saved.owner === undefined ? 'a run outside the server' : `job ${saved.owner}`}, not to job ${options.owner}`,
+    );
   let progress: JobProgress = saved ?? { stage: 0, attempt: 0, completed: [] };
   const tokenizer = jobTokenizer(job, registry);
 
@@ -290,13 +304,14 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
     const dir = stageDir(outDir, stage, attempt);
     const globalStart = stageStart(job, stage.index);
     const initFrom = progress.completed.at(-1)?.checkpoint ?? null;
-    const resumed = (await latestCheckpoint(dir)) !== null;
+    const resumed =
+      (await latestCheckpoint(dir, (path, reason) => onEvent({ type: 'checkpoint-skipped', stage: stage.index, attempt, path, reason, by: 'resume' }))) !== null;
     if (!resumed && (await listCheckpoints(dir)).length > 0)
       throw new Error(`stage "${stage.name}" cannot continue: ${dir} holds checkpoints but none reads back intact`);
-    await writeProgress(outDir, progress);
+    await writeProgress(outDir, options.owner, progress);
     onEvent({ type: 'stage', stage: stage.index, name: stage.name, attempt, seed, steps: spec.train.steps, globalStart, resumed, initFrom });
 
-    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizer, seed) : undefined;
+    const data = stage.mixture ? await prepareMixture(stage.mixture, spec.data.heldOutFraction, tokenizer, seed, spec.data.maxDocumentBytes) : undefined;
     const result = await runTraining({
       spec,
       outDir: dir,
@@ -320,6 +335,8 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
             startStep: info.startStep,
             globalStep: globalStart + info.startStep,
             resumedFrom: info.resumedFrom ?? null,
+            dropped: info.dropped,
+            problems: info.problems,
           }),
         onStep: (r) =>
           onEvent({ type: 'step', stage: stage.index, step: r.step, globalStep: globalStart + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokens: r.tokens }),
@@ -352,14 +369,14 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
         );
       if (verdict.next === 'stop') {
         const reason = `stage "${stage.name}": gate ${verdict.metric} <= ${verdict.threshold} failed (${verdict.metric} ${verdict.value.toFixed(4)}); the gate stops the job`;
-        await writeProgress(outDir, { stage: job.stages.length, attempt: 0, completed: [...progress.completed, completed] });
+        await writeProgress(outDir, options.owner, { stage: job.stages.length, attempt: 0, completed: [...progress.completed, completed] });
         return { status: 'stopped', globalStep, checkpoint: completed.checkpoint, stage: stage.index, reason };
       }
     }
     onEvent({ type: 'stage-complete', ...completed, globalStep });
     progress = { stage: progress.stage + 1, attempt: 0, completed: [...progress.completed, completed] };
   }
-  await writeProgress(outDir, progress);
+  await writeProgress(outDir, options.owner, progress);
   const final = progress.completed.at(-1)!;
   return { status: 'completed', globalStep: job.totalSteps, checkpoint: final.checkpoint, stages: progress.completed };
 }

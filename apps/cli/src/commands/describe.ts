@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createReferenceBackend, parameterCount, type PluginRegistry } from '@unilab/core';
 import { describeModel, matchedEncoderDecoders, type ModelDescription } from '@unilab/plugins-arch';
-import { buildModel, objectiveLabel, parseTrainingSpec, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
+import { buildModel, estimateTraining, objectiveLabel, parseTrainingSpec, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
@@ -78,9 +78,13 @@ export async function describeCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** An architecture from a plugin package: build it on the CPU and count what it holds. */
+/** An architecture from a plugin package: build it on the CPU and count what it holds; its memory, if it estimates it. */
 function describeByBuilding(spec: TrainingSpec, registry: PluginRegistry, vocabSize: number, header: string): number {
   const model = buildModel(spec, registry, createReferenceBackend(), vocabSize);
-  console.log(`${header}\nparameters ${count(parameterCount(model.params))} (FLOPs and memory are computed for the built-in architectures only)`);
+  const footprint = estimateTraining(spec, registry, vocabSize);
+  const memory = footprint
+    ? `memory: weights+AdamW ${megabytes(footprint.weightsAndOptimizer)}, activations ${megabytes(footprint.activations)}, total ${megabytes(footprint.total)} (the plugin's own estimate)`
+    : 'no memory estimate: the plugin has no footprint hook (the job API refuses it unless admitUnestimatedArchitectures)';
+  console.log(`${header}\nparameters ${count(parameterCount(model.params))} (FLOPs are computed for the built-in architectures only)\n${memory}`);
   return 0;
 }

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
+import { jobTokenizer, parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
+import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
 
@@ -18,6 +19,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const job = parseJobSpec(await readJsonFile(specPath, 'spec file'));
   const registry = await registryFromArgs(args);
   validateJobPlugins(job, registry);
+  await warnAboutMemory(job.stages.map((s) => s.spec), registry, jobTokenizer(job, registry).vocabSize);
   const out = args.options.get('out');
   const spec = job.stages[0].spec;
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', job.name));
@@ -106,6 +108,9 @@ export class JobProgressPrinter {
         break;
       case 'cancel-requested':
         log(e.message);
+        break;
+      case 'checkpoint-skipped':
+        log(`skipped a damaged checkpoint (${e.by}): ${e.reason}`);
         break;
     }
   }

@@ -3,7 +3,7 @@ import { findPluginConfig } from '@unilab/runner';
 import { numberOption, parseArgs } from '../args.ts';
 
 const USAGE =
-  'usage: unilab serve [--config unilab.config.json] [--data-dir DIR] [--host 127.0.0.1] [--port 8787] [--token T] [--max-concurrent-jobs N] [--no-auto-resume]';
+  'usage: unilab serve [--config unilab.config.json] [--data-dir DIR] [--host 127.0.0.1] [--port 8787] [--token T] [--max-concurrent-jobs N] [--max-job-memory 8GiB] [--no-auto-resume]';
 
 /**
  * `unilab serve`: the job API on this runtime (Node or Deno). Settings come from the `server` section of the
@@ -28,6 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       port: args.options.has('port') ? numberOption(args, 'port', 0) : undefined,
       token: text('token'),
       maxConcurrentJobs: args.options.has('max-concurrent-jobs') ? numberOption(args, 'max-concurrent-jobs', 1) : undefined,
+      maxJobMemoryBytes: args.options.has('max-job-memory') ? byteSize(text('max-job-memory')!) : undefined,
       autoResume: args.options.has('no-auto-resume') ? false : undefined,
     },
   });
@@ -43,4 +44,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   console.log('unilab: shutting down; running jobs checkpoint now and resume on the next start');
   await server.close();
   return 0;
+}
+
+const UNITS: Record<string, number> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** `--max-job-memory 8GiB` (or 512MiB, or plain bytes) in bytes. */
+function byteSize(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|TiB)?$/.exec(value.trim());
+  if (!match) throw new Error(`--max-job-memory: expected a size such as 8GiB, 512MiB or a number of bytes, got ${JSON.stringify(value)}`);
+  return Math.floor(Number(match[1]) * UNITS[match[2] ?? '']);
 }

@@ -1,11 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
+import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import type { ReadProblem } from '@unilab/data';
 
 const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
+
+/** What the corpus reader dropped or refused, on stderr: the counts by reason, then each listed problem. */
+function reportDropped(dropped: Record<string, number>, problems: readonly ReadProblem[]): void {
+  const total = Object.values(dropped).reduce((a, b) => a + b, 0);
+  if (total === 0) return;
+  console.warn(`unilab: the corpus reader dropped ${total} record(s) or file(s): ${Object.entries(dropped).map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  for (const p of problems) console.warn(`unilab:   ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
+  if (problems.length < total) console.warn(`unilab:   ... and ${total - problems.length} more`);
+}
 
 /** `unilab train spec.json`: validate the spec, train with a progress bar, report held-out loss and a sample. */
 export async function trainCommand(argv: string[]): Promise<number> {
@@ -23,6 +34,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
   const registry = await registryFromArgs(args);
+  await warnAboutMemory([spec], registry, tokenizerFor(spec, registry).vocabSize);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
     spec,
@@ -38,6 +50,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         );
         console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
         if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
+        reportDropped(info.dropped, info.problems);
         bar = new ProgressBar(spec.train.steps, info.startStep);
       },
       onStep(r) {

@@ -32,6 +32,29 @@ export interface Model {
   startDecoding?(start: DecodingStart): DecodingSession | null;
 }
 
+/** What a training estimate is for: the vocabulary and one step's batch (the same inputs as `unilab describe`). */
+export interface FootprintEnvironment {
+  vocabSize: number;
+  seqLen: number;
+  batchSize: number;
+  /** The registry's positional encodings, as in ModelEnvironment. */
+  positionalEncoding?(name: string): PositionalEncodingPlugin<any>;
+}
+
+/**
+ * Parameters and peak training memory of a config in f32 with AdamW, in closed form: nothing is allocated, so a
+ * server can refuse a model too large for it before a single buffer exists.
+ */
+export interface TrainingFootprint {
+  parameters: number;
+  /** Bytes for weights, gradients and the two AdamW moments (16 per parameter). */
+  weightsAndOptimizer: number;
+  /** Bytes of activations the tape keeps for the backward at batchSize x seqLen. */
+  activations: number;
+  /** weightsAndOptimizer + activations. */
+  total: number;
+}
+
 /**
  * An architecture is a plain object: a name, a config schema and a builder. The model it builds reads the Batch's
  * mask descriptors and positions; it never knows which objective produced them.
@@ -42,4 +65,9 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
   readonly description: string;
   readonly configSchema: Schema<C>;
   create(config: C, env: ModelEnvironment): Model;
+  /**
+   * Its size and training memory for a config, without building it. Optional, but the job API admits an architecture
+   * without it only where its operator allows unestimated architectures (see apps/api/README.md).
+   */
+  footprint?(config: C, env: FootprintEnvironment): TrainingFootprint;
 }

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { linkRefusal } from '../readers/input-root.ts';
 
 /**
  * Node/Deno adapter: one file of a prepared dataset, open for positional reads. The reads are synchronous because a
@@ -19,6 +20,7 @@ export function openShardFile(path: string, what: string): ShardFile {
     fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error(`${what} ${path} is a ${linkRefusal(err).message.replace(/; refused$/, '')}`);
     throw new Error(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot open ${what} ${path}: ${(err as Error).message}`);
   }
   return {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SHARD_FORMAT, SHARD_FORMAT_VERSION, type ShardIndex } from './shard-format.ts';
 import { tokenizerFromJSON } from '../tokenizer/tokenizer-from-json.ts';
+import { insideDirectory, linkRefusal } from '../readers/input-root.ts';
 
 /** A prepared dataset read back: its index, its tokenizer, and its documents (EOS removed) as token arrays. */
 export interface ShardDataset {
@@ -19,6 +20,7 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(path));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error(`${what} ${path} is a ${linkRefusal(err).message.replace(/; refused$/, '')}`);
     throw new Error(code === 'ENOENT' ? `${what} ${path} does not exist` : `cannot read ${what} ${path}: ${(err as Error).message}`);
   }
 }
@@ -34,7 +36,21 @@ export async function readShardIndex(dir: string): Promise<ShardIndex> {
   }
   if (index.format !== SHARD_FORMAT || index.version !== SHARD_FORMAT_VERSION)
     throw new Error(`${path} is not a ${SHARD_FORMAT} v${SHARD_FORMAT_VERSION} index (format ${JSON.stringify(index.format)}, version ${index.version})`);
+  checkIndexNames(dir, path, index);
   return index;
+}
+
+/**
+ * Every file an index names must lie inside the dataset's directory: no absolute path, no "..", and no symbolic link
+ * that resolves outside (a crafted index.json would otherwise read any file the process may read).
+ */
+function checkIndexNames(dir: string, path: string, index: ShardIndex): void {
+  if (!Array.isArray(index.shards)) throw new Error(`${path}: shards: expected an array of shard entries`);
+  insideDirectory(dir, index.tokenizer, `${path}: tokenizer`);
+  index.shards.forEach((entry, i) => {
+    insideDirectory(dir, entry?.file, `${path}: shards[${i}].file`);
+    insideDirectory(dir, entry?.boundaries, `${path}: shards[${i}].boundaries`);
+  });
 }
 
 /** Token ids of one shard, checked against the index (size and CRC-32). */

@@ -1,12 +1,13 @@
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 /**
- * Node/Deno file adapter: the only place the readers touch the file system. A file is read as a stream of chunks so a
- * 1 GB corpus never sits in memory whole.
+ * Node/Deno file adapter: the only place the readers read a file's bytes. A file is read as a stream of chunks so a
+ * 1 GB corpus never sits in memory whole. The path is a real path (input-root.ts resolved and checked it), opened
+ * with O_NOFOLLOW: if it was swapped for a symbolic link since the check, the open fails instead of following it.
  */
-export async function* readFileChunks(path: string, chunkBytes = 1 << 16): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
+export async function* readFileChunks(realPath: string, chunkBytes = 1 << 16): AsyncGenerator<Uint8Array> {
+  const handle = await open(realPath, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   try {
     for (;;) {
       const buffer = new Uint8Array(chunkBytes);
@@ -17,26 +18,4 @@ export async function* readFileChunks(path: string, chunkBytes = 1 << 16): Async
   } finally {
     await handle.close();
   }
-}
-
-/**
- * One file, or the files of a directory (recursively, sorted) whose names end in one of `extensions`. Hidden files
- * and folders (a leading dot) are skipped: the pipeline's own work folder may sit inside an input folder.
- */
-export async function listInputFiles(path: string, extensions: readonly string[]): Promise<string[]> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new Error(`input path ${path} does not exist`);
-  }
-  if (!info.isDirectory()) return [path];
-  const out: string[] = [];
-  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (entry.name.startsWith('.')) continue;
-    const full = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...(await listInputFiles(full, extensions)));
-    else if (extensions.some((e) => entry.name.endsWith(e))) out.push(full);
-  }
-  return out;
 }

@@ -4,6 +4,8 @@ import type { PipelineDocument, StageDecision } from '@unilab/core';
 export interface LanguageGuess {
   language: string;
   confidence: number;
+  /** Why there is no language (language ''), when it is not simply that the identifier found none. */
+  reason?: string;
 }
 
 export interface LanguageRouting {
@@ -18,7 +20,7 @@ export interface LanguageRouting {
  * route on it) and drop it when the identifier is unsure or the language is not wanted.
  */
 export function routeByLanguage(doc: PipelineDocument, guess: LanguageGuess, routing: LanguageRouting): StageDecision {
-  if (!guess.language) return { keep: false, reason: 'undetermined' };
+  if (!guess.language) return { keep: false, reason: guess.reason ?? 'undetermined' };
   if (guess.confidence < routing.minConfidence) return { keep: false, reason: 'low_confidence' };
   if (routing.languages.length > 0 && !routing.languages.includes(guess.language)) return { keep: false, reason: `language_${guess.language}` };
   return { keep: true, document: { ...doc, language: guess.language } };
