@@ -34,3 +34,4 @@ export { heldOutDomains, utf8Length, utf8Prefix, DEFAULT_UDHR_LANGUAGES, type Ev
 export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
 export { tokenBytes } from './token-bytes.ts';
 export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';
+export { compareReports, type FigureComparison } from './suite/compare-reports.ts';
