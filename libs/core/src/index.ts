@@ -13,6 +13,7 @@ export { locateNonFinite } from './train/locate-non-finite.ts';
 export * as ops from './autodiff/ops.ts';
 export * from './nn/parameter.ts';
 export * from './plugins/architecture.ts';
+export * from './plugins/incremental-decoding.ts';
 export * from './batch-tensors.ts';
 export * from './optim/adamw.ts';
 export * from './optim/schedule.ts';

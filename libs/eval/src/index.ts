@@ -11,6 +11,7 @@ export {
   describeContinuationFormat,
   scoreTargets,
   loglikelihoods,
+  type ScoringOptions,
   type ScoringModel,
   type ContinuationTask,
   type TokenScoringRequest,

@@ -107,6 +107,7 @@ export function ul2Inference(config: Ul2Config, architecture: string): Inference
     lm: continuation,
     seq2seq: continuation,
     infilling: spanParadigm ? { kind: 'sentinels', inputPrefix: token(spanParadigm) } : undefined,
+    modes: config.modeTokens ? { NLU: [UL2_MODE_TOKENS.R], NLG: [UL2_MODE_TOKENS.X], S2S: [UL2_MODE_TOKENS.S] } : undefined,
   };
 }
 
