@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
-import { formatEvalReport, loadScoringModel, reportJson, runEvalSuite, suiteConfig, type EvalReport } from '@unilab/eval';
+import { formatEvalReport, loadScoringModel, reportJson, runEvalSuite, suiteConfig, type EvalReport, type SuiteName } from '@unilab/eval';
 import { latestCheckpoint, readJobProgress, writeFileAtomic } from '@unilab/runner';
 import type { ApiClient } from '@unilab/api';
-import { parseArgs } from '../args.ts';
+import { parseArgs, type ParsedArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { clientFromArgs } from './submit.ts';
 
@@ -23,9 +23,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const target = args.positionals[0];
   if (!target || args.positionals.length > 1) throw new Error(USAGE);
-  const suite = args.options.get('suite') ?? 'default';
-  if (typeof suite !== 'string') throw new Error(`--suite: expected default or quick\n${USAGE}`);
-  suiteConfig(suite);
+  const suiteName = args.options.get('suite') ?? 'default';
+  if (typeof suiteName !== 'string') throw new Error(`--suite: expected default or quick\n${USAGE}`);
+  const suite = suiteConfig(suiteName).name;
   const json = args.options.get('json');
   if (json === true) throw new Error(`--json: expected the path of the report to write\n${USAGE}`);
   const report = JOB_ID.test(target) && !(await exists(target)) ? await evaluateOnServer(clientFromArgs(args.options), target, suite) : await evaluateHere(target, suite, args);
@@ -37,14 +37,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function evaluateHere(target: string, suite: string, args: ReturnType<typeof parseArgs>): Promise<EvalReport> {
+async function evaluateHere(target: string, suite: SuiteName, args: ParsedArgs): Promise<EvalReport> {
   const checkpoint = await resolveCheckpoint(target);
   const model = await loadScoringModel(checkpoint, await registryFromArgs(args));
-  return runEvalSuite(model, suite as 'default' | 'quick', { checkpoint, onProgress: (line) => process.stderr.write(`${line}\n`) });
+  return runEvalSuite(model, suite, { checkpoint, onProgress: (line) => process.stderr.write(`${line}\n`) });
 }
 
 /** Ask the server to evaluate its job, then wait for the report (the server runs one evaluation at a time). */
-async function evaluateOnServer(client: ApiClient, id: string, suite: string): Promise<EvalReport> {
+async function evaluateOnServer(client: ApiClient, id: string, suite: SuiteName): Promise<EvalReport> {
   const queued = await client.evaluate(id, suite);
   process.stderr.write(`evaluating job ${id} (${queued.checkpoint}) on ${client.baseUrl} with the ${suite} suite\n`);
   for (;;) {
