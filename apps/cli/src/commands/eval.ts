@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { formatEvalReport, loadScoringModel, reportJson, runEvalSuite, suiteConfig, type EvalReport, type SuiteName } from '@unilab/eval';
+import { readFile, stat } from 'node:fs/promises';
+import { compareReports, formatEvalReport, loadScoringModel, reportJson, runEvalSuite, suiteConfig, type EvalReport, type SuiteName } from '@unilab/eval';
 import { latestCheckpoint, readJobProgress, writeFileAtomic } from '@unilab/runner';
 import type { ApiClient } from '@unilab/api';
 import { parseArgs, type ParsedArgs } from '../args.ts';
@@ -7,7 +7,8 @@ import { registryFromArgs } from '../plugin-registry.ts';
 import { clientFromArgs } from './submit.ts';
 
 const USAGE =
-  'usage: unilab eval <checkpoint.safetensors | run directory | job id> [--suite default|quick] [--json out.json] [--config unilab.config.json] [--server URL] [--token T]';
+  'usage: unilab eval <checkpoint.safetensors | run directory | job id> [--suite default|quick] [--json out.json] [--config unilab.config.json] [--server URL] [--token T]\n' +
+  '       unilab eval --compare a.json b.json   which figures of two reports (--json) differ';
 
 /** A server's job id (`POST /v1/jobs` makes them): evaluated by that server, where its checkpoints are. */
 const JOB_ID = /^job_[0-9a-f]{16}$/;
@@ -20,7 +21,8 @@ const POLL_MS = 1000;
  * paired comparisons between models).
  */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, ['compare']);
+  if (args.options.get('compare') === true) return compareCommand(args.positionals);
   const target = args.positionals[0];
   if (!target || args.positionals.length > 1) throw new Error(USAGE);
   const suiteName = args.options.get('suite') ?? 'default';
@@ -35,6 +37,32 @@ export async function evalCommand(argv: string[]): Promise<number> {
     console.log(`report written: ${json}`);
   }
   return 0;
+}
+
+/** `unilab eval --compare a.json b.json`: every figure of both reports side by side, and whether they differ. */
+async function compareCommand(paths: string[]): Promise<number> {
+  if (paths.length !== 2) throw new Error(`--compare takes two reports written by --json\n${USAGE}`);
+  const [a, b] = await Promise.all(paths.map((p) => readReport(p)));
+  const rows = compareReports(a, b);
+  const width = Math.max(6, ...rows.map((r) => r.figure.length));
+  console.log(`a: ${a.checkpoint} (${a.model.architecture}, ${a.model.objective})\nb: ${b.checkpoint} (${b.model.architecture}, ${b.model.objective})`);
+  console.log(`${'figure'.padEnd(width)}  ${'a'.padStart(7)}  ${'b'.padStart(7)}  differ  how`);
+  for (const r of rows)
+    console.log(
+      `${r.figure.padEnd(width)}  ${r.a.toFixed(3).padStart(7)}  ${r.b.toFixed(3).padStart(7)}  ${(r.differ ? 'yes' : 'no').padEnd(6)}  ${r.method === 'mcnemar-exact' ? `McNemar p=${r.pValue!.toPrecision(2)}` : '95% intervals'}`,
+    );
+  return 0;
+}
+
+async function readReport(path: string): Promise<EvalReport> {
+  let report: EvalReport;
+  try {
+    report = JSON.parse(await readFile(path, 'utf8')) as EvalReport;
+  } catch (err) {
+    throw new Error(`cannot read the report ${path}: ${(err as Error).message}`);
+  }
+  if (report?.format !== 'unilab-eval/1') throw new Error(`${path} is not a report written by unilab eval --json (format "unilab-eval/1")`);
+  return report;
 }
 
 async function evaluateHere(target: string, suite: SuiteName, args: ParsedArgs): Promise<EvalReport> {
