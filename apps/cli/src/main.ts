@@ -1,6 +1,7 @@
 import { SpecError } from '@unilab/core';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
+import { evalCommand } from './commands/eval.ts';
 import { generateCommand } from './commands/generate.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { pluginsCommand } from './commands/plugins.ts';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
   data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+  eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
   describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
   plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
