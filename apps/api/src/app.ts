@@ -221,7 +221,7 @@ export function createApp(ctx: AppContext): Hono {
     }
   }
 
-  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id) });
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged) });
 
   app.get('/v1/models', (c) => {
     const data = store
