@@ -1,2 +1,2 @@
 // @unilab/eval: the evaluation suite shared by `unilab eval`, the API's eval jobs and `unilab sweep`.
-export {};
+export * from './tasks/index.ts';
