@@ -14,6 +14,7 @@ export * from './nn/parameter.ts';
 export * from './nn/lora.ts';
 export * from './nn/bottleneck-adapter.ts';
 export * from './plugins/architecture.ts';
+export * from './plugins/incremental-decoding.ts';
 export * from './batch-tensors.ts';
 export * from './optim/adamw.ts';
 export * from './optim/schedule.ts';

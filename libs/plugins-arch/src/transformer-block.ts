@@ -1,6 +1,13 @@
 import type { AdapterParams, AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
 import { adapterForward, adapterParameters, createAdapter, ops } from '@unilab/core';
-import { attentionForward, attentionParameters, createAttention, type AttentionParams, type AttentionPositions } from './attention-layer.ts';
+import {
+  attentionForward,
+  attentionParameters,
+  createAttention,
+  type AttentionCache,
+  type AttentionParams,
+  type AttentionPositions,
+} from './attention-layer.ts';
 import type { BlockConfig } from './config.ts';
 import { createFeedForward, feedForward, feedForwardParameters, type FeedForwardParams } from './feed-forward.ts';
 import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
@@ -72,6 +79,8 @@ export interface BlockInputs {
   dropout?: DropoutContext;
   /** First dropout site of this block (each sublayer takes the next one). */
   dropoutSite: number;
+  /** While decoding: this block's cached keys and values (kv-cache.ts). */
+  cache?: { self: AttentionCache; cross?: AttentionCache };
 }
 
 export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig, inputs: BlockInputs): Var {
@@ -81,12 +90,12 @@ export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig,
     if (c.normPlacement === 'pre') return ops.add(tape, x, residualDropout(tape, g(normForward(tape, x, norm, c.normEps)), inputs.dropout, site++));
     return normForward(tape, ops.add(tape, x, residualDropout(tape, g(x), inputs.dropout, site++)), norm, c.normEps);
   };
-  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions), p.adapters?.attention);
+  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions, inputs.cache?.self), p.adapters?.attention);
   if (p.cross) {
     const { norm, attention } = p.cross;
     const cross = inputs.cross;
     if (!cross) throw new Error('a block with cross-attention needs the encoder output');
-    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask), p.adapters?.cross);
+    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask, {}, inputs.cache?.cross), p.adapters?.cross);
   }
   return sublayer(h, p.ffnNorm, (n) => feedForward(tape, n, p.ffn), p.adapters?.ffn);
 }

@@ -90,4 +90,37 @@ describe('LoRA and adapters in the blocks', () => {
       expect(nonZero, p.name).toBe(p.name.endsWith('.lora_b'));
     }
   });
+
+  it.each(['decoder', 'encoder-decoder'])('%s: key/value-cached decoding with trained LoRA factors and adapters gives the full forward\'s logits', async (name) => {
+    const model = build(name, f32, { ...LORA, ...ADAPTERS });
+    const rng = new Rng(4);
+    for (const p of model.params.filter((p) => /lora_b$|_adapter\.up$/.test(p.name)))
+      await f32.write(p.value, Float32Array.from({ length: p.value.size }, () => rng.normal() * 0.3));
+    const tokens = [3, 7, 1, 9, 4, 2];
+    const encoder = [5, 6, 8];
+    const t = tokens.length;
+    const batch: Batch = {
+      batchSize: 1,
+      seqLen: t,
+      tokens: Int32Array.from(tokens),
+      targets: new Int32Array(t),
+      lossMask: new Float32Array(t),
+      segmentIds: new Int32Array(t),
+      prefixEnd: new Int32Array(t),
+      positions: Int32Array.from(tokens.keys()),
+    };
+    if (name === 'encoder-decoder')
+      batch.encoder = { tokens: Int32Array.from(encoder), encoderLen: 3, segmentIds: new Int32Array(3), prefixEnd: new Int32Array(3).fill(3), positions: Int32Array.from([0, 1, 2]) };
+    const full = await logitsOf(f32, model, batch);
+    const session = model.startDecoding!({ capacity: 8, encoder: name === 'encoder-decoder' ? { tokens: Int32Array.from(encoder), positions: Int32Array.from([0, 1, 2]) } : undefined })!;
+    const cached: number[] = [];
+    for (let i = 0; i < t; i++) {
+      const tape = new Tape(f32, false);
+      const step = { tokens: Int32Array.from([tokens[i]]), positions: Int32Array.from([i]), prefixEnd: new Int32Array(1) };
+      cached.push(...(await f32.read(session.append(tape, step).value)));
+      tape.release();
+    }
+    session.dispose();
+    expect(Float32Array.from(cached)).toEqual(full);
+  });
 });

@@ -44,6 +44,7 @@ export const clm: ObjectivePlugin<ClmConfig> = {
   configSchema: clmConfigSchema,
   architectures: ['decoder', 'prefix-lm', 'unilm', 'glm'],
   specialTokens: [],
+  inferenceLayout: () => ({ kind: 'continuation' }),
   createBatcher(_config, context, documents, rng) {
     const eos = specialId(context, 'eos', 'clm');
     return createPackingBatcher(clm, context, documents, rng, { encoder: false, blockPositions: false }, (space, reader) =>

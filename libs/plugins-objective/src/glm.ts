@@ -112,6 +112,9 @@ export const glm: ObjectivePlugin<GlmConfig> = {
   configSchema: glmConfigSchema,
   architectures: ['glm'],
   specialTokens: ['MASK', 'sMASK', 'gMASK', 'sop', 'eop'],
+  // Generation fills one blank at the end of the input: [gMASK] when the model saw document blanks, else [MASK]
+  // (the token-level blanks of the `glm` preset can also end a piece), so the prompt uses a mask it was trained on.
+  inferenceLayout: (config) => ({ kind: 'blank-infilling', mask: glmSettings(config).rates.document > 0 ? GLM_MASK_TOKENS.document : GLM_MASK_TOKENS.token, start: 'sop', end: 'eop' }),
   createBatcher(config, context, documents, rng) {
     const name = 'glm';
     const settings = glmSettings(config);

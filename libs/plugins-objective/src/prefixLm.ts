@@ -19,6 +19,7 @@ export const prefixLm: ObjectivePlugin<PrefixLmConfig> = {
   configSchema: prefixLmConfigSchema,
   architectures: ['prefix-lm', 'decoder', 'unilm', 'encoder-decoder'],
   specialTokens: [],
+  inferenceLayout: () => ({ kind: 'input-target' }),
   createBatcher(_config, context, documents, rng) {
     const name = 'prefixlm';
     const form = seq2seqForm(context);

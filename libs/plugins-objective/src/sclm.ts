@@ -26,6 +26,8 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
   configSchema: sclmConfigSchema,
   architectures: ['decoder', 'prefix-lm', 'unilm', 'encoder-decoder'],
   specialTokens: sentinelTokenNames,
+  // Its causal half is a plain continuation in both forms (encoder-decoder: the encoder reads only eos).
+  inferenceLayout: () => ({ kind: 'continuation' }),
   createBatcher(config, context, documents, rng) {
     const name = 'sclm';
     const form = seq2seqForm(context);

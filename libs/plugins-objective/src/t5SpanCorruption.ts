@@ -22,6 +22,8 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
   configSchema: spanCorruptionConfigSchema,
   architectures: ['encoder-decoder', 'decoder', 'prefix-lm', 'unilm'],
   specialTokens: sentinelTokenNames,
+  // The input carries sentinels where spans were dropped; a prompt marks them deliberately (special-token segments).
+  inferenceLayout: () => ({ kind: 'input-target' }),
   createBatcher(config, context, documents, rng) {
     const name = 'span-corruption';
     const form = seq2seqForm(context);

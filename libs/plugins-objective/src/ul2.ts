@@ -103,6 +103,9 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
   configSchema: ul2ConfigSchema,
   architectures: ['decoder', 'prefix-lm', 'unilm', 'encoder-decoder'],
   specialTokens: [...Object.values(UL2_MODE_TOKENS), ...sentinelTokenNames],
+  // Mode switching (§3.1.3): the paradigm token leads the input; S2S (the S-denoiser's prefix LM) continues a prompt.
+  inferenceLayout: (config) =>
+    config.modeTokens ? { kind: 'input-target', modes: { NLU: UL2_MODE_TOKENS.R, NLG: UL2_MODE_TOKENS.X, S2S: UL2_MODE_TOKENS.S }, defaultMode: 'S2S' } : { kind: 'input-target' },
   createBatcher(config, context, documents, rng) {
     const name = 'ul2';
     const form = seq2seqForm(context);

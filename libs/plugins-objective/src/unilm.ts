@@ -141,6 +141,8 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
   // mask rule fits. Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
   architectures: ['unilm', 'decoder', 'prefix-lm', 'encoder-decoder'],
   specialTokens: ['MASK'],
+  // Decoder-only UniLM is a cloze model (targets at the [MASK] positions); the encoder-decoder form generates.
+  inferenceLayout: (_config, architecture) => (architecture === 'encoder-decoder' ? { kind: 'input-target' } : { kind: 'cloze', mask: 'MASK' }),
   createBatcher(config, context, documents, rng) {
     const name = 'unilm';
     const form = seq2seqForm(context);

@@ -1,9 +1,13 @@
-import { Rng, Tape, restoreTensors, sampleToken, uploadBatch, type Backend, type Batch, type Model, type SamplingOptions, type Tokenizer } from '@unilab/core';
+import { Rng, restoreTensors, sampleToken, type Backend, type InferenceLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
-import type { PluginRegistry } from '@unilab/core';
-import { parseTrainingSpec } from './spec.ts';
+import { ContextWindow } from './inference/context-window.ts';
+import { cachedLogits, fullForwardLogits, type NextTokenLogits } from './inference/next-token-logits.ts';
+import { encodePrompt, promptSpecials, type Prompt } from './inference/prompt.ts';
+import { inferenceLayout, resolvePromptFormat } from './inference/prompt-format.ts';
+import { objectiveLabel } from './objective-mixture.ts';
+import { parseTrainingSpec, type TrainingSpec } from './spec.ts';
 import { buildModel } from './run.ts';
 
 export interface LoadedModel {
@@ -12,6 +16,22 @@ export interface LoadedModel {
   backend: Backend;
   /** The context length the model was trained with. */
   seqLen: number;
+  /** How its objective presented inputs in training (the objective's declaration): prompts are laid out the same way. */
+  layout: InferenceLayout;
+  /** The objective it was trained with, for messages ("clm", "clm 75% + ul2 25%"). */
+  objective: string;
+}
+
+/** A model built in this process (a training run's) with what generation needs to know about its training. */
+export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend, spec: TrainingSpec, registry: PluginRegistry): LoadedModel {
+  return {
+    model,
+    tokenizer,
+    backend,
+    seqLen: spec.train.seqLen,
+    layout: inferenceLayout(spec.objective, spec.model.architecture, registry),
+    objective: objectiveLabel(spec.objective),
+  };
 }
 
 /** Rebuild a trained model from a checkpoint file (its spec, config and tokenizer are in the header). */
@@ -23,96 +43,50 @@ export async function loadModel(path: string, registry: PluginRegistry): Promise
   const backend = await createBackend(spec.backend);
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   restoreTensors(backend, checkpoint, model.params, null, `checkpoint ${path}`);
-  return { model, tokenizer, backend, seqLen: spec.train.seqLen };
+  return loadedModel(model, tokenizer, backend, spec, registry);
 }
 
 export interface GenerateOptions extends SamplingOptions {
   maxTokens: number;
   seed: number;
+  /** UL2's paradigm (NLU, NLG, S2S): the mode token that leads the input, for models trained with mode tokens. */
+  mode?: string;
+  /**
+   * Decode with the model's key/value cache (default) or re-run the whole sequence for every token. Both give the
+   * same tokens at temperature 0; the second is the reference the first is tested against.
+   */
+  cache?: boolean;
 }
 
-/** Architectures `generate` can sample from, and how the prompt is presented to each. */
-const PROMPT_AS = {
-  /** Causal over prompt and continuation. */
-  decoder: 'causal',
-  /** The prompt is a bidirectional prefix, as these models saw their inputs in training (PaLM's partial attention). */
-  'prefix-lm': 'prefix',
-  unilm: 'prefix',
-  /** The encoder reads the prompt; the decoder starts from pad (T5's start token) and continues. */
-  'encoder-decoder': 'encoder',
-} as const;
-
+/** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
 export function canGenerate(architecture: string): boolean {
-  return architecture in PROMPT_AS;
+  return architecture !== 'encoder';
 }
 
 /**
- * Autoregressive sampling: re-run the forward over the (cropped) context for every new token. Stops at eos or
- * maxTokens. Returns only the continuation.
+ * Autoregressive sampling in the layout the model was trained with (inference/prompt-format.ts), inside its context
+ * (inference/context-window.ts). Stops at the layout's end token (eos; GLM's [eop]) or after maxTokens. Special
+ * tokens cannot be generated except the end token and those the prompt names (T5-style sentinels pair up).
+ * Returns only the continuation.
  */
-export async function generate(loaded: LoadedModel, prompt: string, options: GenerateOptions): Promise<string> {
+export async function generate(loaded: LoadedModel, prompt: Prompt, options: GenerateOptions): Promise<string> {
   const { model, tokenizer, backend, seqLen } = loaded;
-  const mode = PROMPT_AS[model.architecture as keyof typeof PROMPT_AS];
-  if (!mode)
-    throw new Error(
-      `cannot sample from architecture "${model.architecture}": generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
-    );
+  if (!canGenerate(model.architecture))
+    throw new Error(`cannot sample from architecture "${model.architecture}": a bidirectional encoder predicts no next token; train a decoding architecture`);
+  const format = resolvePromptFormat({ layout: loaded.layout, objective: loaded.objective, encoderDecoder: model.architecture === 'encoder-decoder', tokenizer, mode: options.mode });
+  const window = new ContextWindow(format, encodePrompt(tokenizer, prompt), seqLen);
+  const allowed = new Set([format.stop, ...promptSpecials(prompt).map((name) => tokenizer.specialTokens[name])]);
+  const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => !allowed.has(id)));
   const rng = new Rng(options.seed);
-  const eos = tokenizer.specialTokens.eos;
-  const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => id !== eos));
-  const promptTokens = Array.from(tokenizer.encode(prompt));
-  const generated: number[] = [];
-  for (let n = 0; n < options.maxTokens; n++) {
-    const batch = mode === 'encoder' ? encoderDecoderBatch(promptTokens, generated, tokenizer.specialTokens.pad, seqLen) : decoderBatch(promptTokens, generated, mode, seqLen);
-    if (batch.seqLen === 0) break;
-    const tape = new Tape(backend, false);
-    let next: number;
-    try {
-      const logits = await backend.read(model.forward(tape, uploadBatch(tape, batch)).value);
-      const v = tokenizer.vocabSize;
-      next = sampleToken(logits.subarray((batch.seqLen - 1) * v, batch.seqLen * v), options, rng, banned);
-    } finally {
-      tape.release();
+  const next: NextTokenLogits = (options.cache ?? true) ? (cachedLogits(model, backend, seqLen) ?? fullForwardLogits(model, backend)) : fullForwardLogits(model, backend);
+  try {
+    for (let n = 0; n < options.maxTokens; n++) {
+      const token = sampleToken(await next.logits(window.row()), options, rng, banned);
+      if (token === format.stop) break;
+      window.push(token);
     }
-    if (next === eos) break;
-    generated.push(next);
+  } finally {
+    next.dispose();
   }
-  return tokenizer.decode(generated);
-}
-
-function row(tokens: number[], prefixEnd: number): Batch {
-  const t = tokens.length;
-  return {
-    batchSize: 1,
-    seqLen: t,
-    tokens: Int32Array.from(tokens),
-    targets: new Int32Array(t),
-    lossMask: new Float32Array(t),
-    segmentIds: new Int32Array(t),
-    prefixEnd: new Int32Array(t).fill(prefixEnd),
-    positions: Int32Array.from({ length: t }, (_, i) => i),
-  };
-}
-
-/** Prompt and continuation in one sequence, cropped to the last seqLen tokens. */
-function decoderBatch(prompt: number[], generated: number[], mode: 'causal' | 'prefix', seqLen: number): Batch {
-  const all = [...prompt, ...generated];
-  const dropped = Math.max(0, all.length - seqLen);
-  const promptInWindow = Math.max(0, prompt.length - dropped);
-  return row(all.slice(dropped), mode === 'prefix' ? promptInWindow : 0);
-}
-
-/** The encoder reads the (cropped) prompt; the decoder reads [pad] + the continuation so far. */
-function encoderDecoderBatch(prompt: number[], generated: number[], pad: number, seqLen: number): Batch {
-  const source = prompt.slice(-seqLen);
-  const batch = row([pad, ...generated].slice(-seqLen), 0);
-  const e = source.length;
-  batch.encoder = {
-    tokens: Int32Array.from(source),
-    encoderLen: e,
-    segmentIds: new Int32Array(e),
-    prefixEnd: new Int32Array(e).fill(e),
-    positions: Int32Array.from({ length: e }, (_, i) => i),
-  };
-  return batch;
+  return tokenizer.decode(window.generated());
 }

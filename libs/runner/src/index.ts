@@ -2,7 +2,11 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, loadedModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { encodePrompt, segmentsFromMarkedText, type Prompt, type PromptSegment } from './inference/prompt.ts';
+export { inferenceLayout, promptRow, resolvePromptFormat, type PromptFormat, type PromptRow } from './inference/prompt-format.ts';
+export { ContextWindow } from './inference/context-window.ts';
+export { cachedLogits, fullForwardLogits, rowBatch, type NextTokenLogits } from './inference/next-token-logits.ts';
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -63,7 +63,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   for (const prompt of spec.samplePrompts) {
     const text = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
+      loadedModel(result.model, result.tokenizer, result.backend, spec, registry),
       prompt,
       { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed },
     );

@@ -6,6 +6,7 @@ import type { LoraSpec } from '../nn/lora.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
+import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
 import type { PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
@@ -44,6 +45,12 @@ export interface Model {
    * other tasks: a classifier, a reward model's scalar. Optional for plugins written before it existed.
    */
   hidden?(tape: Tape, batch: BatchTensors): Var;
+  /**
+   * Optional: a key/value-cached decoding session (incremental-decoding.ts) whose logits equal the forward's, or null
+   * when this model cannot decode incrementally (e.g. its positional encoding gives no bias rows). Generation and
+   * scoring fall back to re-running forward over the whole sequence when a model has no such method or returns null.
+   */
+  startDecoding?(start: DecodingStart): DecodingSession | null;
 }
 
 /**
