@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng, Tape, createReferenceBackend, ops, sampleModelGradients, uploadBatch, type Backend, type Batch, type Model, type TuningModules } from '@unilab/core';
+import { AdamW, Rng, Tape, Trainer, createReferenceBackend, ops, sampleModelGradients, uploadBatch, type Backend, type Batch, type Model, type TuningModules } from '@unilab/core';
 import { packBatch } from './batches.ts';
 import { architecture, rawConfig } from './models.ts';
 
@@ -122,5 +122,24 @@ describe('LoRA and adapters in the blocks', () => {
     }
     session.dispose();
     expect(Float32Array.from(cached)).toEqual(full);
+  });
+
+  it('the Trainer differentiates and updates only its optimizer\'s parameters (LoRA for an LM loss, as SFT with LoRA would)', async () => {
+    const model = build('decoder', f32, LORA);
+    const lora = model.params.filter((p) => p.name.includes('.lora_'));
+    const optimizer = new AdamW(f32, lora, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 });
+    expect(optimizer.m).toHaveLength(lora.length);
+    const batch = batchFor('decoder');
+    const schedule = { kind: 'constant' as const, maxLr: 1e-2, minLr: 1e-2, warmupSteps: 0, totalSteps: 3, decayFraction: 0 };
+    const trainer = new Trainer(f32, model, optimizer, { next: () => batch, state: () => null, restore: () => {} }, schedule);
+    const before = new Map(await Promise.all(model.params.map(async (p) => [p.name, Float32Array.from(await f32.read(p.value))] as const)));
+    const losses = [];
+    for (let i = 0; i < 3; i++) losses.push((await trainer.trainStep()).loss);
+    expect(losses[2]).toBeLessThan(losses[0]);
+    for (const p of model.params) {
+      const same = (await f32.read(p.value)).every((v, i) => v === before.get(p.name)![i]);
+      expect(same, p.name).toBe(!p.name.includes('.lora_'));
+      if (!p.name.includes('.lora_')) expect((await f32.read(p.grad)).every((g) => g === 0), p.name).toBe(true);
+    }
   });
 });
