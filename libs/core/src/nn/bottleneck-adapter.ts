@@ -5,11 +5,11 @@ import type { Rng } from '../rng.ts';
 import { createParameter, type Parameter } from './parameter.ts';
 
 /**
- * A bottleneck adapter (Houlsby et al. 2019, §2.1 and Figure 2): h + W_up·f(W_down·h + b_down) + b_up, with
- * W_down [d, m], W_up [m, d], m ≪ d. Inserted after a sublayer's output projection, before the residual add, so the
- * frozen block around it is untouched; the skip connection and the small initialisation (§3.6: zero-mean Gaussian,
- * std 1e-2, truncated at two standard deviations; biases zero) make it start as nearly the identity, so the
- * pre-trained network's behaviour is where fine-tuning begins.
+ * A bottleneck adapter (Houlsby et al. 2019, Figure 2): h + W_up·f(W_down·h + b_down) + b_up, with W_down [d, m],
+ * W_up [m, d], m ≪ d. Inserted after a sublayer's output projection, before the residual add, so the frozen block
+ * around it is untouched; the skip connection and the small initialisation (zero-mean Gaussian, std 1e-2, truncated
+ * at two standard deviations; biases zero, as Houlsby et al. initialise theirs) make it start as nearly the
+ * identity, so the pre-trained network's behaviour is where fine-tuning begins.
  */
 export interface AdapterParams {
   readonly down: Parameter;

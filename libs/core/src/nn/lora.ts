@@ -16,7 +16,7 @@ export interface LoraParams {
   readonly base: Parameter;
   readonly a: Parameter;
   readonly b: Parameter;
-  /** alpha / r: fixed, so changing r does not change the update's scale at init-time learning rates (§4.1). */
+  /** alpha / r, fixed: Hu et al. (§4.1) scale the update so that changing r needs little retuning of the learning rate. */
   readonly scale: number;
 }
 

@@ -17,7 +17,10 @@ import { loadPretrained, type Pretrained } from './pretrained.ts';
 import { wilsonInterval } from './wilson-interval.ts';
 
 export interface FinetuneOptions extends MethodOptions {
-  /** Peak learning rate per method (PEFT modules take a larger one than full fine-tuning: Hu et al. Table 9, Houlsby et al. §3.1). */
+  /**
+   * Peak learning rate per method: the few new weights of LoRA and adapters take a larger one than full fine-tuning,
+   * which moves every pre-trained weight (defaults from a short sweep on brown-genre, docs/EVALUATION.md).
+   */
   lr: Record<FinetuneMethod, number>;
   epochs: number;
   batchSize: number;

@@ -5,8 +5,8 @@ import type { Parameter, TuningModules } from '@unilab/core';
  *   full     every pre-trained weight trains (the baseline every PEFT paper compares with);
  *   lora     the network is frozen; LoRA factors on the chosen projections train (Hu et al. 2021);
  *   adapter  the network is frozen; bottleneck adapters after every attention and feed-forward sublayer train, and
- *            the norms' gains (and biases) with them (Houlsby et al. 2019, §2.1: "the layer normalization
- *            parameters are also trained").
+ *            the norms' gains (and biases) with them (Houlsby et al. 2019, Figure 2: the adapters, the layer
+ *            normalisation parameters and the classification layer are what trains).
  */
 export const FINETUNE_METHODS = ['full', 'lora', 'adapter'] as const;
 export type FinetuneMethod = (typeof FINETUNE_METHODS)[number];
