@@ -21,9 +21,9 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AdamW, Rng, Trainer, createWasmBackend } from '@unilab/core';
+import { AdamW, Rng, Trainer, createWasmBackend, type ContinuationLayout } from '@unilab/core';
 import { decoder } from '@unilab/plugins-arch';
-import { ContextWindow, cachedLogits, fullForwardLogits, type NextTokenLogits, type PromptFormat } from '@unilab/runner';
+import { ContextWindow, cachedLogits, fullForwardLogits, type NextTokenLogits, type Presented } from '@unilab/runner';
 import { benchSmall, median } from './config.ts';
 import { benchTokens, streamBatcher } from './data.ts';
 
@@ -87,8 +87,8 @@ await writeFile(join(weightsDir, 'weights.f32'), new Uint8Array(flat.buffer));
 await writeFile(join(weightsDir, 'manifest.json'), JSON.stringify({ params: model.params.map((p) => ({ name: p.name, shape: p.value.shape })) }));
 
 // ---- unilab: greedy decoding through generation's window, with and without the cache ----
-/** A causal decoder's prompt layout: plain continuation (eos and pad are not used by it). */
-const continuation: PromptFormat = { layout: { kind: 'continuation' }, encoderDecoder: false, lead: [], eos: -1, pad: -1, stop: -1 };
+/** A causal LM's prompt layout (clm's declaration): the text, continued left to right. */
+const continuation: Presented<ContinuationLayout> = { layout: { kind: 'causal' }, objective: 'clm', ids: {} };
 
 async function greedy(next: NextTokenLogits, steps = newTokens) {
   const window = new ContextWindow(continuation, prompt, c.seqLen);

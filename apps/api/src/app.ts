@@ -8,6 +8,8 @@ import { SpecError, type PluginRegistry } from '@unilab/core';
 import { admitJob } from './admission.ts';
 import { parseCompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
+import { registerEvalRoutes } from './eval-routes.ts';
+import type { EvalService } from './evals.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { openApiDocument } from './openapi.ts';
 import { FINISHED, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
@@ -17,6 +19,8 @@ export interface AppContext {
   store: JobStore;
   jobs: JobManager;
   completions: CompletionService;
+  /** Evaluations of finished jobs' checkpoints (eval-routes.ts). */
+  evals: EvalService;
   registry: PluginRegistry;
   /** "node" or "deno", reported by /healthz. */
   runtime: string;
@@ -44,7 +48,7 @@ const HEARTBEAT_MS = 15_000;
  * the store, the job manager (workers) and the completion service are handed in by the runtime adapter.
  */
 export function createApp(ctx: AppContext): Hono {
-  const { config, store, jobs, completions, registry } = ctx;
+  const { config, store, jobs, completions, evals, registry } = ctx;
   const app = new Hono();
 
   const auth: MiddlewareHandler = config.token
@@ -178,6 +182,8 @@ export function createApp(ctx: AppContext): Hono {
       unsubscribe();
     }
   }
+
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id) });
 
   app.get('/v1/models', (c) => {
     const data = store

@@ -18,6 +18,19 @@ export interface JobView {
   spec?: unknown;
 }
 
+/** An evaluation of a job's checkpoint (POST/GET /v1/jobs/:id/eval); `report` is `unilab eval --json`'s report. */
+export interface EvalView {
+  job: string;
+  suite: string;
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  checkpoint: string;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  report: unknown;
+}
+
 export interface ServerSentEvent {
   id: string | null;
   event: string;
@@ -61,6 +74,14 @@ export class ApiClient {
 
   resume(id: string): Promise<JobView> {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/resume`);
+  }
+
+  evaluate(id: string, suite: string): Promise<EvalView> {
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/eval`, { suite });
+  }
+
+  async evals(id: string): Promise<EvalView[]> {
+    return (await this.json<{ evals: EvalView[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/eval`)).evals;
   }
 
   /**

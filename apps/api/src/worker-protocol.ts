@@ -1,3 +1,4 @@
+import type { EvalReport, SuiteName } from '@unilab/eval';
 import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
 
 /**
@@ -7,7 +8,8 @@ import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
 export type ToWorker =
   | { type: 'train'; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
-  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; pluginConfig: string | null };
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; pluginConfig: string | null }
+  | { type: 'evaluate'; checkpoint: string; suite: SuiteName; pluginConfig: string | null };
 
 export interface GenerationRequest {
   maxTokens: number;
@@ -33,7 +35,9 @@ export type FromWorker =
   /** A diverged job: the job step, the phase and the first op that produced a non-finite value (ops.ts name). */
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
-  | { type: 'generate-failed'; id: number; message: string };
+  | { type: 'generate-failed'; id: number; message: string }
+  | { type: 'evaluated'; report: EvalReport }
+  | { type: 'evaluate-failed'; message: string };
 
 /** The server's side of one worker; each runtime adapter implements it. */
 export interface WorkerHandle {

@@ -2,6 +2,7 @@ export * from './batch.ts';
 export * from './rng.ts';
 export * from './config/schema.ts';
 export * from './plugins/objective.ts';
+export * from './plugins/inference-layout.ts';
 export * from './backend/tensor.ts';
 export * from './backend/backend.ts';
 export { ArrayBackend } from './backends/array-backend.ts';

@@ -19,7 +19,6 @@ import {
   parseMethods,
   saveFinetuned,
   spamHamTask,
-  wilsonInterval,
   type FinetuneOptions,
   type LabelledTask,
   type Pretrained,
@@ -188,16 +187,6 @@ describe('fine-tuning on a real task', () => {
 });
 
 describe('reporting', () => {
-  it('the Wilson interval matches its closed form at the edges and is inside [0, 1]', () => {
-    const zero = wilsonInterval(0, 10);
-    expect(zero.low).toBe(0);
-    expect(zero.high).toBeCloseTo(3.8414588 / (10 + 3.8414588), 6);
-    const half = wilsonInterval(50, 100);
-    expect(half.low).toBeCloseTo(0.4038, 4);
-    expect(half.high).toBeCloseTo(0.5962, 4);
-    expect(() => wilsonInterval(11, 10)).toThrow('k must be an integer in [0, n]');
-  });
-
   it('--method takes full, lora, adapter, a comma list or all, and names the choices otherwise', () => {
     expect(parseMethods('all')).toEqual(['full', 'lora', 'adapter']);
     expect(parseMethods('lora,adapter')).toEqual(['lora', 'adapter']);

@@ -29,7 +29,7 @@ function checkSplits(task: LabelledTask, maxBytes: number) {
   expect(task.train.filter((e) => testSources.has(e.source))).toEqual([]);
   for (const e of [...task.train, ...task.test]) {
     expect(bytes(e.text)).toBeLessThanOrEqual(maxBytes);
-    expect(bytes(e.text)).toBeGreaterThanOrEqual(80);
+    expect(bytes(e.text)).toBeGreaterThanOrEqual(50);
   }
 }
 
@@ -41,7 +41,7 @@ describe('labelled tasks from installed corpora', () => {
   ] as const)('%s: balanced splits of the asked sizes, no document in both, the same for the same seed', async (name, build) => {
     const task = await build(small);
     expect(task.name).toBe(name);
-    checkSplits(task, 200);
+    checkSplits(task, 100);
     expect(await build(small)).toEqual(task);
     const other = await build({ ...small, seed: 8 });
     expect(other.test.map((e) => e.text)).not.toEqual(task.test.map((e) => e.text));
@@ -118,14 +118,16 @@ describe('emailText', () => {
 });
 
 describe('last-word cloze', () => {
-  it('removes the final word, which occurs earlier in the passage, and offers it among four distinct words of the passage', () => {
+  it('removes the final word and offers it among three distinct words of the pool', () => {
     const passage = 'The tariff was raised on wool. Every farmer who sells wool knows the price of wool.';
-    const item = clozeItem(passage, new Rng(1))!;
+    const item = clozeItem(passage, ['Wool', 'cotton', 'grain', 'iron', 'coal'], new Rng(1))!;
     expect(item.context).toBe('The tariff was raised on wool. Every farmer who sells wool knows the price of');
     expect(item.choices[item.gold]).toBe('wool');
+    expect(item.choices).toHaveLength(4);
     expect(new Set(item.choices.map((c) => c.toLowerCase())).size).toBe(4);
-    for (const c of item.choices) expect(item.context).toContain(c);
-    expect(clozeItem('A short passage whose last word never came before it.', new Rng(1))).toBeNull();
+    for (const c of item.choices.filter((_, i) => i !== item.gold)) expect(['cotton', 'grain', 'iron', 'coal']).toContain(c);
+    expect(clozeItem(passage, ['wool', 'cotton', 'grain'], new Rng(1))).toBeNull();
+    expect(clozeItem('It ends in a number 42.', ['cotton', 'grain', 'iron'], new Rng(1))).toBeNull();
   });
 
   it('builds its test split from held-out addresses, deterministic by seed, chance 1/4', async () => {
@@ -138,6 +140,7 @@ describe('last-word cloze', () => {
     for (const item of task.test) {
       expect(heldOutText).toContain(`${item.context} ${item.choices[item.gold]}`);
       expect(item.choices).toHaveLength(4);
+      expect(bytes(item.context)).toBeLessThanOrEqual(100);
     }
   });
 });

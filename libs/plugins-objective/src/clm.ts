@@ -44,11 +44,12 @@ export const clm: ObjectivePlugin<ClmConfig> = {
   configSchema: clmConfigSchema,
   architectures: ['decoder', 'prefix-lm', 'unilm', 'glm'],
   specialTokens: [],
-  inferenceLayout: () => ({ kind: 'continuation' }),
   createBatcher(_config, context, documents, rng) {
     const eos = specialId(context, 'eos', 'clm');
     return createPackingBatcher(clm, context, documents, rng, { encoder: false, blockPositions: false }, (space, reader) =>
       causalPiece(reader, space.decoder, eos),
     );
   },
+  // Every task is a continuation of the text to the left.
+  inference: () => ({ lm: { kind: 'causal' }, seq2seq: { kind: 'causal' } }),
 };

@@ -1,4 +1,4 @@
-import { generate, loadModel, segmentsFromMarkedText, type Prompt } from '@unilab/runner';
+import { generate, loadModel, partsFromMarkedText, type Prompt } from '@unilab/runner';
 import { numberOption, parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
@@ -26,7 +26,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   if (temperature < 0) throw new Error('--temperature must be >= 0 (0 is greedy)');
   if (!Number.isInteger(topK) || topK < 0) throw new Error('--top-k must be a non-negative integer (0 keeps every token)');
   if (!(topP > 0 && topP <= 1)) throw new Error('--top-p must be in (0, 1]');
-  const prompt: Prompt = args.options.has('special') ? segmentsFromMarkedText(text) : text;
+  const prompt: Prompt = args.options.has('special') ? partsFromMarkedText(text) : text;
   const loaded = await loadModel(path, await registryFromArgs(args));
   const continuation = await generate(loaded, prompt, {
     maxTokens: numberOption(args, 'max-tokens', 200),

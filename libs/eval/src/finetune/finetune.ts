@@ -14,7 +14,7 @@ import {
 } from './classifier.ts';
 import { DEFAULT_METHOD_OPTIONS, methodPlan, type FinetuneMethod, type MethodOptions } from './methods.ts';
 import { loadPretrained, type Pretrained } from './pretrained.ts';
-import { wilsonInterval } from './wilson-interval.ts';
+import { wilsonInterval } from '../stats/proportion.ts';
 
 export interface FinetuneOptions extends MethodOptions {
   /**
@@ -162,6 +162,7 @@ export async function finetune(
   const predictions = await classify(classifier, task.test);
   const correct = predictions.filter((p, i) => p === task.test[i].label).length;
   const n = task.test.length;
+  const [low, high] = wilsonInterval(correct, n);
   const result: FinetuneResult = {
     task: task.name,
     method,
@@ -171,7 +172,7 @@ export async function finetune(
     correct,
     n,
     accuracy: correct / n,
-    ci95: wilsonInterval(correct, n),
+    ci95: { low, high },
     chance: task.chance,
     steps: step,
     trainSeconds,

@@ -16,4 +16,3 @@ export { loadPretrained, type Pretrained, type LoadPretrainedOptions } from './p
 export { finetune, classify, DEFAULT_FINETUNE_OPTIONS, type FinetuneOptions, type FinetuneResult, type FinetuneEvents, type TunedClassifier } from './finetune.ts';
 export { saveFinetuned, loadFinetuned, FINETUNED_FORMAT } from './finetuned-checkpoint.ts';
 export { formatFinetuneTable } from './report.ts';
-export { wilsonInterval } from './wilson-interval.ts';

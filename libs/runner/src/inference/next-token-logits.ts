@@ -1,51 +1,27 @@
-import { Tape, uploadBatch, type Backend, type Batch, type DecodingSession, type Model, type Var } from '@unilab/core';
-import type { PromptRow } from './prompt-format.ts';
+import { Tape, uploadBatch, type Backend, type DecodingSession, type Model, type Var } from '@unilab/core';
+import type { ContinuationRow } from './continuation-row.ts';
+import { rowsToBatch } from './row-batch.ts';
 
 /**
- * The logits of a row's last token, the one that predicts the next: from a full forward over the row, or from a
+ * The logits of a row's `next` token, the one that predicts the token after the answer: from a full forward over the row, or from a
  * key/value-cached decoding session that appends only what changed since the previous row. Both compute the same
  * values (bit for bit: the architectures' decoding sessions are tested against their forward).
  */
 export interface NextTokenLogits {
-  logits(row: PromptRow): Promise<Float32Array>;
+  logits(row: ContinuationRow): Promise<Float32Array>;
   /**
-   * Full forwards run, tokens appended to a cache, and prefills: appends of more than two tokens (a prompt, or the
-   * window after it moved), where a decoding step appends one (two for a cloze). Counters for tests and benchmarks.
+   * Full forwards run, tokens appended to a cache, and prefills: steps that could not keep what the cache held up to
+   * the previous row's query (the prompt, and the window each time it moved). Counters for tests and benchmarks.
    */
   readonly counts: { forwards: number; appended: number; prefills: number };
   dispose(): void;
 }
 
-/** The batch a full forward reads for a row (one sequence, one segment). */
-export function rowBatch(row: PromptRow): Batch {
-  const t = row.tokens.length;
-  const batch: Batch = {
-    batchSize: 1,
-    seqLen: t,
-    tokens: Int32Array.from(row.tokens),
-    targets: new Int32Array(t),
-    lossMask: new Float32Array(t),
-    segmentIds: new Int32Array(t),
-    prefixEnd: new Int32Array(t).fill(row.prefixEnd),
-    positions: Int32Array.from(row.positions),
-  };
-  if (row.blockPositions) batch.blockPositions = Int32Array.from(row.blockPositions);
-  if (row.encoder) {
-    const e = row.encoder.length;
-    batch.encoder = {
-      tokens: Int32Array.from(row.encoder),
-      encoderLen: e,
-      segmentIds: new Int32Array(e),
-      prefixEnd: new Int32Array(e).fill(e),
-      positions: Int32Array.from({ length: e }, (_, i) => i),
-    };
-  }
-  return batch;
-}
-
-async function lastRow(backend: Backend, logits: Var, rows: number): Promise<Float32Array> {
+/** Row `index` of logits [1, rows, V]. */
+async function logitsRow(backend: Backend, logits: Var, rows: number, index: number): Promise<Float32Array> {
   const all = (await backend.read(logits.value)) as Float32Array;
-  return all.slice(((rows - 1) * all.length) / rows);
+  const v = all.length / rows;
+  return all.slice(index * v, (index + 1) * v);
 }
 
 /** Re-run the model over the whole row for every token (no cache): the reference the cached path must equal. */
@@ -57,7 +33,8 @@ export function fullForwardLogits(model: Model, backend: Backend): NextTokenLogi
       const tape = new Tape(backend, false);
       try {
         counts.forwards++;
-        return await lastRow(backend, model.forward(tape, uploadBatch(tape, rowBatch(row))), row.tokens.length);
+        // One row: nothing is padded, so the pad id is never written.
+        return await logitsRow(backend, model.forward(tape, uploadBatch(tape, rowsToBatch([row], 0))), row.tokens.length, row.next);
       } finally {
         tape.release();
       }
@@ -67,14 +44,14 @@ export function fullForwardLogits(model: Model, backend: Backend): NextTokenLogi
 }
 
 /** A token of a row as the cache sees it: what it is, where, and the last index it may see + 1. */
-const entry = (row: PromptRow, i: number) => [row.tokens[i], row.positions[i], row.blockPositions?.[i] ?? 0, Math.max(i + 1, row.prefixEnd)];
+const entry = (row: ContinuationRow, i: number) => [row.tokens[i], row.positions[i], row.blockPositions?.[i] ?? 0, Math.max(i + 1, row.prefixEnd)];
 
 /**
  * How many leading tokens of `held` (the row the cache holds) the cache may keep for `next`: tokens equal in id,
  * positions and horizon, and none of them seeing past the kept part (their keys and values were computed without
  * what follows).
  */
-function reusable(held: PromptRow | null, next: PromptRow): number {
+function reusable(held: ContinuationRow | null, next: ContinuationRow): number {
   if (!held) return 0;
   let k = 0;
   const n = Math.min(held.tokens.length, next.tokens.length);
@@ -83,23 +60,23 @@ function reusable(held: PromptRow | null, next: PromptRow): number {
   const reach = [0];
   for (let i = 0; i < k; i++) reach.push(Math.max(reach[i], entry(next, i)[3]));
   while (reach[k] > k) k--;
-  // The last token's logits are needed: append at least it.
-  return Math.min(k, next.tokens.length - 1);
+  // The logits of `next` are needed: append at least it.
+  return Math.min(k, next.next);
 }
 
 /**
- * Decode with the model's key/value cache (Model.startDecoding), or null when the model has none. A new session
- * starts when the encoder input changes (encoder-decoder) or the model cannot keep any of the previous row; a model
- * whose startDecoding returns null is decoded with full forwards instead.
+ * Decode with the model's key/value cache (Model.startDecoding), or null when the model has none. Each row keeps what
+ * the cache holds of the previous one and appends the rest; a new session starts when the encoder input changes
+ * (encoder-decoder). A model whose startDecoding returns null is decoded with full forwards instead.
  */
 export function cachedLogits(model: Model, backend: Backend, capacity: number): NextTokenLogits | null {
   if (!model.startDecoding) return null;
   const counts = { forwards: 0, appended: 0, prefills: 0 };
   const fallback = fullForwardLogits(model, backend);
   let session: DecodingSession | null = null;
-  let held: PromptRow | null = null;
+  let held: ContinuationRow | null = null;
   let unsupported = false;
-  const sameEncoder = (a: PromptRow | null, b: PromptRow) => (a?.encoder ?? []).join() === (b.encoder ?? []).join();
+  const sameEncoder = (a: ContinuationRow | null, b: ContinuationRow) => (a?.encoderTokens ?? []).join() === (b.encoderTokens ?? []).join();
   return {
     counts,
     async logits(row) {
@@ -110,7 +87,7 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
       if (!session || !sameEncoder(held, row)) {
         session?.dispose();
         held = null;
-        const encoder = row.encoder && { tokens: Int32Array.from(row.encoder), positions: Int32Array.from(row.encoder, (_, i) => i) };
+        const encoder = row.encoderTokens && { tokens: Int32Array.from(row.encoderTokens), positions: Int32Array.from(row.encoderTokens, (_, i) => i) };
         session = model.startDecoding!({ capacity, encoder });
         if (!session) {
           unsupported = true;
@@ -118,6 +95,7 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
         }
       }
       const keep = reusable(held, row);
+      if (!held || keep < held.next) counts.prefills++;
       session.truncate(keep);
       const slice = (values: readonly number[]) => Int32Array.from(values.slice(keep));
       const n = row.tokens.length - keep;
@@ -130,9 +108,8 @@ export function cachedLogits(model: Model, backend: Backend, capacity: number): 
           prefixEnd: new Int32Array(n).fill(row.prefixEnd),
         });
         counts.appended += n;
-        if (n > 2) counts.prefills++;
         held = row;
-        return await lastRow(backend, logits, n);
+        return await logitsRow(backend, logits, n, row.next - keep);
       } finally {
         tape.release();
       }
