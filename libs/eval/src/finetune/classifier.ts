@@ -23,9 +23,8 @@ import {
  *                                    generation), and its one hidden state, cross-attending the text, is pooled
  * Pooling: `mean` over the text's positions (Sentence-BERT, Reimers & Gurevych 2019), or `last`, the state of the
  * closing eos (GPT-1, Radford et al. 2018 §3.3), which in a causal decoder is the only position that saw the whole
- * text. Mean is the default: a small, briefly pre-trained model has not learnt to gather a passage into one
- * position, while the mean of its states still carries the passage's words (with `last`, the 30-step test model
- * stays at chance on Brown genre; with `mean` it does not).
+ * text. Mean is the default: it reads every position's state, where `last` relies on the network having learnt to
+ * gather the whole passage into one position, which a small, briefly pre-trained model may not have.
  * A head over label indices rather than scoring label words (a verbalizer) because the labels are not single
  * tokens of a byte-level or small BPE vocabulary, and a head is what LoRA and Houlsby et al. train beside their modules.
  */
