@@ -83,18 +83,29 @@ export interface FinetuneEvents {
 }
 
 /**
- * Fine-tune a pre-trained checkpoint on a labelled task with one method and measure test accuracy. The optimizer
- * holds only the trained parameters (no AdamW moments, no weight decay for frozen ones) and the tape differentiates
- * only them, so no gradient is computed for a frozen weight that nothing trainable lies below.
+ * One fine-tuning run, prepared: the classifier (the pre-trained model with the method's modules and a new head), the
+ * optimizer over the trained tensors alone, the encoded training inputs and the schedule. `trainStep` takes the
+ * training examples of one batch by index, so a benchmark can give several runs the same batches in turn.
  */
-export async function finetune(
+export interface FinetuneRun {
+  classifier: TunedClassifier;
+  /** Steps of the whole run (epochs × batches per epoch). */
+  totalSteps: number;
+  /** One update on the training examples at these indices; returns the batch's mean loss. */
+  trainStep(rows: readonly number[]): Promise<number>;
+  /** The training examples' indices of each step, epoch after epoch, shuffled by the run's seed. */
+  batches(): number[][];
+  /** Release the optimizer's moments. */
+  dispose(): void;
+}
+
+export async function prepareFinetune(
   checkpoint: string,
   registry: PluginRegistry,
   task: LabelledTask,
   method: FinetuneMethod,
   options: FinetuneOptions = DEFAULT_FINETUNE_OPTIONS,
-  events: FinetuneEvents = {},
-): Promise<{ result: FinetuneResult; classifier: TunedClassifier }> {
+): Promise<FinetuneRun> {
   if (task.train.length === 0 || task.test.length === 0) throw new Error(`task ${task.name}: fine-tuning needs train and test examples`);
   const plan = methodPlan(method, options);
   const pretrained = await loadPretrained(checkpoint, registry, { tuning: plan.tuning, backend: options.backend });
@@ -128,15 +139,19 @@ export async function finetune(
   };
   const order = rng.fork();
   let step = 0;
-  let trainSeconds = 0;
-  let lastEpochLoss = 0;
-  for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const shuffled = order.shuffle(Array.from(inputs.keys()));
-    lastEpochLoss = 0;
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      const rows = shuffled.slice(s * options.batchSize, (s + 1) * options.batchSize);
+  return {
+    classifier,
+    totalSteps,
+    batches() {
+      const out: number[][] = [];
+      for (let epoch = 0; epoch < options.epochs; epoch++) {
+        const shuffled = order.shuffle(Array.from(inputs.keys()));
+        for (let s = 0; s < stepsPerEpoch; s++) out.push(shuffled.slice(s * options.batchSize, (s + 1) * options.batchSize));
+      }
+      return out;
+    },
+    async trainStep(rows) {
       const batch = classificationBatch(reading, options.pooling, rows.map((i) => inputs[i]), rows.map((i) => task.train[i].label), tokenizer.specialTokens.pad ?? 0);
-      const started = performance.now();
       const tape = new Tape(backend, true, false, trainable);
       let loss: number;
       try {
@@ -147,18 +162,53 @@ export async function finetune(
         tape.release();
       }
       const sumSquares = optimizer.gradSumOfSquares();
-      const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-        throw new Error(`fine-tuning (${method}) diverged at step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${schedule.maxLr})`);
-      optimizer.update(learningRate(step, schedule), sumSquares);
-      backend.dispose(sumSquares);
-      trainSeconds += (performance.now() - started) / 1000;
+      try {
+        const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
+        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
+          throw new Error(`fine-tuning (${method}) diverged at step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${schedule.maxLr})`);
+        optimizer.update(learningRate(step, schedule), sumSquares);
+      } finally {
+        backend.dispose(sumSquares);
+      }
       step++;
+      return loss;
+    },
+    dispose: () => optimizer.dispose(),
+  };
+}
+
+/**
+ * Fine-tune a pre-trained checkpoint on a labelled task with one method and measure test accuracy. The optimizer
+ * holds only the trained parameters (no AdamW moments, no weight decay for frozen ones) and the tape differentiates
+ * only them, so no gradient is computed for a frozen weight that nothing trainable lies below.
+ */
+export async function finetune(
+  checkpoint: string,
+  registry: PluginRegistry,
+  task: LabelledTask,
+  method: FinetuneMethod,
+  options: FinetuneOptions = DEFAULT_FINETUNE_OPTIONS,
+  events: FinetuneEvents = {},
+): Promise<{ result: FinetuneResult; classifier: TunedClassifier }> {
+  const run = await prepareFinetune(checkpoint, registry, task, method, options);
+  const { classifier, totalSteps } = run;
+  const stepsPerEpoch = totalSteps / options.epochs;
+  let trainSeconds = 0;
+  let lastEpochLoss = 0;
+  try {
+    for (const [i, rows] of run.batches().entries()) {
+      if (i % stepsPerEpoch === 0) lastEpochLoss = 0;
+      const started = performance.now();
+      const loss = await run.trainStep(rows);
+      trainSeconds += (performance.now() - started) / 1000;
       lastEpochLoss += loss / stepsPerEpoch;
-      events.onStep?.(step, totalSteps, loss);
+      events.onStep?.(i + 1, totalSteps, loss);
     }
+  } finally {
+    run.dispose();
   }
-  optimizer.dispose();
+  const { model } = classifier.pretrained;
+  const { head, trained, pretrained } = classifier;
   const predictions = await classify(classifier, task.test);
   const correct = predictions.filter((p, i) => p === task.test[i].label).length;
   const n = task.test.length;
@@ -174,7 +224,7 @@ export async function finetune(
     accuracy: correct / n,
     ci95: { low, high },
     chance: task.chance,
-    steps: step,
+    steps: totalSteps,
     trainSeconds,
     finalLoss: lastEpochLoss,
   };

@@ -13,6 +13,6 @@ export {
   type Pooling,
 } from './classifier.ts';
 export { loadPretrained, type Pretrained, type LoadPretrainedOptions } from './pretrained.ts';
-export { finetune, classify, DEFAULT_FINETUNE_OPTIONS, type FinetuneOptions, type FinetuneResult, type FinetuneEvents, type TunedClassifier } from './finetune.ts';
+export { finetune, prepareFinetune, classify, DEFAULT_FINETUNE_OPTIONS, type FinetuneOptions, type FinetuneResult, type FinetuneEvents, type TunedClassifier, type FinetuneRun } from './finetune.ts';
 export { saveFinetuned, loadFinetuned, FINETUNED_FORMAT } from './finetuned-checkpoint.ts';
 export { formatFinetuneTable } from './report.ts';
