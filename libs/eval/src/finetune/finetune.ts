@@ -19,7 +19,7 @@ import { wilsonInterval } from '../stats/proportion.ts';
 export interface FinetuneOptions extends MethodOptions {
   /**
    * Peak learning rate per method: the few new weights of LoRA and adapters take a larger one than full fine-tuning,
-   * which moves every pre-trained weight (defaults from a short sweep on brown-genre, docs/EVALUATION.md).
+   * which moves every pre-trained weight (defaults from a short sweep on brown-genre, docs/FINETUNING.md).
    */
   lr: Record<FinetuneMethod, number>;
   epochs: number;
