@@ -37,11 +37,10 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
   const registry = await createConfiguredRegistry(config.pluginConfig);
-  const db = await runtime.openDatabase(join(config.dataDir, 'unilab.db'));
-  const store = new JobStore(db);
+  const store = new JobStore(await runtime.openDatabase(join(config.dataDir, 'unilab.db')));
   const jobs = new JobManager(store, () => runtime.startWorker(), config);
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
-  const evals = new EvalService(new EvalStore(db), () => runtime.startWorker(), config.pluginConfig);
+  const evals = new EvalService(new EvalStore(store.db), () => runtime.startWorker(), config.pluginConfig);
   const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
   evals.recover();

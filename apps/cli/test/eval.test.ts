@@ -92,6 +92,19 @@ describe('unilab eval', () => {
     console.info(r.out);
   });
 
+  it('a masked LM, which continues no text, gets its sections skipped with the reason rather than a failure', async () => {
+    const dir = await trainTiny('encoder', 'bert-mlm', { layers: 1, dModel: 32, heads: 2 });
+    const json = join(dir, 'eval.json');
+    const r = await cli('eval', join(dir, 'run'), '--suite', 'quick', '--json', json);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as EvalReport;
+    expect(report.likelihood).toBeNull();
+    expect(report.fewShot).toBeNull();
+    const reason = 'no objective this model trained declares how it continues text (bert-mlm on encoder)';
+    expect(report.skipped).toEqual({ likelihood: reason, fewShot: reason });
+    expect(r.out).toContain(`few-shot in-context learning: skipped, ${reason}`);
+  });
+
   it('refuses what it cannot evaluate, naming it', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'unilab-eval-empty-'));
     expect((await cli('eval', join(empty, 'nothing.safetensors'))).err).toMatch(/nothing\.safetensors does not exist: expected a checkpoint \(\.safetensors\) or a run directory/);

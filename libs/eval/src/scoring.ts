@@ -1,5 +1,18 @@
 import type { ContinuationLayout, PluginRegistry } from '@unilab/core';
-import { continuationRow, describeLayout, generationLayout, TargetTooLongError, encodePrompt, modelPresentation, type ContinuationRow, type LoadedModel, type ModelPresentation, type Presented, type Prompt } from '@unilab/runner';
+import {
+  continuationRow,
+  describeLayout,
+  encodePrompt,
+  generationLayout,
+  modelPresentation,
+  objectiveLabel,
+  TargetTooLongError,
+  type ContinuationRow,
+  type LoadedModel,
+  type ModelPresentation,
+  type Presented,
+  type Prompt,
+} from '@unilab/runner';
 import { rowLogProbs, type RowScoringOptions, type TokenQuery } from './row-log-probs.ts';
 
 /** A loaded checkpoint with the way its objective(s) taught it to read prompts. */
@@ -10,18 +23,17 @@ export interface ScoringModel extends LoadedModel {
 /** Kinds of continuation task (UL2's reading): `lm` continues a text, `seq2seq` maps an input to a target. */
 export type ContinuationTask = 'lm' | 'seq2seq';
 
-/** Attach the model's inference presentation, declared by the objectives its spec trained. */
+/** The model with its inference presentation, declared by the objectives its spec trained (loadModel attaches it). */
 export function scoringModel(loaded: LoadedModel, registry: PluginRegistry): ScoringModel {
-  return { ...loaded, presentation: modelPresentation(loaded.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
+  return { ...loaded, presentation: loaded.presentation ?? modelPresentation(loaded.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
 }
 
 /** The layout a task uses on this model, or an error saying why the model cannot do the task. */
 export function continuationFormat(model: ScoringModel, task: ContinuationTask): Presented<ContinuationLayout> {
   const chosen = model.presentation[task];
   if (chosen) return chosen;
-  const objectives = 'mixture' in model.spec.objective ? model.spec.objective.mixture.map((c) => c.name).join(' + ') : model.spec.objective.name;
   throw new Error(
-    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectives}: ` +
+    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectiveLabel(model.spec.objective)}: ` +
       `no objective it trained declares how it reads such a prompt (a masked LM only fills in masked tokens)`,
   );
 }
