@@ -79,7 +79,7 @@ beforeAll(async () => {
   decoderCheckpoint = await pretrain('decoder', 'clm', { layers: 2, dModel: 32, heads: 2 }, 100);
   encoderDecoderCheckpoint = await pretrain('encoder-decoder', 'span-corruption', { encoderLayers: 1, decoderLayers: 1, dModel: 32, heads: 2 }, 10);
   task = await brownGenreTask({ seed: 2, trainPerLabel: 60, testPerLabel: 40 });
-});
+}, 300_000); // two short pre-training runs: past vitest's 10 s hook default when other test files share the CPU
 
 describe('the pre-trained network with LoRA or adapters added', () => {
   it.each([['decoder'], ['encoder-decoder']])('%s: LoRA at initialisation (B = 0) gives the base model\'s hidden states bit for bit; adapters nearly', async (arch) => {
