@@ -36,3 +36,4 @@ export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
 export { tokenBytes } from './token-bytes.ts';
 export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';
 export { compareReports, type FigureComparison } from './suite/compare-reports.ts';
+export * from './finetune/index.ts';

@@ -6,6 +6,7 @@ import { logits, outputHeadParameters, type OutputHead } from './output-head.ts'
 import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, slotTensors } from './kv-cache.ts';
 import { createStack, stackForward, stackParameters } from './stack.ts';
+import { modelTuning } from './tuning.ts';
 
 const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...modelFields };
 
@@ -44,29 +45,31 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
     attention: arch.attention,
     crossAttention: false,
     dropoutSites: 0,
+    tuning: modelTuning(env),
   });
   const head: OutputHead = config.tieEmbeddings
     ? { tied: true, table: embed }
     : { tied: false, output: normalParameter(backend, rng, 'output', [config.dModel, vocabSize], 0.02) };
   // Drawn last, and only with dropout on, so models without dropout initialise exactly as before it existed.
   const dropoutSeed = config.dropout > 0 ? rng.nextU32() : 0;
+  const hidden = (tape: Tape, batch: BatchTensors): Var => {
+    // A batch without block positions (e.g. plain causal LM text) is all Part A: block position 0 (Du et al. 2022).
+    const blockPositions = arch.blockPositions
+      ? (batch.blockPositions ?? tape.own(backend.zeros([batch.batchSize, batch.seqLen], 'i32')))
+      : undefined;
+    const x = ops.embedding(tape, batch.tokens, tape.param(embed));
+    return stackForward(tape, x, stack, config, {
+      mask: batch.mask,
+      at: { positions: batch.positions, blockPositions },
+      dropout: dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed),
+    });
+  };
   return {
     architecture: arch.name,
     config: { ...config },
     params: [embed, ...stackParameters(stack), ...outputHeadParameters(head)],
-    forward(tape: Tape, batch: BatchTensors): Var {
-      // A batch without block positions (e.g. plain causal LM text) is all Part A: block position 0 (Du et al. 2022).
-      const blockPositions = arch.blockPositions
-        ? (batch.blockPositions ?? tape.own(backend.zeros([batch.batchSize, batch.seqLen], 'i32')))
-        : undefined;
-      const x = ops.embedding(tape, batch.tokens, tape.param(embed));
-      const h = stackForward(tape, x, stack, config, {
-        mask: batch.mask,
-        at: { positions: batch.positions, blockPositions },
-        dropout: dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed),
-      });
-      return logits(tape, h, head);
-    },
+    hidden,
+    forward: (tape: Tape, batch: BatchTensors): Var => logits(tape, hidden(tape, batch), head),
     startDecoding(start) {
       if (!canDecode(stack.encoding)) return null;
       if (start.encoder) throw new Error(`startDecoding: ${arch.name} has no encoder; give the whole sequence to the decoding steps`);
