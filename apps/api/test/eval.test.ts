@@ -70,6 +70,20 @@ describe('eval jobs: POST /v1/jobs/:id/eval, GET /v1/jobs/:id/eval', () => {
     expect(report.likelihood!.modes.results.map((m) => m.mode)).toEqual(['lm', 'infilling', 'seq2seq']);
     expect(report.likelihood!.bitsPerByte.domains.length).toBeGreaterThan(10);
     expect((await client.evals(job.id)).map((e) => [e.suite, e.status])).toEqual([['quick', 'completed']]);
+
+    // Deleting the job takes its evaluations with it: a later job reusing nothing finds no stale report.
+    await client.delete(job.id);
+    expect(await refusal(() => client.evals(job.id))).toMatchObject({ status: 404 });
+  });
+
+  it('refuses to delete a job while one of its evaluations is queued or running, then deletes it and its reports', async () => {
+    const job = await client.submit(tinySpec({ name: 'delete-while-evaluated', backend: 'wasm', train: { steps: 4, checkpointEvery: 0 } }));
+    await waitForJob(() => client.job(job.id), (j) => j.status === 'completed');
+    await client.evaluate(job.id, 'quick');
+    expect(await refusal(() => client.delete(job.id))).toMatchObject({ status: 409, message: expect.stringMatching(/has an evaluation \(quick suite\) (queued|running)/) });
+    await evalDone(client, job.id, 'quick');
+    await client.delete(job.id);
+    expect(await refusal(() => client.job(job.id))).toMatchObject({ status: 404 });
   });
 
   it('refuses bad requests with the field named, unknown jobs, and callers without the token', async () => {
