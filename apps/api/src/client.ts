@@ -72,6 +72,11 @@ export class ApiClient {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** A job's checkpoints in the order they were written (paths on the server's disk; `available` if still there). */
+  async checkpoints(id: string): Promise<{ stage: number; attempt: number; step: number; globalStep: number; path: string; at: string; available: boolean }[]> {
+    return (await this.json<{ checkpoints: any[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
+  }
+
   resume(id: string): Promise<JobView> {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/resume`);
   }

@@ -1,4 +1,5 @@
 import { SpecError } from '@unilab/core';
+import { attentionRankCommand } from './commands/attention-rank.ts';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
 import { evalCommand } from './commands/eval.ts';
@@ -10,6 +11,7 @@ import { previewCommand } from './commands/preview.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { submitCommand } from './commands/submit.ts';
+import { sweepCommand } from './commands/sweep.ts';
 import { trainCommand } from './commands/train.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -22,6 +24,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
   run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
+  'attention-rank': { run: attentionRankCommand, help: 'attention-rank <checkpoint> [--json FILE]   rank of causal vs bidirectional attention per head' },
+  sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
   serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
   jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },

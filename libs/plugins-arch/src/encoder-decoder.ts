@@ -2,7 +2,7 @@ import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, 
 import { Tape, boolean, field, integer, object, ops } from '@unilab/core';
 import { keysAndValues } from './attention-layer.ts';
 import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
@@ -42,7 +42,9 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   name: 'encoder-decoder',
   description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
   configSchema: encoderDecoderSchema,
+  attention: 'bidirectional',
   footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('encoder-decoder', config, env),
   create(config, env: ModelEnvironment): Model {
     const { backend, rng, vocabSize } = env;
     const table = (name: string) => normalParameter(backend, rng, name, [vocabSize, config.dModel], 0.02);

@@ -29,10 +29,11 @@ export interface SingleStackArchitecture {
 /**
  * A one-stack transformer (nanoGPT's GPT with LLaMA's blocks by default):
  *   x = tok_embeddings[tokens] → positional encoding → N blocks under the batch's mask → final norm → output head.
- * The attention mask is the Batch's (segments and prefixEnd), so the same network is a causal decoder, a prefix LM,
- * UniLM, GLM or a BERT encoder depending on what the objective's batches say; the architecture names the pattern
- * its positional encoding and the compatibility checks rely on. It decodes incrementally with a key/value cache
- * (kv-cache.ts) unless its encoding adds a bias it cannot give row by row. Parameters: tok_embeddings, the encoding's tables,
+ * The attention mask is the Batch's (segments and prefixEnd), so the same network is a prefix LM, UniLM, GLM or a BERT
+ * encoder depending on what the objective's batches say; a causal architecture keeps the segments and drops the
+ * prefix (prefixEnd 0). The architecture names the pattern its positional encoding and the compatibility checks rely
+ * on. It decodes incrementally with a key/value cache (kv-cache.ts) unless its encoding adds a bias it cannot give
+ * row by row. Parameters: tok_embeddings, the encoding's tables,
  * layers.N.*, norm (pre-norm only), output (untied only).
  */
 export function createSingleStackModel(arch: SingleStackArchitecture, config: SingleStackConfig, env: ModelEnvironment): Model {
@@ -57,9 +58,12 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
     const blockPositions = arch.blockPositions
       ? (batch.blockPositions ?? tape.own(backend.zeros([batch.batchSize, batch.seqLen], 'i32')))
       : undefined;
+    // A causal architecture reads every example left to right, whatever prefix the objective marked bidirectional.
+    const mask =
+      arch.attention === 'causal' ? { ...batch.mask, prefixEnd: tape.own(backend.zeros([batch.batchSize, batch.seqLen], 'i32')) } : batch.mask;
     const x = ops.embedding(tape, batch.tokens, tape.param(embed));
     return stackForward(tape, x, stack, config, {
-      mask: batch.mask,
+      mask,
       at: { positions: batch.positions, blockPositions },
       dropout: dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed),
     });
@@ -81,7 +85,7 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
         const blockPositions = arch.blockPositions ? ids(step.blockPositions ?? new Int32Array(n)) : undefined;
         const x = ops.embedding(tape, ids(step.tokens), tape.param(embed));
         const h = stackForward(tape, x, stack, config, {
-          mask: decodingMask(tape, step, slot, start.capacity),
+          mask: decodingMask(tape, arch.attention === 'causal' ? { ...step, prefixEnd: new Int32Array(n) } : step, slot, start.capacity),
           at: { positions: ids(step.positions), blockPositions },
           decoding: { slot, capacity: start.capacity, blocks: slots.map((self) => ({ self })) },
         });

@@ -132,6 +132,12 @@ export class Tape {
    * Finite-check mode: the first op, in forward order, whose output holds NaN or ±inf. Outputs are never written
    * after their op ran, so reading them after the forward pass sees what each op produced.
    */
+  /** Every op of the forward so far, in order, with its inputs and output (finite-check tapes only; analyses read them). */
+  forwardRecords(): readonly OpRecord[] {
+    if (!this.checkFinite) throw new Error('forwardRecords: this tape was not made with checkFinite');
+    return this.forwardOps;
+  }
+
   async firstNonFiniteForward(): Promise<NonFiniteOp | null> {
     if (!this.checkFinite) throw new Error('firstNonFiniteForward: this tape was not made with checkFinite');
     for (let i = 0; i < this.forwardOps.length; i++) {

@@ -7,7 +7,7 @@ import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
 import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
-import type { PositionalEncodingPlugin } from './positional-encoding.ts';
+import type { AttentionPattern, PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
   backend: Backend;
@@ -85,10 +85,23 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
   readonly name: string;
   readonly description: string;
   readonly configSchema: Schema<C>;
+  /**
+   * How the model reads the batch's mask, the widest of its stacks: 'causal' ignores prefixEnd (every query sees keys
+   * j <= i only: T5's "Language model", Raffel et al. 2020 §3.2.1), 'mixed' follows it (prefix LM, UniLM, GLM),
+   * 'bidirectional' has a stack that sees every key of the segment (an encoder). Spec validation pairs positional
+   * encodings by it (an encoding without positions needs a causal mask). Absent: 'mixed'.
+   */
+  readonly attention?: AttentionPattern;
   create(config: C, env: ModelEnvironment): Model;
   /**
    * Its size and training memory for a config, without building it. Optional, but the job API admits an architecture
    * without it only where its operator allows unestimated architectures (see apps/api/README.md).
    */
   footprint?(config: C, env: FootprintEnvironment): TrainingFootprint;
+  /**
+   * Training FLOPs (forward and backward) of one row as the kernels compute it, padding included: env.seqLen
+   * positions, or for an encoder-decoder env.seqLen encoder and `decoderLen` decoder positions. Optional: runs and
+   * sweeps report FLOPs only for architectures that give it.
+   */
+  rowTrainingFlops?(config: C, env: FootprintEnvironment & { decoderLen?: number }): number;
 }
