@@ -149,6 +149,8 @@ export function createApp(ctx: AppContext): Hono {
   app.delete('/v1/jobs/:id', async (c) => {
     const id = c.req.param('id');
     const paths = store.checkpoints(id).map((k) => k.path);
+    requireJob(store, id);
+    evals.forgetJob(id);
     await jobs.remove(id);
     for (const path of paths) damaged.delete(path);
     return c.json({ id, object: 'job', deleted: true });

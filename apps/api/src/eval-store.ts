@@ -72,6 +72,11 @@ export class EvalStore {
     this.db.run("UPDATE evals SET status = 'completed', report = ?, finished_at = ? WHERE job_id = ? AND suite = ?", [JSON.stringify(report), now(), jobId, suite]);
   }
 
+  /** Remove a deleted job's evaluations. */
+  forget(jobId: string): void {
+    this.db.run('DELETE FROM evals WHERE job_id = ?', [jobId]);
+  }
+
   failed(jobId: string, suite: SuiteName, error: string): void {
     this.db.run("UPDATE evals SET status = 'failed', error = ?, finished_at = ? WHERE job_id = ? AND suite = ?", [error, now(), jobId, suite]);
   }

@@ -37,6 +37,16 @@ export class EvalService {
     return this.store.forJob(jobId);
   }
 
+  /**
+   * A job is being deleted: refuse while one of its evaluations is queued or running (it reads the job's
+   * checkpoints), else drop its stored reports with it.
+   */
+  forgetJob(jobId: string): void {
+    const busy = this.store.forJob(jobId).find((e) => e.status === 'queued' || e.status === 'running');
+    if (busy) throw new JobConflictError(`job ${jobId} has an evaluation (${busy.suite} suite) ${busy.status}; delete it when that has finished`);
+    this.store.forget(jobId);
+  }
+
   /** Stop the running evaluation's worker; it stays marked running, so the next server queues it again. */
   async close(): Promise<void> {
     this.closing = true;

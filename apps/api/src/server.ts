@@ -37,12 +37,11 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
   const registry = await createConfiguredRegistry(config.pluginConfig);
-  const db = await openStoreDatabase(runtime, join(config.dataDir, 'unilab.db'));
-  const store = new JobStore(db);
+  const store = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
   // Job directories were resolved inside the data directory's real path (admission.ts).
   const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
-  const evals = new EvalService(new EvalStore(db), () => runtime.startWorker(), config.pluginConfig);
+  const evals = new EvalService(new EvalStore(store.db), () => runtime.startWorker(), config.pluginConfig);
   const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
   evals.recover();
@@ -67,10 +66,10 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
 export class JobStoreDamagedError extends Error {}
 
 /**
- * Open the store's database (jobs and evaluations), refusing a damaged one: a truncated or overwritten file would otherwise either fail on the first
+ * Open the store, refusing a damaged one: a truncated or overwritten file would otherwise either fail on the first
  * request or, emptied, start over as a new store that silently lists no jobs while their files remain.
  */
-async function openStoreDatabase(runtime: Runtime, path: string): Promise<SqlDatabase> {
+async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
   const damaged = (detail: string) =>
     new JobStoreDamagedError(
       `the job store ${path} is damaged (${detail}); refusing to start on it, since it would lose or hide its jobs. ` +
@@ -87,7 +86,7 @@ async function openStoreDatabase(runtime: Runtime, path: string): Promise<SqlDat
     db?.close();
     throw err instanceof JobStoreDamagedError ? err : damaged((err as Error).message);
   }
-  return db;
+  return new JobStore(db);
 }
 
 /** Start on the runtime this process runs on; only that runtime's adapter is loaded. */

@@ -1,7 +1,7 @@
 import type { PluginRegistry } from '@unilab/core';
 import { TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
-import { evaluateCheckpoint } from './eval-worker.ts';
 import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
+import { evaluateCheckpoint } from './eval-worker.ts';
 
 /**
  * The body of every worker, runtime-agnostic: the Node and Deno entries only wire their message channel to this.

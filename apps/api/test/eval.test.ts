@@ -1,8 +1,12 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalReport } from '@unilab/eval';
 import { ApiRequestError, type ApiClient, type EvalView } from '../src/client.ts';
 import type { RunningServer } from '../src/server.ts';
-import { TOKEN, makeDataDir, removeTempDirs, startTestServer, tinySpec, waitForJob } from './helpers.ts';
+import { REPO_ROOT, TOKEN, makeDataDir, removeTempDirs, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 let dataDir: string;
 let server: RunningServer;
@@ -66,6 +70,20 @@ describe('eval jobs: POST /v1/jobs/:id/eval, GET /v1/jobs/:id/eval', () => {
     expect(report.likelihood!.modes.results.map((m) => m.mode)).toEqual(['lm', 'infilling', 'seq2seq']);
     expect(report.likelihood!.bitsPerByte.domains.length).toBeGreaterThan(10);
     expect((await client.evals(job.id)).map((e) => [e.suite, e.status])).toEqual([['quick', 'completed']]);
+
+    // Deleting the job takes its evaluations with it: a later job reusing nothing finds no stale report.
+    await client.delete(job.id);
+    expect(await refusal(() => client.evals(job.id))).toMatchObject({ status: 404 });
+  });
+
+  it('refuses to delete a job while one of its evaluations is queued or running, then deletes it and its reports', async () => {
+    const job = await client.submit(tinySpec({ name: 'delete-while-evaluated', backend: 'wasm', train: { steps: 4, checkpointEvery: 0 } }));
+    await waitForJob(() => client.job(job.id), (j) => j.status === 'completed');
+    await client.evaluate(job.id, 'quick');
+    expect(await refusal(() => client.delete(job.id))).toMatchObject({ status: 409, message: expect.stringMatching(/has an evaluation \(quick suite\) (queued|running)/) });
+    await evalDone(client, job.id, 'quick');
+    await client.delete(job.id);
+    expect(await refusal(() => client.job(job.id))).toMatchObject({ status: 404 });
   });
 
   it('refuses bad requests with the field named, unknown jobs, and callers without the token', async () => {
@@ -84,5 +102,20 @@ describe('eval jobs: POST /v1/jobs/:id/eval, GET /v1/jobs/:id/eval', () => {
     expect((await raw('GET', path, undefined, 'wrong-token')).status).toBe(401);
     // Nothing was queued by any of these.
     expect(await client.evals(job.id)).toEqual([]);
+  });
+
+  it('unilab eval <job id> asks the server that ran the job, waits for the report, and prints and writes it', async () => {
+    const job = await client.submit(tinySpec({ name: 'cli-eval', backend: 'wasm', train: { steps: 4, checkpointEvery: 0 } }));
+    await waitForJob(() => client.job(job.id), (j) => j.status === 'completed');
+    const json = join(dataDir, 'cli-eval.json');
+    const { stdout } = await promisify(execFile)('npx', ['tsx', '--conditions=development', 'apps/cli/src/main.ts', 'eval', job.id, '--suite', 'quick', '--json', json], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, UNILAB_API_TOKEN: TOKEN, UNILAB_SERVER: server.url },
+    });
+    const stored = (await client.evals(job.id))[0];
+    expect(stored.status).toBe('completed');
+    expect(JSON.parse(await readFile(json, 'utf8'))).toEqual(JSON.parse(JSON.stringify(stored.report)));
+    expect(stdout).toContain('decoder trained by clm');
+    expect(stdout).toMatch(/\n +brown-genre +0 +32 +\d\.\d{3} +\[\d\.\d{3}, \d\.\d{3}\]/);
   });
 });

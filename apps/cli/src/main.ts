@@ -4,6 +4,7 @@ import { attentionRankCommand } from './commands/attention-rank.ts';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
 import { evalCommand } from './commands/eval.ts';
+import { finetuneCommand } from './commands/finetune.ts';
 import { generateCommand } from './commands/generate.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { pluginsCommand } from './commands/plugins.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
   eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
+  finetune: { run: finetuneCommand, help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
   describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
   plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },

@@ -27,6 +27,9 @@ async function trainTiny(architecture: string, objective: string, config: Record
   return dir;
 }
 
+/** Reports written by the tests below, compared by the last one. */
+const written: Record<string, string> = {};
+
 const TASKS = ['brown-genre', 'sotu-party', 'spam-ham', 'last-word-cloze'];
 const CHANCE: Record<string, number> = { 'brown-genre': 0.25, 'sotu-party': 0.5, 'spam-ham': 0.5, 'last-word-cloze': 0.25 };
 
@@ -76,6 +79,7 @@ describe('unilab eval', () => {
     expect(report.model).toMatchObject({ architecture: 'decoder', objective: 'clm', seqLen: 64 });
     expect(report.fewShot!.reading).toBe('seq2seq: causal: input target, left to right (clm)');
     checkReport(report, r.out);
+    written.decoder = json;
     console.info(r.out);
   });
 
@@ -89,7 +93,33 @@ describe('unilab eval', () => {
     expect(report.model).toMatchObject({ architecture: 'encoder-decoder', objective: 'span-corruption' });
     expect(report.fewShot!.reading).toMatch(/^(seq2seq|lm): /);
     checkReport(report, r.out);
+    written.encoderDecoder = json;
     console.info(r.out);
+  });
+
+  it('a masked LM, which continues no text, gets its sections skipped with the reason rather than a failure', async () => {
+    const dir = await trainTiny('encoder', 'bert-mlm', { layers: 1, dModel: 32, heads: 2 });
+    const json = join(dir, 'eval.json');
+    const r = await cli('eval', join(dir, 'run'), '--suite', 'quick', '--json', json);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(await readFile(json, 'utf8')) as EvalReport;
+    expect(report.likelihood).toBeNull();
+    expect(report.fewShot).toBeNull();
+    const reason = 'no objective this model trained declares how it continues text (bert-mlm on encoder)';
+    expect(report.skipped).toEqual({ likelihood: reason, fewShot: reason });
+    expect(r.out).toContain(`few-shot in-context learning: skipped, ${reason}`);
+  });
+
+  it('--compare says, figure by figure, whether two reports of one suite differ', async () => {
+    const r = await cli('eval', '--compare', written.decoder, written.encoderDecoder);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const a = JSON.parse(await readFile(written.decoder, 'utf8')) as EvalReport;
+    const sotu = a.likelihood!.bitsPerByte.domains.find((d) => d.domain === 'sotu')!;
+    expect(r.out).toMatch(new RegExp(`\\nbits per byte sotu +${sotu.bitsPerByte.value.toFixed(3)} +\\d+\\.\\d{3} +(yes|no) +95% intervals\\n`));
+    expect(r.out).toMatch(/\nspam-ham k=5 acc_norm +\d\.\d{3} +\d\.\d{3} +(yes|no) +McNemar p=[\d.e-]+/);
+    expect((await cli('eval', '--compare', written.decoder)).err).toMatch(/--compare takes two reports/);
+    expect((await cli('eval', '--compare', written.decoder, join(tmpdir(), 'missing.json'))).err).toMatch(/cannot read the report .*missing\.json/);
   });
 
   it('refuses what it cannot evaluate, naming it', async () => {

@@ -11,6 +11,7 @@ export {
   describeContinuationFormat,
   scoreTargets,
   loglikelihoods,
+  type ScoringOptions,
   type ScoringModel,
   type ContinuationTask,
   type TokenScoringRequest,
@@ -34,6 +35,8 @@ export { heldOutDomains, utf8Length, utf8Prefix, DEFAULT_UDHR_LANGUAGES, type Ev
 export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
 export { tokenBytes } from './token-bytes.ts';
 export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';
+export { compareReports, type FigureComparison } from './suite/compare-reports.ts';
+export * from './finetune/index.ts';
 export { sweepCellEvaluator, evalSummary, cellEvalFile, type SweepEvaluatorOptions } from './study/cell-evaluator.ts';
 export { readSweepResults, conditionKey, type SweepResults, type Condition, type CellResult } from './study/sweep-results.ts';
 export { reportMetrics, conditionFigure, compareFigures, cellFigure, BITS_PER_BYTE, FEW_SHOT, type MetricDef, type ConditionFigure, type MetricComparison } from './study/condition-metrics.ts';

@@ -1,5 +1,18 @@
 import type { ContinuationLayout, PluginRegistry } from '@unilab/core';
-import { continuationRow, describeLayout, TargetTooLongError, encodePrompt, modelPresentation, type ContinuationRow, type LoadedModel, type ModelPresentation, type Presented, type Prompt } from '@unilab/runner';
+import {
+  continuationRow,
+  describeLayout,
+  encodePrompt,
+  generationLayout,
+  modelPresentation,
+  objectiveLabel,
+  TargetTooLongError,
+  type ContinuationRow,
+  type LoadedModel,
+  type ModelPresentation,
+  type Presented,
+  type Prompt,
+} from '@unilab/runner';
 import { rowLogProbs, type RowScoringOptions, type TokenQuery } from './row-log-probs.ts';
 
 /** A loaded checkpoint with the way its objective(s) taught it to read prompts. */
@@ -10,20 +23,27 @@ export interface ScoringModel extends LoadedModel {
 /** Kinds of continuation task (UL2's reading): `lm` continues a text, `seq2seq` maps an input to a target. */
 export type ContinuationTask = 'lm' | 'seq2seq';
 
-/** Attach the model's inference presentation, declared by the objectives its spec trained. */
+/** The model with its inference presentation, declared by the objectives its spec trained (loadModel attaches it). */
 export function scoringModel(loaded: LoadedModel, registry: PluginRegistry): ScoringModel {
-  return { ...loaded, presentation: modelPresentation(loaded.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
+  return { ...loaded, presentation: loaded.presentation ?? modelPresentation(loaded.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
 }
 
 /** The layout a task uses on this model, or an error saying why the model cannot do the task. */
 export function continuationFormat(model: ScoringModel, task: ContinuationTask): Presented<ContinuationLayout> {
   const chosen = model.presentation[task];
   if (chosen) return chosen;
-  const objectives = 'mixture' in model.spec.objective ? model.spec.objective.mixture.map((c) => c.name).join(' + ') : model.spec.objective.name;
   throw new Error(
-    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectives}: ` +
+    `cannot score ${task === 'lm' ? 'continuations' : 'seq2seq targets'} with the ${model.model.architecture} model trained by ${objectiveLabel(model.spec.objective)}: ` +
       `no objective it trained declares how it reads such a prompt (a masked LM only fills in masked tokens)`,
   );
+}
+
+export interface ScoringOptions extends RowScoringOptions {
+  /**
+   * UL2's paradigm (NLU, NLG, S2S) to score under, for models trained with mode tokens: the mode's token leads the
+   * input, as generation's `--mode` lays it out. Default: the task's own layout (UL2: [S2S]).
+   */
+  mode?: string;
 }
 
 /** Token-level request: the target's tokens are scored given the input's. */
@@ -55,9 +75,9 @@ export async function scoreTargets(
   model: ScoringModel,
   task: ContinuationTask,
   requests: readonly TokenScoringRequest[],
-  options: RowScoringOptions = {},
+  options: ScoringOptions = {},
 ): Promise<TargetScore[]> {
-  const format = continuationFormat(model, task);
+  const format = options.mode === undefined ? continuationFormat(model, task) : generationLayout(model, options.mode);
   const rows: ContinuationRow[] = [];
   const queries: TokenQuery[][] = [];
   /** For each request, the rows that score it. */
@@ -116,7 +136,7 @@ export async function loglikelihoods(
   model: ScoringModel,
   task: ContinuationTask,
   requests: readonly LoglikelihoodRequest[],
-  options: RowScoringOptions = {},
+  options: ScoringOptions = {},
 ): Promise<TargetScore[]> {
   const tokenRequests = requests.map((r, i) => ({
     input: encodePrompt(model.tokenizer, r.context, `requests[${i}].context`),
@@ -125,7 +145,7 @@ export async function loglikelihoods(
   return scoreTargets(model, task, tokenRequests, options);
 }
 
-/** One line saying how a task's prompts are laid out for this model (for reports). */
-export function describeContinuationFormat(model: ScoringModel, task: ContinuationTask): string {
-  return describeLayout(continuationFormat(model, task));
+/** One line saying how a task's prompts are laid out for this model (for reports), under a UL2 mode if one is given. */
+export function describeContinuationFormat(model: ScoringModel, task: ContinuationTask, mode?: string): string {
+  return describeLayout(mode === undefined ? continuationFormat(model, task) : generationLayout(model, mode));
 }

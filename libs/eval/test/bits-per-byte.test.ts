@@ -1,6 +1,6 @@
-import { readCorpus, splitHeldOut } from '@unilab/data';
+import { PieceCounter, readCorpus, readSotu, splitHeldOut, trainBpe } from '@unilab/data';
 import { describe, expect, it } from 'vitest';
-import { bitsPerByte, documentNll, heldOutDomains, utf8Length } from '../src/index.ts';
+import { bitsPerByte, documentNll, heldOutDomains, tokenBytes, utf8Length } from '../src/index.ts';
 import { sotuSubset, trainTiny } from './fixtures.ts';
 
 const domainOptions = { sotuDocuments: 4, brownDocumentsPerGenre: 2, udhrLanguages: ['eng', 'rus'], udhrPieces: 2, bytesPerDocument: 600 };
@@ -53,5 +53,25 @@ describe('bits per byte', () => {
     expect(other.tokens).toBe(whole.tokens);
     expect(other.nats).not.toBe(whole.nats);
     expect(await documentNll(model, 'empty', 'x')).toEqual({ id: 'empty', nats: 0, tokens: 0, bytes: 0 });
+  });
+
+  it('counts the text\'s bytes whatever the tokenizer: a BPE model\'s untrained start is the uniform figure per byte', async () => {
+    const corpus = await sotuSubset(3);
+    const counter = new PieceCounter();
+    for (const d of (await readSotu()).slice(0, 3)) counter.add(d.text);
+    const bpe = trainBpe(counter, { vocabSize: 420 });
+    const { model, spec } = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 1, lr: 1e-9, tokenizer: bpe });
+    expect(model.tokenizer.kind).toBe('bpe');
+    const text = 'The Congress of the United States — über alles, naïve. '.repeat(4);
+    const nll = await documentNll(model, 'doc', text);
+    const tokens = Array.from(bpe.encode(text));
+    expect(nll.tokens).toBe(tokens.length - 1);
+    expect(nll.tokens).toBeLessThan(nll.bytes / 1.5);
+    expect(nll.bytes).toBe(utf8Length(text) - tokenBytes(bpe, tokens.slice(0, 1)));
+    const [sotu] = await heldOutDomains(spec, { sotuDocuments: 2, brownDocumentsPerGenre: 0, udhrLanguages: [], bytesPerDocument: 400 });
+    const report = await bitsPerByte(model, [sotu]);
+    const d = report.domains[0];
+    expect(Math.abs(d.bitsPerByte.value - d.uniformBitsPerByte) / d.uniformBitsPerByte).toBeLessThan(0.01);
+    expect(d.uniformBitsPerByte).toBeCloseTo((d.tokens * Math.log2(420)) / d.bytes, 10);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Tokenizer } from '@unilab/core';
 import { readSotu } from '@unilab/data';
 import { createDefaultRegistry, parseTrainingSpec, runTraining, type RunResult, type TrainingSpec } from '@unilab/runner';
 import { scoringModel, type ScoringModel } from '../src/index.ts';
@@ -29,7 +30,7 @@ export async function trainTiny(
   corpus: string,
   architecture: string,
   objective: Record<string, unknown>,
-  options: { steps?: number; seqLen?: number; lr?: number; config?: Record<string, unknown>; seed?: number } = {},
+  options: { steps?: number; seqLen?: number; lr?: number; config?: Record<string, unknown>; seed?: number; tokenizer?: Tokenizer } = {},
 ): Promise<TinyRun> {
   const twoStacks = architecture === 'encoder-decoder';
   const config = options.config ?? (twoStacks ? { encoderLayers: 1, decoderLayers: 1, dModel: 32, heads: 2 } : { layers: 2, dModel: 32, heads: 2 });
@@ -44,7 +45,7 @@ export async function trainTiny(
     samplePrompts: [],
   });
   const registry = createDefaultRegistry();
-  const result = await runTraining({ spec, outDir: await tempDir('unilab-eval-run-'), registry });
+  const result = await runTraining({ spec, outDir: await tempDir('unilab-eval-run-'), registry, tokenizer: options.tokenizer });
   const model = scoringModel({ model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen, spec }, registry);
   return { spec, result, model };
 }

@@ -2,7 +2,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDefaultRegistry, continuationRow, encodePrompt } from '@unilab/runner';
 import { describe, expect, it } from 'vitest';
-import { continuationFormat, loadScoringModel, loglikelihoods, scoreTargets } from '../src/index.ts';
+import { continuationFormat, describeContinuationFormat, loadScoringModel, loglikelihoods, scoreTargets } from '../src/index.ts';
 import { sotuSubset, tempDir, trainTiny } from './fixtures.ts';
 
 describe('scoring through an encoder-decoder', () => {
@@ -44,6 +44,20 @@ describe('prompts', () => {
     expect(plain.tokens).toBe(6);
     expect(marked.tokens).toBe(6);
     expect(plain.logProb).not.toBe(marked.logProb);
+  });
+
+  it("score under a UL2 mode on request, its token leading the input; a model without modes refuses one", async () => {
+    const corpus = await sotuSubset(3);
+    const { model } = await trainTiny(corpus, 'decoder', { name: 'ul2' }, { steps: 2 });
+    const request = { context: 'The Congress', continuation: ' shall' };
+    const [s2s] = await loglikelihoods(model, 'lm', [request]);
+    const [asDefault] = await loglikelihoods(model, 'lm', [request], { mode: 'S2S' });
+    const [nlg] = await loglikelihoods(model, 'lm', [request], { mode: 'NLG' });
+    expect(asDefault.logProb).toBe(s2s.logProb);
+    expect(nlg.logProb).not.toBe(s2s.logProb);
+    expect(describeContinuationFormat(model, 'lm', 'NLG')).toBe('prefix: <NLG> input <eos> bidirectional → target (ul2)');
+    const clm = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 1 });
+    await expect(loglikelihoods(clm.model, 'lm', [request], { mode: 'NLG' })).rejects.toThrow('mode "NLG": this model was trained with clm, whose inputs carry no mode token');
   });
 });
 

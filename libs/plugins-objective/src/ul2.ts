@@ -94,6 +94,30 @@ function fixedSequentialExample(
 }
 
 /**
+ * UL2's mode switching at inference (Tay et al. 2022, §3.1.3: the paradigm token of the task's kind is prepended):
+ * continuation and seq2seq are the S-denoiser's prefix LM behind [S2S]; infilling is the R-denoiser's span
+ * corruption behind [NLU]. A mixture without S continues through a trailing X span behind [NLG] (X before R: its
+ * long spans are the nearer to a continuation); one without R fills spans as X does.
+ */
+export function ul2Inference(config: Ul2Config, architecture: string): InferencePresentation {
+  const trained = (p: Ul2Paradigm) => config.denoisers.some((d) => d.paradigm === p && d.rate > 0);
+  const token = (p: Ul2Paradigm) => (config.modeTokens ? [UL2_MODE_TOKENS[p]] : []);
+  const spanParadigm: Ul2Paradigm | null = trained('R') ? 'R' : trained('X') ? 'X' : null;
+  const longSpanParadigm: Ul2Paradigm | null = trained('X') ? 'X' : spanParadigm;
+  const continuation = trained('S')
+    ? seq2seqLayout(architecture, token('S'), ['eos'], [])
+    : longSpanParadigm
+      ? trailingSpanLayout(architecture, token(longSpanParadigm))
+      : undefined;
+  return {
+    lm: continuation,
+    seq2seq: continuation,
+    infilling: spanParadigm ? { kind: 'sentinels', inputPrefix: token(spanParadigm) } : undefined,
+    modes: config.modeTokens ? { NLU: [UL2_MODE_TOKENS.R], NLG: [UL2_MODE_TOKENS.X], S2S: [UL2_MODE_TOKENS.S] } : undefined,
+  };
+}
+
+/**
  * The S-denoiser, uniform split (T5's random_prefix_noise_mask): the longest piece whose every split fits the row,
  * then an input of 1..n-1 tokens, uniform. A piece of n tokens takes |mode| + n + 1 decoder positions in the decoder
  * form; in the encoder-decoder form at most |mode| + n encoder and n decoder positions (the extreme splits).
@@ -115,29 +139,6 @@ function uniformSequentialExample(
   reader.consume(length);
   const split = 1 + rng.int(length - 1);
   return seq2seqExample([...prefix, ...piece.slice(0, split), ids.eos], [...piece.slice(split), ids.eos], form, ids.pad);
-}
-
-/**
- * UL2's mode switching at inference (Tay et al. 2022, §3.1.3: the paradigm token of the task's kind is prepended):
- * continuation and seq2seq are the S-denoiser's prefix LM behind [S2S]; infilling is the R-denoiser's span
- * corruption behind [NLU]. A mixture without S continues through a trailing X span behind [NLG] (X before R: its
- * long spans are the nearer to a continuation); one without R fills spans as X does.
- */
-export function ul2Inference(config: Ul2Config, architecture: string): InferencePresentation {
-  const trained = (p: Ul2Paradigm) => config.denoisers.some((d) => d.paradigm === p && d.rate > 0);
-  const token = (p: Ul2Paradigm) => (config.modeTokens ? [UL2_MODE_TOKENS[p]] : []);
-  const spanParadigm: Ul2Paradigm | null = trained('R') ? 'R' : trained('X') ? 'X' : null;
-  const longSpanParadigm: Ul2Paradigm | null = trained('X') ? 'X' : spanParadigm;
-  const continuation = trained('S')
-    ? seq2seqLayout(architecture, token('S'), ['eos'], [])
-    : longSpanParadigm
-      ? trailingSpanLayout(architecture, token(longSpanParadigm))
-      : undefined;
-  return {
-    lm: continuation,
-    seq2seq: continuation,
-    infilling: spanParadigm ? { kind: 'sentinels', inputPrefix: token(spanParadigm) } : undefined,
-  };
 }
 
 function pickDenoiser(denoisers: readonly Ul2Denoiser[], total: number, rng: Rng): Ul2Denoiser {

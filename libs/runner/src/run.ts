@@ -17,6 +17,7 @@ import {
   type PluginRegistry,
   type StepResult,
   type Tokenizer,
+  type TuningModules,
 } from '@unilab/core';
 import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { createBackend } from './backends.ts';
@@ -98,11 +99,11 @@ export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): Byte
   return new ByteTokenizer(objectiveSpecialTokens([spec.objective], registry));
 }
 
-/** Build the model of a spec (validating the architecture's config) on a backend. */
-export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number): Model {
+/** Build the model of a spec (validating the architecture's config) on a backend; `tuning` adds LoRA or adapters. */
+export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number, tuning?: TuningModules): Model {
   const arch = registry.architecture(spec.model.architecture);
   const config = arch.configSchema.parse(spec.model.config, 'spec.model.config');
-  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name) });
+  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name), tuning });
 }
 
 /** Check that the plugins a spec names exist and fit together, before any work starts. */

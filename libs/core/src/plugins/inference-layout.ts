@@ -45,6 +45,12 @@ export interface InferencePresentation {
   lm?: ContinuationLayout;
   seq2seq?: ContinuationLayout;
   infilling?: InfillingLayout;
+  /**
+   * UL2's mode switching (Tay et al. 2022 §3.1.3): paradigm name (NLU, NLG, S2S) → the tokens that lead an input in
+   * that mode. Generation asked for a mode lays the prompt out as the objective's examples: mode tokens, input, eos,
+   * then the target.
+   */
+  modes?: Readonly<Record<string, readonly string[]>>;
 }
 
-export type InferenceTask = keyof InferencePresentation;
+export type InferenceTask = 'lm' | 'seq2seq' | 'infilling';

@@ -18,8 +18,6 @@ import type { ScoreFn, ScoreRequest } from './score-fn.ts';
 export interface FewShotOptions {
   shots: number;
   seed: number;
-  /** Score only the first `limit` test items (the quick suite). */
-  limit?: number;
 }
 
 export interface FewShotItem {
@@ -47,7 +45,7 @@ export async function evaluateFewShot(task: ChoiceTask, score: ScoreFn, options:
   const { shots, seed } = options;
   if (!Number.isInteger(shots) || shots < 0) throw new Error(`few-shot: shots must be a non-negative integer, got ${shots}`);
   if (shots > task.train.length) throw new Error(`few-shot: ${shots} shots asked of task ${task.name}, whose pool holds ${task.train.length} examples`);
-  const test = options.limit === undefined ? task.test : task.test.slice(0, options.limit);
+  const test = task.test;
   const blank = test.findIndex((item) => item.choices.some((c) => c.length === 0));
   if (blank >= 0) throw new Error(`few-shot: task ${task.name} test item ${blank} has an empty choice (acc_norm divides by its length)`);
   const rng = new Rng(seed);

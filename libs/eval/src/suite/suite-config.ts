@@ -31,7 +31,7 @@ export const SUITES: Readonly<Record<SuiteName, SuiteConfig>> = {
     brownGenre: { trainPerLabel: 50, testPerLabel: 50 },
     sotuParty: { trainPerLabel: 50, testPerLabel: 100 },
     spamHam: { trainPerLabel: 50, testPerLabel: 100 },
-    cloze: { train: 50, test: 120 },
+    cloze: { train: 50, test: 200 },
   },
   quick: {
     name: 'quick',

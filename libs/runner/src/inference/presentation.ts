@@ -17,6 +17,8 @@ export interface ModelPresentation {
   lm: Presented<ContinuationLayout> | null;
   seq2seq: Presented<ContinuationLayout> | null;
   infilling: Presented<InfillingLayout> | null;
+  /** UL2's modes: name → the tokens that lead an input (InferencePresentation.modes); null without mode tokens. */
+  modes: Readonly<Record<string, readonly string[]>> | null;
 }
 
 /**
@@ -80,6 +82,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
     lm: pick('lm', PREFERRED.lm) as Presented<ContinuationLayout> | null,
     seq2seq: pick('seq2seq', PREFERRED.seq2seq) as Presented<ContinuationLayout> | null,
     infilling: pick('infilling') as Presented<InfillingLayout> | null,
+    modes: declared.find((d) => d.presentation.modes)?.presentation.modes ?? null,
   };
 }
 

@@ -35,3 +35,24 @@ export function specialTokenList(tokenizer: Tokenizer): string {
   const others = names.filter((n) => !/^extra_id_\d+$/.test(n));
   return [...others, ...(sentinels.length > 0 ? [`extra_id_0..extra_id_${sentinels.length - 1}`] : [])].join(', ');
 }
+
+/** `<|name|>`: how a prompt given as one string marks a special token, read only when the caller opts in (`--special`). */
+const MARKER = /<\|([^|<>\s]+)\|>/g;
+
+/** Split text at `<|name|>` markers into prompt parts (plain text is never read this way unless asked). */
+export function partsFromMarkedText(text: string): PromptPart[] {
+  const parts: PromptPart[] = [];
+  let at = 0;
+  for (const match of text.matchAll(MARKER)) {
+    if (match.index > at) parts.push(text.slice(at, match.index));
+    parts.push({ special: match[1] });
+    at = match.index + match[0].length;
+  }
+  if (at < text.length) parts.push(text.slice(at));
+  return parts;
+}
+
+/** The special tokens a prompt names by name. */
+export function promptSpecials(prompt: Prompt): string[] {
+  return typeof prompt === 'string' ? [] : prompt.flatMap((part) => (typeof part === 'string' ? [] : [part.special]));
+}
