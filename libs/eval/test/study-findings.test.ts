@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CellRecord } from '@unilab/runner';
+import type { CellRecord, SweepManifest } from '@unilab/runner';
 import {
   analysisFindings,
   compareFigures,
@@ -7,6 +7,7 @@ import {
   paradigmFindings,
   relativeChange,
   seedMean,
+  studyReport,
   welchInterval,
   BITS_PER_BYTE,
   FEW_SHOT,
@@ -15,6 +16,7 @@ import {
   type EvalReport,
   type Finding,
   type StudyAnalyses,
+  type SweepResults,
 } from '../src/index.ts';
 
 /**
@@ -173,5 +175,25 @@ describe('analysis findings from synthetic analyses', () => {
     const against = analysisFindings(reversed);
     expect(against.find((f) => f.id === 'fu-attention-degeneration')!.verdicts[0].verdict).toBe('disagrees');
     expect(against.find((f) => f.id === 'su-causal-attention-full-rank')!.verdicts[0].verdict).toBe('disagrees');
+  });
+});
+
+describe('the report from synthetic results', () => {
+  it('an ablation sweep gets the ablation table: each variant against the first, relative change and significance', () => {
+    const variant = (name: string, bpb: number[]): Condition => ({ ...condition('decoder', 'clm', bpb), key: `s|decoder|clm|${name}`, variant: name });
+    const results: SweepResults = {
+      dir: 'runs/x',
+      suite: 'quick',
+      manifest: { name: 'ablations', experiment: { description: 'synthetic' }, scale: 1, createdAt: '2026-12-03T00:00:00.000Z', updatedAt: '2026-12-03T00:30:00.000Z', cells: [], skipped: [] } as unknown as SweepManifest,
+      conditions: [variant('llama', [3.0, 3.02, 2.98]), variant('gelu-ffn', [3.3, 3.32, 3.28]), variant('post-norm', [3.0, 3.1, 2.95])],
+    };
+    const { markdown } = studyReport(results, null);
+    const table = markdown.slice(markdown.indexOf('## Ablations'), markdown.indexOf('## Analyses'));
+    expect(table).toContain('against the first, `llama`');
+    expect(table).toMatch(/\| s decoder clm \| llama \| 3\.000 \[[\d.]+, [\d.]+\] \|/);
+    expect(table).toMatch(/\| s decoder clm \| gelu-ffn \| 3\.300 \[[\d.]+, [\d.]+\] \(-10\.0%\*\) \|/);
+    expect(table).toMatch(/\| s decoder clm \| post-norm \| 3\.017 \[[\d.]+, [\d.]+\] \(-0\.6%\) \|/);
+    expect(markdown).toContain('30.0 min of wall time');
+    expect(markdown).toContain('Not run (`unilab report --no-analyses`).');
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cellDir, readLossCurve, readManifest, type CellProgress, type CellRecord, type SweepManifest } from '@unilab/runner';
 import type { EvalReport } from '../suite/eval-report.ts';
-import { SUITE_NAMES, type SuiteName } from '../suite/suite-config.ts';
+import type { SuiteName } from '../suite/suite-config.ts';
 import { cellEvalFile } from './cell-evaluator.ts';
 
 /** One trained cell as the report reads it: its manifest record, its evaluation report and its training curve. */
@@ -49,9 +49,11 @@ export async function readSweepResults(dir: string): Promise<SweepResults> {
   return { dir, manifest, suite, conditions: [...byKey.values()] };
 }
 
+const SUITE_PREFERENCE: readonly SuiteName[] = ['default', 'quick'];
+
 /** The suite every cell was evaluated with: `default` if any cell has it, else `quick`; null when none was. */
 async function evaluatedSuite(dir: string, manifest: SweepManifest): Promise<SuiteName | null> {
-  for (const suite of [...SUITE_NAMES].sort((a) => (a === 'default' ? -1 : 1)))
+  for (const suite of SUITE_PREFERENCE)
     for (const cell of manifest.cells) if (await readEvalReport(cellEvalFile(dir, cell.id, suite))) return suite;
   return null;
 }
