@@ -41,7 +41,9 @@ const tickLabel = (t: number) => (Math.abs(t) >= 1e4 || (t !== 0 && Math.abs(t) 
 
 export function lineChart(options: LineChartOptions): string {
   const width = options.width ?? 640;
-  const legendRows = Math.ceil(options.series.length / 3);
+  // Three legend entries a row, two when a name would run into the next column.
+  const columns = options.series.some((s) => s.name.length > 26) ? 2 : 3;
+  const legendRows = Math.ceil(options.series.length / columns);
   const height = (options.height ?? 340) + 16 * legendRows;
   const m = { left: 62, right: 16, top: 30, bottom: 44 + 16 * legendRows };
   const w = width - m.left - m.right;
@@ -80,8 +82,8 @@ export function lineChart(options: LineChartOptions): string {
     const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!options.logY || y > 0));
     if (pts.length > 0)
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ')}"/>`);
-    const lx = m.left + (k % 3) * (w / 3);
-    const ly = height - 10 - 16 * (legendRows - 1 - Math.floor(k / 3));
+    const lx = m.left + (k % columns) * (w / columns);
+    const ly = height - 10 - 16 * (legendRows - 1 - Math.floor(k / columns));
     out.push(`<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/><text x="${lx + 22}" y="${ly}" ${FONT}>${escapeXml(s.name)}</text>`);
   });
   out.push('</svg>');
