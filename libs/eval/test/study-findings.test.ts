@@ -6,6 +6,7 @@ import {
   conditionFigure,
   paradigmFindings,
   relativeChange,
+  reportHtml,
   seedMean,
   studyReport,
   welchInterval,
@@ -184,7 +185,7 @@ describe('the report from synthetic results', () => {
     const results: SweepResults = {
       dir: 'runs/x',
       suite: 'quick',
-      manifest: { name: 'ablations', experiment: { description: 'synthetic' }, scale: 1, createdAt: '2026-12-03T00:00:00.000Z', updatedAt: '2026-12-03T00:30:00.000Z', cells: [], skipped: [] } as unknown as SweepManifest,
+      manifest: { name: 'ablations', experiment: { description: 'synthetic <script>alert(1)</script>' }, scale: 1, createdAt: '2026-12-03T00:00:00.000Z', updatedAt: '2026-12-03T00:30:00.000Z', cells: [], skipped: [] } as unknown as SweepManifest,
       conditions: [variant('llama', [3.0, 3.02, 2.98]), variant('gelu-ffn', [3.3, 3.32, 3.28]), variant('post-norm', [3.0, 3.1, 2.95])],
     };
     const { markdown } = studyReport(results, null);
@@ -195,5 +196,9 @@ describe('the report from synthetic results', () => {
     expect(table).toMatch(/\| s decoder clm \| post-norm \| 3\.017 \[[\d.]+, [\d.]+\] \(-0\.6%\) \|/);
     expect(markdown).toContain('30.0 min of wall time');
     expect(markdown).toContain('Not run (`unilab report --no-analyses`).');
+    // Text from the experiment file reaches the page escaped, never as markup.
+    const html = reportHtml(studyReport(results, null));
+    expect(html).toContain('synthetic &lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script>');
   });
 });

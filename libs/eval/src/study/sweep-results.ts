@@ -66,7 +66,12 @@ async function readEvalReport(path: string): Promise<EvalReport | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const report = JSON.parse(text) as EvalReport;
-  if (report.format !== 'unilab-eval/1') throw new Error(`${path}: not an evaluation report (format ${JSON.stringify(report.format)})`);
+  let report: EvalReport;
+  try {
+    report = JSON.parse(text) as EvalReport;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message}); delete it and rerun the sweep to evaluate the cell again`);
+  }
+  if (report?.format !== 'unilab-eval/1') throw new Error(`${path}: not an evaluation report (format ${JSON.stringify(report.format)})`);
   return report;
 }
