@@ -118,7 +118,7 @@ describe('findings generated from synthetic sweep results', () => {
       condition('decoder', 'prefixlm', [3.2], { correct: none }),
     ]);
     const palm = find(findings, 'fu-palm-ordering');
-    expect(palm.source).toContain('Fu et al. 2023');
+    expect(palm.source).toContain('Fu et al. (PALM)');
     expect(palm.source).toContain("not Google's PaLM");
     expect(verdictOn(palm, 'bpb')).toBe('mixed');
     expect(palm.verdicts[0].sentence).toContain('do not overlap');

@@ -65,7 +65,7 @@ describe('unilab report on a tiny sweep', () => {
     expect(table4).toMatch(/\| encoder-decoder \+ span-corruption \| \+0\.0% \|/);
     // Findings: every claim with its source, the T5-vs-GPT claim tested on both metrics, PALM credited to Fu et al.
     expect(md).toContain('### ul2-t5-over-gpt:');
-    expect(md).toContain('Fu et al. 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052), §4 (PALM');
+    expect(md).toContain('Fu et al. (PALM), 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052; PALM is their partial attention language model, not Google\'s PaLM)');
     expect(report.findings.find((f) => f.id === 'ul2-t5-over-gpt')!.verdicts.every((v) => v.tested === 1)).toBe(true);
     expect(report.findings.find((f) => f.id === 'fu-attention-degeneration')!.verdicts[0].tested).toBe(2);
 

@@ -59,7 +59,7 @@ export function analysisFindings(analyses: StudyAnalyses): Finding[] {
   const change = (d: DegenerationAnalysis) => figureSide(`${d.architecture} (${d.objective}) change`, sourceShareChange(d));
   findings.push({
     id: 'fu-attention-degeneration',
-    source: 'Fu et al. 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052), §3: in a decoder-only LM "as the generation step number grows, less and less attention is focused on the source sequence"; the encoder-decoder\'s cross-attention reads the source through its own softmax',
+    source: 'Fu et al. 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052, abstract): in a decoder-only LM "as the generation step number grows, less and less attention is focused on the source sequence"; the encoder-decoder\'s cross-attention reads the source through its own softmax',
     claim: 'the decoder-only models\' attention on the prompt falls as generation proceeds, and falls more than the encoder-decoder\'s',
     test:
       `source share of the attention output (degeneration analysis, ${deg[0]?.prompts.length ?? 0} held-out prompts of ${deg[0]?.promptTokens ?? 0} tokens, ${deg[0]?.steps ?? 0} ${deg[0]?.continuation ?? ''} steps): ` +

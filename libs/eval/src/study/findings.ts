@@ -133,7 +133,7 @@ export function paradigmFindings(conditions: readonly Condition[]): Finding[] {
     {
       id: 'fu-palm-ordering',
       source:
-        'Fu et al. 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052), §4 (PALM, the partial attention language model; not Google\'s PaLM): partial attention > encoder-decoder > decoder-only LM on sequence-to-sequence tasks',
+        'Fu et al. (PALM), 2023 ("Decoder-only or encoder-decoder?", arXiv 2304.04052; PALM is their partial attention language model, not Google\'s PaLM): partial attention > encoder-decoder > decoder-only LM, the ordering as the seed question cites it (not checked against the paper; third-party summaries say PALM approaches or matches the encoder-decoder)',
       claim: 'a decoder that reads its source bidirectionally beats the encoder-decoder, which beats the causal decoder, on the same seq2seq objective',
       test: 'on the prefixlm objective: prefix-lm (partial attention: the source read both ways, the nearest unilab model to PALM, without its separate positions and language embeddings) against encoder-decoder, and encoder-decoder against decoder',
       verdicts: metrics.map((m) =>

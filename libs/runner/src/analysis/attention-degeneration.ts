@@ -5,7 +5,7 @@ import { objectiveLabel } from '../objective-mixture.ts';
 
 /**
  * Attention degeneration (Fu et al. 2023, "Decoder-only or encoder-decoder? Interpreting language model as a
- * regularized encoder-decoder", arXiv 2304.04052, §3): in a decoder-only model the source (the prompt) and the
+ * regularized encoder-decoder", arXiv 2304.04052; its abstract): in a decoder-only model the source (the prompt) and the
  * generated tokens share one softmax, so "as the generation step number grows, less and less attention is focused
  * on the source sequence"; an encoder-decoder's cross-attention reads the source through a softmax of its own.
  *
