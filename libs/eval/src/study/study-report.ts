@@ -193,7 +193,9 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
 
   // Findings.
   const findings: Finding[] = [];
-  for (const size of sizes) findings.push(...paradigmFindings(results.conditions.filter((c) => c.size === size && reference(c))));
+  for (const size of sizes)
+    for (const f of paradigmFindings(results.conditions.filter((c) => c.size === size && reference(c))))
+      findings.push(sizes.length > 1 ? { ...f, id: `${f.id} (size ${size})` } : f);
   if (analyses) findings.push(...analysisFindings(analyses));
   md.push('## Findings', '');
   md.push(
