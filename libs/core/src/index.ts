@@ -12,6 +12,8 @@ export { firstNonFinite, describeOp, type NonFiniteOp } from './autodiff/finite-
 export { locateNonFinite } from './train/locate-non-finite.ts';
 export * as ops from './autodiff/ops.ts';
 export * from './nn/parameter.ts';
+export * from './nn/lora.ts';
+export * from './nn/bottleneck-adapter.ts';
 export * from './plugins/architecture.ts';
 export * from './plugins/incremental-decoding.ts';
 export * from './batch-tensors.ts';

@@ -2,12 +2,13 @@ import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, 
 import { Tape, boolean, field, integer, object, ops } from '@unilab/core';
 import { keysAndValues } from './attention-layer.ts';
 import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, keepBeyondTape, slotTensors } from './kv-cache.ts';
 import { createStack, stackForward, stackParameters } from './stack.ts';
+import { modelTuning } from './tuning.ts';
 
 const encoderDecoderFields = {
   encoderLayers: field(integer({ min: 1, max: 96 }), 2),
@@ -41,12 +42,15 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   name: 'encoder-decoder',
   description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
   configSchema: encoderDecoderSchema,
+  attention: 'bidirectional',
   footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('encoder-decoder', config, env),
   create(config, env: ModelEnvironment): Model {
     const { backend, rng, vocabSize } = env;
     const table = (name: string) => normalParameter(backend, rng, name, [vocabSize, config.dModel], 0.02);
     const encoderEmbed = table(config.shareEmbeddings ? 'tok_embeddings' : 'encoder.tok_embeddings');
     const decoderEmbed = config.shareEmbeddings ? encoderEmbed : table('decoder.tok_embeddings');
+    const tuning = modelTuning(env);
     const stack = (side: 'encoder' | 'decoder', layers: number) =>
       createStack(env, config, {
         architecture: 'encoder-decoder',
@@ -55,6 +59,7 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
         attention: side === 'encoder' ? 'bidirectional' : 'causal',
         crossAttention: side === 'decoder',
         dropoutSites: side === 'encoder' ? 0 : DECODER_DROPOUT_SITES,
+        tuning,
       });
     const encoder = stack('encoder', config.encoderLayers);
     const decoder = stack('decoder', config.decoderLayers);
@@ -63,28 +68,29 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
       : { tied: false, output: normalParameter(backend, rng, 'output', [config.dModel, vocabSize], 0.02) };
     const dropoutSeed = config.dropout > 0 ? rng.nextU32() : 0;
     const embeddings = config.shareEmbeddings ? [encoderEmbed] : [encoderEmbed, decoderEmbed];
+    const hidden = (tape: Tape, batch: BatchTensors): Var => {
+      const source = batch.encoder;
+      if (!source)
+        throw new Error('encoder-decoder needs batches with encoder inputs: use an objective in its encoder-decoder form (e.g. span-corruption, prefixlm)');
+      const dropout = dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed);
+      const memory = stackForward(tape, ops.embedding(tape, source.tokens, tape.param(encoderEmbed)), encoder, config, {
+        mask: source.mask,
+        at: { positions: source.positions },
+        dropout,
+      });
+      return stackForward(tape, ops.embedding(tape, batch.tokens, tape.param(decoderEmbed)), decoder, config, {
+        mask: batch.mask,
+        at: { positions: batch.positions },
+        cross: { memory, mask: source.crossMask },
+        dropout,
+      });
+    };
     return {
       architecture: 'encoder-decoder',
       config: { ...config },
       params: [...embeddings, ...stackParameters(encoder), ...stackParameters(decoder), ...outputHeadParameters(head)],
-      forward(tape: Tape, batch: BatchTensors): Var {
-        const source = batch.encoder;
-        if (!source)
-          throw new Error('encoder-decoder needs batches with encoder inputs: use an objective in its encoder-decoder form (e.g. span-corruption, prefixlm)');
-        const dropout = dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed);
-        const memory = stackForward(tape, ops.embedding(tape, source.tokens, tape.param(encoderEmbed)), encoder, config, {
-          mask: source.mask,
-          at: { positions: source.positions },
-          dropout,
-        });
-        const h = stackForward(tape, ops.embedding(tape, batch.tokens, tape.param(decoderEmbed)), decoder, config, {
-          mask: batch.mask,
-          at: { positions: batch.positions },
-          cross: { memory, mask: source.crossMask },
-          dropout,
-        });
-        return logits(tape, h, head);
-      },
+      hidden,
+      forward: (tape: Tape, batch: BatchTensors): Var => logits(tape, hidden(tape, batch), head),
       // The encoder runs once; every decoder block keeps its cross-attention keys and values of the encoder output
       // and its self-attention cache (kv-cache.ts).
       startDecoding(start) {

@@ -4,6 +4,7 @@ import { resolvePositionalEncoding } from './positional/resolve.ts';
 import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
 import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
 import { residualDropout, type DropoutContext } from './residual-dropout.ts';
+import type { ModelTuning } from './tuning.ts';
 import { attentionBiasRows, blockCache, type LayerSlots } from './kv-cache.ts';
 
 /**
@@ -27,6 +28,8 @@ export interface StackSpec {
   attention: AttentionPattern;
   crossAttention: boolean;
   dropoutSites: number;
+  /** LoRA and adapters for fine-tuning (one stream for the whole model: an encoder-decoder passes it to both stacks). */
+  tuning?: ModelTuning;
 }
 
 export function createStack(env: ModelEnvironment, options: ModelOptions, spec: StackSpec): Stack {
@@ -44,7 +47,7 @@ export function createStack(env: ModelEnvironment, options: ModelOptions, spec: 
   // GPT-2's scaled init of the projections into the residual stream: 0.02 / sqrt(2 · layers).
   const residualStd = 0.02 / Math.sqrt(2 * spec.layers);
   const blocks: BlockParams[] = [];
-  for (let l = 0; l < spec.layers; l++) blocks.push(createBlock(backend, rng, `${spec.prefix}layers.${l}`, options, residualStd, spec.crossAttention));
+  for (let l = 0; l < spec.layers; l++) blocks.push(createBlock(backend, rng, `${spec.prefix}layers.${l}`, options, residualStd, spec.crossAttention, spec.tuning));
   const finalNorm = options.normPlacement === 'pre' ? createNorm(backend, `${spec.prefix}norm`, options.norm, options.dModel) : undefined;
   return { encoding, blocks, finalNorm, dropoutSites: spec.dropoutSites };
 }

@@ -46,6 +46,18 @@ export function spanCorruptionLengths(length: number, settings: SpanCorruptionSe
   return { inputs: length - noiseTokens + noiseSpans + 1, targets: noiseTokens + noiseSpans + 1 };
 }
 
+/**
+ * The decoder length the encoder-decoder form needs for encoder rows of `encoderLen` (T5's `random_spans_helper`
+ * run backwards): the targets of the longest piece whose inputs fill the row. 512 → 114 at (0.15, 3).
+ * `inputPrefix` tokens (UL2's mode token) take encoder room.
+ */
+export function spanCorruptionDecoderLength(encoderLen: number, settings: SpanCorruptionSettings, inputPrefix = 0): number {
+  const room = encoderLen - inputPrefix;
+  const length = largestFitting(4 * room, 2, (n) => spanCorruptionLengths(n, settings).inputs <= room);
+  if (length === 0) throw new Error(`span corruption: an encoder row of ${encoderLen} tokens holds no corrupted piece`);
+  return spanCorruptionLengths(length, settings).targets;
+}
+
 /** The largest n in [lowest, highest] with fits(n), or 0 if none (the arithmetic rounds, so it is searched, not solved). */
 export function largestFitting(highest: number, lowest: number, fits: (n: number) => boolean): number {
   for (let n = highest; n >= lowest; n--) if (fits(n)) return n;

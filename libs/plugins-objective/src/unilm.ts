@@ -159,8 +159,9 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
   description: 'UniLM: bidirectional (1/3), seq2seq (1/3), left-to-right and right-to-left (1/6 each); 15% masked, generated on encoder-decoder.',
   configSchema: unilmConfigSchema,
   // Decoder-only: UniLM is one Transformer whose masks come from the batch, so any decoder stack that follows the
-  // mask rule fits. Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
-  architectures: ['unilm', 'decoder', 'prefix-lm', 'encoder-decoder'],
+  // mask rule fits; the causal `decoder` does not (its bidirectional cloze would see only the left context).
+  // Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
+  architectures: ['unilm', 'prefix-lm', 'encoder-decoder'],
   specialTokens: ['MASK'],
   createBatcher(config, context, documents, rng) {
     const name = 'unilm';

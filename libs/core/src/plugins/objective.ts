@@ -51,6 +51,12 @@ export interface ObjectivePlugin<C = Record<string, unknown>> {
   readonly architectures: readonly string[];
   /** Special tokens the tokenizer must reserve for this objective (beyond eos and pad). */
   readonly specialTokens: readonly string[];
+  /**
+   * Decoder positions per row the encoder-decoder form needs for encoder rows of `encoderLen` (T5's
+   * `random_spans_helper`: span corruption's targets are much shorter than its inputs, 512 → 114). Absent: as many
+   * as the encoder. The runner sizes the decoder rows by it, so an encoder-decoder does not pay for padded targets.
+   */
+  decoderLength?(config: C, encoderLen: number): number;
   createBatcher(config: C, context: ObjectiveContext, documents: DocumentStream, rng: Rng): Batcher;
   /**
    * How a model this objective trained on `architecture` reads prompts at inference (inference-layout.ts): the

@@ -68,6 +68,8 @@ export interface PositionalUse {
   architecture: string;
   /** Longest sequence the model reads (decoder and encoder alike). */
   seqLen: number;
+  /** The architecture's declared attention (ArchitecturePlugin.attention); absent: 'mixed'. */
+  attention?: AttentionPattern;
 }
 
 /**
@@ -81,6 +83,11 @@ export interface PositionalEncodingPlugin<C = Record<string, unknown>> {
   readonly description: string;
   readonly configSchema: Schema<C>;
   readonly architectures: readonly string[];
+  /**
+   * The attention patterns it can serve (absent: every pattern). An encoding that gives no position information
+   * serves only 'causal': bidirectional attention is permutation-invariant, so a prefix read both ways loses order.
+   */
+  readonly attention?: readonly AttentionPattern[];
   readonly requirement: string;
   /** A problem with this config for this use (e.g. a table shorter than seqLen), or null. */
   check?(config: C, use: PositionalUse): string | null;
@@ -125,13 +132,15 @@ export function checkPositionalEncoding(
   const plugin = encodings.find((p) => p.name === choice.name);
   if (!plugin)
     throw new SpecError(`${path}.name`, `unknown positional encoding "${choice.name}"; available: ${encodings.map((p) => p.name).join(', ')}`);
-  if (!plugin.architectures.includes(use.architecture)) {
-    const fitting = encodings.filter((p) => p.architectures.includes(use.architecture)).map((p) => p.name);
+  const attention = use.attention ?? 'mixed';
+  const serves = (p: PositionalEncodingPlugin<any>) => p.architectures.includes(use.architecture) && (p.attention?.includes(attention) ?? true);
+  if (!serves(plugin)) {
+    const fitting = encodings.filter(serves).map((p) => p.name);
     throw new SpecError(
       `${path}.name`,
       `positional encoding "${plugin.name}" cannot serve architecture "${use.architecture}": ${plugin.requirement}. ` +
         `With ${use.architecture} use ${fitting.join(', ') || 'no registered encoding'}; ` +
-        `${plugin.name} works with ${plugin.architectures.join(', ')}`,
+        `${plugin.name} works with ${plugin.architectures.join(', ')}${plugin.attention ? ` under ${plugin.attention.join(' or ')} attention` : ''}`,
     );
   }
   const config = plugin.configSchema.parse(choice.config, `${path}.config`);
