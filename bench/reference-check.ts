@@ -274,7 +274,7 @@ export async function checkReference(threads: number, python = REFERENCE_PYTHON)
     return { available: false, env: {}, verdict: { ratioAllowed: false, reasons: [`the reference did not run: ${why}`] }, lines };
   }
   say(`reference runs with ${describeEnvChange(best.candidate.env)}: ${best.candidate.label}`);
-  if (best.probe.threadpools) say(`  threadpoolctl: ${best.probe.threadpools.map((t) => `${t.internal_api} ${t.version ?? ''} ${t.num_threads} thread(s)${t.architecture ? ` ${t.architecture}` : ''}`.replace(/\s+/g, ' ')).join('; ') || 'no thread pool found'}`);
+  if (best.probe.threadpools) say(`  threadpoolctl: ${best.probe.threadpools.map((t) => `${t.internal_api} ${t.version ?? ''} (${t.filepath.split('/').pop()}) ${t.num_threads} thread(s)${t.architecture ? ` ${t.architecture}` : ''}`.replace(/\s+/g, ' ')).join('; ') || 'no thread pool found'}`);
   say(`  torch build: ${Object.entries(best.probe.buildBlas).map(([k, v]) => `${k}=${v}`).join(', ') || 'no BLAS_INFO'}`);
   const verdict = judgeReference(best.probe, threads);
   if (!verdict.ratioAllowed) say(`reference check FAILED, no ratio will be printed:\n${verdict.reasons.map((r) => `  - ${r}`).join('\n')}`);
