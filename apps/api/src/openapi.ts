@@ -234,6 +234,7 @@ export const openApiDocument = {
                   n: { type: 'integer' },
                   stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
                   seed: { type: 'integer' },
+                  mode: { type: 'string', description: "UL2's paradigm token leading the input (NLU, NLG, S2S), for models trained with mode tokens" },
                 },
               },
             },

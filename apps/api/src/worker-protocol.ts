@@ -20,6 +20,8 @@ export interface GenerationRequest {
   topP: number;
   seed: number;
   stop: readonly string[];
+  /** UL2's paradigm token that leads the input (NLU, NLG, S2S), for models trained with mode tokens. */
+  mode?: string;
 }
 
 export interface Generation {

@@ -1,2 +1,24 @@
 // @unilab/eval: the evaluation suite shared by `unilab eval`, the API's eval jobs and `unilab sweep`.
-export {};
+export {
+  scoringModel,
+  continuationFormat,
+  describeContinuationFormat,
+  scoreTargets,
+  loglikelihoods,
+  type ScoringOptions,
+  type ScoringModel,
+  type ContinuationTask,
+  type TokenScoringRequest,
+  type TargetScore,
+  type LoglikelihoodRequest,
+} from './scoring.ts';
+export { loadScoringModel } from './load-scoring-model.ts';
+export { rowLogProbs, type TokenQuery, type TokenLogProb, type RowScoringOptions } from './row-log-probs.ts';
+export { bootstrapRatio, bootstrapMean, type Estimate, type BootstrapOptions } from './stats/bootstrap.ts';
+export { bitsPerByte, documentNll, type BitsPerByteOptions, type BitsPerByteReport, type DocumentNll, type DomainBitsPerByte } from './bits-per-byte.ts';
+export { modeNll, EVAL_MODES, SEQ2SEQ_TARGET_FRACTION, type EvalMode, type ModeNll, type ModeNllOptions } from './mode-nll.ts';
+export { scoreInfilling, infillingSpans, describeInfillingFormat, pieceRng, INFILLING_NOISE, type InfillingScore } from './infilling.ts';
+export { heldOutDomains, utf8Length, utf8Prefix, DEFAULT_UDHR_LANGUAGES, type EvalDomain, type DomainOptions } from './corpora/held-out-domains.ts';
+export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
+export { tokenBytes } from './token-bytes.ts';
+export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';

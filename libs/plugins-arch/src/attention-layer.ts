@@ -1,5 +1,5 @@
-import type { AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
-import { ops } from '@unilab/core';
+import type { AttentionMask, Backend, Parameter, Rng, Tape, Tensor } from '@unilab/core';
+import { Var, ops } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
 import { normalParameter } from './init.ts';
 
@@ -37,6 +37,25 @@ export interface AttentionPositions {
   bias?: Var;
 }
 
+/** Keys and values of a memory [B, Tk, d]: [B, Tk, Hkv, D] each, the keys rotated by their positions. */
+export function keysAndValues(tape: Tape, memory: Var, p: AttentionParams, c: BlockConfig, rotate?: (x: Var) => Var): { keys: Var; values: Var } {
+  const [b, tk] = memory.shape;
+  const headDim = c.dModel / c.heads;
+  const keys = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wk)), [b, tk, c.kvHeads, headDim]);
+  const values = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wv)), [b, tk, c.kvHeads, headDim]);
+  return { keys: rotate ? rotate(keys) : keys, values };
+}
+
+/**
+ * Keys and values an attention call reads from a decoding session (kv-cache.ts) instead of only its own memory:
+ * - append: self-attention; the call's keys and values are written into the cache [1, capacity, Hkv, D] at row
+ *   `slot`, and the call attends to the whole cache (the mask hides rows not written yet);
+ * - fixed: cross-attention; the encoder's keys and values, projected once when the session started.
+ */
+export type AttentionCache =
+  | { kind: 'append'; keys: Tensor; values: Tensor; slot: number }
+  | { kind: 'fixed'; keys: Var; values: Var };
+
 /**
  * Wo · attention(Wq h, Wk m, Wv m) with the mask descriptors; m = h for self-attention, the encoder output for
  * cross-attention (where positions play no part, as in T5).
@@ -49,17 +68,20 @@ export function attentionForward(
   c: BlockConfig,
   mask: AttentionMask,
   positions: AttentionPositions = {},
+  cache?: AttentionCache,
 ): Var {
   const [b, tq] = h.shape;
-  const tk = memory.shape[1];
   const headDim = c.dModel / c.heads;
   let q = ops.reshape(tape, ops.linear(tape, h, tape.param(p.wq)), [b, tq, c.heads, headDim]);
-  let k = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wk)), [b, tk, c.kvHeads, headDim]);
-  const v = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wv)), [b, tk, c.kvHeads, headDim]);
-  if (positions.rotate) {
-    q = positions.rotate(q);
-    k = positions.rotate(k);
+  let { keys, values } = cache?.kind === 'fixed' ? cache : keysAndValues(tape, memory, p, c, positions.rotate);
+  if (positions.rotate) q = positions.rotate(q);
+  if (cache?.kind === 'append') {
+    const row = c.kvHeads * headDim;
+    tape.backend.copyInto(cache.keys, keys.value, cache.slot * row);
+    tape.backend.copyInto(cache.values, values.value, cache.slot * row);
+    keys = new Var(cache.keys, false);
+    values = new Var(cache.values, false);
   }
-  const attended = ops.attention(tape, q, k, v, mask, 1 / Math.sqrt(headDim), positions.bias);
+  const attended = ops.attention(tape, q, keys, values, mask, 1 / Math.sqrt(headDim), positions.bias);
   return ops.linear(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), tape.param(p.wo));
 }

@@ -4,6 +4,7 @@ import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
 import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
+import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, slotTensors } from './kv-cache.ts';
 import { createStack, stackForward, stackParameters } from './stack.ts';
 
 const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...modelFields };
@@ -29,7 +30,8 @@ export interface SingleStackArchitecture {
  *   x = tok_embeddings[tokens] → positional encoding → N blocks under the batch's mask → final norm → output head.
  * The attention mask is the Batch's (segments and prefixEnd), so the same network is a causal decoder, a prefix LM,
  * UniLM, GLM or a BERT encoder depending on what the objective's batches say; the architecture names the pattern
- * its positional encoding and the compatibility checks rely on. Parameters: tok_embeddings, the encoding's tables,
+ * its positional encoding and the compatibility checks rely on. It decodes incrementally with a key/value cache
+ * (kv-cache.ts) unless its encoding adds a bias it cannot give row by row. Parameters: tok_embeddings, the encoding's tables,
  * layers.N.*, norm (pre-norm only), output (untied only).
  */
 export function createSingleStackModel(arch: SingleStackArchitecture, config: SingleStackConfig, env: ModelEnvironment): Model {
@@ -64,6 +66,24 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
         dropout: dropoutContext(tape, config.dropout, batch.tokens, dropoutSeed),
       });
       return logits(tape, h, head);
+    },
+    startDecoding(start) {
+      if (!canDecode(stack.encoding)) return null;
+      if (start.encoder) throw new Error(`startDecoding: ${arch.name} has no encoder; give the whole sequence to the decoding steps`);
+      checkCapacity(start.capacity);
+      const slots = allocateLayerSlots(backend, config.layers, start.capacity, config.kvHeads, config.dModel / config.heads);
+      return createDecodingSession(backend, start.capacity, slotTensors(slots), (tape, step, slot) => {
+        const n = step.tokens.length;
+        const ids = (values: Int32Array) => tape.own(backend.fromArray(values, [1, n], 'i32'));
+        const blockPositions = arch.blockPositions ? ids(step.blockPositions ?? new Int32Array(n)) : undefined;
+        const x = ops.embedding(tape, ids(step.tokens), tape.param(embed));
+        const h = stackForward(tape, x, stack, config, {
+          mask: decodingMask(tape, step, slot, start.capacity),
+          at: { positions: ids(step.positions), blockPositions },
+          decoding: { slot, capacity: start.capacity, blocks: slots.map((self) => ({ self })) },
+        });
+        return logits(tape, h, head);
+      });
     },
   };
 }

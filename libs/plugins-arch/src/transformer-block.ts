@@ -1,6 +1,13 @@
 import type { AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
 import { ops } from '@unilab/core';
-import { attentionForward, attentionParameters, createAttention, type AttentionParams, type AttentionPositions } from './attention-layer.ts';
+import {
+  attentionForward,
+  attentionParameters,
+  createAttention,
+  type AttentionCache,
+  type AttentionParams,
+  type AttentionPositions,
+} from './attention-layer.ts';
 import type { BlockConfig } from './config.ts';
 import { createFeedForward, feedForward, feedForwardParameters, type FeedForwardParams } from './feed-forward.ts';
 import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
@@ -58,6 +65,8 @@ export interface BlockInputs {
   dropout?: DropoutContext;
   /** First dropout site of this block (each sublayer takes the next one). */
   dropoutSite: number;
+  /** While decoding: this block's cached keys and values (kv-cache.ts). */
+  cache?: { self: AttentionCache; cross?: AttentionCache };
 }
 
 export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig, inputs: BlockInputs): Var {
@@ -66,12 +75,12 @@ export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig,
     if (c.normPlacement === 'pre') return ops.add(tape, x, residualDropout(tape, f(normForward(tape, x, norm, c.normEps)), inputs.dropout, site++));
     return normForward(tape, ops.add(tape, x, residualDropout(tape, f(x), inputs.dropout, site++)), norm, c.normEps);
   };
-  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions));
+  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions, inputs.cache?.self));
   if (p.cross) {
     const { norm, attention } = p.cross;
     const cross = inputs.cross;
     if (!cross) throw new Error('a block with cross-attention needs the encoder output');
-    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask));
+    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask, {}, inputs.cache?.cross));
   }
   return sublayer(h, p.ffnNorm, (n) => feedForward(tape, n, p.ffn));
 }

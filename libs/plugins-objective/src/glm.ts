@@ -1,4 +1,4 @@
-import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type ObjectivePlugin, type Rng } from '@unilab/core';
+import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
 import { blankInfillingExample } from './blankInfilling.ts';
 import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glmSpanSampling.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
@@ -105,6 +105,19 @@ function sentenceCounts(rest: Int32Array, bound: number, sentenceEnds: ReadonlyS
   return counts;
 }
 
+/**
+ * GLM at inference (Du et al. 2022, §2.3 and §3.3: language modelling appends [gMASK] and generates Part B). The
+ * continuation's blank is [gMASK] when document blanks were trained, else [MASK] (or [sMASK]); the target follows
+ * [sop] in Part B at the blank's position, block positions 1, 2, ... Spans are filled as token blanks ([MASK]), or as
+ * sentence blanks ([sMASK]) when only those were trained.
+ */
+export function glmInference(config: GlmConfig): InferencePresentation {
+  const { rates } = glmSettings(config);
+  const continuationBlank = rates.document > 0 ? 'document' : rates.token > 0 ? 'token' : 'sentence';
+  const lm = { kind: 'prefix', inputPrefix: [], inputSuffix: [GLM_MASK_TOKENS[continuationBlank]], targetPrefix: ['sop'], glm2d: true } as const;
+  return { lm, seq2seq: lm, infilling: { kind: 'blanks', mask: GLM_MASK_TOKENS[rates.token > 0 ? 'token' : 'sentence'] } };
+}
+
 export const glm: ObjectivePlugin<GlmConfig> = {
   kind: 'objective',
   name: 'glm',
@@ -148,5 +161,6 @@ export const glm: ObjectivePlugin<GlmConfig> = {
       return blankInfillingExample(piece, spans, order, { ...ids, mask: maskIds[kind] });
     });
   },
+  inference: glmInference,
 };
 

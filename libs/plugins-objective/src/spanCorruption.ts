@@ -1,10 +1,11 @@
-import type { Rng } from '@unilab/core';
+import type { ContinuationLayout, Rng } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import type { ObjectiveCounts } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
 import { randomComposition } from './randomComposition.ts';
-import { seq2seqExample, seq2seqFits, type Seq2SeqForm } from './seq2seqExample.ts';
+import { sentinelTokenNames } from './sentinels.ts';
+import { seq2seqExample, seq2seqFits, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
 
 /**
  * T5 span corruption (Raffel et al. 2020, §3.1.4 and Table 4's "i.i.d. spans"): drop `noiseDensity` of the tokens in
@@ -139,4 +140,13 @@ export function nextSpanCorruptionExample(
   const spans = sampleNoiseSpans(length, settings, rng);
   const { inputs, targets } = spanCorruptionPair(piece, spans, tokens.sentinels, tokens.eos, tokens.inputPrefix);
   return seq2seqExample(inputs, targets, form, tokens.pad);
+}
+
+/**
+ * A continuation as T5 span corruption sees it: one noise span at the end of the piece (sampleNoiseSpans lets the
+ * last kept run be empty), so the input is the text, the first sentinel and eos, and the target starts with the
+ * sentinel. `inputPrefix` is UL2's mode token.
+ */
+export function trailingSpanLayout(architecture: string, inputPrefix: readonly string[]): ContinuationLayout {
+  return seq2seqLayout(architecture, inputPrefix, [sentinelTokenNames[0], 'eos'], [sentinelTokenNames[0]]);
 }

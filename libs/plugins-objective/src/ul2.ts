@@ -1,11 +1,11 @@
-import { arrayOf, boolean, field, number, object, oneOf, optional, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
+import { arrayOf, boolean, field, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqFits, seq2seqForm, type Seq2SeqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { largestFitting, nextSpanCorruptionExample } from './spanCorruption.ts';
+import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
 
 /**
  * UL2's mixture of denoisers (Tay et al. 2022, §3.1.2 and §3.1.3): each example is drawn from one denoiser and its
@@ -87,6 +87,30 @@ function sequentialExample(
   return seq2seqExample([...prefix, ...piece.slice(0, split), ids.eos], [...piece.slice(split), ids.eos], form, ids.pad);
 }
 
+/**
+ * UL2's mode switching at inference (Tay et al. 2022, §3.1.3: the paradigm token of the task's kind is prepended):
+ * continuation and seq2seq are the S-denoiser's prefix LM behind [S2S]; infilling is the R-denoiser's span
+ * corruption behind [NLU]. A mixture without S continues through a trailing X span behind [NLG] (X before R: its
+ * long spans are the nearer to a continuation); one without R fills spans as X does.
+ */
+export function ul2Inference(config: Ul2Config, architecture: string): InferencePresentation {
+  const trained = (p: Ul2Paradigm) => config.denoisers.some((d) => d.paradigm === p && d.rate > 0);
+  const token = (p: Ul2Paradigm) => (config.modeTokens ? [UL2_MODE_TOKENS[p]] : []);
+  const spanParadigm: Ul2Paradigm | null = trained('R') ? 'R' : trained('X') ? 'X' : null;
+  const longSpanParadigm: Ul2Paradigm | null = trained('X') ? 'X' : spanParadigm;
+  const continuation = trained('S')
+    ? seq2seqLayout(architecture, token('S'), ['eos'], [])
+    : longSpanParadigm
+      ? trailingSpanLayout(architecture, token(longSpanParadigm))
+      : undefined;
+  return {
+    lm: continuation,
+    seq2seq: continuation,
+    infilling: spanParadigm ? { kind: 'sentinels', inputPrefix: token(spanParadigm) } : undefined,
+    modes: config.modeTokens ? { NLU: [UL2_MODE_TOKENS.R], NLG: [UL2_MODE_TOKENS.X], S2S: [UL2_MODE_TOKENS.S] } : undefined,
+  };
+}
+
 function pickDenoiser(denoisers: readonly Ul2Denoiser[], total: number, rng: Rng): Ul2Denoiser {
   let u = rng.uniform() * total;
   for (const denoiser of denoisers) {
@@ -136,4 +160,5 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
       return example;
     });
   },
+  inference: ul2Inference,
 };

@@ -2,7 +2,13 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, loadedModel, generate, generationLayout, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { encodePrompt, partsFromMarkedText, promptSpecials, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
+export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
+export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
+export { rowsToBatch, type InferenceRow } from './inference/row-batch.ts';
+export { ContextWindow } from './inference/context-window.ts';
+export { cachedLogits, fullForwardLogits, type NextTokenLogits } from './inference/next-token-logits.ts';
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
+import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
@@ -70,16 +70,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
       `${result.unigramEntropy.toFixed(4)} (${((1 - result.heldOutLoss / result.unigramEntropy) * 100).toFixed(1)}% lower)`,
   );
   console.log(`unilab: checkpoint ${result.checkpoint}`);
-  if (!canGenerate(result.model.architecture)) {
-    console.log(`unilab: no samples: generation does not support ${result.model.architecture} models`);
+  const loaded = loadedModel(result.model, result.tokenizer, result.backend, spec, registry);
+  if (!canGenerate(result.model.architecture) || !loaded.presentation?.lm) {
+    console.log(`unilab: no samples: a ${result.model.architecture} model trained by ${objectiveLabel(spec.objective)} does not continue text`);
     return 0;
   }
   for (const prompt of spec.samplePrompts) {
-    const text = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
-      prompt,
-      { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed },
-    );
+    const text = await generate(loaded, prompt, { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed });
     console.log(`\nsample> ${prompt}${text}\n`);
   }
   console.log(`try: npm run -s unilab -- generate ${result.checkpoint} --prompt "Fellow citizens"`);

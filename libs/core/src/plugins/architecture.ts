@@ -4,6 +4,7 @@ import type { Schema } from '../config/schema.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
+import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
 import type { PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
@@ -23,6 +24,12 @@ export interface Model {
   readonly params: readonly Parameter[];
   /** Logits [batchSize, seqLen, vocabSize] for the batch's (decoder) positions. */
   forward(tape: Tape, batch: BatchTensors): Var;
+  /**
+   * Optional: a key/value-cached decoding session (incremental-decoding.ts) whose logits equal the forward's, or null
+   * when this model cannot decode incrementally (e.g. its positional encoding gives no bias rows). Generation and
+   * scoring fall back to re-running forward over the whole sequence when a model has no such method or returns null.
+   */
+  startDecoding?(start: DecodingStart): DecodingSession | null;
 }
 
 /** What a training estimate is for: the vocabulary and one step's batch (the same inputs as `unilab describe`). */

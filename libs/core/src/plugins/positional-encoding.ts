@@ -54,6 +54,13 @@ export interface PositionalEncoding {
    * shares its bias). It depends on index distance i - j, which inside a packed segment is the position distance.
    */
   attentionBias?(tape: Tape, t: number): Var;
+  /**
+   * Rows `firstQuery .. firstQuery + queries - 1` of the bias of a sequence with `keys` keys: [H, queries, keys], the
+   * same values attentionBias(tape, keys) has there. Incremental decoding asks for the rows of the tokens it adds
+   * against every cached key. An encoding with attentionBias but without this method serves only full forwards:
+   * models fall back to re-running the whole sequence (architecture.ts, Model.startDecoding).
+   */
+  attentionBiasRows?(tape: Tape, firstQuery: number, queries: number, keys: number): Var;
 }
 
 /** What a spec says about how the model is used, for checks that depend on it (a table long enough for seqLen). */
