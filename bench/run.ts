@@ -2,7 +2,7 @@
  * `npm run bench`: bench-small on unilab and on the PyTorch reference side by side in one run, then bench-kernels
  * (../../shared/BENCH.md).
  *
- *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile]
+ *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference]
  *
  * The two sides run one after the other (never at once: they would share the two cores), in alternating rounds
  * (pytorch, unilab, pytorch, unilab, ...) so that a burst of load from other processes does not land on one side
@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchSmall, median, type SideResult } from './config.ts';
 import { benchTokens } from './data.ts';
-import { applyEnv, benchEnvironment, checkReference, ratioOrRefusal, type ReferenceCheck } from './reference-check.ts';
+import { applyEnv, benchEnvironment, checkReference, MIN_REFERENCE_GFLOPS, ratioOrRefusal, type ReferenceCheck } from './reference-check.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -69,6 +69,12 @@ if (await torchAvailable()) reference = await checkReference(config.threads, pyt
 else console.log(`PyTorch reference skipped: ${python} cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)`);
 console.log('');
 let haveTorch = reference?.available ?? false;
+// A reference under the GFLOP/s floor (the reference BLAS: ~50x slower) would take many minutes for a figure that
+// prints no ratio; it runs only when asked for.
+if (haveTorch && reference!.probe!.gflops < MIN_REFERENCE_GFLOPS && !argv.includes('--slow-reference')) {
+  console.log(`PyTorch side not run: its sgemm is under ${MIN_REFERENCE_GFLOPS} GFLOP/s (pass --slow-reference to time it anyway)\n`);
+  haveTorch = false;
+}
 let torchCrashed: string | undefined;
 const results: Record<string, SideResult[]> = { pytorch: [], unilab: [] };
 const wantProfile = !argv.includes('--no-profile');
