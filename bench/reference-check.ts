@@ -196,13 +196,18 @@ export function benchEnvironment(opts: { threads?: number; deno?: boolean } = {}
   const cpu = cpuinfo();
   const simd = ['avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl'].filter((f) => cpu.flags.includes(f));
   const deno = opts.deno === false ? undefined : firstLine(`${root}node_modules/.bin/deno`, ['--version']);
+  const before = loadavg()[0];
   const lines = [
     `machine: ${cpu.model} (${simd.join(' ') || 'no AVX2'}), ${cpu.cores} core(s), ${cpu.logical} logical CPU(s)${opts.threads ? `; bench threads ${opts.threads}` : ''}`,
     `engines: Node ${process.versions.node}${deno ? `, ${deno}` : ''}`,
     `load average before (1/5/15 min): ${load()}${loadavg()[0] > cpu.logical ? ` (above ${cpu.logical} CPUs: other processes share the machine)` : ''}`,
   ];
   for (const l of lines) console.log(l);
-  return { lines, printLoadAfter: () => console.log(`load average after (1/5/15 min): ${load()}`) };
+  const printLoadAfter = () => {
+    const shared = Math.max(loadavg()[0], before) > cpu.logical;
+    console.log(`load average after (1/5/15 min): ${load()}${shared ? ` (the machine was shared during the run: its figures, ratios included, hold only side by side)` : ''}`);
+  };
+  return { lines, printLoadAfter };
 }
 
 /** Run bench/torch_probe.py under `change`; a crash or a bad exit becomes `error`, never a throw. */
