@@ -1,0 +1,83 @@
+/** One point of a job's curves: a training step (loss, lr, gradNorm, tokens) or a held-out evaluation. */
+export interface CurvePoint {
+  globalStep: number;
+  loss?: number | null;
+  heldOutLoss?: number | null;
+  lr?: number | null;
+  gradNorm?: number | null;
+  /** Tokens in one step. */
+  tokens?: number | null;
+  /** When the step finished (ISO time). */
+  at?: string | null;
+}
+
+const COLUMNS = ['loss', 'heldOutLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
+export type CurveColumn = (typeof COLUMNS)[number];
+
+/**
+ * A job's curves as columns on one step axis, as uPlot draws them: filled from the (downsampled) metrics, then grown
+ * by live events. A step at or before the last one means the job was resumed from an earlier checkpoint: the steps
+ * after it are the ones it runs again, so the old ones are dropped and the curve shows the run that counts.
+ */
+export class JobCurves {
+  readonly x: number[] = [];
+  readonly columns: Record<CurveColumn, (number | null)[]> = { loss: [], heldOutLoss: [], lr: [], gradNorm: [], tokensPerSecond: [] };
+  private lastStepAt: { step: number; time: number } | null = null;
+
+  add(point: CurvePoint): void {
+    const isStep = typeof point.heldOutLoss !== 'number';
+    let i = this.x.length - 1;
+    if (isStep) {
+      while (i >= 0 && this.x[i] >= point.globalStep) i--;
+      this.truncate(i + 1);
+      if (this.lastStepAt && this.lastStepAt.step >= point.globalStep) this.lastStepAt = null;
+      this.push(point.globalStep);
+      const last = this.x.length - 1;
+      this.columns.loss[last] = point.loss ?? null;
+      this.columns.lr[last] = point.lr ?? null;
+      this.columns.gradNorm[last] = point.gradNorm ?? null;
+      this.columns.tokensPerSecond[last] = this.throughput(point);
+    } else {
+      // An evaluation follows the step it measured: it shares that step's point (or makes one of its own).
+      while (i >= 0 && this.x[i] > point.globalStep) i--;
+      if (i < 0 || this.x[i] !== point.globalStep) {
+        if (i !== this.x.length - 1) return; // an evaluation of a step since superseded by a resume
+        this.push(point.globalStep);
+        i = this.x.length - 1;
+      }
+      this.columns.heldOutLoss[i] = point.heldOutLoss ?? null;
+    }
+  }
+
+  get length(): number {
+    return this.x.length;
+  }
+
+  /** The newest value of a column (null when it has none yet). */
+  latest(column: CurveColumn): number | null {
+    const values = this.columns[column];
+    for (let i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i];
+    return null;
+  }
+
+  /** Tokens per second since the previous step with a time: steps between the two times the tokens of one step. */
+  private throughput(point: CurvePoint): number | null {
+    const time = point.at ? Date.parse(point.at) : NaN;
+    const previous = this.lastStepAt;
+    if (Number.isFinite(time)) this.lastStepAt = { step: point.globalStep, time };
+    if (!previous || !Number.isFinite(time) || typeof point.tokens !== 'number') return null;
+    const seconds = (time - previous.time) / 1000;
+    const steps = point.globalStep - previous.step;
+    return seconds > 0 && steps > 0 ? (point.tokens * steps) / seconds : null;
+  }
+
+  private push(step: number): void {
+    this.x.push(step);
+    for (const c of COLUMNS) this.columns[c].push(null);
+  }
+
+  private truncate(length: number): void {
+    this.x.length = length;
+    for (const c of COLUMNS) this.columns[c].length = length;
+  }
+}
