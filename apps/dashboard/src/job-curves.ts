@@ -11,6 +11,7 @@ export interface CurvePoint {
   at?: string | null;
 }
 
+const MIN_RATE_SECONDS = 1;
 const COLUMNS = ['loss', 'heldOutLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
 export type CurveColumn = (typeof COLUMNS)[number];
 
@@ -60,15 +61,24 @@ export class JobCurves {
     return null;
   }
 
-  /** Tokens per second since the previous step with a time: steps between the two times the tokens of one step. */
+  /**
+   * Tokens per second over at least a second: the steps since the last measurement times the tokens of one step,
+   * over the time between. Event times have millisecond resolution and tiny steps take a few milliseconds, so a
+   * rate per step would be mostly noise; steps within the window get no value (the chart spans the gap).
+   */
   private throughput(point: CurvePoint): number | null {
     const time = point.at ? Date.parse(point.at) : NaN;
+    if (!Number.isFinite(time)) return null;
     const previous = this.lastStepAt;
-    if (Number.isFinite(time)) this.lastStepAt = { step: point.globalStep, time };
-    if (!previous || !Number.isFinite(time) || typeof point.tokens !== 'number') return null;
+    if (!previous) {
+      this.lastStepAt = { step: point.globalStep, time };
+      return null;
+    }
     const seconds = (time - previous.time) / 1000;
     const steps = point.globalStep - previous.step;
-    return seconds > 0 && steps > 0 ? (point.tokens * steps) / seconds : null;
+    if (seconds < MIN_RATE_SECONDS || steps <= 0 || typeof point.tokens !== 'number') return null;
+    this.lastStepAt = { step: point.globalStep, time };
+    return (point.tokens * steps) / seconds;
   }
 
   private push(step: number): void {

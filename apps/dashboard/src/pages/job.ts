@@ -44,7 +44,7 @@ export const jobPage: Page = (ctx, id) => {
   const small: [LineChart, 'lr' | 'gradNorm' | 'tokensPerSecond'][] = [
     [lineChart('Learning rate', 'step', [{ label: 'lr' }], { height: 160 }), 'lr'],
     [lineChart('Gradient norm', 'step', [{ label: 'grad norm', color: '#6a3fa0' }], { height: 160 }), 'gradNorm'],
-    [lineChart('Tokens per second', 'step', [{ label: 'tokens/s', color: '#1b7a3d' }], { height: 160 }), 'tokensPerSecond'],
+    [lineChart('Tokens per second', 'step', [{ label: 'tokens/s', color: '#1b7a3d', spanGaps: true }], { height: 160 }), 'tokensPerSecond'],
   ];
   const stages = h('ol', { class: 'stages' });
   const timeline = h('ol', { class: 'timeline', 'aria-label': 'Events' });
