@@ -81,7 +81,7 @@ const serverConfigSchema = object({
   /**
    * Most bytes a job may need to train, as its architecture estimates it (weights, gradients, AdamW moments and
    * activations at the spec's batch and sequence length; what `unilab describe` prints). Absent: half the memory of
-   * the machine (or of its cgroup).
+   * the machine (or of its cgroup), shared among maxConcurrentJobs, since that many may train at once.
    */
   maxJobMemoryBytes: optional(integer({ min: 1 << 20 })),
   /** Admit architectures from plugin packages that cannot estimate their memory (no `footprint` hook): unbounded. */
@@ -156,7 +156,7 @@ export async function loadServerConfig(options: { file?: string | null; env?: Re
   return {
     ...config,
     dataDir: resolve(config.dataDir),
-    maxJobMemoryBytes: config.maxJobMemoryBytes ?? Math.floor(machineMemory() / 2),
+    maxJobMemoryBytes: config.maxJobMemoryBytes ?? Math.floor(machineMemory() / 2 / config.maxConcurrentJobs),
     pluginConfig: options.file ? resolve(options.file) : null,
   };
 }

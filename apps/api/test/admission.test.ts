@@ -51,8 +51,8 @@ const memoryBomb = (architecture = 'decoder') => ({
 });
 
 describe('admission checks the memory a job needs to train', () => {
-  it('refuses a job sized to exhaust memory with 400 naming the fields and the estimate (default limit: half the machine)', async () => {
-    expect(server.config.maxJobMemoryBytes).toBe(Math.floor(machineMemory() / 2));
+  it('refuses a job sized to exhaust memory with 400 naming the fields and the estimate (default limit: half the machine, shared by the concurrent jobs)', async () => {
+    expect(server.config.maxJobMemoryBytes).toBe(Math.floor(machineMemory() / 2 / server.config.maxConcurrentJobs));
     const err = await refusal(() => client.submit(memoryBomb()));
     expect(err.status).toBe(400);
     expect(err.path).toBe('spec.train.batchSize');
