@@ -112,6 +112,8 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
     await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
     const first = await drawn();
     await expect.poll(drawn, { timeout: 20_000 }).toBeGreaterThan(first + 10);
+    // Evaluations: asked for only where the server lists the route (a server without it costs no failed request).
+    await expect.poll(() => page.getByRole('region', { name: 'Evaluation' }).textContent()).toMatch(/does not evaluate jobs|No completed evaluation/);
     await page.screenshot({ path: join(SHOTS, 'job.png'), fullPage: true });
 
     // Cancel from the page: the dialog asks, Escape keeps the job running, the button confirms.

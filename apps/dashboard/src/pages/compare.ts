@@ -1,6 +1,7 @@
 import type { JobView } from '@unilab/api/client';
 import { joinCurves, lineChart, PALETTE } from '../chart.ts';
 import { fmt, h } from '../dom.ts';
+import { formatFigure, newestEvalFigures, type EvalFigure } from '../eval-figures.ts';
 import { JobCurves, type CurvePoint } from '../job-curves.ts';
 import type { Page } from '../main.ts';
 import { api } from '../session.ts';
@@ -11,6 +12,8 @@ const MAX_COMPARED = PALETTE.length;
 interface Compared {
   job: JobView;
   curves: JobCurves;
+  /** The newest completed evaluation's figures; null when the server has no evaluation route. */
+  evals: Awaited<ReturnType<typeof newestEvalFigures>>;
 }
 
 /**
@@ -49,10 +52,14 @@ export const comparePage: Page = (ctx) => {
       }
       const compared: Compared[] = await Promise.all(
         chosen.map(async (id) => {
-          const [job, read] = await Promise.all([api().job(id), api().json<{ metrics: CurvePoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/metrics?points=${CURVE_POINTS}`)]);
+          const [job, read, evals] = await Promise.all([
+            api().job(id),
+            api().json<{ metrics: CurvePoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/metrics?points=${CURVE_POINTS}`),
+            newestEvalFigures((path) => api().json('GET', path), id),
+          ]);
           const curves = new JobCurves();
           for (const point of read.metrics) curves.add(point);
-          return { job, curves };
+          return { job, curves, evals };
         }),
       );
       render(compared);
@@ -121,7 +128,7 @@ export const comparePage: Page = (ctx) => {
           ),
         ),
       ),
-      h('p', { class: 'muted' }, 'Downstream eval metrics with confidence intervals are not shown here yet.'),
+      ...evalTable(compared, base, label),
     );
   }
 
@@ -129,3 +136,32 @@ export const comparePage: Page = (ctx) => {
     for (const chart of charts) chart.destroy();
   };
 };
+
+/**
+ * The jobs' evaluation figures side by side, each with its 95% interval and its change relative to the baseline's
+ * value (UL2's relative table, with the intervals that say which differences to trust).
+ */
+function evalTable(compared: Compared[], base: Compared, label: (c: Compared) => string): HTMLElement[] {
+  const heading = h('h2', {}, 'Evaluation');
+  if (compared.every((c) => c.evals === null)) return [heading, h('p', { class: 'muted' }, 'This server does not evaluate jobs; the losses above are what compares.')];
+  const figures = compared.map((c) => new Map((c.evals && !Array.isArray(c.evals) ? c.evals.figures : []).map((f) => [f.label, f])));
+  const labels = [...new Set(figures.flatMap((m) => [...m.keys()]))];
+  if (labels.length === 0) return [heading, h('p', { class: 'muted' }, 'None of these jobs has a completed evaluation.')];
+  const baseFigures = figures[compared.indexOf(base)];
+  const cell = (f: EvalFigure | undefined, b: EvalFigure | undefined, isBase: boolean) =>
+    !f ? '—' : `${formatFigure(f)}${isBase || !b || b.value === 0 ? '' : ` (${(((f.value - b.value) / Math.abs(b.value)) * 100).toFixed(1)}%)`}`;
+  return [
+    heading,
+    h(
+      'div',
+      { class: 'scroll' },
+      h(
+        'table',
+        { class: 'compare-eval' },
+        h('caption', {}, `Value [95% CI] and change relative to ${label(base)}`),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Figure'), ...compared.map((c) => h('th', { scope: 'col' }, label(c))))),
+        h('tbody', {}, ...labels.map((l) => h('tr', {}, h('th', { scope: 'row' }, l), ...compared.map((c, i) => h('td', { class: 'num' }, cell(figures[i].get(l), baseFigures.get(l), c === base)))))),
+      ),
+    ),
+  ];
+}

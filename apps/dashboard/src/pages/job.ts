@@ -1,6 +1,7 @@
 import type { JobView, ServerSentEvent } from '@unilab/api/client';
 import { lineChart, type LineChart } from '../chart.ts';
 import { announce, fmt, h } from '../dom.ts';
+import { formatFigure, newestEvalFigures } from '../eval-figures.ts';
 import { eta, jobActions } from '../job-actions.ts';
 import { JobCurves, type CurvePoint } from '../job-curves.ts';
 import type { Page } from '../main.ts';
@@ -49,6 +50,7 @@ export const jobPage: Page = (ctx, id) => {
   const stages = h('ol', { class: 'stages' });
   const timeline = h('ol', { class: 'timeline', 'aria-label': 'Events' });
   const checkpoints = h('tbody');
+  const evals = h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluation'));
 
   main.append(
     h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
@@ -63,6 +65,7 @@ export const jobPage: Page = (ctx, id) => {
       h('h2', { id: 'ckpt-h' }, 'Checkpoints'),
       h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ...['Stage', 'Attempt', 'Step', 'Global step', 'Written', 'On disk'].map((t) => h('th', { scope: 'col' }, t)))), checkpoints)),
     ),
+    evals,
     promptBox(id, ctx.fail),
   );
 
@@ -165,6 +168,30 @@ export const jobPage: Page = (ctx, id) => {
     }
   }
 
+  async function loadEvals(): Promise<void> {
+    try {
+      const found = await newestEvalFigures((path) => api().json('GET', path), id);
+      if (found === null) evals.append(h('p', { class: 'muted' }, 'This server does not evaluate jobs.'));
+      else if (Array.isArray(found)) evals.append(h('p', { class: 'muted' }, 'No completed evaluation of this job.'));
+      else
+        evals.append(
+          h(
+            'div',
+            { class: 'scroll' },
+            h(
+              'table',
+              {},
+              h('caption', {}, `Suite ${found.suite}: value and 95% interval`),
+              h('thead', {}, h('tr', {}, ...['Figure', 'Value [95% CI]', 'n'].map((t) => h('th', { scope: 'col' }, t)))),
+              h('tbody', {}, ...found.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.label), h('td', { class: 'num' }, formatFigure(f)), h('td', { class: 'num' }, fmt.int(f.n))))),
+            ),
+          ),
+        );
+    } catch (err) {
+      ctx.fail(err);
+    }
+  }
+
   /** Follow the job's events from the last one seen until it finishes; a resume starts following again. */
   async function follow(): Promise<void> {
     if (following || abort.signal.aborted) return;
@@ -193,6 +220,7 @@ export const jobPage: Page = (ctx, id) => {
       drawCurves();
       announce(`Loaded ${job.name || job.id}: ${curves.length} points`);
       void loadCheckpoints();
+      void loadEvals();
       void follow();
     } catch (err) {
       ctx.fail(err);
