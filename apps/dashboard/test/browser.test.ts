@@ -115,6 +115,10 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
     // Evaluations: asked for only where the server lists the route (a server without it costs no failed request).
     await expect.poll(() => page.getByRole('region', { name: 'Evaluation' }).textContent()).toMatch(/does not evaluate jobs|No completed evaluation/);
     await page.screenshot({ path: join(SHOTS, 'job.png'), fullPage: true });
+    // A reload reads the whole (short) log again: the timeline starts at the job's first event.
+    await page.reload();
+    await expect.poll(() => page.getByRole('list', { name: 'Events' }).textContent(), { timeout: 10_000 }).toMatch(/status queued.*status running.*stage live-clm \(attempt 1\) starts at step 0.*checkpoint at step 10/s);
+    expect(Number(await lossChart.getAttribute('data-points'))).toBeGreaterThan(first);
 
     // Cancel from the page: the dialog asks, Escape keeps the job running, the button confirms.
     await page.getByRole('button', { name: 'Cancel live-clm' }).click();

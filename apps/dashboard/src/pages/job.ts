@@ -9,6 +9,8 @@ import { api } from '../session.ts';
 
 /** Points asked of the metrics route: twice a wide chart's pixels, so min/max decimation loses nothing visible. */
 const CURVE_POINTS = 2000;
+/** A job with at most this many events is read from its whole event log (every step, the full timeline). */
+const REPLAY_EVENTS = 5000;
 const TIMELINE_TYPES = new Set(['status', 'stage', 'gate', 'stage-complete', 'checkpoint', 'checkpoint-skipped', 'cancel-requested']);
 
 interface Checkpoint {
@@ -25,8 +27,9 @@ interface Checkpoint {
  * One job: its summary and actions, live curves (training and held-out loss, learning rate, gradient norm, tokens/s),
  * its stages and what happened in them, its checkpoints, and a prompt box that samples from its newest checkpoint.
  *
- * The curves load once from the metrics route (downsampled to CURVE_POINTS, with the id of the newest event at the
- * time of the read), then grow from the event stream started after that id: no event is missed or drawn twice, and
+ * A job of up to REPLAY_EVENTS events is read from its whole event stream (every step, and the timeline from the
+ * start). A longer one loads its curves from the metrics route (downsampled to CURVE_POINTS, with the id of the
+ * newest event at the time of the read) and follows the stream from that id: no event is missed or drawn twice, and
  * a job of 100,000 steps loads a few thousand points, not its whole log. A dropped stream reconnects with
  * Last-Event-ID (ApiClient.follow).
  */
@@ -37,6 +40,8 @@ export const jobPage: Page = (ctx, id) => {
   let job: JobView | null = null;
   let lastEventId = 0;
   let following = false;
+  /** Events up to this id were there when the page opened: replayed, they change nothing that is already loaded. */
+  let replayedUpTo = 0;
 
   const heading = h('h1', {}, id);
   const summary = h('dl', { class: 'summary' });
@@ -130,10 +135,11 @@ export const jobPage: Page = (ctx, id) => {
   function onEvent(e: ServerSentEvent): void {
     if (e.id !== null) lastEventId = Number(e.id);
     const data = JSON.parse(e.data) as Record<string, unknown>;
+    const replaying = e.id !== null && Number(e.id) <= replayedUpTo;
     if (e.event === 'step' || e.event === 'eval') {
       curves.add(data as unknown as CurvePoint);
       drawCurves();
-      if (job && e.event === 'step') {
+      if (job && e.event === 'step' && !replaying) {
         job.step = data.globalStep as number;
         job.metrics.loss = data.loss as number;
         document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
@@ -142,6 +148,7 @@ export const jobPage: Page = (ctx, id) => {
       }
     }
     if (TIMELINE_TYPES.has(e.event)) addToTimeline(e, data);
+    if (replaying) return;
     if (e.event === 'status' || e.event === 'stage' || e.event === 'start' || e.event === 'cancel-requested') void refreshJob();
     if (e.event === 'checkpoint') void loadCheckpoints();
   }
@@ -215,8 +222,12 @@ export const jobPage: Page = (ctx, id) => {
       job = await api().job(id);
       renderSummary();
       const read = await api().json<{ metrics: CurvePoint[]; lastEventId: number }>('GET', `/v1/jobs/${encodeURIComponent(id)}/metrics?points=${CURVE_POINTS}`);
-      for (const point of read.metrics) curves.add(point);
-      lastEventId = read.lastEventId;
+      replayedUpTo = read.lastEventId;
+      if (read.lastEventId > REPLAY_EVENTS) {
+        for (const point of read.metrics) curves.add(point);
+        lastEventId = read.lastEventId;
+        timeline.append(h('li', { class: 'muted' }, `${fmt.int(read.lastEventId)} earlier events not listed (the curves above hold their steps)`));
+      }
       drawCurves();
       announce(`Loaded ${job.name || job.id}: ${curves.length} points`);
       void loadCheckpoints();
