@@ -8,6 +8,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiClient, loadServerConfig, startServerHere, type RunningServer } from '@unilab/api';
 import { readSotu } from '@unilab/data';
+// The store itself, to lay down a thousand jobs and a 100,000-step curve (the API's own tests do the same).
+import { nodeRuntime } from '../../api/src/node/runtime.ts';
+import { transaction } from '../../api/src/sql.ts';
+import { JobStore } from '../../api/src/store.ts';
 
 /**
  * The dashboard in real headless Chromium (Debian's `chromium`, driven by playwright-core) against the real server:
@@ -194,6 +198,48 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
 
     expect(consoleErrors).toEqual([]);
   }, 90_000);
+
+  test('at 1,000 jobs the list pages 50 at a time, and a 100,000-step job opens as a downsampled curve', async () => {
+    // Laid straight into the server's store through a second SQLite connection: no test could train them.
+    const db = await nodeRuntime.openDatabase(join(dataDir, 'unilab.db'));
+    const store = new JobStore(db);
+    const big = 'job_hundredthousand';
+    for (let i = 0; i < 1000; i++) {
+      const id = `job_seeded${String(i).padStart(4, '0')}`;
+      store.insertJob({ id, name: `seeded-${i}`, spec: {}, runSpec: {}, outDir: join(dataDir, 'seeded', id), totalSteps: 10, stageCount: 1 });
+      store.update(id, { status: 'completed', step: 10 });
+    }
+    store.insertJob({ id: big, name: 'hundred-thousand', spec: tinySpec('hundred-thousand', 100_000), runSpec: {}, outDir: join(dataDir, 'seeded', big), totalSteps: 100_000, stageCount: 1 });
+    store.appendEvent(big, 'status', { status: 'running' });
+    transaction(db, () => {
+      for (let s = 1; s <= 100_000; s++) store.insertMetric(big, { stage: 0, step: s, globalStep: s, loss: 6 * Math.exp(-s / 20_000) + 2, lr: 1e-3, gradNorm: 1, tokens: 32 });
+    });
+    // More events than the page replays: it must take the downsampled curve and follow from the newest event.
+    for (let s = 10; s <= 100_000; s += 10) store.appendEvent(big, 'step', { stage: 0, step: s, globalStep: s, loss: 0 });
+    store.appendEvent(big, 'status', { status: 'completed' }, { status: 'completed', step: 100_000 });
+    store.close();
+
+    await page.setViewportSize({ width: 1280, height: 900 });
+    let started = Date.now();
+    await page.goto(`${server.url}/#/jobs`);
+    await page.locator('tr[data-job]').nth(49).waitFor();
+    console.log(`jobs page with ${1002} jobs: first 50 rows in ${Date.now() - started} ms`);
+    expect(await page.locator('tr[data-job]').count()).toBe(50);
+    const firstPage = await page.locator('tr[data-job]').first().getAttribute('data-job');
+    await page.getByRole('link', { name: 'Older jobs' }).click();
+    await expect.poll(() => page.locator('tr[data-job]').first().getAttribute('data-job')).not.toBe(firstPage);
+    expect(await page.locator('tr[data-job]').count()).toBe(50);
+
+    started = Date.now();
+    await page.goto(`${server.url}/#/jobs/${big}`);
+    const lossChart = page.getByRole('group', { name: 'Loss' });
+    await expect.poll(async () => Number((await lossChart.getAttribute('data-points')) ?? 0), { timeout: 20_000 }).toBeGreaterThan(1000);
+    console.log(`one-job page of a 100,000-step job: curve drawn in ${Date.now() - started} ms`);
+    expect(Number(await lossChart.getAttribute('data-points'))).toBeLessThanOrEqual(2002);
+    expect(await page.getByRole('list', { name: 'Events' }).textContent()).toContain('10,002 earlier events not listed');
+    expect(await page.locator('#job-status').textContent()).toBe('completed');
+    expect(consoleErrors).toEqual([]);
+  }, 60_000);
 });
 
 /** Inputs, selects, textareas and buttons with no accessible name (no label, aria-label or text). */
