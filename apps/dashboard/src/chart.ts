@@ -37,7 +37,7 @@ export function lineChart(title: string, xLabel: string, series: SeriesSpec[], o
     legend: { live: true },
     series: [
       { label: xLabel },
-      ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 1.5, spanGaps: s.spanGaps ?? false, dash: s.dash, points: { show: false } })),
+      ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 1.5, spanGaps: s.spanGaps ?? false, dash: s.dash })),
     ],
   };
   const plot = new uPlot(opts, [[], ...series.map(() => [])], plotArea);

@@ -11,7 +11,7 @@ export interface CurvePoint {
   at?: string | null;
 }
 
-const MIN_RATE_SECONDS = 1;
+const MIN_RATE_SECONDS = 0.25;
 const COLUMNS = ['loss', 'heldOutLoss', 'lr', 'gradNorm', 'tokensPerSecond'] as const;
 export type CurveColumn = (typeof COLUMNS)[number];
 
@@ -24,6 +24,7 @@ export class JobCurves {
   readonly x: number[] = [];
   readonly columns: Record<CurveColumn, (number | null)[]> = { loss: [], heldOutLoss: [], lr: [], gradNorm: [], tokensPerSecond: [] };
   private lastStepAt: { step: number; time: number } | null = null;
+  private lastRate: number | null = null;
 
   add(point: CurvePoint): void {
     const isStep = typeof point.heldOutLoss !== 'number';
@@ -62,9 +63,9 @@ export class JobCurves {
   }
 
   /**
-   * Tokens per second over at least a second: the steps since the last measurement times the tokens of one step,
+   * Tokens per second over at least a quarter second: the steps since the last measurement times the tokens of one step,
    * over the time between. Event times have millisecond resolution and tiny steps take a few milliseconds, so a
-   * rate per step would be mostly noise; steps within the window get no value (the chart spans the gap).
+   * rate per step would be mostly noise; steps inside a window carry the last window's rate.
    */
   private throughput(point: CurvePoint): number | null {
     const time = point.at ? Date.parse(point.at) : NaN;
@@ -72,13 +73,15 @@ export class JobCurves {
     const previous = this.lastStepAt;
     if (!previous) {
       this.lastStepAt = { step: point.globalStep, time };
+      this.lastRate = null;
       return null;
     }
     const seconds = (time - previous.time) / 1000;
     const steps = point.globalStep - previous.step;
-    if (seconds < MIN_RATE_SECONDS || steps <= 0 || typeof point.tokens !== 'number') return null;
+    if (seconds < MIN_RATE_SECONDS || steps <= 0 || typeof point.tokens !== 'number') return this.lastRate;
     this.lastStepAt = { step: point.globalStep, time };
-    return (point.tokens * steps) / seconds;
+    this.lastRate = (point.tokens * steps) / seconds;
+    return this.lastRate;
   }
 
   private push(step: number): void {

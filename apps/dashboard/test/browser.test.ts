@@ -135,6 +135,11 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
     await expect.poll(() => page.locator('#job-status').textContent(), { timeout: 20_000 }).toBe('cancelled');
     const atCancel = (await client.job(liveId)).step;
 
+    // The prompt box samples from the newest checkpoint through /v1/completions.
+    await page.getByLabel('Tokens to generate').fill('8');
+    await page.getByRole('button', { name: 'Complete' }).click();
+    await expect.poll(() => page.locator('#completion').textContent(), { timeout: 20_000 }).toMatch(/^The.{2,}/s);
+
     // Resume from the page: the curve carries on past where the cancel stopped it.
     await page.getByRole('button', { name: 'Resume live-clm' }).click();
     await page.locator('#confirm-ok').click();

@@ -10,10 +10,11 @@ describe('JobCurves', () => {
     c.add({ globalStep: 2, loss: 4, lr: 1e-3, gradNorm: 2, tokens: 100, at: at(2) });
     c.add({ globalStep: 2, heldOutLoss: 4.5 });
     c.add({ globalStep: 4, loss: 3, lr: 1e-3, gradNorm: 2, tokens: 100, at: at(3) }); // a downsampled gap: two steps in one second
-    expect(c.x).toEqual([1, 2, 4]);
-    expect(c.columns.loss).toEqual([5, 4, 3]);
-    expect(c.columns.heldOutLoss).toEqual([null, 4.5, null]);
-    expect(c.columns.tokensPerSecond).toEqual([null, 50, 200]);
+    c.add({ globalStep: 5, loss: 3, lr: 1e-3, gradNorm: 2, tokens: 100, at: at(3) }); // within a second: carries the last rate
+    expect(c.x).toEqual([1, 2, 4, 5]);
+    expect(c.columns.loss).toEqual([5, 4, 3, 3]);
+    expect(c.columns.heldOutLoss).toEqual([null, 4.5, null, null]);
+    expect(c.columns.tokensPerSecond).toEqual([null, 50, 200, 200]);
     expect(c.latest('heldOutLoss')).toBe(4.5);
   });
 
