@@ -4,45 +4,14 @@
  * Prints one JSON line (SideResult) last.
  */
 import { readFile } from 'node:fs/promises';
-import { AdamW, Rng, Trainer, createWasmBackend, parameterCount, type Batch, type Batcher } from '@unilab/core';
+import { AdamW, Rng, Trainer, createWasmBackend, parameterCount } from '@unilab/core';
 import { decoder } from '@unilab/plugins-arch';
-import { benchSmall as c, median, windowStart, type SideResult } from './config.ts';
+import { benchSmall as c, median, type SideResult } from './config.ts';
+import { streamBatcher } from './data.ts';
 import { profiled } from './profile.ts';
 
 const bytes = await readFile(process.argv[2]);
 const stream = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-
-/** Causal LM on the stream: row b of step s is the window at windowStart(s, b), its targets shifted by one. */
-function streamBatcher(): Batcher {
-  let step = 0;
-  const n = c.batchSize * c.seqLen;
-  return {
-    next(): Batch {
-      const tokens = new Int32Array(n);
-      const targets = new Int32Array(n);
-      for (let b = 0; b < c.batchSize; b++) {
-        const start = windowStart(step, b, c.batchSize, c.seqLen, stream.length);
-        tokens.set(stream.subarray(start, start + c.seqLen), b * c.seqLen);
-        targets.set(stream.subarray(start + 1, start + c.seqLen + 1), b * c.seqLen);
-      }
-      step++;
-      return {
-        batchSize: c.batchSize,
-        seqLen: c.seqLen,
-        tokens,
-        targets,
-        lossMask: new Float32Array(n).fill(1),
-        segmentIds: new Int32Array(n),
-        prefixEnd: new Int32Array(n),
-        positions: Int32Array.from({ length: n }, (_, i) => i % c.seqLen),
-      };
-    },
-    state: () => step,
-    restore(s) {
-      step = s as number;
-    },
-  };
-}
 
 const wasm = await createWasmBackend(undefined, { threads: c.threads });
 const { backend, take } = profiled(wasm);
@@ -53,7 +22,7 @@ const config = decoder.configSchema.parse(
 const model = decoder.create(config, { backend, vocabSize: c.vocabSize, rng: new Rng(c.seed) });
 const optimizer = new AdamW(backend, model.params, { beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, clipNorm: c.clipNorm });
 const schedule = { kind: 'constant' as const, maxLr: c.lr, minLr: c.lr, warmupSteps: 0, totalSteps: 1_000_000, decayFraction: 0 };
-const trainer = new Trainer(backend, model, optimizer, streamBatcher(), schedule);
+const trainer = new Trainer(backend, model, optimizer, streamBatcher(stream, c), schedule);
 
 const losses: number[] = [];
 const stepSeconds: number[] = [];

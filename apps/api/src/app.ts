@@ -11,6 +11,8 @@ import { CompletionCancelledError, DamagedCheckpointError, parseCompletionReques
 import type { ServerConfig } from './config.ts';
 import { crossSiteGuard } from './cross-site.ts';
 import { serveDashboard } from './dashboard.ts';
+import { registerEvalRoutes } from './eval-routes.ts';
+import type { EvalService } from './evals.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
 import { downsampleMetrics } from './metric-downsampling.ts';
 import { openApiDocument } from './openapi.ts';
@@ -21,6 +23,8 @@ export interface AppContext {
   store: JobStore;
   jobs: JobManager;
   completions: CompletionService;
+  /** Evaluations of finished jobs' checkpoints (eval-routes.ts). */
+  evals: EvalService;
   registry: PluginRegistry;
   /** "node" or "deno", reported by /healthz. */
   runtime: string;
@@ -48,7 +52,7 @@ const HEARTBEAT_MS = 15_000;
  * the store, the job manager (workers) and the completion service are handed in by the runtime adapter.
  */
 export function createApp(ctx: AppContext): Hono {
-  const { config, store, jobs, completions, registry } = ctx;
+  const { config, store, jobs, completions, evals, registry } = ctx;
   const app = new Hono();
   /** Checkpoints the inference worker found damaged: completions and /v1/models pass over them. */
   const damaged = new Set<string>();
@@ -150,6 +154,8 @@ export function createApp(ctx: AppContext): Hono {
   app.delete('/v1/jobs/:id', async (c) => {
     const id = c.req.param('id');
     const paths = store.checkpoints(id).map((k) => k.path);
+    requireJob(store, id);
+    evals.forgetJob(id);
     await jobs.remove(id);
     for (const path of paths) damaged.delete(path);
     return c.json({ id, object: 'job', deleted: true });
@@ -228,6 +234,7 @@ export function createApp(ctx: AppContext): Hono {
   }
 
   serveDashboard(app, { tokenRequired: Boolean(config.token) });
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged) });
 
   app.get('/v1/models', (c) => {
     const data = store

@@ -18,6 +18,19 @@ export interface JobView {
   spec?: unknown;
 }
 
+/** An evaluation of a job's checkpoint (POST/GET /v1/jobs/:id/eval); `report` is `unilab eval --json`'s report. */
+export interface EvalView {
+  job: string;
+  suite: string;
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  checkpoint: string;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  report: unknown;
+}
+
 export interface ServerSentEvent {
   id: string | null;
   event: string;
@@ -59,6 +72,11 @@ export class ApiClient {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** A job's checkpoints in the order they were written (paths on the server's disk; `available` if still there). */
+  async checkpoints(id: string): Promise<{ stage: number; attempt: number; step: number; globalStep: number; path: string; at: string; available: boolean }[]> {
+    return (await this.json<{ checkpoints: any[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
+  }
+
   resume(id: string): Promise<JobView> {
     return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/resume`);
   }
@@ -66,6 +84,14 @@ export class ApiClient {
   /** Delete a finished job and its files (the server refuses a running or queued one with 409). */
   delete(id: string): Promise<{ id: string; deleted: true }> {
     return this.json('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
+  }
+
+  evaluate(id: string, suite: string): Promise<EvalView> {
+    return this.json('POST', `/v1/jobs/${encodeURIComponent(id)}/eval`, { suite });
+  }
+
+  async evals(id: string): Promise<EvalView[]> {
+    return (await this.json<{ evals: EvalView[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/eval`)).evals;
   }
 
   /**

@@ -16,9 +16,9 @@ type CompletionLimits = Pick<ServerConfig, 'maxCompletionTokens' | 'maxCompletio
 
 /**
  * Validate the fields of the OpenAI completions API that this server implements (model, prompt, max_tokens,
- * temperature, top_p, n, stop, seed, plus top_k). Other fields OpenAI clients may send are ignored, as OpenAI does
- * for fields a model does not use. Errors name the field as `body.<field>`. The work a request asks for, prompts x n
- * x max_tokens sampled tokens, is bounded by maxCompletionTokensPerRequest.
+ * temperature, top_p, n, stop, seed, plus top_k and UL2's `mode`). Other fields OpenAI clients may send are ignored,
+ * as OpenAI does for fields a model does not use. Errors name the field as `body.<field>`. The work a request asks
+ * for, prompts x n x max_tokens sampled tokens, is bounded by maxCompletionTokensPerRequest.
  */
 export function parseCompletionRequest(body: unknown, limits: CompletionLimits): CompletionRequest {
   const { maxCompletionTokens, maxCompletionTokensPerRequest } = limits;
@@ -38,6 +38,9 @@ export function parseCompletionRequest(body: unknown, limits: CompletionLimits):
   const stops = typeof stop === 'string' ? [stop] : stop;
   if (!Array.isArray(stops) || stops.length > 4 || stops.some((s) => typeof s !== 'string' || s === ''))
     throw new SpecError('body.stop', 'expected a string or a list of at most 4 non-empty strings');
+  const mode = b.mode;
+  if (mode !== undefined && (typeof mode !== 'string' || !/^[A-Za-z0-9]{1,16}$/.test(mode)))
+    throw new SpecError('body.mode', `expected a UL2 paradigm name such as "NLU", "NLG" or "S2S", got ${JSON.stringify(mode)}`);
   const isInt = Number.isInteger;
   const request: CompletionRequest = {
     model: b.model,
@@ -50,6 +53,7 @@ export function parseCompletionRequest(body: unknown, limits: CompletionLimits):
       topK: num('top_k', 0, (v) => isInt(v) && v >= 0, 'a non-negative integer (0 keeps every token)'),
       seed: num('seed', 0, (v) => isInt(v) && v >= 0 && v < 2 ** 31, 'an integer from 0 to 2^31 - 1'),
       stop: stops as string[],
+      ...(mode === undefined ? {} : { mode }),
     },
   };
   const tokens = request.prompts.length * request.n * request.options.maxTokens;

@@ -223,6 +223,16 @@ export const openApiDocument = {
         responses: { 200: { description: '{ metrics, lastEventId: the newest event id at the read (follow the event stream from it) }' }, 400: error, 401: unauthorized, 403: crossSite, 404: error },
       },
     },
+    '/v1/jobs/{id}/eval': {
+      post: {
+        summary: "Evaluate a finished job's newest checkpoint: bits per byte, mode-wise NLL, few-shot tasks, each with n, 95% CI and chance",
+        security: secured,
+        parameters: [jobId],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { suite: { enum: ['default', 'quick'], default: 'default' } }, additionalProperties: false } } } },
+        responses: { 202: { description: 'The evaluation, queued' }, 400: error, 401: unauthorized, 403: crossSite, 404: error, 409: error, 415: notJson },
+      },
+      get: { summary: "The job's evaluations, each with its report (the JSON of `unilab eval --json`) once completed", security: secured, parameters: [jobId], responses: { 200: { description: '{ evals }' }, 401: unauthorized, 403: crossSite, 404: error } },
+    },
     '/v1/models': { get: { summary: 'Jobs with a checkpoint, as OpenAI models', security: secured, responses: { 200: { description: '{ object: "list", data }' }, 401: unauthorized, 403: crossSite } } },
     '/v1/completions': {
       post: {
@@ -247,6 +257,7 @@ export const openApiDocument = {
                   n: { type: 'integer' },
                   stop: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
                   seed: { type: 'integer' },
+                  mode: { type: 'string', description: "UL2's paradigm token leading the input (NLU, NLG, S2S), for models trained with mode tokens" },
                 },
               },
             },

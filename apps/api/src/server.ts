@@ -4,6 +4,8 @@ import { createConfiguredRegistry } from '@unilab/runner';
 import { createApp } from './app.ts';
 import { CompletionService } from './completions.ts';
 import { assertSafeToServe, type ServerConfig } from './config.ts';
+import { EvalStore } from './eval-store.ts';
+import { EvalService } from './evals.ts';
 import { JobManager } from './jobs.ts';
 import type { SqlDatabase } from './sql.ts';
 import { JobStore } from './store.ts';
@@ -39,8 +41,10 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   // Job directories were resolved inside the data directory's real path (admission.ts).
   const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
-  const app = createApp({ config, store, jobs, completions, registry, runtime: runtime.name });
+  const evals = new EvalService(new EvalStore(store.db), () => runtime.startWorker(), config.pluginConfig);
+  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
   jobs.recover(config.autoResume);
+  evals.recover();
   const listener = await runtime.listen(app.fetch, config);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closed: Promise<void> | null = null;
@@ -52,6 +56,7 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
       (closed ??= (async () => {
         await jobs.close();
         await completions.close();
+        await evals.close();
         await listener.close();
         store.close();
       })()),

@@ -124,7 +124,8 @@ const finite = (v: number | null | undefined): number | null => (typeof v === 'n
 export class JobStore {
   private readonly nextSeq = new Map<string, number>();
 
-  constructor(private readonly db: SqlDatabase) {
+  /** `db` is shared with the evaluations' table (eval-store.ts): one SQLite file per data directory. */
+  constructor(readonly db: SqlDatabase) {
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
     db.exec(SCHEMA);
     // A store made before a column existed gains it (CREATE TABLE IF NOT EXISTS leaves an old table as it is).

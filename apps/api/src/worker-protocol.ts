@@ -1,3 +1,4 @@
+import type { EvalReport, SuiteName } from '@unilab/eval';
 import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
 
 /**
@@ -11,7 +12,8 @@ export type ToWorker =
    * `cancelled` is one Int32 over a SharedArrayBuffer that the server sets to 1 when the client goes away: sampling
    * does not yield to the worker's message loop between tokens, so a message could not stop it, shared memory can.
    */
-  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; cancelled: Int32Array; pluginConfig: string | null };
+  | { type: 'generate'; id: number; checkpoint: string; prompt: string; options: GenerationRequest; cancelled: Int32Array; pluginConfig: string | null }
+  | { type: 'evaluate'; checkpoint: string; suite: SuiteName; pluginConfig: string | null };
 
 export interface GenerationRequest {
   maxTokens: number;
@@ -20,6 +22,8 @@ export interface GenerationRequest {
   topP: number;
   seed: number;
   stop: readonly string[];
+  /** UL2's paradigm token that leads the input (NLU, NLG, S2S), for models trained with mode tokens. */
+  mode?: string;
 }
 
 export interface Generation {
@@ -36,7 +40,9 @@ export type FromWorker =
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
   /** `damagedCheckpoint`: the checkpoint does not read back intact (truncated, checksum mismatch), so another may. */
-  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean };
+  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean }
+  | { type: 'evaluated'; report: EvalReport }
+  | { type: 'evaluate-failed'; message: string };
 
 /** The server's side of one worker; each runtime adapter implements it. */
 export interface WorkerHandle {

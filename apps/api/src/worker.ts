@@ -1,11 +1,13 @@
 import type { PluginRegistry } from '@unilab/core';
 import { TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
 import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
+import { evaluateCheckpoint } from './eval-worker.ts';
 
 /**
  * The body of every worker, runtime-agnostic: the Node and Deno entries only wire their message channel to this.
  * A `train` message runs one job's stages (a `cancel` stops it between steps, with a checkpoint); `generate`
- * messages sample from checkpoints, keeping the last few models loaded.
+ * messages sample from checkpoints, keeping the last few models loaded; an `evaluate` message runs the evaluation
+ * suite on one checkpoint.
  */
 export function serveWorker(port: WorkerPort): void {
   const controller = new AbortController();
@@ -16,6 +18,7 @@ export function serveWorker(port: WorkerPort): void {
   port.onMessage((message) => {
     if (message.type === 'cancel') controller.abort();
     else if (message.type === 'train') void train(message, controller.signal);
+    else if (message.type === 'evaluate') void evaluateCheckpoint(message, () => registryOf(message.pluginConfig)).then((reply) => port.post(reply));
     else void complete(message);
   });
 

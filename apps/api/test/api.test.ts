@@ -271,5 +271,9 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
       status: 400,
       error: { path: 'body.max_tokens' },
     });
+    // UL2's mode travels to generation; its form is checked here, its meaning against the model by the runner.
+    const badMode = await request('POST', '/v1/completions', { body: JSON.stringify({ model: finishedId, prompt: 'x', mode: ['NLU'] }) });
+    expect(badMode.status).toBe(400);
+    expect((await badMode.json()).error).toMatchObject({ path: 'body.mode' });
   });
 });

@@ -1,6 +1,9 @@
 import { SpecError } from '@unilab/core';
+import { attentionRankCommand } from './commands/attention-rank.ts';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
+import { evalCommand } from './commands/eval.ts';
+import { finetuneCommand } from './commands/finetune.ts';
 import { generateCommand } from './commands/generate.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { pluginsCommand } from './commands/plugins.ts';
@@ -8,16 +11,21 @@ import { previewCommand } from './commands/preview.ts';
 import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { submitCommand } from './commands/submit.ts';
+import { sweepCommand } from './commands/sweep.ts';
 import { trainCommand } from './commands/train.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
   data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+  eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
+  finetune: { run: finetuneCommand, help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
   describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
   plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
   run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
+  'attention-rank': { run: attentionRankCommand, help: 'attention-rank <checkpoint> [--json FILE]   rank of causal vs bidirectional attention per head' },
+  sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
   serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
   jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },

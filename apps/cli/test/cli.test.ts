@@ -36,6 +36,27 @@ describe('unilab CLI', () => {
     const gen = await cli('generate', join(dir, 'run', 'checkpoints', 'step-00000004.safetensors'), '--prompt', 'Fellow', '--max-tokens', '5', '--top-k', '3');
     expect(gen.code).toBe(0);
     expect(gen.out.startsWith('Fellow')).toBe(true);
+    const mode = await cli('generate', join(dir, 'run', 'checkpoints', 'step-00000004.safetensors'), '--prompt', 'Fellow', '--mode', 'NLU');
+    expect(mode.err).toBe('unilab generate: mode "NLU": this model was trained with clm, whose inputs carry no mode token (UL2 with modeTokens has NLU, NLG, S2S)');
+  });
+
+  it('generate --mode and --special prompt a UL2 model as it was trained; --no-cache gives the same greedy tokens', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'unilab-cli-'));
+    const spec = await tinySpecFile(dir, { objective: { name: 'ul2', config: {} }, samplePrompts: [] });
+    expect((await cli('train', spec, '--out', join(dir, 'run'))).code).toBe(0);
+    const checkpoint = join(dir, 'run', 'checkpoints', 'step-00000004.safetensors');
+    const greedy = ['--max-tokens', '24', '--temperature', '0'];
+    for (const mode of ['NLU', 'NLG', 'S2S']) {
+      const args = ['generate', checkpoint, '--special', '--mode', mode, '--prompt', 'We the <|extra_id_0|> of the United States', ...greedy];
+      const cached = await cli(...args);
+      expect(cached.code, cached.err).toBe(0);
+      expect(cached.out.startsWith('We the <|extra_id_0|> of the United States')).toBe(true);
+      expect((await cli(...args, '--no-cache')).out).toBe(cached.out);
+    }
+    expect((await cli('generate', checkpoint, '--mode', 'R', '--prompt', 'x')).err).toBe('unilab generate: mode "R": expected one of NLU, NLG, S2S');
+    expect((await cli('generate', checkpoint, '--special', '--prompt', 'a <|gMASK|>')).err).toMatch(
+      /^unilab generate: prompt\[1\]: this model's tokenizer has no special token "gMASK"; it has eos, pad, NLU, NLG, S2S, extra_id_0\.\.extra_id_99/,
+    );
   });
 
   it('a malformed spec exits 1 with one line naming the field', async () => {
@@ -78,6 +99,9 @@ describe('unilab CLI', () => {
     );
     expect((await cli('generate', '/no/ckpt.safetensors', '--prompt', 'x', '--top-p', '2')).err).toBe(
       'unilab generate: --top-p must be in (0, 1]',
+    );
+    expect((await cli('generate', '/no/ckpt.safetensors', '--prompt', 'x', '--mode')).err).toBe(
+      'unilab generate: --mode needs a value: NLU, NLG or S2S (UL2 paradigms, for models trained with mode tokens)',
     );
     expect((await cli('frobnicate')).code).toBe(1);
   });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from './run-cli.ts';
 
-// Every objective, in each form it has (decoder-only and encoder-decoder; GLM and BERT on their own stacks), trains
+// Every objective, in each form it has (decoder-only, on the causal decoder or the mask-following prefix-lm, and encoder-decoder; GLM and BERT on their own stacks), trains
 // end to end through `unilab train` on the WASM backend: its batches feed the architecture, and the held-out loss per
 // predicted token ends well below ln(vocab) (≈ 5.55 with bytes, 5.88 with T5's sentinels), where a fresh model
 // starts. Tiny models keep it fast; one-stack models get as many layers as the encoder-decoder has in its two stacks.
@@ -20,7 +20,7 @@ const runs: [string, string, Record<string, unknown>][] = [
   ['span-corruption', 'encoder-decoder', twoStacks],
   ['sclm', 'decoder', oneStack],
   ['sclm', 'encoder-decoder', twoStacks],
-  ['unilm', 'decoder', oneStack],
+  ['unilm', 'prefix-lm', oneStack],
   ['unilm', 'encoder-decoder', twoStacks],
   ['ul2', 'decoder', oneStack],
   ['ul2', 'encoder-decoder', twoStacks],

@@ -2,6 +2,7 @@ export * from './batch.ts';
 export * from './rng.ts';
 export * from './config/schema.ts';
 export * from './plugins/objective.ts';
+export * from './plugins/inference-layout.ts';
 export * from './backend/tensor.ts';
 export * from './backend/backend.ts';
 export { ArrayBackend } from './backends/array-backend.ts';
@@ -11,7 +12,10 @@ export { firstNonFinite, describeOp, type NonFiniteOp } from './autodiff/finite-
 export { locateNonFinite } from './train/locate-non-finite.ts';
 export * as ops from './autodiff/ops.ts';
 export * from './nn/parameter.ts';
+export * from './nn/lora.ts';
+export * from './nn/bottleneck-adapter.ts';
 export * from './plugins/architecture.ts';
+export * from './plugins/incremental-decoding.ts';
 export * from './batch-tensors.ts';
 export * from './optim/adamw.ts';
 export * from './optim/schedule.ts';

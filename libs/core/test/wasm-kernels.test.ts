@@ -73,6 +73,18 @@ describe.each([
     });
   });
 
+  it('copyInto: a tensor written into another at an offset (f32 and i32)', async () => {
+    const be = await backend(variant, threads);
+    await agrees('copyInto', be, (r) => {
+      const dst = f(r, [4, 7], 8);
+      r.copyInto(dst, f(r, [2, 7], 9), 7);
+      return dst;
+    });
+    const into = be.zeros([5], 'i32');
+    be.copyInto(into, be.fromArray(new Int32Array([-3, 4]), [2]), 3);
+    expect(Array.from(await be.read(into))).toEqual([0, 0, 0, -3, 4]);
+  });
+
   it('embedding gather and scatter-add with repeated ids', async () => {
     const be = await backend(variant, threads);
     const ids = ints(29, 1, 0, 11);
@@ -184,6 +196,12 @@ describe('wasm kernels report bad input', () => {
     expect(() => be.rope(be.zeros([2, 3, 4]), be.zeros([2, 3], 'i32'), 1e4)).toThrow(/rope: x must be \[B, T, H, D\]/);
     expect(() => be.matmul(be.zeros([2], 'i32'), be.zeros([2, 2]))).toThrow(/matmul: a must be a float tensor/);
     expect(() => be.crossEntropy(be.zeros([3, 4]), be.zeros([2], 'i32'), be.zeros([3]))).toThrow(/crossEntropy: logits \[3, 4\] need 3 targets/);
+  });
+
+  it('copyInto refuses a copy that does not fit or changes dtype', async () => {
+    const be = await backend('simd128', 1);
+    expect(() => be.copyInto(be.zeros([5]), be.zeros([2]), 4)).toThrow('copyInto: 2 values at offset 4 do not fit a tensor of 5 [5]');
+    expect(() => be.copyInto(be.zeros([5]), be.zeros([2], 'i32'), 0)).toThrow('copyInto: cannot copy i32 values into an f32 tensor');
   });
 
   it('token ids and targets outside the vocabulary are refused, and nothing leaks', async () => {

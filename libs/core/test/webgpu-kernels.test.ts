@@ -106,6 +106,20 @@ describe.skipIf(!device)('WebGPU kernels equal the reference backend', () => {
     await parity(gpu, 'fillZero', inputs, (be, x) => (be.fillZero(x.a), { a: x.a }));
   });
 
+  it('copyInto lands in order between kernels (the key/value cache\'s append): a kernel\'s output in, a kernel reads it', async () => {
+    const inputs = { a: f([2, 5]), b: f([2, 5]), cache: f([4, 5]) };
+    await parity(gpu, 'copyInto', inputs, (be, x) => {
+      const sum = be.add(x.a, x.b);
+      be.copyInto(x.cache, sum, 10);
+      return { cache: x.cache, scaled: be.scale(x.cache, 2) };
+    });
+    const ids = gpu!.fromArray(new Int32Array([7, 8]), [2]);
+    const into = gpu!.zeros([5], 'i32');
+    gpu!.copyInto(into, ids, 3);
+    expect(Array.from(await gpu!.read(into))).toEqual([0, 0, 0, 7, 8]);
+    expect(() => gpu!.copyInto(into, ids, 4)).toThrow('copyInto: 2 values at offset 4 do not fit a tensor of 5 [5]');
+  });
+
   it('embedding and its backward (repeated ids, untouched rows)', async () => {
     const inputs = { ids: i(ints(57, 41), [3, 19]), table: f([41, 13]), dy: f([3, 19, 13]) };
     await parity(gpu, 'embedding', inputs, (be, x) => ({ y: be.embedding(x.ids, x.table) }));

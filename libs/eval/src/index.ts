@@ -1,2 +1,39 @@
 // @unilab/eval: the evaluation suite shared by `unilab eval`, the API's eval jobs and `unilab sweep`.
-export {};
+export * from './tasks/index.ts';
+export { proportion, wilsonInterval, Z95, type Proportion } from './stats/proportion.ts';
+export { compareIndependent, comparePaired, signTestP, type Comparison } from './stats/compare.ts';
+export type { ScoreFn, ScoreRequest, ContinuationScore } from './few-shot/score-fn.ts';
+export { evaluateFewShot, type FewShotOptions, type FewShotResult, type FewShotItem } from './few-shot/few-shot.ts';
+export { fewShotContext, choiceContinuation, FEWSHOT_DELIMITER, TARGET_DELIMITER } from './few-shot/prompt.ts';
+export {
+  scoringModel,
+  continuationFormat,
+  describeContinuationFormat,
+  scoreTargets,
+  loglikelihoods,
+  type ScoringOptions,
+  type ScoringModel,
+  type ContinuationTask,
+  type TokenScoringRequest,
+  type TargetScore,
+  type LoglikelihoodRequest,
+} from './scoring.ts';
+export { loadScoringModel } from './load-scoring-model.ts';
+export { rowLogProbs, type TokenQuery, type TokenLogProb, type RowScoringOptions } from './row-log-probs.ts';
+export { bootstrapRatio, bootstrapMean, type Estimate, type BootstrapOptions } from './stats/bootstrap.ts';
+export { modelScoreFn, fewShotReading } from './few-shot/model-score-fn.ts';
+export { SUITES, SUITE_NAMES, suiteConfig, type SuiteName, type SuiteConfig } from './suite/suite-config.ts';
+export { suiteChoiceTasks } from './suite/suite-tasks.ts';
+export { runEvalSuite, type SuiteRunOptions } from './suite/run-suite.ts';
+export type { EvalReport, FewShotSection, FewShotFigure } from './suite/eval-report.ts';
+export { formatEvalReport } from './suite/format-report.ts';
+export { reportJson } from './suite/report-json.ts';
+export { bitsPerByte, documentNll, type BitsPerByteOptions, type BitsPerByteReport, type DocumentNll, type DomainBitsPerByte } from './bits-per-byte.ts';
+export { modeNll, EVAL_MODES, SEQ2SEQ_TARGET_FRACTION, type EvalMode, type ModeNll, type ModeNllOptions } from './mode-nll.ts';
+export { scoreInfilling, infillingSpans, describeInfillingFormat, pieceRng, INFILLING_NOISE, type InfillingScore } from './infilling.ts';
+export { heldOutDomains, utf8Length, utf8Prefix, DEFAULT_UDHR_LANGUAGES, type EvalDomain, type DomainOptions } from './corpora/held-out-domains.ts';
+export { BROWN_GENRES, brownGenre } from './corpora/brown-genres.ts';
+export { tokenBytes } from './token-bytes.ts';
+export { evaluateLikelihood, formatLikelihoodReport, type LikelihoodReport, type LikelihoodOptions } from './report.ts';
+export { compareReports, type FigureComparison } from './suite/compare-reports.ts';
+export * from './finetune/index.ts';

@@ -1,7 +1,8 @@
-import type { AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
-import { ops } from '@unilab/core';
+import type { AttentionMask, Backend, LoraParams, Parameter, Rng, Tape, Tensor } from '@unilab/core';
+import { Var, createLora, loraParameters, ops, projection } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
 import { normalParameter } from './init.ts';
+import type { ModelTuning } from './tuning.ts';
 
 /**
  * Multi-head attention without biases (LLaMA). Queries have `heads` heads of size d / heads; keys and values have
@@ -12,23 +13,25 @@ export interface AttentionParams {
   wk: Parameter;
   wv: Parameter;
   wo: Parameter;
+  /** LoRA factors of the projections a fine-tuning run adapts (core/nn/lora.ts). */
+  lora: { wq?: LoraParams; wk?: LoraParams; wv?: LoraParams; wo?: LoraParams };
 }
 
 /** `prefix` ends in the projection stem: 'layers.0.w' gives layers.0.wq, ..., 'layers.0.cross_w' layers.0.cross_wq, .... */
-export function createAttention(backend: Backend, rng: Rng, prefix: string, c: BlockConfig, residualStd: number): AttentionParams {
+export function createAttention(backend: Backend, rng: Rng, prefix: string, c: BlockConfig, residualStd: number, tuning?: ModelTuning): AttentionParams {
   const d = c.dModel;
   const kvDim = (d / c.heads) * c.kvHeads;
-  return {
-    wq: normalParameter(backend, rng, `${prefix}q`, [d, d], 0.02),
-    wk: normalParameter(backend, rng, `${prefix}k`, [d, kvDim], 0.02),
-    wv: normalParameter(backend, rng, `${prefix}v`, [d, kvDim], 0.02),
-    // Projections into the residual stream start smaller so the stream's variance does not grow with depth (GPT-2).
-    wo: normalParameter(backend, rng, `${prefix}o`, [d, d], residualStd),
-  };
+  const wq = normalParameter(backend, rng, `${prefix}q`, [d, d], 0.02);
+  const wk = normalParameter(backend, rng, `${prefix}k`, [d, kvDim], 0.02);
+  const wv = normalParameter(backend, rng, `${prefix}v`, [d, kvDim], 0.02);
+  // Projections into the residual stream start smaller so the stream's variance does not grow with depth (GPT-2).
+  const wo = normalParameter(backend, rng, `${prefix}o`, [d, d], residualStd);
+  const adapt = (w: Parameter) => tuning && createLora(backend, tuning.rng, w, tuning.modules.lora);
+  return { wq, wk, wv, wo, lora: { wq: adapt(wq), wk: adapt(wk), wv: adapt(wv), wo: adapt(wo) } };
 }
 
 export function attentionParameters(p: AttentionParams): Parameter[] {
-  return [p.wq, p.wk, p.wv, p.wo];
+  return [p.wq, p.wk, p.wv, p.wo, ...[p.lora.wq, p.lora.wk, p.lora.wv, p.lora.wo].flatMap(loraParameters)];
 }
 
 /** How positions enter one attention call: rotation of q and k, and an additive bias [H, Tq, Tk]. */
@@ -36,6 +39,25 @@ export interface AttentionPositions {
   rotate?: (x: Var) => Var;
   bias?: Var;
 }
+
+/** Keys and values of a memory [B, Tk, d]: [B, Tk, Hkv, D] each, the keys rotated by their positions. */
+export function keysAndValues(tape: Tape, memory: Var, p: AttentionParams, c: BlockConfig, rotate?: (x: Var) => Var): { keys: Var; values: Var } {
+  const [b, tk] = memory.shape;
+  const headDim = c.dModel / c.heads;
+  const keys = ops.reshape(tape, projection(tape, memory, p.wk, p.lora.wk), [b, tk, c.kvHeads, headDim]);
+  const values = ops.reshape(tape, projection(tape, memory, p.wv, p.lora.wv), [b, tk, c.kvHeads, headDim]);
+  return { keys: rotate ? rotate(keys) : keys, values };
+}
+
+/**
+ * Keys and values an attention call reads from a decoding session (kv-cache.ts) instead of only its own memory:
+ * - append: self-attention; the call's keys and values are written into the cache [1, capacity, Hkv, D] at row
+ *   `slot`, and the call attends to the whole cache (the mask hides rows not written yet);
+ * - fixed: cross-attention; the encoder's keys and values, projected once when the session started.
+ */
+export type AttentionCache =
+  | { kind: 'append'; keys: Tensor; values: Tensor; slot: number }
+  | { kind: 'fixed'; keys: Var; values: Var };
 
 /**
  * Wo · attention(Wq h, Wk m, Wv m) with the mask descriptors; m = h for self-attention, the encoder output for
@@ -49,17 +71,20 @@ export function attentionForward(
   c: BlockConfig,
   mask: AttentionMask,
   positions: AttentionPositions = {},
+  cache?: AttentionCache,
 ): Var {
   const [b, tq] = h.shape;
-  const tk = memory.shape[1];
   const headDim = c.dModel / c.heads;
-  let q = ops.reshape(tape, ops.linear(tape, h, tape.param(p.wq)), [b, tq, c.heads, headDim]);
-  let k = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wk)), [b, tk, c.kvHeads, headDim]);
-  const v = ops.reshape(tape, ops.linear(tape, memory, tape.param(p.wv)), [b, tk, c.kvHeads, headDim]);
-  if (positions.rotate) {
-    q = positions.rotate(q);
-    k = positions.rotate(k);
+  let q = ops.reshape(tape, projection(tape, h, p.wq, p.lora.wq), [b, tq, c.heads, headDim]);
+  let { keys, values } = cache?.kind === 'fixed' ? cache : keysAndValues(tape, memory, p, c, positions.rotate);
+  if (positions.rotate) q = positions.rotate(q);
+  if (cache?.kind === 'append') {
+    const row = c.kvHeads * headDim;
+    tape.backend.copyInto(cache.keys, keys.value, cache.slot * row);
+    tape.backend.copyInto(cache.values, values.value, cache.slot * row);
+    keys = new Var(cache.keys, false);
+    values = new Var(cache.values, false);
   }
-  const attended = ops.attention(tape, q, k, v, mask, 1 / Math.sqrt(headDim), positions.bias);
-  return ops.linear(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), tape.param(p.wo));
+  const attended = ops.attention(tape, q, keys, values, mask, 1 / Math.sqrt(headDim), positions.bias);
+  return projection(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), p.wo, p.lora.wo);
 }

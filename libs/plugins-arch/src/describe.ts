@@ -139,23 +139,42 @@ export function parameterBreakdown(architecture: string, config: SingleStackConf
 }
 
 /**
- * Forward FLOPs, summed over one sequence of every stack. Per layer and query position: 2 · weights, plus 4 · keys · d
+ * Forward FLOPs, summed over one sequence of every stack; `lengths[k]` is stack k's positions (an encoder-decoder's
+ * encoder first, whose output the decoder cross-attends). Per layer and query position: 2 · weights, plus 4 · keys · d
  * for QKᵀ and AV. Cross-attention projects the encoder output to keys and values once per decoder layer.
  */
-function forwardFlops(c: ModelOptions, stacks: StackShape[], t: number, vocabSize: number): { matmul: number; attention: number; positions: number } {
+function forwardFlops(c: ModelOptions, stacks: StackShape[], lengths: readonly number[], vocabSize: number): { matmul: number; attention: number; positions: number } {
   const d = c.dModel;
   let matmul = 0;
   let attention = 0;
-  for (const s of stacks) {
+  stacks.forEach((s, k) => {
+    const t = lengths[k];
+    const memory = lengths[0];
     const perPosition = s.layers * (attentionWeights(c) + ffnWeights(c) + (s.crossAttention ? 2 * d * d : 0));
     matmul += 2 * t * perPosition;
-    attention += t * s.layers * 4 * t * d * (s.crossAttention ? 2 : 1);
-    // The cross-attention's Wk and Wv, applied to the t encoder positions in each decoder layer.
-    if (s.crossAttention) matmul += 2 * t * s.layers * 2 * d * kvDim(c);
-  }
+    attention += t * s.layers * 4 * d * (t + (s.crossAttention ? memory : 0));
+    // The cross-attention's Wk and Wv, applied to the encoder positions in each decoder layer.
+    if (s.crossAttention) matmul += 2 * memory * s.layers * 2 * d * kvDim(c);
+  });
   // The output head multiplies every position of the last stack (the tied head costs the same).
-  matmul += 2 * t * d * vocabSize;
-  return { matmul, attention, positions: t * stacks.length };
+  matmul += 2 * lengths[lengths.length - 1] * d * vocabSize;
+  return { matmul, attention, positions: lengths.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * Training FLOPs of one row as it is actually computed (padding included: every position of the row goes through
+ * the kernels): 3 · forward (Kaplan et al. 2020; the backward costs two forwards). `decoderLen` is an
+ * encoder-decoder's decoder row when it differs from its encoder row of `seqLen` (T5: 512 inputs, 114 targets).
+ */
+export function rowTrainingFlops(
+  architecture: string,
+  config: SingleStackConfig | EncoderDecoderConfig,
+  options: DescribeOptions & { decoderLen?: number },
+): number {
+  const stacks = stacksOf(architecture, config, options);
+  const lengths = stacks.length === 2 ? [options.seqLen, options.decoderLen ?? options.seqLen] : [options.seqLen];
+  const { matmul, attention } = forwardFlops(config, stacks, lengths, options.vocabSize);
+  return 3 * (matmul + attention);
 }
 
 /**
@@ -204,7 +223,7 @@ function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecode
 export function describeModel(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): ModelDescription {
   const stacks = stacksOf(architecture, config, options);
   const parameters = breakdown(architecture, config, stacks, options.vocabSize);
-  const { matmul, attention, positions } = forwardFlops(config, stacks, options.seqLen, options.vocabSize);
+  const { matmul, attention, positions } = forwardFlops(config, stacks, stacks.map(() => options.seqLen), options.vocabSize);
   const forward = (matmul + attention) / positions;
   const activations = 4 * options.batchSize * activationFloats(config, stacks, options.seqLen, options.vocabSize);
   const weightsAndOptimizer = 16 * parameters.total;
@@ -237,7 +256,8 @@ export function matchedEncoderDecoders(
   options: DescribeOptions,
 ): { sameParameters: EncoderDecoderConfig; sameCompute: EncoderDecoderConfig } {
   const lookup = options.positionalEncoding ?? ((name: string) => builtinPositionalEncodings.find((p) => p.name === name)!);
-  const usable = lookup(config.positionalEncoding.name)?.architectures.includes('encoder-decoder');
+  const plugin = lookup(config.positionalEncoding.name);
+  const usable = plugin?.architectures.includes('encoder-decoder') && (plugin.attention?.includes('bidirectional') ?? true);
   const { layers, ...shared } = config;
   const base: EncoderDecoderConfig = {
     ...shared,

@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -12,6 +12,8 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'encoder',
   description: 'Encoder-only transformer (BERT-style), bidirectional within each segment',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'bidirectional',
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('encoder', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('encoder', config, env),
 };

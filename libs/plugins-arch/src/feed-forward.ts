@@ -1,7 +1,8 @@
-import type { Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
-import { ops } from '@unilab/core';
+import type { Backend, LoraParams, Parameter, Rng, Tape, Var } from '@unilab/core';
+import { createLora, loraParameters, ops, projection } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
 import { normalParameter } from './init.ts';
+import type { ModelTuning } from './tuning.ts';
 
 /**
  * The position-wise feed-forward network, x [B, T, d] -> [B, T, d], without biases:
@@ -9,34 +10,42 @@ import { normalParameter } from './init.ts';
  *   gelu    W_down gelu(W_up x)                 (BERT, GPT-2)
  *   relu    W_down relu(W_up x)                 (Vaswani et al. 2017; T5)
  */
-export type FeedForwardParams =
+export type FeedForwardParams = (
   | { activation: 'swiglu'; wGate: Parameter; wUp: Parameter; wDown: Parameter }
-  | { activation: 'gelu' | 'relu'; wUp: Parameter; wDown: Parameter };
+  | { activation: 'gelu' | 'relu'; wUp: Parameter; wDown: Parameter }
+) & {
+  /** LoRA factors of the projections a fine-tuning run adapts (core/nn/lora.ts). */
+  lora: { wGate?: LoraParams; wUp?: LoraParams; wDown?: LoraParams };
+};
 
-export function createFeedForward(backend: Backend, rng: Rng, prefix: string, c: BlockConfig, residualStd: number): FeedForwardParams {
+export function createFeedForward(backend: Backend, rng: Rng, prefix: string, c: BlockConfig, residualStd: number, tuning?: ModelTuning): FeedForwardParams {
   const [d, f] = [c.dModel, c.ffnHidden];
   const up = () => normalParameter(backend, rng, `${prefix}.w_up`, [d, f], 0.02);
   const down = () => normalParameter(backend, rng, `${prefix}.w_down`, [f, d], residualStd);
+  const adapt = (w: Parameter) => tuning && createLora(backend, tuning.rng, w, tuning.modules.lora);
   if (c.activation === 'swiglu') {
     const wGate = normalParameter(backend, rng, `${prefix}.w_gate`, [d, f], 0.02);
     const wUp = up();
-    return { activation: 'swiglu', wGate, wUp, wDown: down() };
+    const wDown = down();
+    return { activation: 'swiglu', wGate, wUp, wDown, lora: { wGate: adapt(wGate), wUp: adapt(wUp), wDown: adapt(wDown) } };
   }
   const wUp = up();
-  return { activation: c.activation, wUp, wDown: down() };
+  const wDown = down();
+  return { activation: c.activation, wUp, wDown, lora: { wUp: adapt(wUp), wDown: adapt(wDown) } };
 }
 
 export function feedForwardParameters(p: FeedForwardParams): Parameter[] {
-  return p.activation === 'swiglu' ? [p.wGate, p.wUp, p.wDown] : [p.wUp, p.wDown];
+  const base = p.activation === 'swiglu' ? [p.wGate, p.wUp, p.wDown] : [p.wUp, p.wDown];
+  return [...base, ...[p.lora.wGate, p.lora.wUp, p.lora.wDown].flatMap(loraParameters)];
 }
 
 export function feedForward(tape: Tape, h: Var, p: FeedForwardParams): Var {
-  const up = ops.linear(tape, h, tape.param(p.wUp));
+  const up = projection(tape, h, p.wUp, p.lora.wUp);
   const hidden =
     p.activation === 'swiglu'
-      ? ops.swiglu(tape, ops.linear(tape, h, tape.param(p.wGate)), up)
+      ? ops.swiglu(tape, projection(tape, h, p.wGate, p.lora.wGate), up)
       : p.activation === 'gelu'
         ? ops.gelu(tape, up)
         : ops.relu(tape, up);
-  return ops.linear(tape, hidden, tape.param(p.wDown));
+  return projection(tape, hidden, p.wDown, p.lora.wDown);
 }

@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -12,6 +12,8 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'glm',
   description: 'GLM: Part A bidirectional, Part B autoregressive, 2D positions (rope-2d or glm-2d)',
   configSchema: singleStackConfigSchema('rope-2d'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
   footprint: (config, env) => trainingFootprint('glm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('glm', config, env),
 };

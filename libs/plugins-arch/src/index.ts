@@ -19,7 +19,7 @@ export { normalParameter, onesParameter } from './init.ts';
 export { alibiSlopes } from './positional/alibi.ts';
 export { relativePositionBucket } from './positional/t5-relative.ts';
 export { sinusoidalTable } from './positional/sinusoidal.ts';
-export { describeModel, matchedEncoderDecoders, parameterBreakdown, trainingFootprint, type ModelDescription, type ParameterBreakdown } from './describe.ts';
+export { describeModel, matchedEncoderDecoders, parameterBreakdown, rowTrainingFlops, trainingFootprint, type ModelDescription, type ParameterBreakdown } from './describe.ts';
 
 /** Every architecture this library provides, for an explicit registry. */
 export const architecturePlugins: readonly ArchitecturePlugin<any>[] = [

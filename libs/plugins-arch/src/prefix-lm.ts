@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -13,6 +13,8 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'prefix-lm',
   description: 'Non-causal decoder: bidirectional over the prefix, causal after it (T5 §3.2.1, Wang et al. 2022)',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('prefix-lm', config, env),
 };

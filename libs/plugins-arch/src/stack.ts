@@ -4,6 +4,8 @@ import { resolvePositionalEncoding } from './positional/resolve.ts';
 import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
 import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
 import { residualDropout, type DropoutContext } from './residual-dropout.ts';
+import type { ModelTuning } from './tuning.ts';
+import { attentionBiasRows, blockCache, type LayerSlots } from './kv-cache.ts';
 
 /**
  * A stack of transformer blocks with its positional encoding: the whole of a decoder-only model between embedding
@@ -26,6 +28,8 @@ export interface StackSpec {
   attention: AttentionPattern;
   crossAttention: boolean;
   dropoutSites: number;
+  /** LoRA and adapters for fine-tuning (one stream for the whole model: an encoder-decoder passes it to both stacks). */
+  tuning?: ModelTuning;
 }
 
 export function createStack(env: ModelEnvironment, options: ModelOptions, spec: StackSpec): Stack {
@@ -43,7 +47,7 @@ export function createStack(env: ModelEnvironment, options: ModelOptions, spec: 
   // GPT-2's scaled init of the projections into the residual stream: 0.02 / sqrt(2 · layers).
   const residualStd = 0.02 / Math.sqrt(2 * spec.layers);
   const blocks: BlockParams[] = [];
-  for (let l = 0; l < spec.layers; l++) blocks.push(createBlock(backend, rng, `${spec.prefix}layers.${l}`, options, residualStd, spec.crossAttention));
+  for (let l = 0; l < spec.layers; l++) blocks.push(createBlock(backend, rng, `${spec.prefix}layers.${l}`, options, residualStd, spec.crossAttention, spec.tuning));
   const finalNorm = options.normPlacement === 'pre' ? createNorm(backend, `${spec.prefix}norm`, options.norm, options.dModel) : undefined;
   return { encoding, blocks, finalNorm, dropoutSites: spec.dropoutSites };
 }
@@ -58,6 +62,15 @@ export interface StackInputs {
   at: PositionTensors;
   cross?: { memory: Var; mask: AttentionMask };
   dropout?: DropoutContext;
+  /** While decoding (kv-cache.ts): x holds the tokens from index `slot` on, each block reads and extends its cache. */
+  decoding?: StackDecoding;
+}
+
+/** A decoding step as the stack sees it: where the new tokens start, the cache's length and each block's cache. */
+export interface StackDecoding {
+  slot: number;
+  capacity: number;
+  blocks: { self: LayerSlots; cross?: { keys: Var; values: Var } }[];
 }
 
 /** x: token embeddings [B, T, d] -> the stack's output [B, T, d]. */
@@ -66,13 +79,15 @@ export function stackForward(tape: Tape, x: Var, s: Stack, options: ModelOptions
   let h = encoding.embed ? encoding.embed(tape, x, inputs.at) : x;
   h = residualDropout(tape, h, inputs.dropout, s.dropoutSites);
   const rotate = encoding.rotate;
+  const decoding = inputs.decoding;
   const positions = {
     rotate: rotate && ((v: Var) => rotate.call(encoding, tape, v, inputs.at)),
-    bias: encoding.attentionBias?.(tape, x.shape[1]),
+    bias: decoding ? attentionBiasRows(tape, encoding, decoding.slot, x.shape[1], decoding.capacity) : encoding.attentionBias?.(tape, x.shape[1]),
   };
   for (const [l, block] of s.blocks.entries()) {
     const dropoutSite = s.dropoutSites + 1 + 3 * l;
-    h = blockForward(tape, h, block, options, { mask: inputs.mask, positions, cross: inputs.cross, dropout: inputs.dropout, dropoutSite });
+    const cache = decoding && blockCache(decoding, l);
+    h = blockForward(tape, h, block, options, { mask: inputs.mask, positions, cross: inputs.cross, dropout: inputs.dropout, dropoutSite, cache });
   }
   return s.finalNorm ? normForward(tape, h, s.finalNorm, options.normEps) : h;
 }

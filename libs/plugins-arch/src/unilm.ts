@@ -1,5 +1,5 @@
 import type { ArchitecturePlugin } from '@unilab/core';
-import { trainingFootprint } from './describe.ts';
+import { rowTrainingFlops, trainingFootprint } from './describe.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -12,6 +12,8 @@ export const unilmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   name: 'unilm',
   description: 'UniLM: one shared transformer, per-example mask (bidirectional, L→R, R→L, seq2seq)',
   configSchema: singleStackConfigSchema('rope'),
+  attention: 'mixed',
   create: (config, env) => createSingleStackModel({ name: 'unilm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('unilm', config, env),
+  rowTrainingFlops: (config, env) => rowTrainingFlops('unilm', config, env),
 };

@@ -19,8 +19,8 @@ async function logitsOf(model: Model, batch: Batch): Promise<Float32Array> {
 }
 
 /** seen[row][i] = the positions j (and encoder positions, prefixed 'e') whose token changes logits at i. */
-async function observedDependencies(name: string, packed: PackedBatch): Promise<Set<string>[][]> {
-  const model = buildModel(name, backend, VOCAB, rawConfig(name, 1, { dModel: 8, heads: 2 }));
+async function observedDependencies(name: string, packed: PackedBatch, overrides: Record<string, unknown> = {}): Promise<Set<string>[][]> {
+  const model = buildModel(name, backend, VOCAB, rawConfig(name, 1, { dModel: 8, heads: 2, ...overrides }));
   const { batch } = packed;
   const t = batch.seqLen;
   const base = await logitsOf(model, batch);
@@ -102,5 +102,33 @@ describe('every architecture applies exactly its mathematical mask on packed mul
         if (!exampleAt(packed, row, i)) continue;
         expect([...seen[row][i]].sort(), `${name} (${meaning}): row ${row}, query ${i}`).toEqual([...expectedDependencies(packed, i, row)].sort());
       }
+  });
+});
+
+describe('the causal decoder is T5\'s "Language model", prefix-lm its "Prefix LM" (Raffel et al. 2020 Table 2)', () => {
+  // The same seq2seq batch (prefixes marked bidirectional by the objective): the decoder reads it left to right, so
+  // `decoder` and `prefix-lm` stay two models under seq2seq objectives, and an encoding without positions or with
+  // causal-only T5 buckets never meets a bidirectional prefix.
+  const rows = [[prefix(6, 3), prefix(5, 2), prefix(3, 1)], [prefix(8, 5), prefix(4, 4)]];
+  const asCausal = (packed: PackedBatch): PackedBatch => ({ ...packed, rows: packed.rows.map((r) => r.map((e) => ({ ...e, layout: { ...e.layout, mode: { kind: 'causal' } } }))) });
+  it.each([['rope'], ['none'], ['t5-relative']])('decoder with %s: causal inside the prefix too', async (encoding) => {
+    const packed = packBatch(rows, 16, VOCAB, 3);
+    const seen = await observedDependencies('decoder', packed, { positionalEncoding: encoding });
+    const causalView = asCausal(packed);
+    let prefixQueries = 0;
+    for (let row = 0; row < rows.length; row++)
+      for (let i = 0; i < 16; i++) {
+        const at = exampleAt(packed, row, i);
+        if (!at) continue;
+        if (at.layout.mode.kind === 'prefix' && at.offset < at.layout.mode.prefix - 1) prefixQueries++;
+        expect([...seen[row][i]].sort(), `decoder/${encoding}: row ${row}, query ${i}`).toEqual([...expectedDependencies(causalView, i, row)].sort());
+      }
+    expect(prefixQueries).toBeGreaterThan(5);
+  });
+  it('prefix-lm with t5-relative: bidirectional over the same prefixes', async () => {
+    const packed = packBatch(rows, 16, VOCAB, 3);
+    const seen = await observedDependencies('prefix-lm', packed, { positionalEncoding: 't5-relative' });
+    for (let row = 0; row < rows.length; row++)
+      for (let i = 0; i < 16; i++) if (exampleAt(packed, row, i)) expect([...seen[row][i]].sort()).toEqual([...expectedDependencies(packed, i, row)].sort());
   });
 });

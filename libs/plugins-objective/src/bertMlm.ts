@@ -36,4 +36,6 @@ export const bertMlm: ObjectivePlugin<BertMlmConfig> = {
       return { ...maskTokens(piece, positions, maskId, randomToken, rng), positions: countingPositions(length), prefixEnd: length };
     });
   },
+  // A masked LM fills masked tokens; it never learned to continue a text.
+  inference: () => ({ infilling: { kind: 'cloze', mask: 'MASK' } }),
 };

@@ -50,4 +50,6 @@ export const clm: ObjectivePlugin<ClmConfig> = {
       causalPiece(reader, space.decoder, eos),
     );
   },
+  // Every task is a continuation of the text to the left.
+  inference: () => ({ lm: { kind: 'causal' }, seq2seq: { kind: 'causal' } }),
 };

@@ -1,4 +1,4 @@
-import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type ObjectivePlugin, type Rng } from '@unilab/core';
+import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
 import { blankInfillingExample } from './blankInfilling.ts';
 import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glmSpanSampling.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
@@ -9,8 +9,12 @@ import { largestFitting, type NoiseSpan } from './spanCorruption.ts';
  * GLM's autoregressive blank infilling (Du et al. 2022): blanks of the piece are predicted autoregressively in a
  * random order, with 2D positions (blankInfilling.ts). Token-level blanks use [MASK]; the multi-task variants use
  * [sMASK] for sentence blanks and [gMASK] for one long suffix blank (§2.3). The `glm-10b` preset is the GLM-10B
- * mixture of the reference code (config/ds_block_10B.sh: --bert-prob 0.4 --gap-sentence-prob 0.3, so 0.3 [gMASK],
- * --gpt-min-ratio 0.25). The mixture is drawn per example (the reference draws it per batch).
+ * pre-training script of the reference code, THUDM/GLM `config/ds_block_10B.sh` as of commit 97e7ad8 (2021-06-24;
+ * unchanged since 28fca84, 2021-06-10): `--bert-prob 0.5 --gap-sentence-prob 0.3 --gpt-min-ratio 0.25`, and
+ * blocklm_utils.py gives the rest to [gMASK] (gpt_prob = 1 - bert_prob - gap_sentence_prob = 0.2). Earlier versions
+ * of that script (2021-03-30 to 2021-04-22, e.g. 051966b) had --bert-prob 0.4, i.e. 0.4 / 0.3 / 0.3; set tokenRate,
+ * sentenceRate and documentRate to train that mixture. The script's --block-mask-prob 0.1 and --short-seq-prob 0.02
+ * are not modelled. The mixture is drawn per example (the reference draws it per batch).
  */
 export type GlmBlankKind = 'token' | 'sentence' | 'document';
 
@@ -39,7 +43,7 @@ export const GLM_PRESETS: Readonly<Record<'glm' | 'glm-10b', GlmSettings>> = {
     documentMinRatio: 0.5,
   },
   'glm-10b': {
-    rates: { token: 0.4, sentence: 0.3, document: 0.3 },
+    rates: { token: 0.5, sentence: 0.3, document: 0.2 },
     maskRatio: 0.15,
     poissonLambda: 3,
     maxSpanLength: 39,
@@ -105,6 +109,19 @@ function sentenceCounts(rest: Int32Array, bound: number, sentenceEnds: ReadonlyS
   return counts;
 }
 
+/**
+ * GLM at inference (Du et al. 2022, §2.3 and §3.3: language modelling appends [gMASK] and generates Part B). The
+ * continuation's blank is [gMASK] when document blanks were trained, else [MASK] (or [sMASK]); the target follows
+ * [sop] in Part B at the blank's position, block positions 1, 2, ... Spans are filled as token blanks ([MASK]), or as
+ * sentence blanks ([sMASK]) when only those were trained.
+ */
+export function glmInference(config: GlmConfig): InferencePresentation {
+  const { rates } = glmSettings(config);
+  const continuationBlank = rates.document > 0 ? 'document' : rates.token > 0 ? 'token' : 'sentence';
+  const lm = { kind: 'prefix', inputPrefix: [], inputSuffix: [GLM_MASK_TOKENS[continuationBlank]], targetPrefix: ['sop'], glm2d: true } as const;
+  return { lm, seq2seq: lm, infilling: { kind: 'blanks', mask: GLM_MASK_TOKENS[rates.token > 0 ? 'token' : 'sentence'] } };
+}
+
 export const glm: ObjectivePlugin<GlmConfig> = {
   kind: 'objective',
   name: 'glm',
@@ -148,5 +165,6 @@ export const glm: ObjectivePlugin<GlmConfig> = {
       return blankInfillingExample(piece, spans, order, { ...ids, mask: maskIds[kind] });
     });
   },
+  inference: glmInference,
 };
 

@@ -1,7 +1,7 @@
 import { object, type ObjectivePlugin } from '@unilab/core';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seqExample.ts';
 
 /**
  * Prefix language modelling (Raffel et al. 2020, §3.3.2 "prefix LM"; Liu et al. 2018): a piece of a document is
@@ -36,5 +36,10 @@ export const prefixLm: ObjectivePlugin<PrefixLmConfig> = {
       reader.consume(length);
       return seq2seqExample([...piece.slice(0, split), eos], [...piece.slice(split), eos], form, pad);
     });
+  },
+  // The prefix, ended by eos as in training, is the input; the continuation is the target.
+  inference(_config, architecture) {
+    const layout = seq2seqLayout(architecture, [], ['eos'], []);
+    return { lm: layout, seq2seq: layout };
   },
 };

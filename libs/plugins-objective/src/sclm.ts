@@ -4,7 +4,7 @@ import { createPackingBatcher, specialId } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
 import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { nextSpanCorruptionExample } from './spanCorruption.ts';
+import { nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
 
 /**
  * SCLM (Tay et al. 2022, §5.1 "Span Corruption + LM"): each example is either causal LM or T5 span corruption
@@ -50,5 +50,14 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
       bump(counts, 'causalExamples');
       return seq2seqExample([eos], [...piece, eos], form, pad);
     });
+  },
+  // LM: its causal half (on encoder-decoder the decoder continues while the encoder reads eos); seq2seq and
+  // infilling: its span-corruption half, the input seen bidirectionally.
+  inference(_config, architecture) {
+    return {
+      lm: architecture === 'encoder-decoder' ? { kind: 'decoder-lm', encoderInput: ['eos'] } : { kind: 'causal' },
+      seq2seq: trailingSpanLayout(architecture, []),
+      infilling: { kind: 'sentinels', inputPrefix: [] },
+    };
   },
 };

@@ -1,4 +1,4 @@
-import type { ObjectiveContext } from '@unilab/core';
+import type { ContinuationLayout, ObjectiveContext } from '@unilab/core';
 import { countingPositions, type Example, type RowSpace } from './example.ts';
 
 /**
@@ -46,4 +46,19 @@ export function seq2seqExample(inputs: readonly number[], targets: readonly numb
 /** Does a pair of these lengths fit the room left in the row? */
 export function seq2seqFits(inputs: number, targets: number, form: Seq2SeqForm, space: RowSpace): boolean {
   return form === 'encoder-decoder' ? inputs <= space.encoder && targets <= space.decoder : inputs + targets - 1 <= space.decoder;
+}
+
+/**
+ * The inference layout of an input → target objective in the form it trained `architecture` (see
+ * seq2seqExample): decoder-only reads the input as a bidirectional prefix, encoder-decoder through its encoder.
+ */
+export function seq2seqLayout(
+  architecture: string,
+  inputPrefix: readonly string[],
+  inputSuffix: readonly string[],
+  targetPrefix: readonly string[],
+): ContinuationLayout {
+  return architecture === 'encoder-decoder'
+    ? { kind: 'encoder', inputPrefix, inputSuffix, targetPrefix }
+    : { kind: 'prefix', inputPrefix, inputSuffix, targetPrefix, glm2d: false };
 }

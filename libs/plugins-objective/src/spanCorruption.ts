@@ -1,10 +1,11 @@
-import type { Rng } from '@unilab/core';
+import type { ContinuationLayout, Rng } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import type { ObjectiveCounts } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
 import { randomComposition } from './randomComposition.ts';
-import { seq2seqExample, seq2seqFits, type Seq2SeqForm } from './seq2seqExample.ts';
+import { sentinelTokenNames } from './sentinels.ts';
+import { seq2seqExample, seq2seqFits, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
 
 /**
  * T5 span corruption (Raffel et al. 2020, §3.1.4 and Table 4's "i.i.d. spans"): drop `noiseDensity` of the tokens in
@@ -43,6 +44,18 @@ export function noiseCounts(length: number, settings: SpanCorruptionSettings): {
 export function spanCorruptionLengths(length: number, settings: SpanCorruptionSettings): { inputs: number; targets: number } {
   const { noiseTokens, noiseSpans } = noiseCounts(length, settings);
   return { inputs: length - noiseTokens + noiseSpans + 1, targets: noiseTokens + noiseSpans + 1 };
+}
+
+/**
+ * The decoder length the encoder-decoder form needs for encoder rows of `encoderLen` (T5's `random_spans_helper`
+ * run backwards): the targets of the longest piece whose inputs fill the row. 512 → 114 at (0.15, 3).
+ * `inputPrefix` tokens (UL2's mode token) take encoder room.
+ */
+export function spanCorruptionDecoderLength(encoderLen: number, settings: SpanCorruptionSettings, inputPrefix = 0): number {
+  const room = encoderLen - inputPrefix;
+  const length = largestFitting(4 * room, 2, (n) => spanCorruptionLengths(n, settings).inputs <= room);
+  if (length === 0) throw new Error(`span corruption: an encoder row of ${encoderLen} tokens holds no corrupted piece`);
+  return spanCorruptionLengths(length, settings).targets;
 }
 
 /** The largest n in [lowest, highest] with fits(n), or 0 if none (the arithmetic rounds, so it is searched, not solved). */
@@ -139,4 +152,13 @@ export function nextSpanCorruptionExample(
   const spans = sampleNoiseSpans(length, settings, rng);
   const { inputs, targets } = spanCorruptionPair(piece, spans, tokens.sentinels, tokens.eos, tokens.inputPrefix);
   return seq2seqExample(inputs, targets, form, tokens.pad);
+}
+
+/**
+ * A continuation as T5 span corruption sees it: one noise span at the end of the piece (sampleNoiseSpans lets the
+ * last kept run be empty), so the input is the text, the first sentinel and eos, and the target starts with the
+ * sentinel. `inputPrefix` is UL2's mode token.
+ */
+export function trailingSpanLayout(architecture: string, inputPrefix: readonly string[]): ContinuationLayout {
+  return seq2seqLayout(architecture, inputPrefix, [sentinelTokenNames[0], 'eos'], [sentinelTokenNames[0]]);
 }

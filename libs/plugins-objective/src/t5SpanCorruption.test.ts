@@ -26,6 +26,23 @@ describe('span-corruption (T5)', () => {
     expect(undoSpanCorruption(first.encoderTokens, first.targets).piece.length).toBe(568);
   });
 
+  it('declares the decoder rows its encoder-decoder form needs (512 → 114), and packs them nearly full', () => {
+    const config = spanCorruption.configSchema.parse({}, 'objective');
+    expect(spanCorruption.decoderLength!(config, 512)).toBe(114);
+    expect(spanCorruption.decoderLength!(spanCorruption.configSchema.parse({ noiseDensity: 0.5, meanSpanLength: 3 }, 'o'), 512)).toBeGreaterThan(300);
+    const { batcher: b } = batcher('encoder-decoder', { batchSize: 8, seqLen: 114, encoderLen: 512 }, sotuDocuments(20));
+    let pad = 0;
+    let encoderPad = 0;
+    for (let i = 0; i < 4; i++) {
+      const batch = b.next();
+      pad += batch.segmentIds.filter((s) => s < 0).length / batch.segmentIds.length / 4;
+      encoderPad += batch.encoder!.segmentIds.filter((s) => s < 0).length / batch.encoder!.segmentIds.length / 4;
+    }
+    console.info(`span-corruption 512/114 rows: decoder padding ${(100 * pad).toFixed(1)}%, encoder padding ${(100 * encoderPad).toFixed(1)}%`);
+    expect(pad).toBeLessThan(0.1);
+    expect(encoderPad).toBeLessThan(0.1);
+  });
+
   it('does not always end on a noise span (the TF quirk) and places spans without overlap', () => {
     const rng = new Rng(3);
     let endsOnNoise = 0;

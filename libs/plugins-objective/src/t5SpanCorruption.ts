@@ -2,7 +2,7 @@ import { field, number, object, type ObjectivePlugin } from '@unilab/core';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { seq2seqForm } from './seq2seqExample.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { nextSpanCorruptionExample } from './spanCorruption.ts';
+import { nextSpanCorruptionExample, spanCorruptionDecoderLength, trailingSpanLayout } from './spanCorruption.ts';
 
 /**
  * T5's span corruption (Raffel et al. 2020, §3.1.4; the objective chosen in §3.3, Table 7): 15% noise in spans of
@@ -22,6 +22,8 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
   configSchema: spanCorruptionConfigSchema,
   architectures: ['encoder-decoder', 'decoder', 'prefix-lm', 'unilm'],
   specialTokens: sentinelTokenNames,
+  // T5 §3.1.4 / random_spans_helper: 512 inputs need 114 target positions at the default (0.15, 3).
+  decoderLength: (config, encoderLen) => spanCorruptionDecoderLength(encoderLen, config),
   createBatcher(config, context, documents, rng) {
     const name = 'span-corruption';
     const form = seq2seqForm(context);
@@ -34,5 +36,9 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
     return createPackingBatcher(spanCorruption, context, documents, rng, { encoder: form === 'encoder-decoder', blockPositions: false }, (space, reader, rng, counts) =>
       nextSpanCorruptionExample(reader, space, config, tokens, form, rng, counts, name),
     );
+  },
+  inference(_config, architecture) {
+    const continuation = trailingSpanLayout(architecture, []);
+    return { lm: continuation, seq2seq: continuation, infilling: { kind: 'sentinels', inputPrefix: [] } };
   },
 };

@@ -11,9 +11,16 @@ import { denoiserLabel, ul2, UL2_DENOISERS, type Ul2Denoiser } from './ul2.ts';
 const documents = sotuDocuments(40);
 const sentences = sotuSentences(30);
 
-function batcher(architecture: string, shape: { batchSize: number; seqLen: number; encoderLen?: number }, denoisers = UL2_DENOISERS, seed = 1, corpus = documents) {
+function batcher(
+  architecture: string,
+  shape: { batchSize: number; seqLen: number; encoderLen?: number },
+  denoisers = UL2_DENOISERS,
+  seed = 1,
+  corpus = documents,
+  sequentialSplit = 'uniform',
+) {
   const context = byteContext(ul2.specialTokens, { ...shape, architecture });
-  const config = ul2.configSchema.parse({ denoisers }, 'objective');
+  const config = ul2.configSchema.parse({ denoisers, sequentialSplit }, 'objective');
   return { context, batcher: ul2.createBatcher(config, context, arrayStream(corpus), new Rng(seed)) as PackingBatcher };
 }
 
@@ -77,13 +84,37 @@ describe('ul2', () => {
     });
   }
 
-  it('S-denoiser: the target is the last quarter of the piece', () => {
+  it("S-denoiser, sequentialSplit 'fixed' (UL2 Table 1): the target is the last quarter of the piece", () => {
     const s: Ul2Denoiser = { paradigm: 'S', noiseDensity: 0.25, rate: 1 };
-    const { batcher: b } = batcher('encoder-decoder', { batchSize: 4, seqLen: 128, encoderLen: 384 }, [s]);
+    const { batcher: b } = batcher('encoder-decoder', { batchSize: 4, seqLen: 128, encoderLen: 384 }, [s], 1, documents, 'fixed');
     for (const segment of segmentsOf(b.next())) {
       const { inputs, targets } = pairOf(segment);
       const total = inputs.length - 2 + targets.length - 1;
       expect(targets.length - 1).toBe(Math.round(total * 0.25));
+    }
+  });
+
+  it("S-denoiser, sequentialSplit 'uniform' (the default; T5's prefix_lm): the input share is uniform over the piece", () => {
+    expect(ul2.configSchema.parse({}, 'o').sequentialSplit).toBe('uniform');
+    const s: Ul2Denoiser = { paradigm: 'S', noiseDensity: 0.25, rate: 1 };
+    for (const [architecture, shape] of [['decoder', { batchSize: 8, seqLen: 128 }], ['encoder-decoder', { batchSize: 8, seqLen: 128, encoderLen: 128 }]] as const) {
+      const { batcher: b } = batcher(architecture, shape, [s], 2);
+      const shares: number[] = [];
+      while (shares.length < 2000)
+        for (const segment of segmentsOf(b.next())) {
+          const { inputs, targets } = pairOf(segment);
+          const input = inputs.length - 2; // mode token and eos
+          const target = targets.length - 1; // eos
+          if (input + target < 20) continue;
+          expect(input).toBeGreaterThanOrEqual(1);
+          expect(target).toBeGreaterThanOrEqual(1);
+          shares.push(input / (input + target));
+        }
+      const quarter = (lo: number) => shares.filter((x) => x >= lo && x < lo + 0.25).length / shares.length;
+      const mean = shares.reduce((a, x) => a + x, 0) / shares.length;
+      console.info(`ul2 S uniform (${architecture}): ${shares.length} examples, mean input share ${mean.toFixed(3)}, quarters ${[0, 0.25, 0.5, 0.75].map((q) => quarter(q).toFixed(3)).join(' ')}`);
+      expect(Math.abs(mean - 0.5)).toBeLessThan(0.03);
+      for (const lo of [0, 0.25, 0.5, 0.75]) expect(Math.abs(quarter(lo) - 0.25)).toBeLessThan(0.04);
     }
   });
 

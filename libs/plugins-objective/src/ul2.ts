@@ -1,11 +1,11 @@
-import { arrayOf, boolean, field, number, object, oneOf, optional, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
+import { arrayOf, boolean, field, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqFits, seq2seqForm, type Seq2SeqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { largestFitting, nextSpanCorruptionExample } from './spanCorruption.ts';
+import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
 
 /**
  * UL2's mixture of denoisers (Tay et al. 2022, §3.1.2 and §3.1.3): each example is drawn from one denoiser and its
@@ -13,7 +13,10 @@ import { largestFitting, nextSpanCorruptionExample } from './spanCorruption.ts';
  * UL2 checkpoints), so fine-tuning can switch modes.
  * - R (regular): T5 span corruption, (μ=3, r=0.15) and (μ=8, r=0.15);
  * - X (extreme): long spans or heavy corruption, (3, 0.5), (8, 0.5), (64, 0.15), (64, 0.5);
- * - S (sequential): prefix LM whose target is the last quarter of the piece (r = 0.25).
+ * - S (sequential): prefix LM. Where the split falls is a setting (`sequentialSplit`), because the paper gives two:
+ *   'uniform' (default): the prefix length is uniform on [1, n-1], as T5's `prefix_lm` draws it
+ *     (random_prefix_noise_mask) and as UL2's appendix code calls it for the S-denoiser;
+ *   'fixed': the target is the last r = 0.25 of the piece, UL2 Table 1's S = (μ = L/4, r = 0.25, n = 1).
  * Paradigm rates R 0.4, X 0.4, S 0.2, split evenly between a paradigm's denoisers; every rate is configurable.
  */
 export type Ul2Paradigm = 'R' | 'X' | 'S';
@@ -24,7 +27,7 @@ export interface Ul2Denoiser {
   paradigm: Ul2Paradigm;
   /** Mean span length μ (R and X only). */
   meanSpanLength?: number;
-  /** Corruption rate r: the noise density for R and X, the target fraction for S. */
+  /** Corruption rate r: the noise density for R and X, the target fraction for S under sequentialSplit 'fixed'. */
   noiseDensity: number;
   /** Sampling rate of this denoiser; rates are normalised to sum to 1. */
   rate: number;
@@ -37,6 +40,7 @@ const denoiserSchema: Schema<Ul2Denoiser> = object({
   rate: field(number({ min: 0 })),
 });
 
+/** The paper's seven denoisers (Table 1 as quoted in docs/OBJECTIVES.md) at its paradigm rates. */
 export const UL2_DENOISERS: readonly Ul2Denoiser[] = [
   { paradigm: 'R', meanSpanLength: 3, noiseDensity: 0.15, rate: 0.2 },
   { paradigm: 'R', meanSpanLength: 8, noiseDensity: 0.15, rate: 0.2 },
@@ -51,6 +55,8 @@ export const ul2ConfigSchema = object({
   denoisers: field(arrayOf(denoiserSchema, { minLength: 1 }), UL2_DENOISERS.map((d) => ({ ...d }))),
   /** Prepend the paradigm token to every input (UL2's mode switching). */
   modeTokens: field(boolean(), true),
+  /** The S-denoiser's split: 'uniform' (T5 prefix_lm, UL2's appendix code) or 'fixed' at the denoiser's r (UL2 Table 1). */
+  sequentialSplit: field(oneOf(['uniform', 'fixed'] as const), 'uniform'),
 });
 export type Ul2Config = ReturnType<typeof ul2ConfigSchema.parse>;
 
@@ -62,10 +68,10 @@ export function denoiserLabel(denoiser: Ul2Denoiser): string {
 }
 
 /**
- * The S-denoiser: the last `targetFraction` of the piece (at least one token, at most all but one) is the target,
- * the rest the input, behind the mode token.
+ * The S-denoiser, fixed split: the last `targetFraction` of the piece (at least one token, at most all but one) is
+ * the target, the rest the input, behind the mode token.
  */
-function sequentialExample(
+function fixedSequentialExample(
   reader: DocumentReader,
   space: RowSpace,
   targetFraction: number,
@@ -84,6 +90,54 @@ function sequentialExample(
   const piece = Array.from(rest.subarray(0, length));
   reader.consume(length);
   const split = length - targetLength(length);
+  return seq2seqExample([...prefix, ...piece.slice(0, split), ids.eos], [...piece.slice(split), ids.eos], form, ids.pad);
+}
+
+/**
+ * UL2's mode switching at inference (Tay et al. 2022, §3.1.3: the paradigm token of the task's kind is prepended):
+ * continuation and seq2seq are the S-denoiser's prefix LM behind [S2S]; infilling is the R-denoiser's span
+ * corruption behind [NLU]. A mixture without S continues through a trailing X span behind [NLG] (X before R: its
+ * long spans are the nearer to a continuation); one without R fills spans as X does.
+ */
+export function ul2Inference(config: Ul2Config, architecture: string): InferencePresentation {
+  const trained = (p: Ul2Paradigm) => config.denoisers.some((d) => d.paradigm === p && d.rate > 0);
+  const token = (p: Ul2Paradigm) => (config.modeTokens ? [UL2_MODE_TOKENS[p]] : []);
+  const spanParadigm: Ul2Paradigm | null = trained('R') ? 'R' : trained('X') ? 'X' : null;
+  const longSpanParadigm: Ul2Paradigm | null = trained('X') ? 'X' : spanParadigm;
+  const continuation = trained('S')
+    ? seq2seqLayout(architecture, token('S'), ['eos'], [])
+    : longSpanParadigm
+      ? trailingSpanLayout(architecture, token(longSpanParadigm))
+      : undefined;
+  return {
+    lm: continuation,
+    seq2seq: continuation,
+    infilling: spanParadigm ? { kind: 'sentinels', inputPrefix: token(spanParadigm) } : undefined,
+    modes: config.modeTokens ? { NLU: [UL2_MODE_TOKENS.R], NLG: [UL2_MODE_TOKENS.X], S2S: [UL2_MODE_TOKENS.S] } : undefined,
+  };
+}
+
+/**
+ * The S-denoiser, uniform split (T5's random_prefix_noise_mask): the longest piece whose every split fits the row,
+ * then an input of 1..n-1 tokens, uniform. A piece of n tokens takes |mode| + n + 1 decoder positions in the decoder
+ * form; in the encoder-decoder form at most |mode| + n encoder and n decoder positions (the extreme splits).
+ */
+function uniformSequentialExample(
+  reader: DocumentReader,
+  space: RowSpace,
+  prefix: readonly number[],
+  ids: { eos: number; pad: number },
+  form: Seq2SeqForm,
+  rng: Rng,
+  counts: ObjectiveCounts,
+): Example | null {
+  const room = form === 'encoder-decoder' ? Math.min(space.encoder - prefix.length, space.decoder) : space.decoder - prefix.length - 1;
+  if (room < 2) return null;
+  const rest = restWithAtLeast(reader, 2, counts, 'ul2');
+  const length = Math.min(rest.length, room);
+  const piece = Array.from(rest.subarray(0, length));
+  reader.consume(length);
+  const split = 1 + rng.int(length - 1);
   return seq2seqExample([...prefix, ...piece.slice(0, split), ids.eos], [...piece.slice(split), ids.eos], form, ids.pad);
 }
 
@@ -121,7 +175,9 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
       const prefix = modePrefix(denoiser);
       const example =
         denoiser.paradigm === 'S'
-          ? sequentialExample(reader, space, denoiser.noiseDensity, prefix, ids, form, counts)
+          ? config.sequentialSplit === 'uniform'
+            ? uniformSequentialExample(reader, space, prefix, ids, form, rng, counts)
+            : fixedSequentialExample(reader, space, denoiser.noiseDensity, prefix, ids, form, counts)
           : nextSpanCorruptionExample(
               reader,
               space,
@@ -136,4 +192,5 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
       return example;
     });
   },
+  inference: ul2Inference,
 };

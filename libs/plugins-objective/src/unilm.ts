@@ -1,10 +1,10 @@
-import { field, number, object, type ObjectivePlugin, type Rng } from '@unilab/core';
+import { field, number, object, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import { countingPositions, type Example, type RowSpace } from './example.ts';
 import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './maskedTokens.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seqExample.ts';
 
 /**
  * UniLM (Dong et al. 2019, §2 and §2.3): one Transformer trained with cloze tasks under four self-attention masks.
@@ -132,14 +132,36 @@ function encoderDecoderExample(config: UnilmConfig, space: RowSpace, reader: Doc
   return example;
 }
 
+/**
+ * UniLM at inference (Dong et al. 2019, §2.3: decoding appends a [MASK] and predicts it). Decoder-only it is a cloze
+ * model, so each target token is asked for at a [MASK] after the tokens before it: LM under the left-to-right mask,
+ * seq2seq with the source and its eos as a bidirectional prefix; spans are filled under the bidirectional mask. On an
+ * encoder-decoder its decoder generates (left-to-right mode: the encoder reads eos; seq2seq: source + eos).
+ * A mode trained at rate 0 is replaced by its neighbour (left-to-right ↔ seq2seq).
+ */
+export function unilmInference(config: UnilmConfig, architecture: string): InferencePresentation {
+  const leftToRight = config.leftToRightRate > 0 || config.seq2seqRate === 0;
+  const seq2seq = config.seq2seqRate > 0 || !leftToRight;
+  const infilling = config.bidirectionalRate > 0 ? ({ kind: 'cloze', mask: 'MASK' } as const) : undefined;
+  if (architecture === 'encoder-decoder') {
+    const lm = { kind: 'decoder-lm', encoderInput: ['eos'] } as const;
+    const s2s = seq2seqLayout(architecture, [], ['eos'], []);
+    return { lm: leftToRight ? lm : s2s, seq2seq: seq2seq ? s2s : lm, infilling };
+  }
+  const lm = { kind: 'mask-query', mask: 'MASK', bidirectionalInput: false, inputSuffix: [] } as const;
+  const s2s = { kind: 'mask-query', mask: 'MASK', bidirectionalInput: true, inputSuffix: ['eos'] } as const;
+  return { lm: leftToRight ? lm : s2s, seq2seq: seq2seq ? s2s : lm, infilling };
+}
+
 export const unilm: ObjectivePlugin<UnilmConfig> = {
   kind: 'objective',
   name: 'unilm',
   description: 'UniLM: bidirectional (1/3), seq2seq (1/3), left-to-right and right-to-left (1/6 each); 15% masked, generated on encoder-decoder.',
   configSchema: unilmConfigSchema,
   // Decoder-only: UniLM is one Transformer whose masks come from the batch, so any decoder stack that follows the
-  // mask rule fits. Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
-  architectures: ['unilm', 'decoder', 'prefix-lm', 'encoder-decoder'],
+  // mask rule fits; the causal `decoder` does not (its bidirectional cloze would see only the left context).
+  // Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
+  architectures: ['unilm', 'prefix-lm', 'encoder-decoder'],
   specialTokens: ['MASK'],
   createBatcher(config, context, documents, rng) {
     const name = 'unilm';
@@ -158,4 +180,5 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
       makeExample(config, space, reader, ids, rng, counts),
     );
   },
+  inference: unilmInference,
 };

@@ -1,9 +1,13 @@
-import { Rng, Tape, restoreTensors, sampleToken, uploadBatch, type Backend, type Batch, type Model, type SamplingOptions, type Tokenizer } from '@unilab/core';
+import { Rng, restoreTensors, sampleToken, type Backend, type ContinuationLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
-import type { PluginRegistry } from '@unilab/core';
-import { parseTrainingSpec } from './spec.ts';
+import { ContextWindow } from './inference/context-window.ts';
+import { cachedLogits, fullForwardLogits, type NextTokenLogits } from './inference/next-token-logits.ts';
+import { layoutTokenNames, modelPresentation, type ModelPresentation, type Presented } from './inference/presentation.ts';
+import { encodePrompt, promptSpecials, specialTokenList, type Prompt } from './inference/prompt.ts';
+import { objectiveLabel } from './objective-mixture.ts';
+import { parseTrainingSpec, type TrainingSpec } from './spec.ts';
 import { buildModel } from './run.ts';
 
 export interface LoadedModel {
@@ -12,6 +16,16 @@ export interface LoadedModel {
   backend: Backend;
   /** The context length the model was trained with. */
   seqLen: number;
+  /** The spec the model was trained with (its objective says how the model reads prompts: inference/presentation.ts). */
+  spec: TrainingSpec;
+  /** How the model reads prompts (from its objective's declarations); generation needs it. */
+  presentation?: ModelPresentation;
+}
+
+/** A model built in this process (a training run's) with what inference needs to know about its training. */
+export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend, spec: TrainingSpec, registry: PluginRegistry): LoadedModel {
+  const presentation = modelPresentation(model.architecture, spec.objective, registry, tokenizer);
+  return { model, tokenizer, backend, seqLen: spec.train.seqLen, spec, presentation };
 }
 
 /** Rebuild a trained model from a checkpoint file (its spec, config and tokenizer are in the header). */
@@ -23,98 +37,90 @@ export async function loadModel(path: string, registry: PluginRegistry): Promise
   const backend = await createBackend(spec.backend);
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   restoreTensors(backend, checkpoint, model.params, null, `checkpoint ${path}`);
-  return { model, tokenizer, backend, seqLen: spec.train.seqLen };
+  return loadedModel(model, tokenizer, backend, spec, registry);
 }
 
 export interface GenerateOptions extends SamplingOptions {
   maxTokens: number;
   seed: number;
+  /** UL2's paradigm (NLU, NLG, S2S): the mode token that leads the input, for models trained with mode tokens. */
+  mode?: string;
+  /**
+   * Decode with the model's key/value cache (default) or re-run the whole row for every token. Both give the same
+   * tokens at temperature 0; the second is the reference the first is tested against.
+   */
+  cache?: boolean;
   /** Checked before every token: once aborted (the client went away), sampling stops and the text so far is returned. */
   signal?: Pick<AbortSignal, 'aborted'>;
 }
 
-/** Architectures `generate` can sample from, and how the prompt is presented to each. */
-const PROMPT_AS = {
-  /** Causal over prompt and continuation. */
-  decoder: 'causal',
-  /** The prompt is a bidirectional prefix, as these models saw their inputs in training (PaLM's partial attention). */
-  'prefix-lm': 'prefix',
-  unilm: 'prefix',
-  /** The encoder reads the prompt; the decoder starts from pad (T5's start token) and continues. */
-  'encoder-decoder': 'encoder',
-} as const;
-
+/** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
 export function canGenerate(architecture: string): boolean {
-  return architecture in PROMPT_AS;
+  return architecture !== 'encoder';
 }
 
 /**
- * Autoregressive sampling: re-run the forward over the (cropped) context for every new token. Stops at eos or
- * maxTokens. Returns only the continuation.
+ * How generation lays out a prompt: the model's LM layout (a continuation, as its objective declared it), or with a
+ * UL2 mode the layout of UL2's examples: the mode's token, the input, eos, then the target (Tay et al. 2022 §3.1.3).
  */
-export async function generate(loaded: LoadedModel, prompt: string, options: GenerateOptions): Promise<string> {
-  const { model, tokenizer, backend, seqLen } = loaded;
-  const mode = PROMPT_AS[model.architecture as keyof typeof PROMPT_AS];
-  if (!mode)
-    throw new Error(
-      `cannot sample from architecture "${model.architecture}": generation supports ${Object.keys(PROMPT_AS).join(', ')}`,
-    );
-  const rng = new Rng(options.seed);
-  const eos = tokenizer.specialTokens.eos;
-  const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => id !== eos));
-  const promptTokens = Array.from(tokenizer.encode(prompt));
-  const generated: number[] = [];
-  for (let n = 0; n < options.maxTokens && !options.signal?.aborted; n++) {
-    const batch = mode === 'encoder' ? encoderDecoderBatch(promptTokens, generated, tokenizer.specialTokens.pad, seqLen) : decoderBatch(promptTokens, generated, mode, seqLen);
-    if (batch.seqLen === 0) break;
-    const tape = new Tape(backend, false);
-    let next: number;
-    try {
-      const logits = await backend.read(model.forward(tape, uploadBatch(tape, batch)).value);
-      const v = tokenizer.vocabSize;
-      next = sampleToken(logits.subarray((batch.seqLen - 1) * v, batch.seqLen * v), options, rng, banned);
-    } finally {
-      tape.release();
-    }
-    if (next === eos) break;
-    generated.push(next);
+export function generationLayout(loaded: LoadedModel, mode?: string): Presented<ContinuationLayout> {
+  const { presentation, model, tokenizer } = loaded;
+  if (!presentation) throw new Error('generate: this LoadedModel has no presentation; build it with loadModel or loadedModel');
+  const objective = objectiveLabel(loaded.spec.objective);
+  if (mode === undefined) {
+    if (presentation.lm) return presentation.lm;
+    throw new Error(`cannot generate with the ${model.architecture} model trained by ${objective}: its objective never taught it to continue a text`);
   }
-  return tokenizer.decode(generated);
+  if (!presentation.modes)
+    throw new Error(`mode "${mode}": this model was trained with ${objective}, whose inputs carry no mode token (UL2 with modeTokens has NLU, NLG, S2S)`);
+  const lead = presentation.modes[mode];
+  if (!lead) throw new Error(`mode "${mode}": expected one of ${Object.keys(presentation.modes).join(', ')}`);
+  const layout: ContinuationLayout =
+    model.architecture === 'encoder-decoder'
+      ? { kind: 'encoder', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [] }
+      : { kind: 'prefix', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [], glm2d: false };
+  const ids: Record<string, number> = {};
+  for (const name of layoutTokenNames(layout)) {
+    const id = tokenizer.specialTokens[name];
+    if (id === undefined) throw new Error(`mode "${mode}": the model's tokenizer has no special token "${name}" (it has ${specialTokenList(tokenizer)})`);
+    ids[name] = id;
+  }
+  return { layout, objective, ids };
 }
 
-function row(tokens: number[], prefixEnd: number): Batch {
-  const t = tokens.length;
-  return {
-    batchSize: 1,
-    seqLen: t,
-    tokens: Int32Array.from(tokens),
-    targets: new Int32Array(t),
-    lossMask: new Float32Array(t),
-    segmentIds: new Int32Array(t),
-    prefixEnd: new Int32Array(t).fill(prefixEnd),
-    positions: Int32Array.from({ length: t }, (_, i) => i),
-  };
+/** The token that ends an answer: GLM's Part B spans end with [eop] (Du et al. 2022 §2.1), every other target with eos. */
+function stopToken(presented: Presented<ContinuationLayout>, tokenizer: Tokenizer): number {
+  const glm = presented.layout.kind === 'prefix' && presented.layout.glm2d;
+  const id = tokenizer.specialTokens[glm ? 'eop' : 'eos'];
+  if (id === undefined) throw new Error(`the model's tokenizer has no "${glm ? 'eop' : 'eos'}" token to end an answer`);
+  return id;
 }
 
-/** Prompt and continuation in one sequence, cropped to the last seqLen tokens. */
-function decoderBatch(prompt: number[], generated: number[], mode: 'causal' | 'prefix', seqLen: number): Batch {
-  const all = [...prompt, ...generated];
-  const dropped = Math.max(0, all.length - seqLen);
-  const promptInWindow = Math.max(0, prompt.length - dropped);
-  return row(all.slice(dropped), mode === 'prefix' ? promptInWindow : 0);
-}
-
-/** The encoder reads the (cropped) prompt; the decoder reads [pad] + the continuation so far. */
-function encoderDecoderBatch(prompt: number[], generated: number[], pad: number, seqLen: number): Batch {
-  const source = prompt.slice(-seqLen);
-  const batch = row([pad, ...generated].slice(-seqLen), 0);
-  const e = source.length;
-  batch.encoder = {
-    tokens: Int32Array.from(source),
-    encoderLen: e,
-    segmentIds: new Int32Array(e),
-    prefixEnd: new Int32Array(e).fill(e),
-    positions: Int32Array.from({ length: e }, (_, i) => i),
-  };
-  return batch;
+/**
+ * Autoregressive sampling in the layout the model was trained with (inference/continuation-row.ts), inside its
+ * context (inference/context-window.ts). Stops at the end token (eos; GLM's [eop]) or after maxTokens. Special tokens
+ * cannot be generated except the end token and those the prompt names (T5-style sentinels pair up).
+ * Returns only the continuation.
+ */
+export async function generate(loaded: LoadedModel, prompt: Prompt, options: GenerateOptions): Promise<string> {
+  const { model, tokenizer, backend, seqLen } = loaded;
+  if (!canGenerate(model.architecture))
+    throw new Error(`cannot sample from architecture "${model.architecture}": a bidirectional encoder predicts no next token; train a decoding architecture`);
+  const presented = generationLayout(loaded, options.mode);
+  const stop = stopToken(presented, tokenizer);
+  const window = new ContextWindow(presented, encodePrompt(tokenizer, prompt), seqLen);
+  const allowed = new Set([stop, ...promptSpecials(prompt).map((name) => tokenizer.specialTokens[name])]);
+  const banned = new Set(Object.values(tokenizer.specialTokens).filter((id) => !allowed.has(id)));
+  const rng = new Rng(options.seed);
+  const next: NextTokenLogits = (options.cache ?? true) ? (cachedLogits(model, backend, seqLen) ?? fullForwardLogits(model, backend)) : fullForwardLogits(model, backend);
+  try {
+    for (let n = 0; n < options.maxTokens && !options.signal?.aborted; n++) {
+      const token = sampleToken(await next.logits(window.row()), options, rng, banned);
+      if (token === stop) break;
+      window.push(token);
+    }
+  } finally {
+    next.dispose();
+  }
+  return tokenizer.decode(window.generated());
 }

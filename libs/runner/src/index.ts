@@ -1,19 +1,26 @@
 export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec.ts';
-export { runTraining, buildModel, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
+export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, generate, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, loadedModel, generate, generationLayout, canGenerate, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { encodePrompt, partsFromMarkedText, promptSpecials, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
+export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
+export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
+export { rowsToBatch, type InferenceRow } from './inference/row-batch.ts';
+export { ContextWindow } from './inference/context-window.ts';
+export { cachedLogits, fullForwardLogits, type NextTokenLogits } from './inference/next-token-logits.ts';
 export { writeFileAtomic, readFileBytes } from './files.ts';
 export { checkpointPath, listCheckpoints, latestCheckpoint, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 export { prepareData, prepareShardData, inMemoryData, type PreparedData, type TrainingData, type ShardData } from './data.ts';
 export { TrainingDivergedError, checkFiniteStep, type DivergencePhase } from './divergence.ts';
-export { estimateParameters, estimateTraining } from './estimate.ts';
+export { estimateParameters, estimateStepFlops, estimateTraining } from './estimate.ts';
 export { prepareMixture, type MixtureComponent } from './mixture.ts';
 export {
   createObjectiveBatcher,
   isObjectiveMixture,
   mixBatchers,
   objectiveComponents,
+  objectiveDecoderLength,
   objectiveLabel,
   objectiveSpecSchema,
   objectiveSpecialTokens,
@@ -44,3 +51,11 @@ export {
   type RunStagesOptions,
 } from './stages.ts';
 export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';
+export { parseExperiment, type Experiment, type ExperimentMatch, type ExperimentObjective, type ExperimentSize, type ExperimentVariant } from './sweep/experiment.ts';
+export { expandGrid, type SweepCell, type SweepGrid, type SkippedPair, type GridOptions } from './sweep/grid.ts';
+export { matchModel, measure, type MatchedModel, type MatchMetric } from './sweep/matching.ts';
+export { MANIFEST_FILE, readManifest, writeManifest, type CellRecord, type CellStatus, type SweepManifest } from './sweep/manifest.ts';
+export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgress, type CellRunner, type RunSweepOptions, type SweepEvent, type SweepResult } from './sweep/run-sweep.ts';
+export { inProcessCellRunner } from './sweep/in-process-runner.ts';
+export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMaskKind, type AttentionRankOptions, type HeadSpectrum } from './analysis/attention-rank.ts';
+export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';

@@ -103,6 +103,20 @@ export function validateObjective(objective: ObjectiveSpec, architecture: string
 }
 
 /**
+ * Decoder positions per row an encoder-decoder needs under these objectives for encoder rows of `encoderLen`: the
+ * most any component asks for (its plugin's decoderLength, else encoderLen), since a mixture's batches share one shape.
+ */
+export function objectiveDecoderLength(objective: ObjectiveSpec, registry: PluginRegistry, encoderLen: number): number {
+  let longest = 0;
+  for (const component of objectiveComponents(objective)) {
+    const plugin = registry.objective(component.name);
+    const config = plugin.configSchema.parse(component.config, `spec.objective${component.path}.config`);
+    longest = Math.max(longest, plugin.decoderLength ? plugin.decoderLength(config, encoderLen) : encoderLen);
+  }
+  return longest;
+}
+
+/**
  * The batcher of a spec's objective over a document stream. One objective keeps its plugin's batcher (and its
  * checkpoint state) unchanged; a mixture gives each component a batcher over the same stream, each with an RNG forked
  * from the seed, and picks each batch's objective with the seed's own RNG.

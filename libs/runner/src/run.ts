@@ -8,6 +8,7 @@ import {
   restoreTensors,
   checkPositionalEncoding,
   chosenPositionalEncoding,
+  disposeParameters,
   type Backend,
   type Batch,
   type DecodedCheckpoint,
@@ -16,14 +17,16 @@ import {
   type PluginRegistry,
   type StepResult,
   type Tokenizer,
+  type TuningModules,
 } from '@unilab/core';
 import { ByteTokenizer, type ReadProblem } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
 import { checkFiniteStep } from './divergence.ts';
+import { estimateStepFlops } from './estimate.ts';
 import { yieldToEventLoop } from './event-loop.ts';
-import { createObjectiveBatcher, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
+import { createObjectiveBatcher, objectiveDecoderLength, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
 import type { TrainingSpec } from './spec.ts';
 
 export interface RunInfo {
@@ -38,6 +41,10 @@ export interface RunInfo {
   problems: ReadProblem[];
   startStep: number;
   resumedFrom?: string;
+  /** Training FLOPs per optimizer step, padding included (null for a plugin package's architecture). */
+  flopsPerStep: number | null;
+  /** Decoder (or only) positions per row, and an encoder-decoder's encoder positions. */
+  rows: { seqLen: number; encoderLen?: number };
 }
 
 export interface RunEvents {
@@ -77,10 +84,14 @@ export interface RunResult {
   losses: number[];
   heldOutLoss: number;
   unigramEntropy: number;
+  /** Training FLOPs spent from step 0 to the last step (resumed steps included), or null when unknown. */
+  flops: number | null;
   checkpoint: string | null;
   model: Model;
   tokenizer: Tokenizer;
   backend: Backend;
+  /** Free the model's parameters and the optimizer's moments (a process that trains many runs on one backend, as a sweep does, calls it after each). */
+  dispose(): void;
 }
 
 /** Build the tokenizer a spec's objective needs (every component's special tokens, for a mixture). */
@@ -88,11 +99,11 @@ export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): Byte
   return new ByteTokenizer(objectiveSpecialTokens([spec.objective], registry));
 }
 
-/** Build the model of a spec (validating the architecture's config) on a backend. */
-export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number): Model {
+/** Build the model of a spec (validating the architecture's config) on a backend; `tuning` adds LoRA or adapters. */
+export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number, tuning?: TuningModules): Model {
   const arch = registry.architecture(spec.model.architecture);
   const config = arch.configSchema.parse(spec.model.config, 'spec.model.config');
-  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name) });
+  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name), tuning });
 }
 
 /** Check that the plugins a spec names exist and fit together, before any work starts. */
@@ -101,23 +112,38 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
-  const archConfig = registry.architecture(spec.model.architecture).configSchema.parse(spec.model.config, 'spec.model.config');
+  if (spec.train.decoderLen !== undefined && spec.model.architecture !== 'encoder-decoder')
+    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
+  const architecture = registry.architecture(spec.model.architecture);
+  const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
   const encoding = chosenPositionalEncoding(archConfig);
   if (encoding)
     checkPositionalEncoding(
       encoding,
-      { architecture: spec.model.architecture, seqLen: spec.train.seqLen },
+      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention },
       registry.ofKind('positional-encoding'),
       'spec.model.config.positionalEncoding',
     );
 }
 
+/**
+ * The row shapes a spec trains on: seqLen positions for a one-stack model; for an encoder-decoder, seqLen encoder
+ * positions and train.decoderLen (else the objective's own need) decoder positions, so the decoder does not compute
+ * padding an L-token target would never fill (T5 §3.1.4: 512 inputs, 114 targets).
+ */
+export function rowShape(spec: TrainingSpec, registry: PluginRegistry): { seqLen: number; encoderLen?: number } {
+  if (spec.model.architecture !== 'encoder-decoder') return { seqLen: spec.train.seqLen };
+  const decoderLen = spec.train.decoderLen ?? objectiveDecoderLength(spec.objective, registry, spec.train.seqLen);
+  return { seqLen: decoderLen, encoderLen: spec.train.seqLen };
+}
+
 function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: Tokenizer, documents: DocumentStream, seed: number) {
+  const shape = rowShape(spec, registry);
   const context = {
     batchSize: spec.train.batchSize,
-    seqLen: spec.train.seqLen,
-    encoderLen: spec.train.seqLen,
+    seqLen: shape.seqLen,
+    encoderLen: shape.encoderLen ?? spec.train.seqLen,
     vocabSize: tokenizer.vocabSize,
     specialTokens: tokenizer.specialTokens,
     architecture: spec.model.architecture,
@@ -187,6 +213,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     restoreTensors(backend, await readCheckpoint(options.initFrom), model.params, null, `checkpoint ${options.initFrom}`);
   }
   const evalBatches = heldOutBatches(spec, registry, tokenizer, data);
+  const flopsPerStep = estimateStepFlops(spec, registry, tokenizer.vocabSize);
 
   events.onStart?.({
     parameters: parameterCount(model.params),
@@ -198,6 +225,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     problems: prepared?.problems ?? [],
     startStep: trainer.step,
     resumedFrom: resumeFrom?.path,
+    flopsPerStep,
+    rows: rowShape(spec, registry),
   });
 
   const save = async (): Promise<string> => {
@@ -238,5 +267,10 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   }
   if (lastCheckpoint === null || !lastCheckpoint.endsWith(`step-${String(trainer.step).padStart(8, '0')}.safetensors`))
     lastCheckpoint = await save();
-  return { step: trainer.step, losses, heldOutLoss, unigramEntropy: data.unigramEntropy, checkpoint: lastCheckpoint, model, tokenizer, backend };
+  const flops = flopsPerStep === null ? null : flopsPerStep * trainer.step;
+  const dispose = () => {
+    optimizer.dispose();
+    disposeParameters(backend, model.params);
+  };
+  return { step: trainer.step, losses, heldOutLoss, unigramEntropy: data.unigramEntropy, flops, checkpoint: lastCheckpoint, model, tokenizer, backend, dispose };
 }

@@ -30,6 +30,11 @@ const trainSchema = object({
   steps: field(integer({ min: 1, max: 10_000_000 }), 500),
   batchSize: field(integer({ min: 1, max: 4096 }), 16),
   seqLen: field(integer({ min: 2, max: 65536 }), 128),
+  /**
+   * Decoder positions per row of an encoder-decoder, whose encoder rows hold seqLen tokens. Absent: what the objective
+   * needs (T5's random_spans_helper for span corruption: 512 → 114; seqLen for the others). One-stack models refuse it.
+   */
+  decoderLen: optional(integer({ min: 2, max: 65536 })),
   gradAccum: field(integer({ min: 1, max: 1024 }), 1),
   lr: field(number({ greaterThan: 0, max: 1 }), 3e-3),
   minLr: field(number({ min: 0, max: 1 }), 3e-4),

@@ -36,7 +36,7 @@ describe('bad input gets one clear error and loses nothing', () => {
     const spec = (architecture: string, objective: string) => parseTrainingSpec({ model: { architecture }, objective: { name: objective } });
     expect(() => validateSpecPlugins(spec('encoder-decoder', 'unilm'), registry)).not.toThrow();
     expect(() => validateSpecPlugins(spec('encoder', 'unilm'), registry)).toThrow(
-      'spec.objective.name: objective "unilm" cannot train architecture "encoder"; it supports unilm, decoder, prefix-lm, encoder-decoder',
+      'spec.objective.name: objective "unilm" cannot train architecture "encoder"; it supports unilm, prefix-lm, encoder-decoder',
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDefaultRegistry, generate, runTraining } from '../src/index.ts';
+import { createDefaultRegistry, generate, loadedModel, runTraining } from '../src/index.ts';
 import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 describe('a small decoder learns real text', () => {
@@ -9,12 +9,13 @@ describe('a small decoder learns real text', () => {
       model: { layers: 1, dModel: 64, heads: 2 },
       train: { steps: 150, batchSize: 8, seqLen: 64, lr: 5e-3, minLr: 5e-4, warmupSteps: 10, evalBatches: 4 },
     });
-    const result = await runTraining({ spec, outDir: await tempDir(), registry: createDefaultRegistry() });
+    const registry = createDefaultRegistry();
+    const result = await runTraining({ spec, outDir: await tempDir(), registry });
     // Byte-level English has a unigram entropy near 3.0 nats; context must buy at least 20% of it.
     expect(result.unigramEntropy).toBeGreaterThan(2.5);
     expect(result.heldOutLoss).toBeLessThan(0.8 * result.unigramEntropy);
     const sample = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: 64 },
+      loadedModel(result.model, result.tokenizer, result.backend, spec, registry),
       'The ',
       { maxTokens: 40, temperature: 0.8, topK: 0, topP: 0.95, seed: 1 },
     );

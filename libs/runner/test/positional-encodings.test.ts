@@ -27,6 +27,24 @@ describe('spec validation of architecture × positional encoding', () => {
     expect(() => validateSpecPlugins(spec('prefix-lm', 'none', 'prefixlm'), registry)).toThrow(/"none" cannot serve architecture "prefix-lm".*With prefix-lm use rope/);
   });
 
+  it('pairs by declared attention: no positions only under a causal mask, whatever the objective marks bidirectional', () => {
+    // The causal decoder reads a seq2seq objective's inputs left to right (T5's "Language model"), so NoPE and causal
+    // T5 buckets stay sound there; a stack that reads a prefix both ways refuses NoPE (Haviv et al. 2022).
+    for (const objective of ['prefixlm', 'span-corruption', 'ul2']) {
+      expect(() => validateSpecPlugins(spec('decoder', 'none', objective), registry)).not.toThrow();
+      expect(() => validateSpecPlugins(spec('decoder', 't5-relative', objective), registry)).not.toThrow();
+    }
+    for (const arch of ['prefix-lm', 'unilm', 'encoder-decoder'])
+      expect(() => validateSpecPlugins(spec(arch, 'none', 'prefixlm'), registry)).toThrow(
+        new RegExp(`"none" cannot serve architecture "${arch}": without positions only a causal mask reveals order.*none works with .* under causal attention`),
+      );
+  });
+
+  it("refuses UniLM's cloze objective on the causal decoder (its bidirectional mode would see only the left)", () => {
+    expect(() => validateSpecPlugins(spec('decoder', 'rope', 'unilm'), registry)).toThrow(/unilm.*decoder|decoder.*unilm/);
+    expect(() => validateSpecPlugins(spec('prefix-lm', 'rope', 'unilm'), registry)).not.toThrow();
+  });
+
   it("checks the encoding's own config against the run", () => {
     expect(() => validateSpecPlugins(spec('decoder', { name: 'learned-absolute', config: { maxPositions: 32 } }, 'clm', 64), registry)).toThrow(
       'spec.model.config.positionalEncoding.config: maxPositions (32) must be at least train.seqLen (64): each position needs a row',

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createReferenceBackend, parameterCount, type PluginRegistry } from '@unilab/core';
 import { describeModel, matchedEncoderDecoders, type ModelDescription } from '@unilab/plugins-arch';
-import { buildModel, estimateTraining, objectiveLabel, parseTrainingSpec, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
+import { buildModel, estimateStepFlops, estimateTraining, objectiveLabel, parseTrainingSpec, rowShape, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
@@ -69,6 +69,15 @@ export async function describeCommand(argv: string[]): Promise<number> {
     shapes.push(`ED same params: ${equalParams.shape}`, `ED same compute: ${equalCompute.shape}`);
   }
   console.log([header, ...shapes.map((s) => `  ${s}`), '', table(columns)].join('\n'));
+  // What a step of this spec spends, rows as the runner builds them (an encoder-decoder's decoder rows as long as its
+  // objective needs, e.g. 512 → 114 for span corruption), padding included.
+  const rows = rowShape(spec, registry);
+  const stepFlops = estimateStepFlops(spec, registry, vocabSize)!;
+  console.log(
+    `\ntraining FLOPs per step of this spec: ${(stepFlops / 1e9).toFixed(3)} G (${spec.train.batchSize * spec.train.gradAccum} rows of ` +
+      `${rows.encoderLen === undefined ? rows.seqLen : `encoder ${rows.encoderLen} + decoder ${rows.seqLen}`} positions); ` +
+      `${(stepFlops * spec.train.steps).toExponential(3)} for its ${spec.train.steps} steps`,
+  );
   if (columns.length > 1)
     console.log(
       '\nFLOPs per token count each position of either stack (the encoder and the decoder each read seqLen positions);\n' +

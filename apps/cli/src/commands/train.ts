@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor } from '@unilab/runner';
+import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
@@ -34,6 +34,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const out = args.options.get('out');
   const outDir = typeof out === 'string' ? out : (spec.outDir ?? join('runs', spec.name || basename(specPath, '.json')));
   const registry = await registryFromArgs(args);
+  // Validate first: the memory estimate looks plugins up, and an unknown one deserves the validator's message.
+  validateSpecPlugins(spec, registry);
   await warnAboutMemory([spec], registry, tokenizerFor(spec, registry).vocabSize);
   let bar: ProgressBar | undefined;
   const result = await runTraining({
@@ -49,6 +51,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
             `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
         );
         console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
+        const rows = info.rows.encoderLen === undefined ? `${info.rows.seqLen}` : `encoder ${info.rows.encoderLen} + decoder ${info.rows.seqLen}`;
+        if (info.flopsPerStep !== null) console.log(`unilab: rows of ${rows} positions, ${(info.flopsPerStep / 1e9).toFixed(3)} GFLOPs per training step (padding included)`);
         if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
         reportDropped(info.dropped, info.problems);
         bar = new ProgressBar(spec.train.steps, info.startStep);
@@ -69,17 +73,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     `unilab: done at step ${result.step}. held-out loss ${result.heldOutLoss.toFixed(4)} nats/token vs unigram entropy ` +
       `${result.unigramEntropy.toFixed(4)} (${((1 - result.heldOutLoss / result.unigramEntropy) * 100).toFixed(1)}% lower)`,
   );
+  if (result.flops !== null) console.log(`unilab: training FLOPs spent: ${result.flops.toExponential(3)}`);
   console.log(`unilab: checkpoint ${result.checkpoint}`);
-  if (!canGenerate(result.model.architecture)) {
-    console.log(`unilab: no samples: generation does not support ${result.model.architecture} models`);
+  const loaded = loadedModel(result.model, result.tokenizer, result.backend, spec, registry);
+  if (!canGenerate(result.model.architecture) || !loaded.presentation?.lm) {
+    console.log(`unilab: no samples: a ${result.model.architecture} model trained by ${objectiveLabel(spec.objective)} does not continue text`);
     return 0;
   }
   for (const prompt of spec.samplePrompts) {
-    const text = await generate(
-      { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen },
-      prompt,
-      { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed },
-    );
+    const text = await generate(loaded, prompt, { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed });
     console.log(`\nsample> ${prompt}${text}\n`);
   }
   console.log(`try: npm run -s unilab -- generate ${result.checkpoint} --prompt "Fellow citizens"`);

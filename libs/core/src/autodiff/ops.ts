@@ -113,6 +113,12 @@ export function add(tape: Tape, a: Var, b: Var): Var {
   });
 }
 
+/** y = c·x for a constant c (LoRA's alpha / r). dx = c·dy. */
+export function scale(tape: Tape, x: Var, c: number): Var {
+  const be = tape.backend;
+  return tape.record('scale', be.scale(x.value, c), [x], (dy) => tape.accumulate(x, be.scale(dy, c)));
+}
+
 /** A view with another shape (no copy). */
 export function reshape(tape: Tape, x: Var, shape: readonly number[]): Var {
   const be = tape.backend;

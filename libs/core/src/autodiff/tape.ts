@@ -53,6 +53,12 @@ export class Tape {
     readonly recording = true,
     /** Keep each op's output and check gradients as they are made: the replay of a diverged step. */
     readonly checkFinite = false,
+    /**
+     * The parameters this step differentiates (absent: every parameter). Any other parameter is a constant, so the
+     * ops below it record no backward and no gradient is computed for it: how a frozen pre-trained network is
+     * fine-tuned through a few added tensors (LoRA, adapters, a head).
+     */
+    readonly trainable?: ReadonlySet<Parameter>,
   ) {}
 
   /** Take ownership of a tensor created during this step. */
@@ -63,7 +69,7 @@ export class Tape {
 
   /** A parameter as seen by this step. Its tensor is persistent and never released by the tape. */
   param(p: Parameter): Var {
-    return new Var(p.value, this.recording, p);
+    return new Var(p.value, this.recording && (this.trainable?.has(p) ?? true), p);
   }
 
   /**
@@ -126,6 +132,12 @@ export class Tape {
    * Finite-check mode: the first op, in forward order, whose output holds NaN or ±inf. Outputs are never written
    * after their op ran, so reading them after the forward pass sees what each op produced.
    */
+  /** Every op of the forward so far, in order, with its inputs and output (finite-check tapes only; analyses read them). */
+  forwardRecords(): readonly OpRecord[] {
+    if (!this.checkFinite) throw new Error('forwardRecords: this tape was not made with checkFinite');
+    return this.forwardOps;
+  }
+
   async firstNonFiniteForward(): Promise<NonFiniteOp | null> {
     if (!this.checkFinite) throw new Error('firstNonFiniteForward: this tape was not made with checkFinite');
     for (let i = 0; i < this.forwardOps.length; i++) {

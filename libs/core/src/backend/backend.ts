@@ -55,6 +55,11 @@ export interface Backend {
   dispose(t: Tensor): void;
   /** A new handle on the same memory with another shape of equal size (no copy); dispose it like any tensor. */
   reshape(t: Tensor, shape: readonly number[]): Tensor;
+  /**
+   * dst[dstOffset .. dstOffset + src.size) = src, in place, on the device (same dtype). How a key/value cache takes
+   * the keys and values of the tokens just decoded without a round trip through the host.
+   */
+  copyInto(dst: Tensor, src: Tensor, dstOffset: number): void;
   memoryStats(): MemoryStats;
 
   // Linear algebra. a: [M, K] (or [K, M] when transA), b: [K, N] (or [N, K] when transB) -> [M, N].

@@ -22,3 +22,10 @@ export function sizeOf(shape: readonly number[]): number {
 export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/** The checks every backend's copyInto makes (shared, so each backend says the same thing). */
+export function checkCopy(dst: Tensor, src: Tensor, dstOffset: number): void {
+  if (dst.dtype !== src.dtype) throw new TypeError(`copyInto: cannot copy ${src.dtype} values into an ${dst.dtype} tensor`);
+  if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.size > dst.size)
+    throw new RangeError(`copyInto: ${src.size} values at offset ${dstOffset} do not fit a tensor of ${dst.size} ${shapeString(dst.shape)}`);
+}

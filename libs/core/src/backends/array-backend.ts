@@ -5,7 +5,7 @@ import type {
   Backend,
   MemoryStats,
 } from '../backend/backend.ts';
-import { shapeString, sizeOf, type DType, type Tensor } from '../backend/tensor.ts';
+import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../backend/tensor.ts';
 import { adamwUpdate, clipScale, sumOfSquares } from '../kernels/adamw.ts';
 import { geluBackward, geluForward, reluBackward, reluForward, swigluBackward, swigluForward } from '../kernels/activations.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention.ts';
@@ -127,6 +127,14 @@ export class ArrayBackend<Slot> implements Backend {
     if (--tensor.block.handles > 0) return;
     this.storage.free(tensor.slot, tensor.size, tensor.dtype);
     this.liveBytes -= tensor.size * this.bytesPer(tensor.dtype);
+  }
+
+  copyInto(dst: Tensor, src: Tensor, dstOffset: number): void {
+    const to = this.own(dst, 'copyInto');
+    const from = this.own(src, 'copyInto');
+    checkCopy(to, from, dstOffset);
+    if (to.dtype === 'i32') this.storage.intView(to.slot, to.size).set(this.storage.intView(from.slot, from.size), dstOffset);
+    else this.storage.floatView(to.slot, to.size).set(this.storage.floatView(from.slot, from.size), dstOffset);
   }
 
   reshape(t: Tensor, shape: readonly number[]): Tensor {

@@ -1,10 +1,13 @@
 import type { Tape, Var } from '../autodiff/tape.ts';
 import type { Backend } from '../backend/backend.ts';
 import type { Schema } from '../config/schema.ts';
+import type { AdapterSpec } from '../nn/bottleneck-adapter.ts';
+import type { LoraSpec } from '../nn/lora.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
-import type { PositionalEncodingPlugin } from './positional-encoding.ts';
+import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
+import type { AttentionPattern, PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
   backend: Backend;
@@ -13,6 +16,20 @@ export interface ModelEnvironment {
   rng: Rng;
   /** The registry's positional encodings, for architectures whose config names one (absent: the architecture's own). */
   positionalEncoding?(name: string): PositionalEncodingPlugin<any>;
+  /**
+   * Modules to add for parameter-efficient fine-tuning of a pre-trained network: LoRA factors on the named
+   * projections (core/nn/lora.ts), bottleneck adapters after every attention and feed-forward sublayer
+   * (core/nn/bottleneck-adapter.ts). Their parameters are in Model.params beside the pre-trained ones, which a
+   * checkpoint then fills; which of them train is the optimizer's choice, not the model's.
+   */
+  tuning?: TuningModules;
+}
+
+export interface TuningModules {
+  lora?: LoraSpec;
+  adapters?: AdapterSpec;
+  /** Seeds the added modules' initialisation (their own stream: the pre-trained weights draw as without them). */
+  seed: number;
 }
 
 /** A built model: its parameters and a forward from batch tensors to logits. */
@@ -23,6 +40,17 @@ export interface Model {
   readonly params: readonly Parameter[];
   /** Logits [batchSize, seqLen, vocabSize] for the batch's (decoder) positions. */
   forward(tape: Tape, batch: BatchTensors): Var;
+  /**
+   * The final hidden states [batchSize, seqLen, dModel] the output head reads (after the final norm), for heads of
+   * other tasks: a classifier, a reward model's scalar. Optional for plugins written before it existed.
+   */
+  hidden?(tape: Tape, batch: BatchTensors): Var;
+  /**
+   * Optional: a key/value-cached decoding session (incremental-decoding.ts) whose logits equal the forward's, or null
+   * when this model cannot decode incrementally (e.g. its positional encoding gives no bias rows). Generation and
+   * scoring fall back to re-running forward over the whole sequence when a model has no such method or returns null.
+   */
+  startDecoding?(start: DecodingStart): DecodingSession | null;
 }
 
 /** What a training estimate is for: the vocabulary and one step's batch (the same inputs as `unilab describe`). */
@@ -57,10 +85,23 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
   readonly name: string;
   readonly description: string;
   readonly configSchema: Schema<C>;
+  /**
+   * How the model reads the batch's mask, the widest of its stacks: 'causal' ignores prefixEnd (every query sees keys
+   * j <= i only: T5's "Language model", Raffel et al. 2020 §3.2.1), 'mixed' follows it (prefix LM, UniLM, GLM),
+   * 'bidirectional' has a stack that sees every key of the segment (an encoder). Spec validation pairs positional
+   * encodings by it (an encoding without positions needs a causal mask). Absent: 'mixed'.
+   */
+  readonly attention?: AttentionPattern;
   create(config: C, env: ModelEnvironment): Model;
   /**
    * Its size and training memory for a config, without building it. Optional, but the job API admits an architecture
    * without it only where its operator allows unestimated architectures (see apps/api/README.md).
    */
   footprint?(config: C, env: FootprintEnvironment): TrainingFootprint;
+  /**
+   * Training FLOPs (forward and backward) of one row as the kernels compute it, padding included: env.seqLen
+   * positions, or for an encoder-decoder env.seqLen encoder and `decoderLen` decoder positions. Optional: runs and
+   * sweeps report FLOPs only for architectures that give it.
+   */
+  rowTrainingFlops?(config: C, env: FootprintEnvironment & { decoderLen?: number }): number;
 }

@@ -1,6 +1,7 @@
 import type { Batch } from '../batch.ts';
 import type { Schema } from '../config/schema.ts';
 import type { Rng } from '../rng.ts';
+import type { InferencePresentation } from './inference-layout.ts';
 
 /** One tokenized document (no special tokens added yet: objectives add the ones they need). */
 export interface TokenDocument {
@@ -50,5 +51,16 @@ export interface ObjectivePlugin<C = Record<string, unknown>> {
   readonly architectures: readonly string[];
   /** Special tokens the tokenizer must reserve for this objective (beyond eos and pad). */
   readonly specialTokens: readonly string[];
+  /**
+   * Decoder positions per row the encoder-decoder form needs for encoder rows of `encoderLen` (T5's
+   * `random_spans_helper`: span corruption's targets are much shorter than its inputs, 512 → 114). Absent: as many
+   * as the encoder. The runner sizes the decoder rows by it, so an encoder-decoder does not pay for padded targets.
+   */
+  decoderLength?(config: C, encoderLen: number): number;
   createBatcher(config: C, context: ObjectiveContext, documents: DocumentStream, rng: Rng): Batcher;
+  /**
+   * How a model this objective trained on `architecture` reads prompts at inference (inference-layout.ts): the
+   * format of its own batches. Optional, so plugins written before it still load; evaluation then names what is missing.
+   */
+  inference?(config: C, architecture: string): InferencePresentation;
 }

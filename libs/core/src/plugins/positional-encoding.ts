@@ -54,6 +54,13 @@ export interface PositionalEncoding {
    * shares its bias). It depends on index distance i - j, which inside a packed segment is the position distance.
    */
   attentionBias?(tape: Tape, t: number): Var;
+  /**
+   * Rows `firstQuery .. firstQuery + queries - 1` of the bias of a sequence with `keys` keys: [H, queries, keys], the
+   * same values attentionBias(tape, keys) has there. Incremental decoding asks for the rows of the tokens it adds
+   * against every cached key. An encoding with attentionBias but without this method serves only full forwards:
+   * models fall back to re-running the whole sequence (architecture.ts, Model.startDecoding).
+   */
+  attentionBiasRows?(tape: Tape, firstQuery: number, queries: number, keys: number): Var;
 }
 
 /** What a spec says about how the model is used, for checks that depend on it (a table long enough for seqLen). */
@@ -61,6 +68,8 @@ export interface PositionalUse {
   architecture: string;
   /** Longest sequence the model reads (decoder and encoder alike). */
   seqLen: number;
+  /** The architecture's declared attention (ArchitecturePlugin.attention); absent: 'mixed'. */
+  attention?: AttentionPattern;
 }
 
 /**
@@ -74,6 +83,11 @@ export interface PositionalEncodingPlugin<C = Record<string, unknown>> {
   readonly description: string;
   readonly configSchema: Schema<C>;
   readonly architectures: readonly string[];
+  /**
+   * The attention patterns it can serve (absent: every pattern). An encoding that gives no position information
+   * serves only 'causal': bidirectional attention is permutation-invariant, so a prefix read both ways loses order.
+   */
+  readonly attention?: readonly AttentionPattern[];
   readonly requirement: string;
   /** A problem with this config for this use (e.g. a table shorter than seqLen), or null. */
   check?(config: C, use: PositionalUse): string | null;
@@ -118,13 +132,15 @@ export function checkPositionalEncoding(
   const plugin = encodings.find((p) => p.name === choice.name);
   if (!plugin)
     throw new SpecError(`${path}.name`, `unknown positional encoding "${choice.name}"; available: ${encodings.map((p) => p.name).join(', ')}`);
-  if (!plugin.architectures.includes(use.architecture)) {
-    const fitting = encodings.filter((p) => p.architectures.includes(use.architecture)).map((p) => p.name);
+  const attention = use.attention ?? 'mixed';
+  const serves = (p: PositionalEncodingPlugin<any>) => p.architectures.includes(use.architecture) && (p.attention?.includes(attention) ?? true);
+  if (!serves(plugin)) {
+    const fitting = encodings.filter(serves).map((p) => p.name);
     throw new SpecError(
       `${path}.name`,
       `positional encoding "${plugin.name}" cannot serve architecture "${use.architecture}": ${plugin.requirement}. ` +
         `With ${use.architecture} use ${fitting.join(', ') || 'no registered encoding'}; ` +
-        `${plugin.name} works with ${plugin.architectures.join(', ')}`,
+        `${plugin.name} works with ${plugin.architectures.join(', ')}${plugin.attention ? ` under ${plugin.attention.join(' or ')} attention` : ''}`,
     );
   }
   const config = plugin.configSchema.parse(choice.config, `${path}.config`);

@@ -23,7 +23,7 @@ export async function locateNonFinite(backend: Backend, model: Model, batches: r
       if (found) return { phase: 'forward', op: 'parameter', where: `${p.name} was not finite before the step`, ...found };
     }
     for (const batch of batches) {
-      const tape = new Tape(backend, true, true);
+      const tape = new Tape(backend, true, true, new Set(params));
       try {
         const inputs = uploadBatch(tape, batch);
         const loss = crossEntropy(tape, model.forward(tape, inputs), inputs.targets, inputs.lossMask);

@@ -4,6 +4,7 @@ import type { Backend } from '../backend/backend.ts';
 import { countTargets, type Batch } from '../batch.ts';
 import { uploadBatch } from '../batch-tensors.ts';
 import type { NonFiniteOp } from '../autodiff/finite-check.ts';
+import type { Parameter } from '../nn/parameter.ts';
 import type { Model } from '../plugins/architecture.ts';
 import type { Batcher } from '../plugins/objective.ts';
 import type { AdamW } from '../optim/adamw.ts';
@@ -37,6 +38,8 @@ export interface StepResult {
  */
 export class Trainer {
   step = 0;
+  /** What the optimizer updates is what the tape differentiates: parameters it does not hold stay frozen. */
+  private readonly trainable: ReadonlySet<Parameter>;
   /** The micro-batches of the last step that was not applied (kept only for a diverged step). */
   private divergedBatches: Batch[] | null = null;
 
@@ -47,7 +50,9 @@ export class Trainer {
     readonly batcher: Batcher,
     readonly schedule: ScheduleConfig,
     readonly gradAccum = 1,
-  ) {}
+  ) {
+    this.trainable = new Set(optimizer.params);
+  }
 
   async trainStep(): Promise<StepResult> {
     const be = this.backend;
@@ -57,7 +62,7 @@ export class Trainer {
     for (let micro = 0; micro < this.gradAccum; micro++) {
       const batch = this.batcher.next();
       batches.push(batch);
-      const tape = new Tape(be);
+      const tape = new Tape(be, true, false, this.trainable);
       try {
         const inputs = uploadBatch(tape, batch);
         const logits = this.model.forward(tape, inputs);

@@ -1,4 +1,4 @@
-import { Var, object, type PositionalEncodingPlugin } from '@unilab/core';
+import { Var, object, type PositionalEncodingPlugin, type Tape } from '@unilab/core';
 import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 /**
@@ -27,14 +27,17 @@ export const alibi: PositionalEncodingPlugin<Record<string, never>> = {
   requirement: NEEDS_1D,
   create(_config, stack) {
     const slopes = alibiSlopes(stack.heads);
+    const rows = (tape: Tape, firstQuery: number, queries: number, keys: number) => {
+      const bias = new Float32Array(stack.heads * queries * keys);
+      for (let h = 0; h < stack.heads; h++)
+        for (let r = 0; r < queries; r++)
+          for (let j = 0; j < keys; j++) bias[(h * queries + r) * keys + j] = -slopes[h] * Math.abs(firstQuery + r - j);
+      return new Var(tape.own(stack.backend.fromArray(bias, [stack.heads, queries, keys])), false);
+    };
     return {
       params: [],
-      attentionBias(tape, t) {
-        const bias = new Float32Array(stack.heads * t * t);
-        for (let h = 0; h < stack.heads; h++)
-          for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) bias[(h * t + i) * t + j] = -slopes[h] * Math.abs(i - j);
-        return new Var(tape.own(stack.backend.fromArray(bias, [stack.heads, t, t])), false);
-      },
+      attentionBias: (tape, t) => rows(tape, 0, t, t),
+      attentionBiasRows: rows,
     };
   },
 };

@@ -1,4 +1,5 @@
 import { object, type PositionalEncodingPlugin } from '@unilab/core';
+import { ONE_D_ARCHITECTURES } from './pairing.ts';
 
 /**
  * No positional encoding (NoPE). A causal decoder still learns positions: a token can count the tokens its mask lets
@@ -10,7 +11,9 @@ export const noPositions: PositionalEncodingPlugin<Record<string, never>> = {
   name: 'none',
   description: 'No positional information; a causal decoder infers order from its mask (Haviv et al. 2022)',
   configSchema: object({}),
-  architectures: ['decoder'],
+  architectures: ONE_D_ARCHITECTURES,
+  // Refused by declaration, not by name: a prefix-lm, UniLM or encoder stack reads part of its input both ways.
+  attention: ['causal'],
   requirement:
     'without positions only a causal mask reveals order (Haviv et al. 2022); any bidirectional attention is permutation-invariant and loses word order',
   create: () => ({ params: [] }),

@@ -17,7 +17,7 @@ export function resolvePositionalEncoding(
     : builtinPositionalEncodings.find((p) => p.name === choice.name);
   if (!plugin)
     throw new Error(`unknown positional encoding "${choice.name}"; available: ${builtinPositionalEncodings.map((p) => p.name).join(', ')}`);
-  if (!plugin.architectures.includes(architecture))
+  if (!plugin.architectures.includes(architecture) || (plugin.attention && !plugin.attention.includes(stack.attention)))
     throw new Error(`positional encoding "${plugin.name}" cannot serve architecture "${architecture}": ${plugin.requirement}`);
   return plugin.create(plugin.configSchema.parse(choice.config, 'model.config.positionalEncoding.config'), stack);
 }

@@ -1,4 +1,4 @@
-import { createParameter, field, integer, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
+import { createParameter, field, integer, object, ops, type PositionalEncodingPlugin, type Tape } from '@unilab/core';
 import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const t5RelativeSchema = object({
@@ -34,7 +34,8 @@ export function relativePositionBucket(relative: number, bidirectional: boolean,
  * T5's relative attention bias: a learned scalar per (bucket, head) added to the attention scores, one table per
  * stack shared by all its layers (Raffel et al. 2020 §2.1). Buckets are bidirectional except in a causal stack.
  * The table [buckets, H] is gathered into the bias [H, t, t] by the embedding op (row bucket·H + h of the table viewed
- * as [buckets·H, 1]), whose backward scatters the bias gradient back into the table.
+ * as [buckets·H, 1]), whose backward scatters the bias gradient back into the table. attentionBiasRows gives the rows of
+ * the tokens a decoding step appends, for the key/value cache.
  */
 export const t5Relative: PositionalEncodingPlugin<T5RelativeConfig> = {
   kind: 'positional-encoding',
@@ -51,19 +52,21 @@ export const t5Relative: PositionalEncodingPlugin<T5RelativeConfig> = {
     // A bias, not a weight matrix: no weight decay (like norm gains).
     const table = createParameter(stack.backend, `${stack.prefix}rel_bias`, values, [numBuckets, heads], false);
     const bidirectional = stack.attention !== 'causal';
+    const rows = (tape: Tape, firstQuery: number, queries: number, keys: number) => {
+      const ids = new Int32Array(heads * queries * keys);
+      for (let r = 0; r < queries; r++)
+        for (let j = 0; j < keys; j++) {
+          const bucket = relativePositionBucket(j - (firstQuery + r), bidirectional, numBuckets, maxDistance);
+          for (let h = 0; h < heads; h++) ids[(h * queries + r) * keys + j] = bucket * heads + h;
+        }
+      const column = ops.reshape(tape, tape.param(table), [numBuckets * heads, 1]);
+      const gathered = ops.embedding(tape, tape.own(stack.backend.fromArray(ids, [heads * queries * keys], 'i32')), column);
+      return ops.reshape(tape, gathered, [heads, queries, keys]);
+    };
     return {
       params: [table],
-      attentionBias(tape, t) {
-        const rows = new Int32Array(heads * t * t);
-        for (let i = 0; i < t; i++)
-          for (let j = 0; j < t; j++) {
-            const bucket = relativePositionBucket(j - i, bidirectional, numBuckets, maxDistance);
-            for (let h = 0; h < heads; h++) rows[(h * t + i) * t + j] = bucket * heads + h;
-          }
-        const ids = tape.own(stack.backend.fromArray(rows, [heads * t * t], 'i32'));
-        const column = ops.reshape(tape, tape.param(table), [numBuckets * heads, 1]);
-        return ops.reshape(tape, ops.embedding(tape, ids, column), [heads, t, t]);
-      },
+      attentionBias: (tape, t) => rows(tape, 0, t, t),
+      attentionBiasRows: rows,
     };
   },
 };

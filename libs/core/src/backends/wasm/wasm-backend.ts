@@ -1,5 +1,5 @@
 import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStats } from '../../backend/backend.ts';
-import { shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
+import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
 import { clipScale } from '../../kernels/adamw.ts';
 import { workerRuntime } from '../../workers/worker-runtime.ts';
 import { loadWasmKernels, type KernelExports, type KernelVariant, type WasmKernels } from './kernels-loader.ts';
@@ -145,6 +145,15 @@ export class WasmBackend implements Backend {
     if (--tensor.block.handles > 0) return;
     this.storage.free(tensor.ptr, tensor.size);
     this.liveBytes -= tensor.size * 4;
+  }
+
+  copyInto(dst: Tensor, src: Tensor, dstOffset: number): void {
+    const to = this.own(dst, 'copyInto');
+    const from = this.own(src, 'copyInto');
+    checkCopy(to, from, dstOffset);
+    // Bits, whatever the dtype: one typed-array copy inside the shared linear memory.
+    const memory = this.kernels.memory.buffer;
+    new Uint32Array(memory, to.ptr, to.size).set(new Uint32Array(memory, from.ptr, from.size), dstOffset);
   }
 
   reshape(t: Tensor, shape: readonly number[]): Tensor {

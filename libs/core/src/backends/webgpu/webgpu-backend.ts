@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStats } from '../../backend/backend.ts';
-import { shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
+import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
 import { dropoutKey } from '../../kernels/dropout.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { CommandRecorder } from './command-recorder.ts';
@@ -226,6 +226,18 @@ export class WebGpuBackend implements Backend {
     if (--tensor.block.handles > 0) return;
     this.liveBytes -= tensor.block.bytes;
     this.pool.release(tensor.block.buffer, tensor.block.capacity);
+  }
+
+  copyInto(dst: Tensor, src: Tensor, dstOffset: number): void {
+    const to = this.own(dst, 'copyInto');
+    const from = this.own(src, 'copyInto');
+    checkCopy(to, from, dstOffset);
+    if (from.size === 0) return;
+    // Recorded in order with the kernels around it (a copy ends the open compute pass).
+    this.guarded('copyInto', () => this.recorder.commandEncoder().copyBufferToBuffer(from.block.buffer, 0, to.block.buffer, dstOffset * 4, from.size * 4));
+    const host = to.block.host;
+    if (host && from.block.host) (host as Float32Array).set(from.block.host, dstOffset);
+    else to.block.host = null;
   }
 
   reshape(t: Tensor, shape: readonly number[]): Tensor {
