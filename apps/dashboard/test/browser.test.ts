@@ -116,6 +116,10 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
     await expect.poll(drawn, { timeout: 30_000 }).toBeGreaterThanOrEqual(15);
     const first = await drawn();
     await expect.poll(drawn, { timeout: 20_000 }).toBeGreaterThan(first + 10);
+    // The quick evaluation suite on the finished baseline (it runs while this page is used), for the comparison.
+    await expect.poll(async () => (await client.job(baseline.id)).status, { timeout: 30_000 }).toBe('completed');
+    await client.json('POST', `/v1/jobs/${baseline.id}/eval`, { suite: 'quick' });
+    const evaluated = Date.now();
     // Evaluations: asked for only where the server lists the route (a server without it costs no failed request).
     await expect.poll(() => page.getByRole('region', { name: 'Evaluation' }).textContent()).toMatch(/does not evaluate jobs|No completed evaluation/);
     await page.screenshot({ path: join(SHOTS, 'job.png'), fullPage: true });
@@ -163,6 +167,20 @@ describe.skipIf(!CHROMIUM)('dashboard in headless Chromium', () => {
     await expect.poll(() => table.locator('tbody tr').first().textContent()).toContain('baseline');
     await expect.poll(() => table.locator('tbody tr').nth(1).textContent()).toContain('%');
     expect(Number(await page.getByRole('group', { name: 'Training loss' }).getAttribute('data-points'))).toBeGreaterThan(30);
+    await expect
+      .poll(async () => (await client.json<{ evals: { status: string; error: string | null }[] }>('GET', `/v1/jobs/${baseline.id}/eval`)).evals[0], { timeout: 60_000, interval: 500 })
+      .toMatchObject({ status: 'completed' });
+    console.log(`quick evaluation of the baseline: ${Date.now() - evaluated} ms`);
+    await page.reload();
+    const evalRows = page.locator('table.compare-eval tbody tr');
+    await evalRows.first().waitFor();
+    expect(await evalRows.count()).toBeGreaterThan(3);
+    // Every figure of the evaluated job has a value and a 95% interval; the other job has none.
+    for (const row of await evalRows.all()) {
+      const cells = await row.locator('td').allTextContents();
+      expect(cells[0]).toMatch(/^-?\d+\.\d{3}( \[-?\d+\.\d{3}, -?\d+\.\d{3}\])?$/);
+      expect(cells[1]).toBe('—');
+    }
     await page.screenshot({ path: join(SHOTS, 'compare.png'), fullPage: true });
 
     // Data: a real report of `unilab data examples/data-pipeline-languages.json`.
