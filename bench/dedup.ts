@@ -12,12 +12,14 @@
  * must drop the same documents, or the bench fails.
  */
 import { BUNDLED_SOURCES, createMinhashSigner, minhashDedupStage, minhashSeeds, readBundled, type MinhashHashing } from '@unilab/data';
+import { benchEnvironment } from './reference-check.ts';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--rounds');
 const rounds = at >= 0 ? Number(argv[at + 1]) : 3;
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${argv[at + 1]}`);
 
+const machine = benchEnvironment();
 const docs: { id: string; source: string; text: string }[] = [];
 for (const corpus of BUNDLED_SOURCES) for await (const item of readBundled(corpus, corpus)) if ('document' in item) docs.push(item.document);
 const bytes = docs.reduce((n, d) => n + new TextEncoder().encode(d.text).length, 0);
@@ -73,3 +75,4 @@ for (const side of sides) {
 }
 const [ts, wasm] = sides.map((s) => best(results.get(s)!, 'stageSeconds'));
 console.log(`\nwasm / typescript: ${(ts / wasm).toFixed(2)}x the stage's throughput`);
+machine.printLoadAfter();

@@ -10,15 +10,15 @@
  * (bench/torch_generate.py). Before any time is taken: unilab's cached and uncached tokens must be identical, and
  * PyTorch's greedy tokens must equal unilab's. Generation runs in the model's 256-token context: prompt + 256 new
  * tokens overflow it once, and both sides move the window the same way (libs/runner/src/inference/context-window.ts).
- * The reference is checked before a ratio is printed: the BLAS library PyTorch loaded, its threads and its matmul
- * GFLOP/s (printed beside unilab's own); with the reference BLAS (or no OpenBLAS) the ratio is refused. OPENBLAS_CORETYPE=SkylakeX is set for the
- * PyTorch process only on a CPU with AVX-512 (OpenBLAS 0.3.21 mis-detects such Xeons; the setting kills the process
- * with an illegal instruction on CPUs without it).
+ * The machine and the reference are checked first by bench/reference-check.ts (shared with `npm run bench`): the BLAS
+ * PyTorch's sgemm comes from, its threads and its matmul GFLOP/s (printed beside unilab's own), under the OpenBLAS
+ * core type chosen for this CPU; a ratio against a slow or unexpected reference is refused, and a reference that
+ * crashes is reported while unilab's figures still print.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdamW, Rng, Trainer, createWasmBackend, type ContinuationLayout } from '@unilab/core';
@@ -26,6 +26,7 @@ import { decoder } from '@unilab/plugins-arch';
 import { ContextWindow, cachedLogits, fullForwardLogits, type NextTokenLogits, type Presented } from '@unilab/runner';
 import { benchSmall, median } from './config.ts';
 import { benchTokens, streamBatcher } from './data.ts';
+import { applyEnv, benchEnvironment, checkReference, describeProbe, ratioOrRefusal, type ReferenceCheck } from './reference-check.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -39,23 +40,23 @@ const promptLength = 64;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const python = '/usr/bin/python3';
 
-function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, env: applyEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`${cmd} exited with ${code}: ${err.trim().slice(-600)}`))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`${cmd} ${signal ? `killed by ${signal}` : `exited with ${code}`}: ${err.trim().slice(-600)}`)),
+    );
   });
 }
 
-const cpuInfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-const cpuModel = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? cpus()[0]?.model ?? 'unknown CPU';
-const avx512 = /\bavx512f\b/.test(cpuInfo);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
-const loadBefore = load();
+const machine = benchEnvironment({ threads: c.threads });
+// Probed before anything of this bench runs, so that the probe has the machine to itself.
+const reference: ReferenceCheck | undefined = existsSync(python) ? await checkReference(c.threads, python) : undefined;
 
 const { tokens: stream } = await benchTokens(c.vocabSize);
 // The prompt: 64 tokens from the last State of the Union address (the training windows start at the stream's head).
@@ -137,19 +138,18 @@ interface TorchResult {
   seconds: number;
   firstStepSeconds: number;
   medianStepSeconds: number;
-  probe: { libraries: string[]; gflops: number; threads: number; torch: string; numpy: string; openblasCoretype: string | null };
 }
 let torch: TorchResult | undefined;
 let torchSkipped = '';
-if (!existsSync(python)) torchSkipped = `${python} not found`;
+let torchCrashed: string | undefined;
+if (!reference?.available) torchSkipped = existsSync(python) ? 'its probe did not run (see above)' : `${python} not found`;
 else
   try {
-    const env: Record<string, string> = avx512 ? { OPENBLAS_CORETYPE: 'SkylakeX' } : {};
-    torch = JSON.parse(await run(python, ['bench/torch_generate.py', JSON.stringify(c), weightsDir, JSON.stringify(prompt), JSON.stringify(cached.tokens)], env)) as TorchResult;
+    torch = JSON.parse(await run(python, ['bench/torch_generate.py', JSON.stringify(c), weightsDir, JSON.stringify(prompt), JSON.stringify(cached.tokens)], reference.env)) as TorchResult;
   } catch (err) {
-    torchSkipped = (err as Error).message;
+    // Reported, not fatal: unilab's figures still print.
+    torchCrashed = (err as Error).message;
   }
-const loadAfter = load();
 await rm(weightsDir, { recursive: true, force: true });
 
 // ---- report ----
@@ -162,15 +162,8 @@ console.log(
   `task: prompt ${promptLength} tokens, ${newTokens} new tokens, fp32, ${c.threads} threads; unilab's cache prefilled ${cached.counts.prefills} time(s) ` +
     '(the prompt, then the window each time it moved)',
 );
-console.log(`machine: ${cpuModel}${avx512 ? ' (AVX-512)' : ''}, ${cpus().length} logical CPUs, Node ${process.version}; load average before ${loadBefore}, after ${loadAfter}`);
 console.log(`unilab: WASM backend, ${c.threads} threads, sgemm 512³ ${unilabGflops.toFixed(0)} GFLOP/s`);
-if (torch) {
-  const p = torch.probe;
-  console.log(
-    `reference: PyTorch ${p.torch}, NumPy ${p.numpy}, ${p.threads} threads, BLAS ${p.libraries.join(', ') || 'none found'}` +
-      `${p.openblasCoretype ? ` (OPENBLAS_CORETYPE=${p.openblasCoretype})` : ''}, sgemm 512³ ${p.gflops.toFixed(0)} GFLOP/s`,
-  );
-}
+if (reference?.probe) console.log(`reference: ${describeProbe(reference.probe)}`);
 console.log('');
 console.log(`unilab cached and uncached tokens: ${cacheAgrees ? `identical (${newTokens} of ${newTokens})` : 'DIFFER'}`);
 if (torch) console.log(`PyTorch tokens vs unilab's: ${torch.matches ? `identical (${newTokens} of ${newTokens})` : `differ from step ${torch.firstMismatch}`}`);
@@ -186,17 +179,8 @@ if (torch) rows.push(['PyTorch 1.13 eager, key/value cache', { tokensPerSecond: 
 for (const [name, r] of rows) console.log(`| ${name} | ${r.tokensPerSecond.toFixed(1)} | ${r.total.toFixed(2)} s | ${ms(r.first)} | ${ms(r.medianStep)} |`);
 console.log('');
 console.log(`cache speed-up (unilab): ${(cached.tokensPerSecond / uncached.tokensPerSecond).toFixed(1)}×`);
-if (!torch) console.log(`PyTorch reference skipped: ${torchSkipped} (apt-get install -y python3-torch libopenblas0-pthread)`);
-else {
-  const p = torch.probe;
-  const problems = [
-    ...(p.libraries.some((l) => l.includes('openblas')) ? [] : [`PyTorch runs on ${p.libraries.join(', ') || 'an unknown BLAS'}, not OpenBLAS (the reference BLAS is ~50× slower)`]),
-    // The reference BLAS manages a few GFLOP/s at 512³; OpenBLAS ~100 on a quiet machine, less under load.
-    ...(p.gflops < 5 ? [`its sgemm reaches only ${p.gflops.toFixed(1)} GFLOP/s (the reference BLAS, or a machine too loaded to measure)`] : []),
-    ...(p.threads !== c.threads ? [`it runs ${p.threads} threads, not ${c.threads}`] : []),
-    ...(torch.matches && cacheAgrees ? [] : ['the sides did not produce the same tokens']),
-  ];
-  if (problems.length) console.log(`no ratio: ${problems.join('; ')}`);
-  else console.log(`unilab (cached) / PyTorch (cached): ${(cached.tokensPerSecond / torch.tokensPerSecond).toFixed(2)}× tokens/s`);
-}
+if (!torch && !torchCrashed) console.log(`PyTorch reference skipped: ${torchSkipped} (apt-get install -y python3-torch libopenblas0-pthread)`);
+else if (torch && !(torch.matches && cacheAgrees)) console.log('no ratio: the sides did not produce the same tokens');
+else console.log(ratioOrRefusal(reference, () => `unilab (cached) / PyTorch (cached): ${(cached.tokensPerSecond / torch!.tokensPerSecond).toFixed(2)}× tokens/s`, torchCrashed));
 backend.close();
+machine.printLoadAfter();

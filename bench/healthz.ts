@@ -15,12 +15,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient, loadServerConfig, startServerHere } from '@unilab/api';
+import { benchEnvironment } from './reference-check.ts';
 
 const argv = process.argv.slice(2);
 const at = argv.indexOf('--requests');
 const requests = at >= 0 ? Number(argv[at + 1]) : 2000;
 if (!Number.isInteger(requests) || requests < 10) throw new Error(`--requests must be an integer >= 10, got ${argv[at + 1]}`);
 
+const machine = benchEnvironment();
 const dataDir = await mkdtemp(join(tmpdir(), 'unilab-bench-healthz-'));
 const token = 'bench-token';
 const server = await startServerHere(await loadServerConfig({ overrides: { dataDir, port: 0, token, shutdownGraceMs: 2000 } }));
@@ -69,4 +71,5 @@ try {
 } finally {
   await server.close();
   await rm(dataDir, { recursive: true, force: true });
+  machine.printLoadAfter();
 }

@@ -1,10 +1,11 @@
 """The PyTorch reference of bench-small (../../shared/BENCH.md): the same LLaMA-style decoder, data and step as
 bench/unilab-bench-small.ts, in eager fp32 on the CPU.
 
-    OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/pytorch_bench_small.py '<config json>' <tokens.i32> [--profile]
+    /usr/bin/python3 bench/pytorch_bench_small.py '<config json>' <tokens.i32> [--profile]
 
 Run by bench/run.ts, which passes bench/config.ts as JSON. Debian's python3-torch (1.13) with
-libopenblas0-pthread; OPENBLAS_CORETYPE only in the benchmark command (OpenBLAS 0.3.21 mis-detects this CPU).
+libopenblas0-pthread; bench/run.ts sets OPENBLAS_CORETYPE for this process only, chosen per CPU by
+bench/reference-check.ts (OpenBLAS 0.3.21 mis-detects some AVX-512 Xeons; a fixed SkylakeX crashes AVX2-only CPUs).
 Prints one JSON line last (the SideResult of config.ts).
 """
 import json

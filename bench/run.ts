@@ -2,19 +2,23 @@
  * `npm run bench`: bench-small on unilab and on the PyTorch reference side by side in one run, then bench-kernels
  * (../../shared/BENCH.md).
  *
- *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile]
+ *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference]
  *
  * The two sides run one after the other (never at once: they would share the two cores), in alternating rounds
  * (pytorch, unilab, pytorch, unilab, ...) so that a burst of load from other processes does not land on one side
  * only; each side's figure is the median over all its timed steps. Each side runs in its own process, so its peak
  * RSS is its own. The reference needs Debian's python3-torch and libopenblas0-pthread
- * (`apt-get install -y python3-torch libopenblas0-pthread`); OPENBLAS_CORETYPE=SkylakeX is set for it here only.
+ * (`apt-get install -y python3-torch libopenblas0-pthread`). Before it runs, bench/reference-check.ts prints the
+ * machine and probes the reference (its BLAS, threads, sgemm GFLOP/s) under each OpenBLAS core type the CPU allows,
+ * keeps the best, and refuses the ratio when the reference is not what BENCH.md compares against; a reference that
+ * crashes is reported and the unilab side still runs.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchSmall, median, type SideResult } from './config.ts';
 import { benchTokens } from './data.ts';
+import { applyEnv, benchEnvironment, checkReference, MIN_REFERENCE_GFLOPS, ratioOrRefusal, type ReferenceCheck } from './reference-check.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -27,15 +31,15 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const python = '/usr/bin/python3';
 
 /** Run a command, stream its stderr (progress) through, return its last stdout line (or all of stdout). */
-function run(cmd: string, args: string[], env: Record<string, string> = {}, all = false): Promise<string> {
+function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}, all = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, env: applyEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => process.stderr.write(d));
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`));
+    child.on('close', (code, signal) => {
+      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} ${signal ? `killed by ${signal}` : `exited with ${code}`}`));
       else resolve(all ? out.trimEnd() : (out.trim().split('\n').pop() ?? ''));
     });
   });
@@ -54,20 +58,39 @@ async function torchAvailable(): Promise<boolean> {
 const tsx = ['--conditions=development'];
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
+const machine = benchEnvironment({ threads: config.threads });
 const { path: tokensPath, tokens } = await benchTokens(config.vocabSize);
 const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
 console.log(`bench-small (${date} UTC): ${config.layers} layers, d ${config.dModel}, ${config.heads} heads, SwiGLU ${config.ffnHidden}, RoPE, vocab ${config.vocabSize} (BPE on SOTU, ${tokens.length} tokens), seq ${config.seqLen}, batch ${config.batchSize}, AdamW, clip ${config.clipNorm}, fp32, ${config.threads} threads`);
 console.log(`median of ${config.timedSteps} timed steps after ${config.warmupSteps} warm-up, ${rounds} alternating round(s) per side\n`);
 
-const haveTorch = await torchAvailable();
-if (!haveTorch) console.log(`PyTorch reference skipped: ${python} cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)\n`);
+let reference: ReferenceCheck | undefined;
+if (await torchAvailable()) reference = await checkReference(config.threads, python);
+else console.log(`PyTorch reference skipped: ${python} cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)`);
+console.log('');
+let haveTorch = reference?.available ?? false;
+// A reference under the GFLOP/s floor (the reference BLAS: ~50x slower) would take many minutes for a figure that
+// prints no ratio; it runs only when asked for.
+if (haveTorch && reference!.probe!.gflops < MIN_REFERENCE_GFLOPS && !argv.includes('--slow-reference')) {
+  console.log(`PyTorch side not run: its sgemm is under ${MIN_REFERENCE_GFLOPS} GFLOP/s (pass --slow-reference to time it anyway)\n`);
+  haveTorch = false;
+}
+let torchCrashed: string | undefined;
 const results: Record<string, SideResult[]> = { pytorch: [], unilab: [] };
 const wantProfile = !argv.includes('--no-profile');
 for (let r = 0; r < rounds; r++) {
   const last = r === rounds - 1;
   if (haveTorch) {
     const args = ['bench/pytorch_bench_small.py', JSON.stringify(config), tokensPath, ...(last && wantProfile ? ['--profile'] : [])];
-    results.pytorch.push(JSON.parse(await run(python, args, { OPENBLAS_CORETYPE: 'SkylakeX' })));
+    try {
+      results.pytorch.push(JSON.parse(await run(python, args, reference!.env)));
+    } catch (e) {
+      // Reported, not fatal: the unilab side still runs and prints its own figures.
+      torchCrashed = (e as Error).message;
+      console.log(`PyTorch reference failed in round ${r + 1}: ${torchCrashed}; continuing with unilab only`);
+      haveTorch = false;
+      results.pytorch = [];
+    }
   }
   results.unilab.push(JSON.parse(await run('npx', ['tsx', ...tsx, 'bench/unilab-bench-small.ts', tokensPath])));
 }
@@ -91,7 +114,7 @@ console.log('| side | tokens/s (median) | per round | median step | peak RSS | l
 console.log('|---|---:|---|---:|---:|---:|---|');
 for (const [name, s] of [['PyTorch', p], ['unilab', u]] as const)
   if (s) console.log(`| ${name} | ${s.tokensPerSecond.toFixed(0)} | ${s.perRound} | ${(s.med * 1000).toFixed(0)} ms | ${mib(s.rss)} | ${s.loss.toFixed(4)} | ${s.detail} |`);
-if (p) console.log(`\nunilab / PyTorch: tokens/s ${(u.tokensPerSecond / p.tokensPerSecond).toFixed(2)}×, peak RSS ${(u.rss / p.rss).toFixed(2)}×`);
+console.log(`\n${ratioOrRefusal(reference, () => `unilab / PyTorch: tokens/s ${(u.tokensPerSecond / p!.tokensPerSecond).toFixed(2)}×, peak RSS ${(u.rss / p!.rss).toFixed(2)}×`, torchCrashed)}`);
 console.log('TF.js: not run here (BENCH.md measured TF.js 4.22, WASM backend, on this model: about 37 tokens/s).');
 
 function printProfile(title: string, profile: Record<string, number> | undefined, total: number) {
@@ -114,3 +137,4 @@ if (!argv.includes('--no-kernels')) {
   console.log('\nbench-kernels');
   console.log(await run('npx', ['tsx', ...tsx, 'bench/bench-kernels.ts'], {}, true).catch((e: Error) => e.message));
 }
+machine.printLoadAfter();

@@ -7,8 +7,8 @@ The model is bench/torch_llama.py's Decoder with unilab's weights loaded into it
 keys and values in preallocated [1, H, seqLen, D] buffers (the usual PyTorch KV cache), and moves its context window
 exactly as unilab's ContextWindow does for a causal decoder (libs/runner/src/inference/context-window.ts): the row
 never exceeds seqLen; when it would, the last seqLen / 2 tokens become the row and the cache is refilled from them.
-It first checks that its greedy tokens equal unilab's, then times a second run. Before any figure it reports what
-the reference runs on: the BLAS library PyTorch loaded, its thread count and a matmul GFLOP/s probe.
+It first checks that its greedy tokens equal unilab's, then times a second run. What the reference runs on (its
+BLAS, threads, matmul GFLOP/s) is probed beforehand in the same environment by bench/reference-check.ts.
 Prints one JSON line last.
 """
 import json
@@ -29,27 +29,6 @@ weights_dir = sys.argv[2]
 prompt = json.loads(sys.argv[3])
 expected = json.loads(sys.argv[4])
 torch.set_num_threads(cfg["threads"])
-
-
-def blas_probe():
-    """The BLAS library mapped into this process, and sgemm GFLOP/s at 512^3 on the configured threads."""
-    a, b = torch.randn(512, 512), torch.randn(512, 512)
-    a @ b
-    with open("/proc/self/maps") as maps:
-        libraries = sorted({line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line})
-    times = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t0)
-    return {
-        "libraries": libraries,
-        "gflops": 2 * 512**3 / statistics.median(times) / 1e9,
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"),
-    }
 
 
 def load_weights(model):
@@ -139,7 +118,6 @@ def greedy(model, c, new_tokens):
     return out, seconds
 
 
-probe = blas_probe()
 model = Decoder(cfg, eager_attention).eval()
 load_weights(model)
 check, _ = greedy(model, cfg, len(expected))
@@ -156,7 +134,6 @@ print(
             "tokensPerSecond": len(tokens) / total,
             "firstStepSeconds": seconds[0],
             "medianStepSeconds": statistics.median(seconds[1:]),
-            "probe": probe,
         }
     )
 )

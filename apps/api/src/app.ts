@@ -10,9 +10,11 @@ import { admitJob } from './admission.ts';
 import { CompletionCancelledError, DamagedCheckpointError, parseCompletionRequest, type Completion, type CompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
 import { crossSiteGuard } from './cross-site.ts';
+import { serveDashboard } from './dashboard.ts';
 import { registerEvalRoutes } from './eval-routes.ts';
 import type { EvalService } from './evals.ts';
 import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
+import { downsampleMetrics } from './metric-downsampling.ts';
 import { openApiDocument } from './openapi.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
 
@@ -138,7 +140,10 @@ export function createApp(ctx: AppContext): Hono {
     if (status !== undefined && !STATUSES.includes(status as JobStatus))
       throw new SpecError('query.status', `expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
     const limit = intQuery(c, 'limit', 100, 1000);
-    return c.json({ jobs: store.listJobs({ status: status as JobStatus | undefined, limit }).map((j) => presentJob(j, false)) });
+    const before = c.req.query('before');
+    if (before !== undefined && !store.getJob(before)) throw new SpecError('query.before', `no job with id ${JSON.stringify(before)}; pass the \`next\` of the previous page`);
+    const page = store.listJobs({ status: status as JobStatus | undefined, limit, before });
+    return c.json({ jobs: page.map((j) => presentJob(j, false)), next: page.length === limit ? page[page.length - 1].id : null });
   });
 
   app.get('/v1/jobs/:id', (c) => c.json(presentJob(requireJob(store, c.req.param('id')), true)));
@@ -163,7 +168,12 @@ export function createApp(ctx: AppContext): Hono {
 
   app.get('/v1/jobs/:id/metrics', (c) => {
     const job = requireJob(store, c.req.param('id'));
-    return c.json({ metrics: store.metrics(job.id, intQuery(c, 'limit', 1000, 100_000)) });
+    const points = intQuery(c, 'points', 0, 10_000);
+    // Read first: an SSE follower that starts after this id misses nothing the rows below lack.
+    const lastEventId = store.lastEventSeq(job.id);
+    // Downsampled, the answer stays small however long the job: read its whole curve (a 10^6-step job's limit).
+    const rows = store.metrics(job.id, points > 0 ? intQuery(c, 'limit', 2_000_000, 2_000_000) : intQuery(c, 'limit', 1000, 100_000));
+    return c.json({ metrics: points > 0 ? downsampleMetrics(rows, points) : rows, lastEventId });
   });
 
   app.get('/v1/jobs/:id/events', (c) => {
@@ -223,6 +233,7 @@ export function createApp(ctx: AppContext): Hono {
     }
   }
 
+  serveDashboard(app, { tokenRequired: Boolean(config.token) });
   registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged) });
 
   app.get('/v1/models', (c) => {

@@ -96,10 +96,11 @@ export class ApiClient {
 
   /**
    * Follow a job's events until it finishes: `onEvent` sees every event once, in order. A dropped connection (the
-   * server restarting) is retried with Last-Event-ID, so nothing is missed or repeated. Resolves with the job.
+   * server restarting) is retried with Last-Event-ID, so nothing is missed or repeated; `after` starts after an event
+   * id already seen (the `lastEventId` of a metrics read). Resolves with the job.
    */
-  async follow(id: string, onEvent: (event: ServerSentEvent) => void, options: { signal?: AbortSignal; retries?: number; retryDelayMs?: number } = {}): Promise<JobView> {
-    let lastId = 0;
+  async follow(id: string, onEvent: (event: ServerSentEvent) => void, options: { signal?: AbortSignal; retries?: number; retryDelayMs?: number; after?: number } = {}): Promise<JobView> {
+    let lastId = options.after ?? 0;
     let retries = options.retries ?? 30;
     for (;;) {
       try {

@@ -160,7 +160,8 @@ export class CompletionService {
       const request = this.pending.get(m.id);
       this.pending.delete(m.id);
       if (m.type === 'generated') request?.resolve(m.generation);
-      else request?.reject(m.damagedCheckpoint ? new DamagedCheckpointError(m.message) : new Error(m.message));
+      // An option the model cannot honour (a UL2 mode it lacks) is the request's fault: a 400 naming the field.
+      else request?.reject(m.badOption ? new SpecError(`body.${m.badOption}`, m.message) : m.damagedCheckpoint ? new DamagedCheckpointError(m.message) : new Error(m.message));
     });
     worker.onCrash((err) => {
       if (this.worker === worker) this.worker = null;

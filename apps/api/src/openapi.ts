@@ -139,6 +139,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    '/': { get: { summary: 'The web dashboard (public; it asks for the token before calling the job routes)', responses: { 200: { description: 'HTML' }, 503: { description: 'The dashboard is not built' } } } },
     '/healthz': { get: { summary: 'Liveness: answers at once even while jobs train', responses: { 200: { description: 'ok' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/v1/plugins': { get: { summary: 'Architectures and objectives a spec can name, with their config schemas', responses: { 200: { description: 'plugins' } } } },
@@ -164,8 +165,9 @@ export const openApiDocument = {
         parameters: [
           { name: 'status', in: 'query', schema: { type: 'string' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 1000 } },
+          { name: 'before', in: 'query', description: 'A job id: list the jobs after it (the previous page\'s `next`)', schema: { type: 'string' } },
         ],
-        responses: { 200: { description: '{ jobs: Job[] }' }, 401: unauthorized, 403: crossSite },
+        responses: { 200: { description: '{ jobs: Job[], next: the id to pass as `before` for the next page, or null on the last }' }, 400: error, 401: unauthorized, 403: crossSite },
       },
     },
     '/v1/jobs/{id}': {
@@ -209,7 +211,18 @@ export const openApiDocument = {
       },
     },
     '/v1/jobs/{id}/checkpoints': { get: { summary: 'The checkpoint index of a job', security: secured, parameters: [jobId], responses: { 200: { description: '{ checkpoints }' }, 401: unauthorized, 403: crossSite, 404: error } } },
-    '/v1/jobs/{id}/metrics': { get: { summary: 'Training and held-out loss by step', security: secured, parameters: [jobId], responses: { 200: { description: '{ metrics }' }, 401: unauthorized, 403: crossSite, 404: error } } },
+    '/v1/jobs/{id}/metrics': {
+      get: {
+        summary: 'Training and held-out loss, lr, gradient norm and tokens by step (the newest `limit` rows, or the whole curve downsampled to about `points`)',
+        security: secured,
+        parameters: [
+          jobId,
+          { name: 'limit', in: 'query', schema: { type: 'integer', maximum: 100000 } },
+          { name: 'points', in: 'query', description: 'Downsample the whole curve: each run of steps keeps its lowest and highest loss, every evaluation is kept', schema: { type: 'integer', minimum: 1, maximum: 10000 } },
+        ],
+        responses: { 200: { description: '{ metrics, lastEventId: the newest event id at the read (follow the event stream from it) }' }, 400: error, 401: unauthorized, 403: crossSite, 404: error },
+      },
+    },
     '/v1/jobs/{id}/eval': {
       post: {
         summary: "Evaluate a finished job's newest checkpoint: bits per byte, mode-wise NLL, few-shot tasks, each with n, 95% CI and chance",

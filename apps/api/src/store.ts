@@ -169,11 +169,20 @@ export class JobStore {
     return row ? toJob(row) : null;
   }
 
-  listJobs(options: { status?: JobStatus; limit: number }): JobRecord[] {
-    const rows = options.status
-      ? this.db.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.status, options.limit])
-      : this.db.all<JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ?', [options.limit]);
-    return rows.map(toJob);
+  /** Newest first; `before` (a job id) pages on: the jobs listed after it, so a job submitted meanwhile shifts nothing. */
+  listJobs(options: { status?: JobStatus; limit: number; before?: string }): JobRecord[] {
+    const where: string[] = [];
+    const values: SqlValue[] = [];
+    if (options.status) {
+      where.push('status = ?');
+      values.push(options.status);
+    }
+    if (options.before !== undefined) {
+      where.push('(created_at, rowid) < (SELECT created_at, rowid FROM jobs WHERE id = ?)');
+      values.push(options.before);
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.db.all<JobRow>(`SELECT * FROM jobs ${filter} ORDER BY created_at DESC, rowid DESC LIMIT ?`, [...values, options.limit]).map(toJob);
   }
 
   /** Jobs in a status, oldest in the queue first. */
@@ -231,10 +240,15 @@ export class JobStore {
     );
   }
 
-  metrics(id: string, limit: number): Record<string, number | null>[] {
+  /** The newest event's sequence number (0 before the first): an SSE follower starting after a read of the rest. */
+  lastEventSeq(id: string): number {
+    return this.db.get<{ n: number | null }>('SELECT MAX(seq) AS n FROM events WHERE job_id = ?', [id])?.n ?? 0;
+  }
+
+  metrics(id: string, limit: number): Record<string, number | string | null>[] {
     return this.db
-      .all<Record<string, number | null>>(
-        `SELECT stage, step, global_step AS globalStep, loss, lr, grad_norm AS gradNorm, tokens, held_out_loss AS heldOutLoss
+      .all<Record<string, number | string | null>>(
+        `SELECT stage, step, global_step AS globalStep, loss, lr, grad_norm AS gradNorm, tokens, held_out_loss AS heldOutLoss, at
          FROM metrics WHERE job_id = ? ORDER BY global_step DESC, rowid DESC LIMIT ?`,
         [id, limit],
       )

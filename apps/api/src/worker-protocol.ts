@@ -40,7 +40,7 @@ export type FromWorker =
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }
   /** `damagedCheckpoint`: the checkpoint does not read back intact (truncated, checksum mismatch), so another may. */
-  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean }
+  | { type: 'generate-failed'; id: number; message: string; damagedCheckpoint: boolean; badOption: 'mode' | null }
   | { type: 'evaluated'; report: EvalReport }
   | { type: 'evaluate-failed'; message: string };
 

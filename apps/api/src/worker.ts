@@ -1,5 +1,5 @@
 import type { PluginRegistry } from '@unilab/core';
-import { TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
+import { GenerationOptionError, TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
 import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
 import { evaluateCheckpoint } from './eval-worker.ts';
 
@@ -69,7 +69,8 @@ export function serveWorker(port: WorkerPort): void {
       };
       port.post({ type: 'generated', id: message.id, generation: await sample(await model, message.prompt, { ...message.options, signal }) });
     } catch (err) {
-      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError' });
+      const badOption = err instanceof GenerationOptionError ? err.option : null;
+      port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError', badOption });
     }
   }
 }

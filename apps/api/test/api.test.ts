@@ -275,5 +275,9 @@ describe('job API over HTTP (Node: @hono/node-server, worker_threads, better-sql
     const badMode = await request('POST', '/v1/completions', { body: JSON.stringify({ model: finishedId, prompt: 'x', mode: ['NLU'] }) });
     expect(badMode.status).toBe(400);
     expect((await badMode.json()).error).toMatchObject({ path: 'body.mode' });
+    // A mode this (causal LM) model was never trained with is the request's fault too: 400, not a server error.
+    const untrainedMode = await request('POST', '/v1/completions', { body: JSON.stringify({ model: finishedId, prompt: 'x', mode: 'NLU' }) });
+    expect(untrainedMode.status).toBe(400);
+    expect((await untrainedMode.json()).error).toMatchObject({ path: 'body.mode', message: expect.stringContaining('whose inputs carry no mode token') });
   });
 });

@@ -1,8 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../src/client.ts';
+import { DASHBOARD_DIST } from '../src/dashboard.ts';
 import { TOKEN, followToEnd, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 let child: ChildProcess | undefined;
@@ -26,6 +28,10 @@ describe('the same server under Deno (Deno.serve, Web Workers, node:sqlite)', ()
     expect(spawned.output()).toMatch(/\(Deno; data in/);
     const client = new ApiClient(spawned.url, TOKEN);
     expect(await (await fetch(`${spawned.url}/healthz`)).json()).toMatchObject({ status: 'ok', runtime: 'deno' });
+    // The dashboard is served under Deno too (built by npm test; 503 with the build command when it is not).
+    const page = await fetch(`${spawned.url}/`);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain(existsSync(join(DASHBOARD_DIST, 'index.html')) ? 'name="unilab-auth" content="bearer"' : 'npm run build -w @unilab/dashboard');
     expect((await fetch(`${spawned.url}/v1/jobs`)).status).toBe(401);
 
     const job = await client.submit(tinySpec({ name: 'deno-smoke' }));

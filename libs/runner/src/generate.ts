@@ -58,6 +58,17 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: Pick<AbortSignal, 'aborted'>;
 }
 
+/** A generation option the model cannot honour (a UL2 mode it was not trained with): the caller's mistake, not the model's. */
+export class GenerationOptionError extends Error {
+  constructor(
+    readonly option: 'mode',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GenerationOptionError';
+  }
+}
+
 /** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
 export function canGenerate(architecture: string): boolean {
   return architecture !== 'encoder';
@@ -76,9 +87,9 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
     throw new Error(`cannot generate with the ${model.architecture} model trained by ${objective}: its objective never taught it to continue a text`);
   }
   if (!presentation.modes)
-    throw new Error(`mode "${mode}": this model was trained with ${objective}, whose inputs carry no mode token (UL2 with modeTokens has NLU, NLG, S2S)`);
+    throw new GenerationOptionError('mode', `mode "${mode}": this model was trained with ${objective}, whose inputs carry no mode token (UL2 with modeTokens has NLU, NLG, S2S)`);
   const lead = presentation.modes[mode];
-  if (!lead) throw new Error(`mode "${mode}": expected one of ${Object.keys(presentation.modes).join(', ')}`);
+  if (!lead) throw new GenerationOptionError('mode', `mode "${mode}": expected one of ${Object.keys(presentation.modes).join(', ')}`);
   const layout: ContinuationLayout =
     model.architecture === 'encoder-decoder'
       ? { kind: 'encoder', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [] }
@@ -86,7 +97,7 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
   const ids: Record<string, number> = {};
   for (const name of layoutTokenNames(layout)) {
     const id = tokenizer.specialTokens[name];
-    if (id === undefined) throw new Error(`mode "${mode}": the model's tokenizer has no special token "${name}" (it has ${specialTokenList(tokenizer)})`);
+    if (id === undefined) throw new GenerationOptionError('mode', `mode "${mode}": the model's tokenizer has no special token "${name}" (it has ${specialTokenList(tokenizer)})`);
     ids[name] = id;
   }
   return { layout, objective, ids };

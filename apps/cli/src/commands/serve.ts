@@ -37,6 +37,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   console.log(
     `unilab: job API listening on ${server.url} (${runtime}; data in ${config.dataDir}; ${config.token ? 'bearer token required' : 'no token, loopback only'})`,
   );
+  console.log(`unilab: dashboard at ${server.url}/`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
