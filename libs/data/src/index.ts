@@ -28,7 +28,7 @@ export { minhashDedupStage, createNearDuplicateIndex } from './dedup/minhash-ded
 export { minhashSeeds } from './dedup/minhash.ts';
 export { createMinhashSigner, type MinhashHashing } from './dedup/minhash-signers.ts';
 
-export { BpeTokenizer, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
+export { BpeTokenizer, specialContent, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
 export { trainBpe, PieceCounter, type BpeTrainingOptions } from './tokenizer/bpe-trainer.ts';
 export { tokenizerFromJSON } from './tokenizer/tokenizer-from-json.ts';
 

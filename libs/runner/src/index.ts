@@ -59,3 +59,5 @@ export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgr
 export { inProcessCellRunner } from './sweep/in-process-runner.ts';
 export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMaskKind, type AttentionRankOptions, type HeadSpectrum } from './analysis/attention-rank.ts';
 export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';
+export { exportLlama, type HfExport } from './hf/llama-export.ts';
+export { importLlama, type HfImport } from './hf/llama-import.ts';
