@@ -5,7 +5,8 @@
 # through --system-site-packages; transformers is pinned to a release that still supports torch 1.13.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if ! /usr/bin/python3 -c "import torch, ensurepip" 2>/dev/null; then
+  apt-get update -qq
   apt-get install -y --no-install-recommends python3-torch python3-venv
 fi
 if [ ! -x .venv-hf/bin/python ]; then

@@ -31,6 +31,7 @@ export { createMinhashSigner, type MinhashHashing } from './dedup/minhash-signer
 export { BpeTokenizer, specialContent, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
 export { trainBpe, PieceCounter, type BpeTrainingOptions } from './tokenizer/bpe-trainer.ts';
 export { tokenizerFromJSON } from './tokenizer/tokenizer-from-json.ts';
+export { HfByteLevelBpeTokenizer } from './tokenizer/hf-byte-level-bpe.ts';
 
 export { SequencePacker, positionDocumentIds, type PackedShard } from './pack/sequence-packer.ts';
 export { planMixture, MixtureInterleaver, type MixtureSource, type MixturePlan } from './pack/mixture.ts';

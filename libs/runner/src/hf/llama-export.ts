@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeSafetensors, type NamedTensor, type PluginRegistry, type Tokenizer } from '@unilab/core';
-import { BpeTokenizer, specialContent, tokenizerFromJSON } from '@unilab/data';
+import { BpeTokenizer, HfByteLevelBpeTokenizer, tokenizerFromJSON } from '@unilab/data';
 import { readCheckpoint } from '../checkpoint-files.ts';
 import { writeFileAtomic } from '../files.ts';
 import { parseTrainingSpec, type TrainingSpec } from '../spec.ts';
@@ -37,7 +37,7 @@ function llamaMismatches(config: Record<string, unknown>): string[] {
 }
 
 /** A tokenizer as the byte-level BPE that `tokenizers` loads: the byte tokenizer is a BPE without merges. */
-function asBpe(tokenizer: Tokenizer): BpeTokenizer {
+function asBpe(tokenizer: Tokenizer): BpeTokenizer | HfByteLevelBpeTokenizer {
   if (tokenizer instanceof BpeTokenizer) return tokenizer;
   const names = Object.entries(tokenizer.specialTokens)
     .sort((a, b) => a[1] - b[1])
@@ -90,7 +90,13 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
   if (mismatches.length > 0) throw new Error(`cannot export this decoder as LlamaForCausalLM: ${mismatches.join('; ')}`);
   if (checkpoint.tensors.has('param/layers.0.wq.lora_a') || [...checkpoint.tensors.keys()].some((k) => /adapter|lora/.test(k)))
     throw new Error('cannot export a checkpoint with LoRA or adapter weights: merge them into the base weights first');
-  const tokenizer = asBpe(tokenizerFromJSON(state.tokenizer));
+  const read = tokenizerFromJSON(state.tokenizer);
+  // A tokenizer read from a Hugging Face file goes back as it came; unilab's own are written in the form every
+  // `tokenizers` release reads.
+  const tokenizer = read instanceof HfByteLevelBpeTokenizer ? read : asBpe(read);
+  const tokenizerJson = read instanceof HfByteLevelBpeTokenizer ? read.toJSON() : withStringMerges(tokenizer.toJSON());
+  const contentOf = new Map(((tokenizerJson.added_tokens ?? []) as { id: number; content: string }[]).map((t) => [t.id, t.content]));
+  const special = (name: string) => contentOf.get(tokenizer.specialTokens[name]) ?? null;
   const shape: LlamaShape = { ...config, vocabSize: tokenizer.vocabSize };
   const headDim = config.dModel / config.heads;
 
@@ -135,7 +141,6 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     torch_dtype: 'float32',
   };
   const generationConfig = { bos_token_id: eos, eos_token_id: eos, pad_token_id: pad, do_sample: false };
-  const special = (name: string) => specialContent(name);
   const tokenizerConfig = {
     tokenizer_class: 'PreTrainedTokenizerFast',
     model_max_length: spec.train.seqLen,
@@ -146,12 +151,9 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     add_bos_token: false,
     add_eos_token: false,
     clean_up_tokenization_spaces: false,
-    additional_special_tokens: Object.keys(tokenizer.specialTokens).filter((n) => n !== 'eos' && n !== 'pad').map(special),
+    additional_special_tokens: [...contentOf.entries()].filter(([id]) => id !== eos && id !== pad).map(([, content]) => content),
     added_tokens_decoder: Object.fromEntries(
-      Object.entries(tokenizer.specialTokens).map(([name, id]) => [
-        String(id),
-        { content: special(name), lstrip: false, rstrip: false, normalized: false, single_word: false, special: true },
-      ]),
+      [...contentOf.entries()].map(([id, content]) => [String(id), { content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }]),
     ),
   };
   await mkdir(outDir, { recursive: true });
@@ -160,7 +162,7 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     ['config.json', json(hfConfig)],
     ['generation_config.json', json(generationConfig)],
     ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
-    ['tokenizer.json', json(withStringMerges(tokenizer.toJSON()))],
+    ['tokenizer.json', json(tokenizerJson)],
     ['tokenizer_config.json', json(tokenizerConfig)],
     ['special_tokens_map.json', json({ eos_token: special('eos'), pad_token: special('pad') })],
   ];

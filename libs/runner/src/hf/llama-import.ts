@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { decodeSafetensors, encodeCheckpoint, type Parameter, type PluginRegistry } from '@unilab/core';
-import { BpeTokenizer } from '@unilab/data';
+import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from '../backends.ts';
 import { readFileBytes, writeFileAtomic } from '../files.ts';
 import { buildModel } from '../run.ts';
@@ -35,14 +35,14 @@ export interface HfImport {
 
 /**
  * Read a transformers LlamaForCausalLM directory (config.json, model.safetensors in float32, tokenizer.json of a
- * byte-level BPE) and write a unilab checkpoint of the equivalent `decoder`: step 0, no optimizer moments, so that
+ * byte-level BPE in any id layout) and write a unilab checkpoint of the equivalent `decoder`: step 0, no optimizer moments, so that
  * `unilab train --init-from` continues training it with a fresh AdamW and `unilab generate` samples from it.
  */
 export async function importLlama(dir: string, outPath: string, registry: PluginRegistry, specOverrides: Record<string, unknown> = {}): Promise<HfImport> {
   const c = await readJsonFile(join(dir, 'config.json'), 'config.json');
   const problems = unsupported(c);
   if (problems.length > 0) throw new Error(`cannot import ${dir} as a unilab decoder: ${problems.join('; ')}`);
-  const tokenizer = BpeTokenizer.fromJSON(await readJsonFile(join(dir, 'tokenizer.json'), 'tokenizer.json'));
+  const tokenizer = tokenizerFromJSON(await readJsonFile(join(dir, 'tokenizer.json'), 'tokenizer.json'));
   const shape: LlamaShape = {
     layers: positiveInteger(c, 'num_hidden_layers'),
     dModel: positiveInteger(c, 'hidden_size'),
@@ -95,6 +95,8 @@ export async function importLlama(dir: string, outPath: string, registry: Plugin
     backend.write(p.value, data);
   }
   const known = new Set(pairs.map((p) => p.hf));
+  // A tied model may still save the head (the same values as the embeddings).
+  if (shape.tieEmbeddings) known.add('lm_head.weight');
   // Buffers transformers may save alongside the weights; they carry no learned values.
   const unknown = [...tensors.keys()].filter((k) => !known.has(k) && !k.endsWith('rotary_emb.inv_freq'));
   if (unknown.length > 0) throw new Error(`${weightsPath} has tensors a LLaMA decoder does not use: ${unknown.slice(0, 5).join(', ')}`);
