@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Tape, uploadBatch } from '@unilab/core';
 import { createDefaultRegistry, exportLlama, importLlama, loadModel, rowsToBatch, runTraining, type LoadedModel } from '../src/index.ts';
-import { sotuShards, tempDir, tinySpec } from './fixtures.ts';
+import { readSotu, tokenizerFromJSON } from '@unilab/data';
+import { sotuShards, sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 /**
  * unilab -> transformers -> unilab, checked against the real library: a decoder trained here is exported as a
@@ -29,10 +30,10 @@ interface Transformers {
   versions: Record<string, string>;
 }
 
-async function transformersRun(dir: string, request: object): Promise<Transformers> {
+async function transformersRun<T = Transformers>(dir: string, request: object, script = 'transformers_check.py'): Promise<T> {
   const work = await tempDir('unilab-hf-');
   await writeFile(join(work, 'request.json'), JSON.stringify({ dir, ...request }));
-  await promisify(execFile)(python, [join(__dirname, 'hf/transformers_check.py'), join(work, 'request.json'), join(work, 'response.json')], {
+  await promisify(execFile)(python, [join(__dirname, 'hf', script), join(work, 'request.json'), join(work, 'response.json')], {
     timeout: 120_000,
   });
   return JSON.parse(await readFile(join(work, 'response.json'), 'utf8'));
@@ -140,5 +141,53 @@ describe.skipIf(!haveVenv && !required)('Hugging Face transformers interop (Llam
     // Starting from the trained weights, the first loss is already near the trained run's end, far below a fresh start.
     expect(resumed.losses[0]).toBeLessThan(trained.losses[0] - 0.5);
     expect(resumed.losses.every(Number.isFinite)).toBe(true);
+  }, 240_000);
+
+  it('a LlamaForCausalLM and ByteLevelBPE tokenizer made by Hugging Face import into unilab, compute the same, and train on', async () => {
+    expect(existsSync(python), `${python} is missing: run scripts/install-hf-venv.sh`).toBe(true);
+    const registry = createDefaultRegistry();
+    const sotu = await readSotu();
+    const corpus = sotu.slice(0, 3).flatMap((d) => d.text.split(/(?<=[.!?])\s+/));
+    const texts = [
+      'The people of the United States',
+      "We've   got 1,234 new jobs; isn't that — naïve café 東京 🙂?",
+      '  leading spaces\tand\nnewlines\n\n',
+      sotu[5].text.slice(0, 300),
+    ];
+    const hfDir = join(await tempDir('unilab-hf-native-'), 'model');
+    const hf = await transformersRun<{ encoded: number[][]; logits: number[][][]; generated: number[]; vocab_size: number }>(
+      hfDir,
+      { corpus, texts, new_tokens: 10 },
+      'transformers_make.py',
+    );
+
+    // Tokenizer: ids laid out by Hugging Face's trainer (<s>, <pad>, </s> at 0..2, <|user|> added last) encode the same.
+    const json = JSON.parse(await readFile(join(hfDir, 'tokenizer.json'), 'utf8'));
+    const tokenizer = tokenizerFromJSON(json);
+    expect(tokenizer.vocabSize).toBe(hf.vocab_size);
+    expect(texts.map((t) => Array.from(tokenizer.encode(t)))).toEqual(hf.encoded);
+    expect(tokenizer.decode(hf.encoded[1])).toBe(texts[1]);
+    expect(tokenizer.specialTokens).toMatchObject({ eos: 2, pad: 1, '</s>': 2, '<s>': 0, user: hf.vocab_size - 1 });
+    // Merges written as [left, right] pairs (tokenizers 0.20+) read the same as "left right" strings.
+    const asPairs = { ...json, model: { ...json.model, merges: json.model.merges.map((m: string) => m.split(' ')) } };
+    expect(Array.from(tokenizerFromJSON(asPairs).encode(texts[3]))).toEqual(hf.encoded[3]);
+    // As documented, a special token's spelling in plain text is text, never the special id.
+    expect(Array.from(tokenizer.encode('<|user|>'))).not.toContain(tokenizer.specialTokens.user);
+
+    const importedPath = join(await tempDir('unilab-hf-import-'), 'imported.safetensors');
+    await importLlama(hfDir, importedPath, registry);
+    const imported = await loadModel(importedPath, registry);
+    const rows = hf.encoded.filter((ids) => ids.length > 0);
+    const cmp = compare(await Promise.all(rows.map((r) => unilabLogits(imported, r))), hf.logits);
+    console.log(`hf-interop: transformers-made model imported: max abs ${cmp.maxAbs.toExponential(3)}, max rel ${cmp.maxRel.toExponential(3)}`);
+    expect(cmp.maxRel).toBeLessThanOrEqual(1e-4);
+    expect(await unilabGreedy(imported, rows[0], 10, 2)).toEqual(hf.generated);
+
+    // It trains on real text with its own tokenizer from the imported weights, with a fresh optimizer.
+    const spec = tinySpec(await sotuSubset(2), { train: { steps: 6, seqLen: 32, lr: 1e-2, warmupSteps: 0 } });
+    const run = await runTraining({ spec: { ...imported.spec, data: spec.data, train: spec.train }, outDir: await tempDir(), registry, initFrom: importedPath, tokenizer: imported.tokenizer });
+    run.dispose();
+    expect(run.losses.every(Number.isFinite)).toBe(true);
+    expect(run.losses.at(-1)!).toBeLessThan(run.losses[0]);
   }, 240_000);
 });
