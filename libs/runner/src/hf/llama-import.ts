@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { decodeSafetensors, encodeCheckpoint, type Parameter, type PluginRegistry } from '@unilab/core';
+import { decodeSafetensors, encodeCheckpoint, type NamedTensor, type Parameter, type PluginRegistry } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from '../backends.ts';
 import { readFileBytes, writeFileAtomic } from '../files.ts';
@@ -78,17 +78,27 @@ export async function importLlama(dir: string, outPath: string, registry: Plugin
   });
 
   const weightsPath = join(dir, 'model.safetensors');
-  const { tensors } = decodeSafetensors(await readFileBytes(weightsPath, 'model.safetensors'), weightsPath);
+  let tensors: Map<string, NamedTensor>;
+  try {
+    tensors = decodeSafetensors(await readFileBytes(weightsPath, 'model.safetensors'), weightsPath).tensors;
+  } catch (err) {
+    const hint = /dtype/.test((err as Error).message) ? ' (save the model in float32: model.float().save_pretrained(DIR))' : '';
+    throw new Error(`${(err as Error).message}${hint}`);
+  }
   const headDim = shape.dModel / shape.heads;
-  const backend = await createBackend('reference');
-  const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
-  const byName = new Map<string, Parameter>(model.params.map((p) => [p.name, p]));
+  // Every tensor is checked against config.json before any memory is spent on the model.
   const pairs = llamaWeightPairs(shape);
   for (const pair of pairs) {
     const t = tensors.get(pair.hf);
     if (!t) throw new Error(`${weightsPath} has no tensor ${pair.hf}`);
     const want = pair.kind === 'linear' ? [pair.shape[1], pair.shape[0]] : pair.shape;
     if (t.shape.join(',') !== want.join(',')) throw new Error(`${weightsPath}: ${pair.hf} has shape [${t.shape}], config.json implies [${want}]`);
+  }
+  const backend = await createBackend('reference');
+  const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
+  const byName = new Map<string, Parameter>(model.params.map((p) => [p.name, p]));
+  for (const pair of pairs) {
+    const t = tensors.get(pair.hf)!;
     const p = byName.get(pair.unilab);
     if (!p) throw new Error(`the unilab decoder has no parameter ${pair.unilab}`);
     const data = pair.kind === 'copy' ? (t.data as Float32Array) : fromHfLinear(t.data as Float32Array, ...(pair.shape as [number, number]), pair.rope ? headDim : undefined);
