@@ -97,11 +97,14 @@ export class HfByteLevelBpeTokenizer implements Tokenizer {
     const bytesOf: (Uint8Array | null)[] = new Array(size).fill(null);
     for (const [s, id] of Object.entries(vocab)) {
       if (!Number.isInteger(id) || id < 0) fail(`model.vocab[${JSON.stringify(s)}] is ${JSON.stringify(id)}, not a token id`);
-      const b = byteLevelToBytes(s);
-      if (b) bytesOf[id] = b;
+      // Trainers also list the special tokens in model.vocab; their spelling is their content, not byte-level.
+      if (added.some((t) => t.id === id && t.content === s)) continue;
+      if (bytesOf[id]) fail(`model.vocab gives id ${id} to two tokens (${JSON.stringify(s)} and an earlier one)`);
+      bytesOf[id] = byteLevelToBytes(s) ?? fail(`model.vocab entry ${JSON.stringify(s)} holds a character outside the byte-level alphabet`);
     }
     const specialTokens: Record<string, number> = {};
     for (const t of added) {
+      if (bytesOf[t.id] && vocab[t.content] !== t.id) fail(`added token ${JSON.stringify(t.content)} has id ${t.id}, which model.vocab gives to another token`);
       bytesOf[t.id] = utf8.encode(t.content);
       const m = /^<\|(.+)\|>$/.exec(t.content);
       specialTokens[m ? m[1] : t.content] = t.id;
