@@ -16,7 +16,7 @@ import { sotuShards, sotuSubset, tempDir, tinySpec } from './fixtures.ts';
  * imported back must give them again. Without the venv the test is skipped and says why, unless UNILAB_REQUIRE_HF=1
  * (CI), where a missing venv fails.
  */
-const root = resolve(__dirname, '../../..');
+const root = resolve(import.meta.dirname, '../../..');
 const python = join(root, '.venv-hf/bin/python');
 const haveVenv = existsSync(python);
 const required = process.env.UNILAB_REQUIRE_HF === '1';
@@ -33,7 +33,7 @@ interface Transformers {
 async function transformersRun<T = Transformers>(dir: string, request: object, script = 'transformers_check.py'): Promise<T> {
   const work = await tempDir('unilab-hf-');
   await writeFile(join(work, 'request.json'), JSON.stringify({ dir, ...request }));
-  await promisify(execFile)(python, [join(__dirname, 'hf', script), join(work, 'request.json'), join(work, 'response.json')], {
+  await promisify(execFile)(python, [join(import.meta.dirname, 'hf', script), join(work, 'request.json'), join(work, 'response.json')], {
     timeout: 120_000,
   });
   return JSON.parse(await readFile(join(work, 'response.json'), 'utf8'));
@@ -84,16 +84,21 @@ function compare(ours: number[][][], theirs: number[][][]): { maxAbs: number; ma
 }
 
 describe.skipIf(!haveVenv && !required)('Hugging Face transformers interop (LlamaForCausalLM)', () => {
-  it('a trained decoder exported to transformers and imported back gives the same logits and greedy tokens', async () => {
+  // GQA (4 query heads, 2 key/value heads), a non-default RoPE base and RMSNorm eps, untied head, a BPE vocabulary;
+  // and multi-query attention with a tied head over the byte tokenizer.
+  const cases = [
+    {
+      label: 'GQA, untied head, BPE',
+      model: { layers: 2, dModel: 32, heads: 4, kvHeads: 2, normEps: 1e-6, positionalEncoding: { name: 'rope', config: { base: 5000 } } },
+      shards: true,
+    },
+    { label: 'MQA, tied head, bytes', model: { layers: 2, dModel: 32, heads: 4, kvHeads: 1, tieEmbeddings: true }, shards: false },
+  ];
+  it.each(cases)('a trained decoder ($label) exported to transformers and imported back gives the same logits and greedy tokens', async (c) => {
     expect(existsSync(python), `${python} is missing: run scripts/install-hf-venv.sh`).toBe(true);
     const registry = createDefaultRegistry();
-    const shards = await sotuShards(3);
-    // GQA (4 query heads, 2 key/value heads), a non-default RoPE base and RMSNorm eps, untied head, BPE vocabulary.
-    const base = tinySpec('unused', {
-      model: { layers: 2, dModel: 32, heads: 4, kvHeads: 2, normEps: 1e-6, positionalEncoding: { name: 'rope', config: { base: 5000 } } },
-      train: { steps: 40, checkpointEvery: 40 },
-    });
-    const spec = { ...base, data: { ...base.data, shards } };
+    const base = tinySpec(c.shards ? 'unused' : await sotuSubset(3), { model: c.model, train: { steps: 40, checkpointEvery: 40 } });
+    const spec = c.shards ? { ...base, data: { ...base.data, shards: await sotuShards(3) } } : base;
     const trained = await runTraining({ spec, outDir: await tempDir(), registry });
     trained.dispose();
     const checkpoint = trained.checkpoint!;
@@ -114,7 +119,7 @@ describe.skipIf(!haveVenv && !required)('Hugging Face transformers interop (Llam
 
     const ours = await Promise.all(rows.map((r) => unilabLogits(loaded, r)));
     const exported = compare(ours, hf.logits);
-    console.log(`hf-interop: unilab vs transformers logits: max abs ${exported.maxAbs.toExponential(3)}, max rel ${exported.maxRel.toExponential(3)}`);
+    console.log(`hf-interop: ${c.label}: unilab vs transformers logits: max abs ${exported.maxAbs.toExponential(3)}, max rel ${exported.maxRel.toExponential(3)}`);
     expect(exported.maxRel).toBeLessThanOrEqual(1e-4);
     const greedy = await unilabGreedy(loaded, prompt, newTokens, loaded.tokenizer.specialTokens.eos);
     expect(hf.generated).toEqual(greedy);
@@ -126,7 +131,7 @@ describe.skipIf(!haveVenv && !required)('Hugging Face transformers interop (Llam
     const imported = await loadModel(importedPath, registry);
     expect(imported.tokenizer.vocabSize).toBe(loaded.tokenizer.vocabSize);
     const back = compare(await Promise.all(rows.map((r) => unilabLogits(imported, r))), hf.logits);
-    console.log(`hf-interop: imported vs transformers logits: max abs ${back.maxAbs.toExponential(3)}, max rel ${back.maxRel.toExponential(3)}`);
+    console.log(`hf-interop: ${c.label}: imported vs transformers logits: max abs ${back.maxAbs.toExponential(3)}, max rel ${back.maxRel.toExponential(3)}`);
     expect(back.maxRel).toBeLessThanOrEqual(1e-4);
     expect(await unilabGreedy(imported, prompt, newTokens, imported.tokenizer.specialTokens.eos)).toEqual(hf.generated);
 
