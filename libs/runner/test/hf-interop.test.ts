@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Tape, uploadBatch } from '@unilab/core';
-import { createDefaultRegistry, exportLlama, importLlama, loadModel, rowsToBatch, runTraining, type LoadedModel } from '../src/index.ts';
+import { cachedLogits, createDefaultRegistry, exportLlama, importLlama, loadModel, rowsToBatch, runTraining, type LoadedModel } from '../src/index.ts';
 import { readSotu, tokenizerFromJSON } from '@unilab/data';
 import { sotuShards, sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
@@ -52,17 +52,26 @@ async function unilabLogits(loaded: LoadedModel, tokens: number[]): Promise<numb
   }
 }
 
-/** Greedy continuation (argmax, the lowest id on ties as torch.argmax), stopping after eos as transformers does. */
+/**
+ * Greedy continuation (argmax, the lowest id on ties as torch.argmax), stopping after eos as transformers does, from
+ * unilab's key/value-cached decoding (what `unilab generate` runs); the full forward must pick the same tokens.
+ */
 async function unilabGreedy(loaded: LoadedModel, prompt: number[], n: number, eos: number): Promise<number[]> {
+  const cached = cachedLogits(loaded.model, loaded.backend, prompt.length + n)!;
   const tokens = [...prompt];
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const last = (await unilabLogits(loaded, tokens)).at(-1)!;
+    const row = { tokens: [...tokens], positions: tokens.map((_, j) => j), prefixEnd: 0, next: tokens.length - 1, perTokenTargets: false, droppedInput: 0 };
+    const last = Array.from(await cached.logits(row));
+    const full = (await unilabLogits(loaded, tokens)).at(-1)!;
+    expect(full.indexOf(Math.max(...full))).toBe(last.indexOf(Math.max(...last)));
     const next = last.indexOf(Math.max(...last));
     out.push(next);
     tokens.push(next);
     if (next === eos) break;
   }
+  expect(cached.counts.appended).toBeGreaterThan(0);
+  cached.dispose();
   return out;
 }
 
