@@ -4,8 +4,10 @@ import { attentionRankCommand } from './commands/attention-rank.ts';
 import { dataCommand } from './commands/data.ts';
 import { describeCommand } from './commands/describe.ts';
 import { evalCommand } from './commands/eval.ts';
+import { exportCommand } from './commands/export.ts';
 import { finetuneCommand } from './commands/finetune.ts';
 import { generateCommand } from './commands/generate.ts';
+import { importCommand } from './commands/import.ts';
 import { jobsCommand } from './commands/jobs.ts';
 import { pluginsCommand } from './commands/plugins.ts';
 import { previewCommand } from './commands/preview.ts';
@@ -22,6 +24,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
   eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
   finetune: { run: finetuneCommand, help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
+  export: { run: exportCommand, help: 'export <checkpoint> --format hf --out DIR  a decoder as a transformers LlamaForCausalLM directory' },
+  import: { run: importCommand, help: 'import <hf-dir> --out CKPT                a transformers LLaMA directory as a unilab checkpoint' },
   describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
   plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
   preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },

@@ -28,9 +28,10 @@ export { minhashDedupStage, createNearDuplicateIndex } from './dedup/minhash-ded
 export { minhashSeeds } from './dedup/minhash.ts';
 export { createMinhashSigner, type MinhashHashing } from './dedup/minhash-signers.ts';
 
-export { BpeTokenizer, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
+export { BpeTokenizer, specialContent, type BpeVocabulary } from './tokenizer/bpe-tokenizer.ts';
 export { trainBpe, PieceCounter, type BpeTrainingOptions } from './tokenizer/bpe-trainer.ts';
 export { tokenizerFromJSON } from './tokenizer/tokenizer-from-json.ts';
+export { HfByteLevelBpeTokenizer } from './tokenizer/hf-byte-level-bpe.ts';
 
 export { SequencePacker, positionDocumentIds, type PackedShard } from './pack/sequence-packer.ts';
 export { planMixture, MixtureInterleaver, type MixtureSource, type MixturePlan } from './pack/mixture.ts';

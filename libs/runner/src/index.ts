@@ -72,3 +72,5 @@ export {
   type PromptDegeneration,
 } from './analysis/attention-degeneration.ts';
 export { recordingLossCurves, readLossCurve, LOSS_LOG_FILE } from './sweep/loss-log.ts';
+export { exportLlama, type HfExport } from './hf/llama-export.ts';
+export { importLlama, type HfImport } from './hf/llama-import.ts';

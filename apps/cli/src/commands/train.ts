@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
+import { canGenerate, generate, readCheckpoint, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
-import type { ReadProblem } from '@unilab/data';
+import { tokenizerFromJSON, type ReadProblem } from '@unilab/data';
+import type { Tokenizer } from '@unilab/core';
 
-const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--config unilab.config.json]';
+const USAGE = 'usage: unilab train <spec.json> [--out DIR] [--resume] [--init-from CHECKPOINT] [--config unilab.config.json]';
 
 /** What the corpus reader dropped or refused, on stderr: the counts by reason, then each listed problem. */
 function reportDropped(dropped: Record<string, number>, problems: readonly ReadProblem[]): void {
@@ -16,6 +17,19 @@ function reportDropped(dropped: Record<string, number>, problems: readonly ReadP
   console.warn(`unilab: the corpus reader dropped ${total} record(s) or file(s): ${Object.entries(dropped).map(([code, n]) => `${code} ${n}`).join(', ')}`);
   for (const p of problems) console.warn(`unilab:   ${p.file}${p.line > 0 ? `:${p.line}` : ''}: ${p.message}`);
   if (problems.length < total) console.warn(`unilab:   ... and ${total - problems.length} more`);
+}
+
+/**
+ * --init-from CHECKPOINT: start from its weights (an imported Hugging Face model, say) with a fresh optimizer and
+ * the checkpoint's own tokenizer, whose ids the weights were trained on.
+ */
+async function initFromArgs(value: string | boolean | undefined, architecture: string): Promise<{ initFrom?: string; tokenizer?: Tokenizer }> {
+  if (value === undefined) return {};
+  if (typeof value !== 'string') throw new Error('--init-from needs a checkpoint path');
+  const state = (await readCheckpoint(value)).state as unknown as { spec: { model: { architecture: string } }; tokenizer: Record<string, unknown> };
+  if (state.spec.model.architecture !== architecture)
+    throw new Error(`--init-from ${value} holds a ${state.spec.model.architecture}; the spec builds a ${architecture}`);
+  return { initFrom: value, tokenizer: tokenizerFromJSON(state.tokenizer) };
 }
 
 /** `unilab train spec.json`: validate the spec, train with a progress bar, report held-out loss and a sample. */
@@ -43,6 +57,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     outDir,
     registry,
     resume: args.options.get('resume') === true,
+    ...(await initFromArgs(args.options.get('init-from'), spec.model.architecture)),
     events: {
       onStart(info) {
         console.log(
