@@ -8,7 +8,7 @@ import { sotuSubset, trainTiny } from './fixtures.ts';
 const cases: [string, Record<string, unknown>, Record<EvalMode, RegExp>][] = [
   ['decoder', { name: 'clm' }, { lm: /^causal/, seq2seq: /^causal/, infilling: /^left context only .*causal/ }],
   ['encoder-decoder', { name: 'span-corruption' }, { lm: /^encoder: input <extra_id_0> <eos> → decoder <pad> <extra_id_0> target/, seq2seq: /^encoder/, infilling: /^sentinels/ }],
-  ['decoder', { name: 'ul2' }, { lm: /^prefix: <S2S> input <eos> bidirectional/, seq2seq: /^prefix: <S2S>/, infilling: /^sentinels: <NLU> / }],
+  ['decoder', { name: 'ul2' }, { lm: /^prefix: <S2S> input <eos> read causally/, seq2seq: /^prefix: <S2S>/, infilling: /^sentinels: <NLU> / }],
   ['glm', { name: 'glm', config: { preset: 'glm-10b' } }, { lm: /^prefix: input <gMASK> bidirectional → <sop> target \(2D positions\)/, seq2seq: /gMASK/, infilling: /^blanks: Part A with <MASK>/ }],
   ['unilm', { name: 'unilm' }, { lm: /^mask-query: input target-so-far <MASK>/, seq2seq: /^mask-query: bidirectional input <eos>/, infilling: /^cloze/ }],
   ['encoder-decoder', { name: 'unilm' }, { lm: /^decoder-lm/, seq2seq: /^encoder: input <eos>/, infilling: /^cloze/ }],

@@ -55,7 +55,7 @@ describe('prompts', () => {
     const [nlg] = await loglikelihoods(model, 'lm', [request], { mode: 'NLG' });
     expect(asDefault.logProb).toBe(s2s.logProb);
     expect(nlg.logProb).not.toBe(s2s.logProb);
-    expect(describeContinuationFormat(model, 'lm', 'NLG')).toBe('prefix: <NLG> input <eos> bidirectional → target (ul2)');
+    expect(describeContinuationFormat(model, 'lm', 'NLG')).toBe('prefix: <NLG> input <eos> read causally → target (ul2)');
     const clm = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 1 });
     await expect(loglikelihoods(clm.model, 'lm', [request], { mode: 'NLG' })).rejects.toThrow('mode "NLG": this model was trained with clm, whose inputs carry no mode token');
   });

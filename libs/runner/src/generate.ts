@@ -100,7 +100,7 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
     if (id === undefined) throw new GenerationOptionError('mode', `mode "${mode}": the model's tokenizer has no special token "${name}" (it has ${specialTokenList(tokenizer)})`);
     ids[name] = id;
   }
-  return { layout, objective, ids };
+  return { layout, objective, ids, ...(presentation.causalModel && { causalModel: true }) };
 }
 
 /** The token that ends an answer: GLM's Part B spans end with [eop] (Du et al. 2022 §2.1), every other target with eos. */

@@ -14,7 +14,7 @@ describe('a model\'s inference presentation', () => {
   it('takes each task from the mixture component that trained it best: LM causal, seq2seq bidirectional, infilling with sentinels', () => {
     const p = presentationOf('decoder', { mixture: [{ name: 'clm', config: {}, weight: 3 }, { name: 'span-corruption', config: {}, weight: 1 }] });
     expect(p.lm && describeLayout(p.lm)).toBe('causal: input target, left to right (clm)');
-    expect(p.seq2seq && describeLayout(p.seq2seq)).toBe('prefix: input <extra_id_0> <eos> bidirectional → <extra_id_0> target (span-corruption)');
+    expect(p.seq2seq && describeLayout(p.seq2seq)).toBe('prefix: input <extra_id_0> <eos> read causally → <extra_id_0> target (span-corruption)');
     expect(p.infilling?.objective).toBe('span-corruption');
   });
 

@@ -9,11 +9,18 @@ export interface Presented<L> {
   objective: string;
   /** Ids of the special tokens the layout names (checked to exist). */
   ids: Readonly<Record<string, number>>;
+  /**
+   * The architecture reads every row left to right (the decoder, T5's "Language model"): a prefix the layout marks
+   * bidirectional is read causally all the same, and reports must say so.
+   */
+  causalModel?: boolean;
 }
 
 /** How one model reads prompts, per kind of task; null where no objective it trained declares the task. */
 export interface ModelPresentation {
   architecture: string;
+  /** The architecture reads every row left to right whatever the layout's prefix (Presented.causalModel). */
+  causalModel: boolean;
   lm: Presented<ContinuationLayout> | null;
   seq2seq: Presented<ContinuationLayout> | null;
   infilling: Presented<InfillingLayout> | null;
@@ -62,6 +69,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
     const plugin = registry.objective(component.name);
     return { name: plugin.name, presentation: plugin.inference?.(plugin.configSchema.parse(component.config, `spec.objective${component.path}.config`), architecture) ?? {} };
   });
+  const causalModel = registry.architecture(architecture).attention === 'causal';
   const resolve = <L extends ContinuationLayout | InfillingLayout>(name: string, layout: L): Presented<L> => {
     const ids: Record<string, number> = {};
     for (const token of layoutTokenNames(layout)) {
@@ -70,7 +78,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
         throw new Error(`the ${name} objective reads prompts with the special token "${token}", which this model's tokenizer lacks (it has ${specialTokenList(tokenizer)})`);
       ids[token] = id;
     }
-    return { layout, objective: name, ids };
+    return { layout, objective: name, ids, ...(causalModel && { causalModel }) };
   };
   const pick = <T extends InferenceTask>(task: T, preferred?: (layout: ContinuationLayout) => boolean) => {
     const offering = declared.filter((d) => d.presentation[task] !== undefined);
@@ -79,6 +87,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
   };
   return {
     architecture,
+    causalModel,
     lm: pick('lm', PREFERRED.lm) as Presented<ContinuationLayout> | null,
     seq2seq: pick('seq2seq', PREFERRED.seq2seq) as Presented<ContinuationLayout> | null,
     infilling: pick('infilling') as Presented<InfillingLayout> | null,
@@ -90,18 +99,19 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
 export function describeLayout(presented: Presented<ContinuationLayout | InfillingLayout>): string {
   const t = (names: readonly string[]) => names.map((n) => `<${n}> `).join('');
   const l = presented.layout;
+  const read = presented.causalModel ? 'read causally' : 'bidirectional';
   const how = (() => {
     switch (l.kind) {
       case 'causal':
         return 'causal: input target, left to right';
       case 'prefix':
-        return `prefix: ${t(l.inputPrefix)}input ${t(l.inputSuffix)}bidirectional → ${t(l.targetPrefix)}target${l.glm2d ? ' (2D positions)' : ''}`;
+        return `prefix: ${t(l.inputPrefix)}input ${t(l.inputSuffix)}${read} → ${t(l.targetPrefix)}target${l.glm2d ? ' (2D positions)' : ''}`;
       case 'encoder':
         return `encoder: ${t(l.inputPrefix)}input ${t(l.inputSuffix)}→ decoder <pad> ${t(l.targetPrefix)}target`;
       case 'decoder-lm':
         return `decoder-lm: encoder ${t(l.encoderInput)}→ decoder <pad> input target`;
       case 'mask-query':
-        return `mask-query: ${l.bidirectionalInput ? 'bidirectional ' : ''}input ${t(l.inputSuffix)}target-so-far <${l.mask}>, one query per target token`;
+        return `mask-query: ${l.bidirectionalInput ? `${read} ` : ''}input ${t(l.inputSuffix)}target-so-far <${l.mask}>, one query per target token`;
       case 'sentinels':
         return `sentinels: ${t(l.inputPrefix)}text with <extra_id_k> per span <eos> → <extra_id_k> span ...`;
       case 'blanks':
