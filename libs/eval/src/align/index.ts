@@ -1,0 +1,5 @@
+export type { InstructionExample, InstructionTask } from './instruction-task.ts';
+export { ANSWER_CUE, instructionPrompt, readPrompt } from './instruction-task.ts';
+export { instructionTasks, INSTRUCTION_TASK_NAMES, type InstructionSizes } from './instruction-tasks.ts';
+export { preferencePairs, DEFAULT_PREFERENCE_NOISE, type PreferencePair } from './preference-pairs.ts';
+export { alignmentJsonl, parseAlignmentJsonl, demonstrations, comparisons, type AlignmentRecord, type Demonstration, type ComparisonRecord } from './alignment-jsonl.ts';
