@@ -32,7 +32,7 @@ export interface DpoOptions {
 export const DEFAULT_DPO_OPTIONS: DpoOptions = { beta: 0.1, lr: 1e-4, epochs: 1, batchSize: 8, weightDecay: 0, seed: 1 };
 
 /** The comparisons of one step, laid out once: chosen responses are examples 0..B−1, rejected ones B..2B−1. */
-interface PairGroup {
+export interface ComparisonBatch {
   pairs: ComparisonRecord[];
   batch: Batch;
   /** Response tokens of each example (stop token included). */
@@ -61,26 +61,60 @@ export interface DpoEvents {
   onStep?(step: DpoStep, totalSteps: number): void;
 }
 
-function pairGroups(loaded: LoadedModel, pairs: readonly ComparisonRecord[], batchSize: number): PairGroup[] {
-  const groups: PairGroup[] = [];
-  for (let start = 0; start < pairs.length; start += batchSize) {
-    const mine = pairs.slice(start, start + batchSize);
-    const examples = [...mine.map((p) => ({ prompt: p.prompt, response: p.chosen })), ...mine.map((p) => ({ prompt: p.prompt, response: p.rejected }))];
-    const { batch, scored, rowExample } = responseBatch(loaded, examples);
-    const masks = examples.map((_, e) => {
-      const mask = new Float32Array(batch.lossMask.length);
-      rowExample.forEach((owner, r) => {
-        if (owner === e) mask.set(batch.lossMask.subarray(r * batch.seqLen, (r + 1) * batch.seqLen), r * batch.seqLen);
-      });
-      return mask;
+/**
+ * Comparisons laid out as one batch, with log π_ref taken from the model as it is now (the reference, frozen from
+ * here on).
+ */
+export async function comparisonBatch(loaded: LoadedModel, pairs: readonly ComparisonRecord[]): Promise<ComparisonBatch> {
+  const examples = [...pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), ...pairs.map((p) => ({ prompt: p.prompt, response: p.rejected }))];
+  const { batch, scored, rowExample } = responseBatch(loaded, examples);
+  const masks = examples.map((_, e) => {
+    const mask = new Float32Array(batch.lossMask.length);
+    rowExample.forEach((owner, r) => {
+      if (owner === e) mask.set(batch.lossMask.subarray(r * batch.seqLen, (r + 1) * batch.seqLen), r * batch.seqLen);
     });
-    groups.push({ pairs: mine, batch, scored, masks, reference: [] });
+    return mask;
+  });
+  const group: ComparisonBatch = { pairs: [...pairs], batch, scored, masks, reference: [] };
+  group.reference = await groupLogProbs(loaded, group);
+  return group;
+}
+
+async function comparisonBatches(loaded: LoadedModel, pairs: readonly ComparisonRecord[], batchSize: number): Promise<ComparisonBatch[]> {
+  const out: ComparisonBatch[] = [];
+  for (let start = 0; start < pairs.length; start += batchSize) out.push(await comparisonBatch(loaded, pairs.slice(start, start + batchSize)));
+  return out;
+}
+
+/** Loss, accuracy and margin of the policy as it is now against the batch's reference. */
+export async function comparisonFigures(loaded: LoadedModel, group: ComparisonBatch, beta: number): Promise<PreferenceFigures> {
+  return figures(preferenceLogits(group, await groupLogProbs(loaded, group), beta));
+}
+
+/**
+ * One DPO backward pass: accumulates ∂L/∂θ of the batch's mean loss into the gradients of the `trainable` parameters
+ * (the optimizer's update consumes them) and returns the figures of the policy before the update.
+ */
+export async function dpoBackward(loaded: LoadedModel, trainable: ReadonlySet<Parameter>, group: ComparisonBatch, beta: number): Promise<PreferenceFigures> {
+  const tape = new Tape(loaded.backend, true, false, trainable as Set<Parameter>);
+  try {
+    const ces = exampleCrossEntropies(tape, loaded, group);
+    const zs = preferenceLogits(group, await readLogProbs(loaded, group, ces), beta);
+    const b = group.pairs.length;
+    // ∂L/∂CE_e: L = mean −log σ(z), z = β(−n_w CE_w − ref_w + n_l CE_l + ref_l).
+    const coefficient = (e: number) => {
+      const pull = (beta * sigmoid(-zs[e % b])) / b;
+      return e < b ? pull * group.scored[e] : -pull * group.scored[e];
+    };
+    tape.backward(ces.map((ce, e) => ops.scale(tape, ce, coefficient(e))).reduce((a, v) => ops.add(tape, a, v)));
+    return figures(zs);
+  } finally {
+    tape.release();
   }
-  return groups;
 }
 
 /** Each example's masked mean cross-entropy as a Var on `tape`, from one forward pass over the group's rows. */
-function exampleCrossEntropies(tape: Tape, loaded: LoadedModel, group: PairGroup): Var[] {
+function exampleCrossEntropies(tape: Tape, loaded: LoadedModel, group: ComparisonBatch): Var[] {
   const { model, backend } = loaded;
   const t = uploadBatch(tape, group.batch);
   const logits = model.forward(tape, t);
@@ -88,13 +122,13 @@ function exampleCrossEntropies(tape: Tape, loaded: LoadedModel, group: PairGroup
   return group.masks.map((mask) => ops.crossEntropy(tape, logits, t.targets, tape.own(backend.fromArray(mask, [b, seqLen], 'f32'))));
 }
 
-async function readLogProbs(loaded: LoadedModel, group: PairGroup, vars: readonly Var[]): Promise<number[]> {
+async function readLogProbs(loaded: LoadedModel, group: ComparisonBatch, vars: readonly Var[]): Promise<number[]> {
   const out: number[] = [];
   for (const [e, v] of vars.entries()) out.push(-group.scored[e] * (await loaded.backend.read(v.value))[0]);
   return out;
 }
 
-async function groupLogProbs(loaded: LoadedModel, group: PairGroup): Promise<number[]> {
+async function groupLogProbs(loaded: LoadedModel, group: ComparisonBatch): Promise<number[]> {
   const tape = new Tape(loaded.backend, false);
   try {
     return await readLogProbs(loaded, group, exampleCrossEntropies(tape, loaded, group));
@@ -107,7 +141,7 @@ const logSigmoid = (z: number) => (z >= 0 ? -Math.log1p(Math.exp(-z)) : z - Math
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** z_i = β[(π_w − ref_w) − (π_l − ref_l)] of each comparison of a group, from its examples' log-probabilities. */
-function preferenceLogits(group: PairGroup, policy: readonly number[], beta: number): number[] {
+function preferenceLogits(group: ComparisonBatch, policy: readonly number[], beta: number): number[] {
   const b = group.pairs.length;
   return group.pairs.map((_, i) => beta * (policy[i] - group.reference[i] - (policy[b + i] - group.reference[b + i])));
 }
@@ -144,9 +178,8 @@ export async function prepareDpo(
   if (trained.length === 0) throw new Error('dpo: no parameter to train');
   if (!(options.beta > 0)) throw new Error(`dpo: beta must be > 0, got ${options.beta}`);
   const rng = new Rng(options.seed);
-  const trainGroups = pairGroups(loaded, rng.shuffle([...train]), options.batchSize);
-  const heldOutGroups = heldOut.length > 0 ? pairGroups(loaded, heldOut, options.batchSize) : [];
-  for (const g of [...trainGroups, ...heldOutGroups]) g.reference = await groupLogProbs(loaded, g);
+  const trainGroups = await comparisonBatches(loaded, rng.shuffle([...train]), options.batchSize);
+  const heldOutGroups = await comparisonBatches(loaded, heldOut, options.batchSize);
   const totalSteps = trainGroups.length * options.epochs;
   const { backend } = loaded;
   return {
@@ -165,23 +198,7 @@ export async function prepareDpo(
       try {
         for (let epoch = 0; epoch < options.epochs; epoch++) {
           for (const g of rng.shuffle([...trainGroups])) {
-            const tape = new Tape(backend, true, false, trainable);
-            let zs: number[];
-            try {
-              const ces = exampleCrossEntropies(tape, loaded, g);
-              zs = preferenceLogits(g, await readLogProbs(loaded, g, ces), options.beta);
-              const b = g.pairs.length;
-              // ∂L/∂CE_e: L = mean −log σ(z), z = β(−n_w CE_w − ref_w + n_l CE_l + ref_l).
-              const coefficient = (e: number) => {
-                const i = e % b;
-                const pull = (options.beta * sigmoid(-zs[i])) / b;
-                return e < b ? pull * g.scored[e] : -pull * g.scored[e];
-              };
-              const surrogate = ces.map((ce, e) => ops.scale(tape, ce, coefficient(e))).reduce((a, v) => ops.add(tape, a, v));
-              tape.backward(surrogate);
-            } finally {
-              tape.release();
-            }
+            const before = await dpoBackward(loaded, trainable, g, options.beta);
             const sumSquares = optimizer.gradSumOfSquares();
             try {
               const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
@@ -190,7 +207,7 @@ export async function prepareDpo(
             } finally {
               backend.dispose(sumSquares);
             }
-            const step = { step: steps.length + 1, ...figures(zs) };
+            const step = { step: steps.length + 1, ...before };
             steps.push(step);
             events.onStep?.(step, totalSteps);
           }

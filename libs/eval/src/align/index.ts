@@ -5,4 +5,4 @@ export { preferencePairs, DEFAULT_PREFERENCE_NOISE, type PreferencePair } from '
 export { alignmentJsonl, parseAlignmentJsonl, demonstrations, comparisons, type AlignmentRecord, type Demonstration, type ComparisonRecord } from './alignment-jsonl.ts';
 export { responseBatch, type ResponseBatch } from './response-batch.ts';
 export { sft, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
-export { prepareDpo, DEFAULT_DPO_OPTIONS, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
+export { prepareDpo, comparisonBatch, comparisonFigures, dpoBackward, DEFAULT_DPO_OPTIONS, type ComparisonBatch, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
