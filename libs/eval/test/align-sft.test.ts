@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDefaultRegistry, loadedModel } from '@unilab/runner';
-import { instructionTasks, responseBatch, responseNll, sft, type Demonstration } from '../src/index.ts';
+import { instructionTasks, responseBatch, responseNll, sft, verifierSuccess, type Demonstration, type InstructionTask } from '../src/index.ts';
 import { sotuSubset, trainTiny } from './fixtures.ts';
 
 // Supervised fine-tuning with the loss on the response only, on tiny models pre-trained here on State of the Union.
@@ -54,8 +54,20 @@ describe('SFT', () => {
     const train = demos(tasks.flatMap((t) => t.train));
     const heldOut = demos(tasks.flatMap((t) => t.heldOut));
     const before = await responseNll(loaded, heldOut);
+    const success = async (t: InstructionTask) => verifierSuccess(loaded, t, t.heldOut, 12);
+    const successBefore = await Promise.all(tasks.map(success));
     const losses = await sft(loaded, result.model.params, train, { lr: 1e-2, epochs: 4, batchSize: 16, weightDecay: 0, warmupFraction: 0.1, seed: 1 });
     const after = await responseNll(loaded, heldOut);
+    const successAfter = await Promise.all(tasks.map(success));
+    // A 30-step model rarely answers right before or after; the verifier's count is reported, the loss is what is asserted.
+    for (const [i, s] of successAfter.entries()) {
+      console.log(`  ${s.task}: verifier success ${successBefore[i].correct}/${s.n} -> ${s.correct}/${s.n}`);
+      expect(s.n).toBe(8);
+    }
+    // The count is the verifier's: one that accepts everything scores every answer, one that sees the prompt's own text.
+    expect((await verifierSuccess(loaded, { ...tasks[0], verify: () => true }, tasks[0].heldOut, 4)).rate).toBe(1);
+    const echoes = await verifierSuccess(loaded, { ...tasks[0], verify: (prompt, answer) => answer.length > 0 && prompt.length > 0 }, tasks[0].heldOut, 4);
+    expect(echoes.ci95.low).toBeLessThanOrEqual(echoes.rate);
     console.log(`SFT (copy, reverse; 64 train, 16 held-out): held-out response NLL ${before.toFixed(3)} -> ${after.toFixed(3)} nats/token; train loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)}`);
     expect(losses.length).toBe(16);
     expect(after).toBeLessThan(before - 0.15);
