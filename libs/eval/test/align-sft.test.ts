@@ -64,10 +64,9 @@ describe('SFT', () => {
       console.log(`  ${s.task}: verifier success ${successBefore[i].correct}/${s.n} -> ${s.correct}/${s.n}`);
       expect(s.n).toBe(8);
     }
-    // The count is the verifier's: one that accepts everything scores every answer, one that sees the prompt's own text.
+    // The count is the verifier's: one that accepts everything passes every answer, one that accepts nothing none.
     expect((await verifierSuccess(loaded, { ...tasks[0], verify: () => true }, tasks[0].heldOut, 4)).rate).toBe(1);
-    const echoes = await verifierSuccess(loaded, { ...tasks[0], verify: (prompt, answer) => answer.length > 0 && prompt.length > 0 }, tasks[0].heldOut, 4);
-    expect(echoes.ci95.low).toBeLessThanOrEqual(echoes.rate);
+    expect((await verifierSuccess(loaded, { ...tasks[0], verify: () => false }, tasks[0].heldOut, 4)).rate).toBe(0);
     console.log(`SFT (copy, reverse; 64 train, 16 held-out): held-out response NLL ${before.toFixed(3)} -> ${after.toFixed(3)} nats/token; train loss ${losses[0].toFixed(3)} -> ${losses[losses.length - 1].toFixed(3)}`);
     expect(losses.length).toBe(16);
     expect(after).toBeLessThan(before - 0.15);
