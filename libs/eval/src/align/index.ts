@@ -7,3 +7,4 @@ export { responseBatch, type ResponseBatch } from './response-batch.ts';
 export { sft, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
 export { prepareDpo, comparisonBatch, comparisonFigures, dpoBackward, DEFAULT_DPO_OPTIONS, type ComparisonBatch, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
 export { verifierSuccess, type VerifierSuccess } from './verifier-success.ts';
+export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
