@@ -17,7 +17,7 @@ import {
   type AlignmentRecord,
 } from '@unilab/eval';
 import { loadModel, writeFileAtomic, type LoadedModel } from '@unilab/runner';
-import { numberOption, parseArgs, type ParsedArgs } from '../args.ts';
+import { numberOption, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
 const USAGE = [
@@ -31,11 +31,6 @@ const USAGE = [
   '  and manifest.json',
 ].join('\n');
 
-function positiveInteger(args: ParsedArgs, name: string, fallback: number): number {
-  const n = numberOption(args, name, fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${n}`);
-  return n;
-}
 
 /** `unilab align <stage>`: the alignment pipeline's stages; `data` builds the instruction and preference set. */
 export async function alignCommand(argv: string[]): Promise<number> {
@@ -81,11 +76,6 @@ function requiredPath(args: ParsedArgs, name: string): string {
   return v;
 }
 
-function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
-  const n = numberOption(args, name, fallback);
-  if (!(n > 0)) throw new Error(`--${name}: expected a number > 0, got ${n}`);
-  return n;
-}
 
 async function records(path: string): Promise<AlignmentRecord[]> {
   return parseAlignmentJsonl(await readFile(path, 'utf8'), path);
