@@ -15,7 +15,7 @@ describe('alignment data', () => {
       }
       // No held-out prompt is a training prompt.
       const trainPrompts = new Set(t.train.map((e) => e.prompt));
-      expect(t.heldOut.filter((e) => trainPrompts.has(e.prompt)).length, t.name).toBeLessThanOrEqual(1);
+      expect(t.heldOut.filter((e) => trainPrompts.has(e.prompt)).length, t.name).toBe(0);
     }
   });
 

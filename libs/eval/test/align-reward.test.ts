@@ -7,7 +7,7 @@ describe('reward model', () => {
   it('its loss is −log σ(r_w − r_l) and training raises held-out pairwise accuracy above one half', async () => {
     const corpus = await sotuSubset(4);
     const { result, spec } = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 30, lr: 1e-2, seqLen: 64 });
-    const tasks = (await instructionTasks({ seed: 1, train: 48, heldOut: 16 })).filter((t) => t.name === 'copy' || t.name === 'reverse');
+    const tasks = (await instructionTasks({ seed: 1, train: 96, heldOut: 32 })).filter((t) => t.name === 'copy' || t.name === 'reverse');
     const train = preferencePairs(tasks.flatMap((t) => t.train), 0.1, 4);
     const heldOut = preferencePairs(tasks.flatMap((t) => t.heldOut), 0, 4);
     const rm = createRewardModel({ model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen }, 1);
@@ -19,10 +19,10 @@ describe('reward model', () => {
     const [first] = await trainRewardModel(rm, rewardParameters(rm), few, { lr: 1e-9, epochs: 1, batchSize: 12, weightDecay: 0, seed: 1 });
     expect(Math.abs(first - bradleyTerry)).toBeLessThan(1e-5);
     const before = await pairwiseAccuracy(rm, heldOut);
-    const losses = await trainRewardModel(rm, rewardParameters(rm), train, { lr: 3e-3, epochs: 3, batchSize: 8, weightDecay: 0, seed: 1 });
+    const losses = await trainRewardModel(rm, rewardParameters(rm), train, { lr: 1e-3, epochs: 2, batchSize: 16, weightDecay: 0, seed: 1 });
     const after = await pairwiseAccuracy(rm, heldOut);
     console.log(
-      `reward model (copy, reverse; 96 train pairs at noise 0.1, 32 held-out, ${losses.length} steps): held-out pairwise accuracy ${before.accuracy.toFixed(3)} -> ${after.accuracy.toFixed(3)} ` +
+      `reward model (copy, reverse; 192 train pairs at noise 0.1, 64 held-out, ${losses.length} steps): held-out pairwise accuracy ${before.accuracy.toFixed(3)} -> ${after.accuracy.toFixed(3)} ` +
         `[${after.ci95.low.toFixed(3)}, ${after.ci95.high.toFixed(3)}]; train loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)}`,
     );
     expect(after.accuracy).toBeGreaterThan(0.5);

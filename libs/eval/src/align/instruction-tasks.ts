@@ -36,9 +36,11 @@ export async function instructionTasks(sizes: InstructionSizes = {}): Promise<In
     const [a, b] = [rng.fork(), rng.fork()];
     return { train: make(trainPassages, a), heldOut: make(heldOutPassages, b) };
   };
+  // Words already asked for: no word is asked twice, so no held-out reverse prompt is a training prompt.
+  const reversedWords = new Set<string>();
   return [
     { name: 'copy', description: 'repeat the first words of a Brown passage exactly', ...split((ps, r) => ps.map((p) => copyExample(p.text, r))), verify: verifyCopy },
-    { name: 'reverse', description: 'spell a word of a Brown passage backwards', ...split((ps, r) => ps.map((p) => reverseExample(p.text, r))), verify: verifyReverse },
+    { name: 'reverse', description: 'spell a word of a Brown passage backwards', ...split((ps, r) => ps.map((p) => reverseExample(p.text, r, reversedWords))), verify: verifyReverse },
     { name: 'nth-word', description: 'give the n-th word (1-5) of a Brown passage', ...split((ps, r) => ps.map((p) => nthWordExample(p.text, r))), verify: verifyNthWord },
     answerKeyTask('cloze', 'the word that ends a State of the Union passage (held-out addresses held out)', {
       train: cloze.train.map((c) => clozeExample(c.context, c.choices, c.gold)),
@@ -71,11 +73,12 @@ function verifyCopy(prompt: string, response: string): boolean {
   return read !== null && read.instruction === 'Copy' && same(response, read.input);
 }
 
-/** Reverse a word of 4+ letters that is no palindrome; the wrong answer is the word unreversed. */
-function reverseExample(text: string, rng: Rng): InstructionExample {
-  const candidates = [...new Set(words(text).map(bareWord))].filter((w) => w.length >= 4 && reversed(w) !== w);
-  if (candidates.length === 0) throw new Error(`reverse task: no word of 4+ letters in passage "${text}"`);
+/** Reverse a word of 4+ letters that is no palindrome and not in `used`; the wrong answer is the word unreversed. */
+function reverseExample(text: string, rng: Rng, used: Set<string>): InstructionExample {
+  const candidates = [...new Set(words(text).map(bareWord))].filter((w) => w.length >= 4 && reversed(w) !== w && !used.has(w));
+  if (candidates.length === 0) throw new Error(`reverse task: no word of 4+ letters not asked before in passage "${text}"`);
   const word = candidates[rng.int(candidates.length)];
+  used.add(word);
   return { task: 'reverse', prompt: instructionPrompt('Reverse', word), response: ` ${reversed(word)}`, wrong: ` ${word}` };
 }
 
