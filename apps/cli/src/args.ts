@@ -28,3 +28,15 @@ export function numberOption(args: ParsedArgs, name: string, fallback: number): 
   if (v === true || !Number.isFinite(n)) throw new Error(`--${name}: expected a number, got ${v === true ? 'nothing' : JSON.stringify(v)}`);
   return n;
 }
+
+export function positiveInteger(args: ParsedArgs, name: string, fallback: number): number {
+  const n = numberOption(args, name, fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${n}`);
+  return n;
+}
+
+export function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
+  const n = numberOption(args, name, fallback);
+  if (!(n > 0)) throw new Error(`--${name}: expected a number > 0, got ${n}`);
+  return n;
+}

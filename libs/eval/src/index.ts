@@ -48,3 +48,4 @@ export { relativeTable, relativeChange, absoluteRows, type RelativeTable } from 
 export { studyReport, type StudyReport, type StudyReportOptions } from './study/study-report.ts';
 export { writeStudyReport, reportHtml } from './study/report-files.ts';
 export { lineChart, intervalChart, niceTicks } from './study/svg-plots.ts';
+export * from './align/index.ts';

@@ -104,7 +104,7 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
 }
 
 /** The token that ends an answer: GLM's Part B spans end with [eop] (Du et al. 2022 §2.1), every other target with eos. */
-function stopToken(presented: Presented<ContinuationLayout>, tokenizer: Tokenizer): number {
+export function stopToken(presented: Presented<ContinuationLayout>, tokenizer: Tokenizer): number {
   const glm = presented.layout.kind === 'prefix' && presented.layout.glm2d;
   const id = tokenizer.specialTokens[glm ? 'eop' : 'eos'];
   if (id === undefined) throw new Error(`the model's tokenizer has no "${glm ? 'eop' : 'eos'}" token to end an answer`);

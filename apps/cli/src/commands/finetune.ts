@@ -14,7 +14,7 @@ import {
   type TaskSizes,
 } from '@unilab/eval';
 import type { BackendName } from '@unilab/runner';
-import { numberOption, parseArgs, type ParsedArgs } from '../args.ts';
+import { numberOption, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
 const TASKS: Record<string, (sizes: TaskSizes) => Promise<LabelledTask>> = {
@@ -31,17 +31,7 @@ const USAGE = [
   '  [--out DIR (saves <DIR>/<task>-<method>.safetensors)] [--config unilab.config.json]',
 ].join('\n');
 
-function positiveInteger(args: ParsedArgs, name: string, fallback: number): number {
-  const n = numberOption(args, name, fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer, got ${n}`);
-  return n;
-}
 
-function positiveNumber(args: ParsedArgs, name: string, fallback: number): number {
-  const n = numberOption(args, name, fallback);
-  if (!(n > 0)) throw new Error(`--${name}: expected a number > 0, got ${n}`);
-  return n;
-}
 
 function stringOption(args: ParsedArgs, name: string, fallback: string): string {
   const v = args.options.get(name);

@@ -1,0 +1,148 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeCheckpoint } from '@unilab/core';
+import {
+  DEFAULT_DPO_OPTIONS,
+  DEFAULT_PREFERENCE_NOISE,
+  DEFAULT_SFT_OPTIONS,
+  alignmentJsonl,
+  comparisons,
+  demonstrations,
+  instructionTasks,
+  parseAlignmentJsonl,
+  preferencePairs,
+  prepareDpo,
+  responseNll,
+  sft,
+  type AlignmentRecord,
+} from '@unilab/eval';
+import { loadModel, writeFileAtomic, type LoadedModel } from '@unilab/runner';
+import { numberOption, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
+import { registryFromArgs } from '../plugin-registry.ts';
+
+const USAGE = [
+  'usage: unilab align sft <checkpoint> --data FILE [--held-out FILE] --out CKPT [--epochs 2] [--lr 1e-3] [--batch-size 16] [--seed 1]',
+  '  supervised fine-tuning of every weight on {"prompt","response"} lines, the loss on the response only',
+  'usage: unilab align dpo <sft-checkpoint> --data FILE [--held-out FILE] --out CKPT [--beta 0.1] [--epochs 1] [--lr 1e-4] [--batch-size 8] [--seed 1]',
+  '  DPO from the SFT model (the frozen reference) on {"prompt","chosen","rejected"} lines',
+  'usage: unilab align data --out DIR [--train 200] [--held-out 50] (examples per task and split) [--noise 0.2] [--seed 1]',
+  '  writes sft-train.jsonl, sft-held-out.jsonl ({"prompt","response"}), pairs-train.jsonl, pairs-held-out.jsonl',
+  '  ({"prompt","chosen","rejected"}; training pairs flipped at --noise, held-out pairs ranked by the verifier alone)',
+  '  and manifest.json',
+].join('\n');
+
+
+/** `unilab align <stage>`: the alignment pipeline's stages; `data` builds the instruction and preference set. */
+export async function alignCommand(argv: string[]): Promise<number> {
+  const [stage, ...rest] = argv;
+  const args = parseArgs(rest);
+  if (stage === 'sft') return sftStage(args);
+  if (stage === 'dpo') return dpoStage(args);
+  if (stage !== 'data') throw new Error(stage ? `unknown stage "${stage}"; the stages are: data, sft, dpo\n${USAGE}` : USAGE);
+  const out = args.options.get('out');
+  if (typeof out !== 'string') throw new Error(`--out DIR is required\n${USAGE}`);
+  const seed = numberOption(args, 'seed', 1);
+  const noise = numberOption(args, 'noise', DEFAULT_PREFERENCE_NOISE);
+  const tasks = await instructionTasks({ seed, train: positiveInteger(args, 'train', 200), heldOut: positiveInteger(args, 'held-out', 50) });
+  const train = tasks.flatMap((t) => t.train);
+  const heldOut = tasks.flatMap((t) => t.heldOut);
+  const trainPairs = preferencePairs(train, noise, seed);
+  const heldOutPairs = preferencePairs(heldOut, 0, seed);
+  await mkdir(out, { recursive: true });
+  const demos = (es: typeof train) => es.map(({ task, prompt, response }) => ({ task, prompt, response }));
+  const files = {
+    'sft-train.jsonl': alignmentJsonl(demos(train)),
+    'sft-held-out.jsonl': alignmentJsonl(demos(heldOut)),
+    'pairs-train.jsonl': alignmentJsonl(trainPairs),
+    'pairs-held-out.jsonl': alignmentJsonl(heldOutPairs),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(out, name), text);
+  const manifest = {
+    seed,
+    noiseRate: noise,
+    flippedTrainPairs: trainPairs.filter((p) => p.flipped).length,
+    tasks: tasks.map((t) => ({ name: t.name, description: t.description, train: t.train.length, heldOut: t.heldOut.length })),
+  };
+  await writeFile(join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  console.log(`unilab align data: ${tasks.length} tasks (${tasks.map((t) => t.name).join(', ')}); ${train.length} train, ${heldOut.length} held-out examples`);
+  console.log(`  preference pairs: ${trainPairs.length} train (${manifest.flippedTrainPairs} flipped at noise ${noise}), ${heldOutPairs.length} held-out (verifier-ranked)`);
+  console.log(`  wrote ${Object.keys(files).join(', ')}, manifest.json to ${out}`);
+  return 0;
+}
+
+function requiredPath(args: ParsedArgs, name: string): string {
+  const v = args.options.get(name);
+  if (typeof v !== 'string') throw new Error(`--${name} FILE is required\n${USAGE}`);
+  return v;
+}
+
+
+async function records(path: string): Promise<AlignmentRecord[]> {
+  return parseAlignmentJsonl(await readFile(path, 'utf8'), path);
+}
+
+/** The policy written as a checkpoint `loadModel` and `unilab generate` read: the base's spec and tokenizer, the new weights. */
+async function saveAligned(loaded: LoadedModel, out: string, stage: string, base: string, steps: number): Promise<void> {
+  const bytes = await encodeCheckpoint(loaded.backend, loaded.model.params, null, {
+    step: steps,
+    spec: loaded.spec,
+    model: { architecture: loaded.model.architecture, config: loaded.model.config },
+    tokenizer: loaded.tokenizer.toJSON(),
+    aligned: { stage, base },
+  });
+  await writeFileAtomic(out, bytes);
+}
+
+async function sftStage(args: ParsedArgs): Promise<number> {
+  const checkpoint = args.positionals[0];
+  if (!checkpoint) throw new Error(USAGE);
+  const dataPath = requiredPath(args, 'data');
+  const out = requiredPath(args, 'out');
+  const data = demonstrations(await records(dataPath), dataPath);
+  const heldOutPath = args.options.get('held-out');
+  const heldOut = typeof heldOutPath === 'string' ? demonstrations(await records(heldOutPath), heldOutPath) : null;
+  const options = {
+    ...DEFAULT_SFT_OPTIONS,
+    lr: positiveNumber(args, 'lr', DEFAULT_SFT_OPTIONS.lr),
+    epochs: positiveInteger(args, 'epochs', DEFAULT_SFT_OPTIONS.epochs),
+    batchSize: positiveInteger(args, 'batch-size', DEFAULT_SFT_OPTIONS.batchSize),
+    seed: numberOption(args, 'seed', DEFAULT_SFT_OPTIONS.seed),
+  };
+  const loaded = await loadModel(checkpoint, await registryFromArgs(args));
+  const before = heldOut ? await responseNll(loaded, heldOut) : null;
+  const losses = await sft(loaded, loaded.model.params, data, options);
+  console.log(`unilab align sft: ${data.length} demonstrations, ${losses.length} steps; train loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)} nats/response token`);
+  if (heldOut && before !== null) console.log(`  held-out response NLL (${heldOut.length}): ${before.toFixed(4)} -> ${(await responseNll(loaded, heldOut)).toFixed(4)} nats/token`);
+  await saveAligned(loaded, out, 'sft', checkpoint, losses.length);
+  console.log(`  wrote ${out}`);
+  return 0;
+}
+
+async function dpoStage(args: ParsedArgs): Promise<number> {
+  const checkpoint = args.positionals[0];
+  if (!checkpoint) throw new Error(USAGE);
+  const dataPath = requiredPath(args, 'data');
+  const out = requiredPath(args, 'out');
+  const train = comparisons(await records(dataPath), dataPath);
+  const heldOutPath = args.options.get('held-out');
+  const heldOut = typeof heldOutPath === 'string' ? comparisons(await records(heldOutPath), heldOutPath) : [];
+  const options = {
+    ...DEFAULT_DPO_OPTIONS,
+    beta: positiveNumber(args, 'beta', DEFAULT_DPO_OPTIONS.beta),
+    lr: positiveNumber(args, 'lr', DEFAULT_DPO_OPTIONS.lr),
+    epochs: positiveInteger(args, 'epochs', DEFAULT_DPO_OPTIONS.epochs),
+    batchSize: positiveInteger(args, 'batch-size', DEFAULT_DPO_OPTIONS.batchSize),
+    seed: numberOption(args, 'seed', DEFAULT_DPO_OPTIONS.seed),
+  };
+  const loaded = await loadModel(checkpoint, await registryFromArgs(args));
+  const run = await prepareDpo(loaded, loaded.model.params, train, heldOut, options);
+  const show = (f: { loss: number; accuracy: number; margin: number }) => `loss ${f.loss.toFixed(4)}, preference accuracy ${f.accuracy.toFixed(3)}, reward margin ${f.margin.toFixed(4)}`;
+  const before = heldOut.length > 0 ? await run.heldOut() : null;
+  const every = Math.max(1, Math.floor(run.totalSteps / 10));
+  const steps = await run.train({ onStep: (s, total) => (s.step % every === 0 || s.step === total) && console.log(`  step ${s.step}/${total}: ${show(s)}`) });
+  console.log(`unilab align dpo: ${train.length} comparisons, beta ${options.beta}, ${steps.length} steps`);
+  if (before) console.log(`  held-out (${heldOut.length}): ${show(before)} -> ${show(await run.heldOut())}`);
+  await saveAligned(loaded, out, 'dpo', checkpoint, steps.length);
+  console.log(`  wrote ${out}`);
+  return 0;
+}

@@ -1,0 +1,100 @@
+import { AdamW, Rng, Tape, learningRate, ops, uploadBatch, type Parameter, type ScheduleConfig } from '@unilab/core';
+import type { LoadedModel } from '@unilab/runner';
+import type { Demonstration } from './alignment-jsonl.ts';
+import { responseBatch } from './response-batch.ts';
+
+/**
+ * Supervised fine-tuning on demonstrations, InstructGPT's first step (Ouyang et al. 2022 §3.5): maximise
+ * log π(response | prompt), the prompt masked out of the loss (response-batch.ts), so the model learns to answer
+ * and not to write prompts. Any subset of the parameters trains (all of them, or the LoRA factors / adapters a
+ * fine-tuning method added: finetune/methods.ts); the optimizer holds only those.
+ */
+export interface SftOptions {
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  weightDecay: number;
+  /** Linear warmup over this fraction of the steps, then cosine decay to a tenth of the peak. */
+  warmupFraction: number;
+  /** Seeds the order of the examples. */
+  seed: number;
+}
+
+export const DEFAULT_SFT_OPTIONS: SftOptions = { lr: 1e-3, epochs: 2, batchSize: 16, weightDecay: 0, warmupFraction: 0.1, seed: 1 };
+
+export interface SftEvents {
+  onStep?(step: number, totalSteps: number, loss: number): void;
+}
+
+/** Mean loss of every step (nats per response token). */
+export async function sft(loaded: LoadedModel, trained: readonly Parameter[], data: readonly Demonstration[], options: SftOptions = DEFAULT_SFT_OPTIONS, events: SftEvents = {}): Promise<number[]> {
+  if (data.length === 0) throw new Error('sft: no demonstrations');
+  if (trained.length === 0) throw new Error('sft: no parameter to train');
+  const { model, backend } = loaded;
+  const optimizer = new AdamW(backend, [...trained], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
+  const trainable = new Set(trained);
+  const stepsPerEpoch = Math.ceil(data.length / options.batchSize);
+  const totalSteps = stepsPerEpoch * options.epochs;
+  const schedule: ScheduleConfig = {
+    kind: 'cosine',
+    maxLr: options.lr,
+    minLr: options.lr / 10,
+    warmupSteps: Math.round(options.warmupFraction * totalSteps),
+    totalSteps,
+    decayFraction: 0,
+  };
+  const rng = new Rng(options.seed);
+  const losses: number[] = [];
+  try {
+    for (let epoch = 0; epoch < options.epochs; epoch++) {
+      const order = rng.shuffle(Array.from(data.keys()));
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const { batch } = responseBatch(loaded, order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => data[i]));
+        const tape = new Tape(backend, true, false, trainable);
+        let loss: number;
+        try {
+          const t = uploadBatch(tape, batch);
+          const lossVar = ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask);
+          tape.backward(lossVar);
+          loss = (await backend.read(lossVar.value))[0];
+        } finally {
+          tape.release();
+        }
+        const sumSquares = optimizer.gradSumOfSquares();
+        try {
+          const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
+          if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
+            throw new Error(`sft diverged at step ${losses.length + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${options.lr})`);
+          optimizer.update(learningRate(losses.length, schedule), sumSquares);
+        } finally {
+          backend.dispose(sumSquares);
+        }
+        losses.push(loss);
+        events.onStep?.(losses.length, totalSteps, loss);
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return losses;
+}
+
+/** Mean negative log-likelihood of the responses given their prompts, nats per response token (stop token included). */
+export async function responseNll(loaded: LoadedModel, data: readonly Demonstration[], batchSize = 16): Promise<number> {
+  const { model, backend } = loaded;
+  let total = 0;
+  let tokens = 0;
+  for (let start = 0; start < data.length; start += batchSize) {
+    const { batch } = responseBatch(loaded, data.slice(start, start + batchSize));
+    const count = batch.lossMask.reduce((a, m) => a + m, 0);
+    const tape = new Tape(backend, false);
+    try {
+      const t = uploadBatch(tape, batch);
+      total += (await backend.read(ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask).value))[0] * count;
+    } finally {
+      tape.release();
+    }
+    tokens += count;
+  }
+  return total / tokens;
+}
