@@ -2,6 +2,7 @@ import { AdamW, Rng, Tape, learningRate, ops, uploadBatch, type Batch, type Para
 import type { LoadedModel } from '@unilab/runner';
 import type { ComparisonRecord } from './alignment-jsonl.ts';
 import { responseBatch } from './response-batch.ts';
+import { clippedUpdate } from '../finetune/training-step.ts';
 
 /**
  * Direct Preference Optimization (Rafailov et al. 2023, Eq. 7): from the SFT model π_ref, train π_θ on comparisons
@@ -199,14 +200,7 @@ export async function prepareDpo(
         for (let epoch = 0; epoch < options.epochs; epoch++) {
           for (const g of rng.shuffle([...trainGroups])) {
             const before = await dpoBackward(loaded, trainable, g, options.beta);
-            const sumSquares = optimizer.gradSumOfSquares();
-            try {
-              const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
-              if (!Number.isFinite(gradNorm)) throw new Error(`dpo diverged at step ${steps.length + 1}: gradient norm ${gradNorm}; lower the learning rate (now ${options.lr})`);
-              optimizer.update(learningRate(steps.length, schedule), sumSquares);
-            } finally {
-              backend.dispose(sumSquares);
-            }
+            await clippedUpdate(backend, optimizer, { name: 'dpo', step: steps.length + 1, lr: learningRate(steps.length, schedule), maxLr: options.lr, loss: null });
             const step = { step: steps.length + 1, ...before };
             steps.push(step);
             events.onStep?.(step, totalSteps);

@@ -12,6 +12,7 @@ import {
 } from '../finetune/classifier.ts';
 import { wilsonInterval } from '../stats/proportion.ts';
 import type { ComparisonRecord } from './alignment-jsonl.ts';
+import { backwardLoss, clippedUpdate } from '../finetune/training-step.ts';
 
 /**
  * InstructGPT's reward model (Ouyang et al. 2022 §3.5): the pre-trained network with a scalar head reading
@@ -98,25 +99,10 @@ export async function trainRewardModel(rm: RewardModel, trained: readonly Parame
         const mine = order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => pairs[i]);
         // Rows 2i and 2i+1 are pair i's chosen and rejected texts: the [2B, 1] scores read as [B, 2] logits, label 0.
         const texts = mine.flatMap((p) => [p.prompt + p.chosen, p.prompt + p.rejected]);
-        const tape = new Tape(backend, true, false, trainable);
-        let loss: number;
-        try {
-          const logits = ops.reshape(tape, scoresOf(tape, rm, texts), [mine.length, 2]);
-          const lossVar = classificationLoss(tape, logits, new Int32Array(mine.length));
-          tape.backward(lossVar);
-          loss = (await backend.read(lossVar.value))[0];
-        } finally {
-          tape.release();
-        }
-        const sumSquares = optimizer.gradSumOfSquares();
-        try {
-          const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
-          if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-            throw new Error(`reward model diverged at step ${losses.length + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${options.lr})`);
-          optimizer.update(learningRate(losses.length, schedule), sumSquares);
-        } finally {
-          backend.dispose(sumSquares);
-        }
+        const loss = await backwardLoss(backend, trainable, (tape) =>
+          classificationLoss(tape, ops.reshape(tape, scoresOf(tape, rm, texts), [mine.length, 2]), new Int32Array(mine.length)),
+        );
+        await clippedUpdate(backend, optimizer, { name: 'reward model', step: losses.length + 1, lr: learningRate(losses.length, schedule), maxLr: options.lr, loss });
         losses.push(loss);
       }
     }

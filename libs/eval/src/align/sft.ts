@@ -2,6 +2,7 @@ import { AdamW, Rng, Tape, learningRate, ops, uploadBatch, type Parameter, type 
 import type { LoadedModel } from '@unilab/runner';
 import type { Demonstration } from './alignment-jsonl.ts';
 import { responseBatch } from './response-batch.ts';
+import { backwardLoss, clippedUpdate } from '../finetune/training-step.ts';
 
 /**
  * Supervised fine-tuning on demonstrations, InstructGPT's first step (Ouyang et al. 2022 §3.5): maximise
@@ -50,25 +51,11 @@ export async function sft(loaded: LoadedModel, trained: readonly Parameter[], da
       const order = rng.shuffle(Array.from(data.keys()));
       for (let s = 0; s < stepsPerEpoch; s++) {
         const { batch } = responseBatch(loaded, order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => data[i]));
-        const tape = new Tape(backend, true, false, trainable);
-        let loss: number;
-        try {
+        const loss = await backwardLoss(backend, trainable, (tape) => {
           const t = uploadBatch(tape, batch);
-          const lossVar = ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask);
-          tape.backward(lossVar);
-          loss = (await backend.read(lossVar.value))[0];
-        } finally {
-          tape.release();
-        }
-        const sumSquares = optimizer.gradSumOfSquares();
-        try {
-          const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
-          if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-            throw new Error(`sft diverged at step ${losses.length + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${options.lr})`);
-          optimizer.update(learningRate(losses.length, schedule), sumSquares);
-        } finally {
-          backend.dispose(sumSquares);
-        }
+          return ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask);
+        });
+        await clippedUpdate(backend, optimizer, { name: 'sft', step: losses.length + 1, lr: learningRate(losses.length, schedule), maxLr: options.lr, loss });
         losses.push(loss);
         events.onStep?.(losses.length, totalSteps, loss);
       }

@@ -15,6 +15,7 @@ import {
 import { DEFAULT_METHOD_OPTIONS, methodPlan, type FinetuneMethod, type MethodOptions } from './methods.ts';
 import { loadPretrained, type Pretrained } from './pretrained.ts';
 import { wilsonInterval } from '../stats/proportion.ts';
+import { backwardLoss, clippedUpdate } from './training-step.ts';
 
 export interface FinetuneOptions extends MethodOptions {
   /**
@@ -152,24 +153,8 @@ export async function prepareFinetune(
     },
     async trainStep(rows) {
       const batch = classificationBatch(reading, options.pooling, rows.map((i) => inputs[i]), rows.map((i) => task.train[i].label), tokenizer.specialTokens.pad ?? 0);
-      const tape = new Tape(backend, true, false, trainable);
-      let loss: number;
-      try {
-        const lossVar = classificationLoss(tape, classifierLogits(tape, model, head, batch), batch.labels);
-        tape.backward(lossVar);
-        loss = (await backend.read(lossVar.value))[0];
-      } finally {
-        tape.release();
-      }
-      const sumSquares = optimizer.gradSumOfSquares();
-      try {
-        const gradNorm = Math.sqrt((await backend.read(sumSquares))[0]);
-        if (!Number.isFinite(loss) || !Number.isFinite(gradNorm))
-          throw new Error(`fine-tuning (${method}) diverged at step ${step + 1}: loss ${loss}, gradient norm ${gradNorm}; lower the learning rate (now ${schedule.maxLr})`);
-        optimizer.update(learningRate(step, schedule), sumSquares);
-      } finally {
-        backend.dispose(sumSquares);
-      }
+      const loss = await backwardLoss(backend, trainable, (tape) => classificationLoss(tape, classifierLogits(tape, model, head, batch), batch.labels));
+      await clippedUpdate(backend, optimizer, { name: `fine-tuning (${method})`, step: step + 1, lr: learningRate(step, schedule), maxLr: schedule.maxLr, loss });
       step++;
       return loss;
     },
