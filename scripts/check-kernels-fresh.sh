@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Rebuild kernels-rs/ from scratch into a temporary directory and fail if the
-# result differs from the committed libs/core/src/backends/wasm/pkg/.
+# Rebuild kernels-rs/ from scratch with wasm-pack into a temporary directory and fail
+# if the result differs from the committed libs/core/src/backends/wasm/pkg/.
 #
-# Both modules (SIMD128 and relaxed-SIMD) are rebuilt and compared. Uses its own
-# empty cargo target directory, so this is a clean build (~1-2 min: `core` is
-# compiled twice), independent of kernels-rs/target. Toolchain: scripts/install-rust-wasm.sh.
+# Both packages (simd128/ and relaxed/: the .wasm, wasm-bindgen's glue and TypeScript
+# declarations, wasm-pack's package.json) are rebuilt and compared file by file, and a
+# file that exists on one side only is a difference too. Uses its own empty cargo target
+# directory, so this is a clean build (~1-2 min of CPU: `core` and `alloc` are compiled
+# twice), independent of kernels-rs/target. Toolchain: scripts/install-rust-wasm.sh.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,8 +32,9 @@ fi
   echo "check-kernels-fresh: FAIL: $REL is stale: a fresh build of kernels-rs/ differs."
   echo "Differences (committed vs fresh):"
   sed 's/^/  /' "$TMP/diff.txt"
-  for f in "$TMP/pkg"/*; do
-    b="$(basename "$f")"
+  (cd "$TMP/pkg" && find . -type f | sort) | while read -r rel; do
+    b="${rel#./}"
+    f="$TMP/pkg/$b"
     if [ -f "$COMMITTED/$b" ] && ! cmp -s "$COMMITTED/$b" "$f"; then
       echo "  $b: committed $(wc -c <"$COMMITTED/$b") bytes sha256 $(sha256sum "$COMMITTED/$b" | cut -c1-16),"\
            "fresh $(wc -c <"$f") bytes sha256 $(sha256sum "$f" | cut -c1-16)"
@@ -39,6 +42,9 @@ fi
   done
   echo "Fix: run scripts/build-kernels.sh (toolchain: scripts/install-rust-wasm.sh) and commit $REL."
   echo "If you did not change kernels-rs/, the toolchain differs from the one that built the"
-  echo "committed files (Debian's rustc-web, lld); see kernels-rs/README.md."
+  echo "committed files (Debian's rustc-web, lld, wasm-pack, wasm-bindgen); see kernels-rs/README.md."
+  echo "This toolchain: $(/usr/bin/rustc --version); $(wasm-ld --version | head -1);"\
+       "$(PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin" wasm-pack --version);"\
+       "$(PATH="$PATH:${CARGO_HOME:-$HOME/.cargo}/bin" wasm-bindgen --version)"
 } >&2
 exit 1

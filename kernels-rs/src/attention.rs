@@ -37,6 +37,7 @@
 //! (dbias sums over the batch; one unit owns each of its elements). Units write
 //! disjoint outputs in a fixed order, so any number of threads gives the same bits.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::math::ln;
 use crate::pool::need;
 use crate::simd::*;
@@ -144,7 +145,7 @@ fn buffers(base: *mut f32, tq: usize, tk: usize, d: usize, backward: bool) -> Bu
 }
 
 /// Workspace (f32) one thread needs for a forward (backward = 0) or backward unit.
-#[no_mangle]
+#[wasm_bindgen]
 pub extern "C" fn attention_workspace(tq: usize, tk: usize, d: usize, backward: u32) -> usize {
     buffers(core::ptr::null_mut(), tq, tk, d, backward != 0).used
 }

@@ -7,14 +7,16 @@
 //! `sum_rows` adds the rows in order 0, 1, 2, ... in f32, exactly as the
 //! reference does, so both give the same bits.
 
-#[no_mangle]
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen]
 pub unsafe extern "C" fn add_bias(x: *const f32, bias: *const f32, y: *mut f32, rows: usize, n: usize) {
     for r in 0..rows {
         crate::elementwise::add(x.add(r * n), bias, y.add(r * n), n);
     }
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn sum_rows(dy: *const f32, out: *mut f32, rows: usize, n: usize) {
     core::ptr::write_bytes(out, 0, n);
     for r in 0..rows {

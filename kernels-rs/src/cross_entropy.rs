@@ -16,6 +16,7 @@
 //! Threads: units are blocks of `rows_per_unit` rows; rows are independent and the
 //! final sum runs in row order on one thread, so any split gives the same bits.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::math::ln;
 use crate::simd::*;
 use core::sync::atomic::{AtomicI32, Ordering::SeqCst};
@@ -122,13 +123,13 @@ impl FetchMinNonzero for AtomicI32 {
 }
 
 /// Σ mask over n rows, in f64 (the count of unmasked rows).
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn cross_entropy_count(mask: *const f32, n: usize) -> f64 {
     (0..n).map(|r| *mask.add(r) as f64).sum()
 }
 
 /// norm · Σ row_loss, rows in order.
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn cross_entropy_reduce(row_loss: *const f64, n: usize, norm: f64) -> f64 {
     (0..n).map(|r| *row_loss.add(r)).sum::<f64>() * norm
 }

@@ -4,9 +4,10 @@
 //!   first_non_finite(x: f32 [n]) -> index of the first NaN/inf, or -1
 //! ```
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::simd::*;
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn first_non_finite(x: *const f32, n: usize) -> i32 {
     // A value is non-finite iff its exponent bits are all ones.
     let exp_mask = u32x4_splat(0x7f80_0000);

@@ -11,6 +11,7 @@
 //! fmix32 is MurmurHash3's 32-bit finaliser: 32-bit integer arithmetic only, so the
 //! mask is the reference backend's (kernels/dropout.ts) bit for bit.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::simd::*;
 
 #[inline(always)]
@@ -32,7 +33,7 @@ fn fmix32x4(mut h: v128) -> v128 {
 }
 
 /// The mask key of (seed, salt): FNV-1a over the seed's words, mixed with the salt.
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn dropout_key(seed: *const i32, m: usize, salt: u32) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for i in 0..m {
@@ -41,7 +42,7 @@ pub unsafe extern "C" fn dropout_key(seed: *const i32, m: usize, salt: u32) -> u
     fmix32(h ^ salt)
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn dropout(x: *const f32, y: *mut f32, n: usize, key: u32, threshold: u32, scale: f32) {
     let (keyv, tv, sv) = (u32x4_splat(key), u32x4_splat(threshold), splat(scale));
     let mut e = 0;

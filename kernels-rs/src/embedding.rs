@@ -9,7 +9,9 @@
 //! not (then nothing is guaranteed about the output; the caller reports the error).
 //! The backward adds rows in position order, so repeated ids sum in a fixed order.
 
-#[no_mangle]
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen]
 pub unsafe extern "C" fn embedding_forward(ids: *const i32, table: *const f32, y: *mut f32, n: usize, d: usize, v: usize) -> i32 {
     if let Some(bad) = first_bad_id(ids, n, v) {
         return bad;
@@ -20,7 +22,7 @@ pub unsafe extern "C" fn embedding_forward(ids: *const i32, table: *const f32, y
     -1
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn embedding_backward(ids: *const i32, dy: *const f32, dtable: *mut f32, n: usize, d: usize, v: usize) -> i32 {
     if let Some(bad) = first_bad_id(ids, n, v) {
         return bad;

@@ -8,9 +8,10 @@
 //! The caller sums `sum_of_squares` over the tensors in order, decides s, and
 //! scales each tensor.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::simd::*;
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn sum_of_squares(x: *const f32, n: usize) -> f64 {
     // Two f64x2 accumulators take the low and high halves of each f32x4.
     let mut lo = f64x2_splat(0.0);

@@ -9,9 +9,10 @@
 //!             dw[j] = Σ_r dy · xhat,  db[j] = Σ_r dy     (rows in order; dw, db overwritten)
 //! ```
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::simd::*;
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn layernorm_forward(
     x: *const f32,
     w: *const f32,
@@ -69,7 +70,7 @@ pub unsafe extern "C" fn layernorm_forward(
     }
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn layernorm_backward(
     dy: *const f32,
     x: *const f32,

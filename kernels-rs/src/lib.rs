@@ -27,9 +27,10 @@
 //! and the machinery: `memory.rs` (allocator), `pool.rs` (work sharing between
 //! threads), `map.rs` (elementwise kernels in blocks for the pool), `simd.rs` (FMA, exp, tanh), `math.rs` (scalar f64 ln, exp, sin, cos).
 //!
-//! ABI: plain `extern "C"` functions; every tensor is a byte offset into the
-//! imported shared linear memory (`usize` = wasm `i32`), dense, row-major, f32 or
-//! i32. Outputs never overlap inputs unless a kernel says so. Kernels keep no
+//! Exports: `#[wasm_bindgen]` functions of numbers only (wasm-pack builds the
+//! crate; libs/core calls them through wasm-bindgen's glue); every tensor is a
+//! byte offset into the imported shared linear memory (`usize` = wasm `i32`),
+//! dense, row-major, f32 or i32. Outputs never overlap inputs unless a kernel says so. Kernels keep no
 //! state: scratch space comes in as a workspace pointer, so several workers can run
 //! kernels on the same memory at once (each with its own workspace and stack).
 

@@ -37,6 +37,7 @@
 //! KC slices and the micro-kernel's depth loop), so the result is the same bits
 //! whatever the grid.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::pool::need;
 use crate::simd::*;
 
@@ -56,7 +57,7 @@ const PACK_A_LEN: usize = MC * KC;
 const PACK_B_LEN: usize = KC * NC;
 
 /// Workspace (f32) one thread needs for `gemm`.
-#[no_mangle]
+#[wasm_bindgen]
 pub extern "C" fn matmul_workspace() -> usize {
     PACK_A_LEN + PACK_B_LEN
 }

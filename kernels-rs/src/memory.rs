@@ -3,6 +3,7 @@
 //! Exports (pointers are byte offsets into linear memory, 16-byte aligned):
 //!   alloc_f32(len) -> ptr     room for `len` f32 (or i32: same size); 0 if out of memory
 //!   free_f32(ptr, len)        give back a block from alloc_f32(len)
+//!   heap_used() -> bytes      handed out and not given back (a diagnostic)
 //!
 //! `len == 0` returns a non-zero, aligned, dangling pointer (16) that must not
 //! be read or written; freeing it is a no-op.
@@ -18,7 +19,17 @@
 //! The memory is shared: growing it never detaches a view, but views made before
 //! a grow do not reach the new pages, so JS re-creates views after allocating.
 //!
-//! Only the main thread calls these; workers never allocate.
+//! The same heap is Rust's global allocator, which wasm-bindgen's thread start-up
+//! uses (`__wbindgen_malloc`): every worker's instance allocates its stack and its
+//! thread-local block there while it starts, possibly while the main thread calls
+//! `alloc_f32`, so the heap is behind a spin lock. Kernels themselves never allocate.
+//!
+//! The heap starts one page past the end of the module's static memory (stack, then
+//! data): wasm-bindgen's thread transform keeps that page for its own thread counter,
+//! lock and start-up stack (it grows the module's minimum memory by the page, right
+//! after LLD's initial memory, which is `__heap_base` rounded up to a page).
+
+use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Alignment (and size granularity) of every block.
 pub const ALIGN: usize = 16;
@@ -37,7 +48,7 @@ fn alloc_elems(len: usize, elem: usize) -> usize {
         return DANGLING;
     }
     match len.checked_mul(elem).and_then(round_up) {
-        Some(bytes) => unsafe { heap::alloc(bytes) },
+        Some(bytes) => heap::locked(|| unsafe { heap::alloc(bytes) }),
         None => 0,
     }
 }
@@ -48,18 +59,52 @@ fn free_elems(ptr: usize, len: usize, elem: usize) {
         return;
     }
     if let Some(bytes) = len.checked_mul(elem).and_then(round_up) {
-        unsafe { heap::free(ptr, bytes) }
+        heap::locked(|| unsafe { heap::free(ptr, bytes) })
     }
 }
 
+/// Bytes handed out and not given back (a diagnostic, with which the tests see that
+/// stopped workers give their stacks back).
+#[wasm_bindgen]
+pub fn heap_used() -> usize {
+    heap::locked(|| unsafe { heap::used() })
+}
+
+/// Rust's allocator (wasm-bindgen's `__wbindgen_malloc`/`__wbindgen_free`): the same
+/// heap, blocks aligned to at most ALIGN bytes.
+struct KernelHeap;
+
+unsafe impl core::alloc::GlobalAlloc for KernelHeap {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() > ALIGN {
+            return core::ptr::null_mut();
+        }
+        match round_up(layout.size()) {
+            Some(bytes) if bytes > 0 => heap::locked(|| heap::alloc(bytes)) as *mut u8,
+            _ => core::ptr::null_mut(),
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: core::alloc::Layout) {
+        if let Some(bytes) = round_up(layout.size()) {
+            if bytes > 0 {
+                heap::locked(|| heap::free(ptr as usize, bytes))
+            }
+        }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: KernelHeap = KernelHeap;
+
 /// Allocate room for `len` f32 values; returns the byte offset, or 0 when out of memory.
-#[no_mangle]
+#[wasm_bindgen]
 pub extern "C" fn alloc_f32(len: usize) -> usize {
     alloc_elems(len, 4)
 }
 
 /// Free a block returned by `alloc_f32(len)` (same `len`).
-#[no_mangle]
+#[wasm_bindgen]
 pub extern "C" fn free_f32(ptr: usize, len: usize) {
     free_elems(ptr, len, 4)
 }
@@ -70,6 +115,7 @@ mod heap {
     use core::arch::wasm32::{memory_grow, memory_size};
     use core::cell::UnsafeCell;
     use core::ptr::null_mut;
+    use core::sync::atomic::{AtomicU32, Ordering};
 
     const PAGE: usize = 65536;
 
@@ -81,6 +127,8 @@ mod heap {
     }
 
     struct Heap {
+        /// First byte of the heap.
+        start: usize,
         /// First byte never handed out (the bump pointer); 0 = not initialised.
         top: usize,
         /// End of linear memory in bytes.
@@ -90,11 +138,25 @@ mod heap {
     }
 
     struct HeapCell(UnsafeCell<Heap>);
-    // Only the main thread allocates (workers run kernels on memory it handed out),
-    // so the heap needs no lock even though the memory is shared.
+    // Every access goes through `locked`.
     unsafe impl Sync for HeapCell {}
 
+    /// 1 while a thread uses the heap.
+    static LOCK: AtomicU32 = AtomicU32::new(0);
+
+    /// Run `f` holding the heap's lock. A spin lock: the main thread of a browser may
+    /// not block, and the lock is held for a first-fit walk of a short list.
+    pub fn locked<R>(f: impl FnOnce() -> R) -> R {
+        while LOCK.compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            core::hint::spin_loop();
+        }
+        let r = f();
+        LOCK.store(0, Ordering::Release);
+        r
+    }
+
     static HEAP: HeapCell = HeapCell(UnsafeCell::new(Heap {
+        start: 0,
         top: 0,
         end: 0,
         free: null_mut(),
@@ -108,14 +170,28 @@ mod heap {
     unsafe fn heap() -> &'static mut Heap {
         let h = &mut *HEAP.0.get();
         if h.top == 0 {
+            // Past the page wasm-bindgen's thread transform keeps (see the top of memory.rs).
             let base = core::ptr::addr_of!(__heap_base) as usize;
-            h.top = (base + ALIGN - 1) & !(ALIGN - 1);
+            h.start = (base + PAGE - 1) / PAGE * PAGE + PAGE;
+            h.top = h.start;
             h.end = memory_size(0) * PAGE;
         }
         h
     }
 
-    /// `bytes` is a non-zero multiple of ALIGN. Returns 0 when out of memory.
+    /// Bytes between the heap's start and the bump pointer that are not in the free list. Hold the lock.
+    pub unsafe fn used() -> usize {
+        let h = heap();
+        let mut free = 0;
+        let mut cur = h.free;
+        while !cur.is_null() {
+            free += (*cur).size;
+            cur = (*cur).next;
+        }
+        h.top - h.start - free
+    }
+
+    /// `bytes` is a non-zero multiple of ALIGN. Returns 0 when out of memory. Hold the lock.
     pub unsafe fn alloc(bytes: usize) -> usize {
         let h = heap();
         // First fit in the free list.
@@ -161,7 +237,7 @@ mod heap {
         p
     }
 
-    /// Give back `bytes` (multiple of ALIGN) at `ptr`, as allocated.
+    /// Give back `bytes` (multiple of ALIGN) at `ptr`, as allocated. Hold the lock.
     pub unsafe fn free(ptr: usize, bytes: usize) {
         let h = heap();
         let block = ptr as *mut FreeBlock;

@@ -35,6 +35,7 @@
 //! calling thread: the data pipeline streams documents one at a time, and a
 //! 300-word document (~20 µs) costs about what waking the pool's workers would.
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::pool::need;
 use crate::simd::*;
 
@@ -86,12 +87,12 @@ fn fmix32x4(h: v128) -> v128 {
 /// Workspace (u32 elements) for a text of `len` code units: a word takes at least
 /// one unit and is followed by a non-word unit, so there are at most ⌈len / 2⌉
 /// words, and at least one shingle.
-#[no_mangle]
+#[wasm_bindgen]
 pub extern "C" fn minhash_workspace(len: usize) -> usize {
     len / 2 + 1
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn minhash_signature(
     text: *const u16,
     len: usize,

@@ -32,6 +32,7 @@
 //! once. The fields are read afresh for every claim (volatile: they change between
 //! tasks behind the compiler's back).
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use core::ptr::{addr_of, read_volatile};
 use core::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
@@ -56,7 +57,7 @@ pub struct Task {
 /// Run units of `task` until none is left; returns how many this thread ran.
 /// `ws` is this thread's workspace (`ws_len` f32), sized by the main thread with
 /// the op's `*_workspace` function.
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn pool_work(task: *mut Task, ws: *mut f32, ws_len: usize) -> u32 {
     let claim = &(*task).claim;
     let mut ran = 0;

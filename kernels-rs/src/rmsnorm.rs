@@ -8,9 +8,10 @@
 //!             dw[j]   = Σ_r dy[r,j] · xhat[r,j]     (rows in order; dw overwritten)
 //! ```
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::simd::*;
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn rmsnorm_forward(x: *const f32, w: *const f32, y: *mut f32, rstd: *mut f32, rows: usize, d: usize, eps: f32) {
     for r in 0..rows {
         let xr = x.add(r * d);
@@ -30,7 +31,7 @@ pub unsafe extern "C" fn rmsnorm_forward(x: *const f32, w: *const f32, y: *mut f
     }
 }
 
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn rmsnorm_backward(
     dy: *const f32,
     x: *const f32,

@@ -18,11 +18,12 @@
 //! outside the table (negative, or past its end) are computed on the fly into `scratch`
 //! (2·we f32).
 
+use wasm_bindgen::prelude::wasm_bindgen;
 use crate::math::{exp, ln, sin_cos};
 use crate::simd::*;
 
 /// Fill rows 0..positions of the table for rotated width `w` and `base`.
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn rope_table(table: *mut f32, positions: usize, w: usize, base: f64) {
     let we = w & !1;
     for p in 0..positions {
@@ -44,7 +45,7 @@ unsafe fn table_row(row: *mut f32, p: f64, w: usize, base: f64) {
 }
 
 /// Rotate `x` into `y` (must not overlap); `block_pos` null for 1D.
-#[no_mangle]
+#[wasm_bindgen]
 pub unsafe extern "C" fn rope(
     x: *const f32,
     pos: *const i32,

@@ -2,6 +2,5 @@
 import { runKernelWorker } from '../backends/wasm/kernel-worker.js';
 
 self.onmessage = (event) => {
-  runKernelWorker(event.data);
-  self.close();
+  runKernelWorker(event.data).finally(() => self.close());
 };

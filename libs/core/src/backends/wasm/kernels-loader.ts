@@ -1,10 +1,13 @@
 /**
- * Loads the wasm32 kernels built from `kernels-rs/` (plain `extern "C"` exports, see kernels-rs/README.md) into a
- * shared WebAssembly.Memory, so that worker threads can instantiate the same compiled module over the same memory.
+ * Loads the wasm32 kernels built from `kernels-rs/` by wasm-pack (wasm-bindgen's `web` output) into a shared
+ * WebAssembly.Memory, so that worker threads can instantiate the same compiled module over the same memory.
  *
- * Two builds are committed in `./pkg/` (scripts/build-kernels.sh): `relaxed` uses relaxed-SIMD FMA and is chosen
- * when the engine validates it (Node 20 after a V8 flag, Node 22+, Deno, current browsers); `simd128` is the
- * fallback. `UNILAB_KERNELS=simd128|relaxed` forces one.
+ * Two builds are committed in `./pkg/<variant>/` (scripts/build-kernels.sh): `relaxed` uses relaxed-SIMD FMA and is
+ * chosen when the engine validates it (Node 20 after a V8 flag, Node 22+, Deno, current browsers); `simd128` is the
+ * fallback. `UNILAB_KERNELS=simd128|relaxed` forces one. Each holds wasm-bindgen's glue (`unilab_kernels.js`, its
+ * `.d.ts`) and the module (`unilab_kernels_bg.wasm`). The glue's `initSync({ module, memory })` instantiates the module
+ * over a memory made here, on the main thread and in every worker (kernel-worker.js); the glue's start function gives
+ * each thread after the first its own stack and thread-local block.
  *
  * All kernels take pointers: byte offsets into `memory.buffer`, obtained from `allocF32`/`allocI32`. The memory is
  * shared: growing it never detaches a view, but a view made before a growth does not reach the new pages, so views
@@ -15,65 +18,23 @@ import { workerRuntime } from '../../workers/worker-runtime.ts';
 
 export type KernelVariant = 'relaxed' | 'simd128';
 
-/** The module's exports (kernels-rs/src/*.rs); pointers and sizes are wasm i32 (unsigned on the Rust side). */
-export interface KernelExports {
-  __stack_pointer: WebAssembly.Global;
-  alloc_f32(len: number): number;
-  free_f32(ptr: number, len: number): void;
-  pool_work(task: number, ws: number, wsLen: number): number;
-  matmul_workspace(): number;
-  attention_workspace(tq: number, tk: number, d: number, backward: number): number;
-  add_bias(x: number, bias: number, y: number, rows: number, n: number): void;
-  sum_rows(dy: number, out: number, rows: number, n: number): void;
-  embedding_forward(ids: number, table: number, y: number, n: number, d: number, v: number): number;
-  embedding_backward(ids: number, dy: number, dtable: number, n: number, d: number, v: number): number;
-  rmsnorm_forward(x: number, w: number, y: number, rstd: number, rows: number, d: number, eps: number): void;
-  rmsnorm_backward(dy: number, x: number, w: number, rstd: number, dx: number, dw: number, rows: number, d: number): void;
-  layernorm_forward(x: number, w: number, b: number, y: number, mean: number, rstd: number, rows: number, d: number, eps: number): void;
-  layernorm_backward(dy: number, x: number, w: number, mean: number, rstd: number, dx: number, dw: number, db: number, rows: number, d: number): void;
-  rope_table(table: number, positions: number, d: number, base: number): void;
-  dropout_key(seed: number, m: number, salt: number): number;
-  dropout(x: number, y: number, n: number, key: number, threshold: number, scale: number): void;
-  rope(
-    x: number,
-    pos: number,
-    blockPos: number,
-    y: number,
-    bt: number,
-    h: number,
-    d: number,
-    table: number,
-    tablePositions: number,
-    base: number,
-    inverse: number,
-    scratch: number,
-  ): void;
-  cross_entropy_count(mask: number, n: number): number;
-  cross_entropy_reduce(rowLoss: number, n: number, norm: number): number;
-  sum_of_squares(x: number, n: number): number;
-  first_non_finite(x: number, n: number): number;
-  minhash_workspace(len: number): number;
-  minhash_signature(
-    text: number,
-    len: number,
-    wordChars: number,
-    n: number,
-    seeds: number,
-    k: number,
-    ws: number,
-    wsLen: number,
-    out: number,
-  ): void;
-}
+/**
+ * The kernels as wasm-bindgen's glue exports them (kernels-rs/src/*.rs, `#[wasm_bindgen]`): its generated
+ * TypeScript declarations, the same for both builds. Pointers and sizes are numbers (wasm i32, unsigned on the Rust
+ * side).
+ */
+export type KernelExports = typeof import('./pkg/simd128/unilab_kernels.js');
 
 export interface WasmKernels {
   /** Which build runs. */
   readonly variant: KernelVariant;
-  /** The compiled module (workers instantiate it over `memory`). */
+  /** The compiled module (workers instantiate it over `memory` through the glue at `glueUrl`). */
   readonly module: WebAssembly.Module;
+  /** URL of the build's wasm-bindgen glue, which each worker imports. */
+  readonly glueUrl: string;
   /** The shared linear memory; pointers are byte offsets into `memory.buffer`. */
   readonly memory: WebAssembly.Memory;
-  /** The main thread's instance. */
+  /** The kernels, through the glue instantiated on the main thread. */
   readonly exports: KernelExports;
   /** Room for `len` f32 (16-byte aligned). Throws (naming the byte size) when out of memory. */
   allocF32(len: number): number;
@@ -91,30 +52,49 @@ const MAX_BYTES = 2 ** 32 - 1;
 const INITIAL_PAGES = 256;
 const MAX_PAGES = 65536;
 
-const loaded = new Map<KernelVariant | 'auto', Promise<WasmKernels>>();
+/** One instance per build and process: the glue module holds its instance, so a build is instantiated once. */
+const loaded = new Map<KernelVariant, Promise<WasmKernels>>();
+const chosen = new Map<KernelVariant | 'auto', ReturnType<typeof chooseVariant>>();
 
 /**
  * Compile and instantiate the kernels once per variant; later calls return the same instance. `auto` (the default)
  * picks `UNILAB_KERNELS` when set, else relaxed SIMD when the engine supports it, else SIMD128.
  */
-export function loadWasmKernels(variant: KernelVariant | 'auto' = 'auto'): Promise<WasmKernels> {
-  let p = loaded.get(variant);
+export async function loadWasmKernels(variant: KernelVariant | 'auto' = 'auto'): Promise<WasmKernels> {
+  let choice = chosen.get(variant);
+  if (!choice) {
+    choice = chooseVariant(variant);
+    chosen.set(variant, choice);
+    choice.catch(() => chosen.delete(variant)); // allow a retry after a failed load
+  }
+  const { variant: build, bytes } = await choice;
+  let p = loaded.get(build);
   if (!p) {
-    p = instantiate(variant);
-    loaded.set(variant, p);
-    p.catch(() => loaded.delete(variant)); // allow a retry after a failed load
+    p = instantiate(build, bytes);
+    loaded.set(build, p);
+    p.catch(() => loaded.delete(build));
   }
   return p;
 }
 
+/** The files of a build, next to this file (written by scripts/build-kernels.sh). */
+function buildFile(variant: KernelVariant, file: 'unilab_kernels_bg.wasm' | 'unilab_kernels.js'): URL {
+  return new URL(`./pkg/${variant}/${file}`, import.meta.url);
+}
+
 async function moduleBytes(variant: KernelVariant): Promise<Uint8Array<ArrayBuffer>> {
-  const url = new URL(`./pkg/unilab_kernels_${variant}.wasm`, import.meta.url);
+  const url = buildFile(variant, 'unilab_kernels_bg.wasm');
   try {
     // Copy into a plain ArrayBuffer (a Buffer may sit on a shared pool).
     return new Uint8Array(await readFile(url));
   } catch (err) {
     throw new Error(`unilab wasm kernels: cannot read ${url.href} (build it with scripts/build-kernels.sh)`, { cause: err });
   }
+}
+
+/** The build's glue (literal paths, so that every loader and bundler sees them). */
+function importGlue(variant: KernelVariant): Promise<KernelExports> {
+  return variant === 'relaxed' ? import('./pkg/relaxed/unilab_kernels.js') : import('./pkg/simd128/unilab_kernels.js');
 }
 
 async function chooseVariant(requested: KernelVariant | 'auto'): Promise<{ variant: KernelVariant; bytes: Uint8Array<ArrayBuffer> }> {
@@ -140,12 +120,12 @@ async function chooseVariant(requested: KernelVariant | 'auto'): Promise<{ varia
   return { variant: 'simd128', bytes };
 }
 
-async function instantiate(requested: KernelVariant | 'auto'): Promise<WasmKernels> {
-  const { variant, bytes } = await chooseVariant(requested);
+async function instantiate(variant: KernelVariant, bytes: Uint8Array<ArrayBuffer>): Promise<WasmKernels> {
   const module = await WebAssembly.compile(bytes);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  const exports = instance.exports as unknown as KernelExports;
+  const exports = await importGlue(variant);
+  // The first instance over a fresh memory is thread 0: it initialises the data segments and keeps the module's stack.
+  exports.initSync({ module, memory });
 
   const allocator =
     (kind: string) =>
@@ -166,6 +146,7 @@ async function instantiate(requested: KernelVariant | 'auto'): Promise<WasmKerne
   return {
     variant,
     module,
+    glueUrl: buildFile(variant, 'unilab_kernels.js').href,
     memory,
     exports,
     allocF32: allocator('allocF32'),

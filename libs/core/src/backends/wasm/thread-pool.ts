@@ -4,19 +4,26 @@ import type { WasmKernels } from './kernels-loader.ts';
 /**
  * Runs the parallel kernels (matmul, attention, cross-entropy, elementwise blocks) on the main thread and
  * `threads - 1` workers that share the kernels' memory (kernels-rs/src/pool.rs describes the work sharing;
- * kernel-worker.js is the worker's loop). The Backend API is synchronous, so `run` blocks the main thread (Atomics.wait) until every unit is done;
+ * kernel-worker.js is the worker's loop). Each worker instantiates the kernels through their wasm-bindgen glue, which
+ * gives it a stack; the pool only schedules. The Backend API is synchronous, so `run` blocks the main thread (Atomics.wait) until every unit is done;
  * the main thread runs units itself meanwhile, so a worker that is slow or still starting costs time, never
  * correctness, and results are the same bits for any number of threads.
  *
  * Workers start lazily at the first parallel task and, where a live worker would keep the process alive (Web
- * Workers), stop again after IDLE_MS without work, so a finished program exits; `close()` stops them at once.
+ * Workers), stop again after IDLE_MS without work, so a finished program exits; `close()` stops them at once. A
+ * stopping worker frees its stack and returns by itself (the pool never terminates a worker that may be inside the
+ * kernels: it could hold the heap's lock); workers of a new start wait until the old ones have gone, since they take
+ * the same workspaces.
  */
 
 /** Control block words (Int32); kernel-worker.js has the same constants. */
 const GENERATION = 0;
-const QUIT = 1;
+/** Workers started under an earlier epoch stop. */
+const EPOCH = 1;
 /** Set by a worker whose kernel threw (a bug): the unit it claimed will never be done. */
 const FAILED = 2;
+/** Workers that have stopped (or never started), counted by themselves once they are out of the kernels for good. */
+const EXITED = 3;
 const WORKSPACE = 4; // + 2 * worker index: [pointer, length in f32]
 const CONTROL_WORDS = 64;
 const MAX_THREADS = (CONTROL_WORDS - WORKSPACE) / 2;
@@ -29,8 +36,13 @@ const ARGS = 4;
 const TASK_WORDS = 32;
 const CLOSED = 0xf_ffff;
 const TAGS = 0xfff;
-/** Stack of each worker's instance (the main instance's is the module's own, 256 KiB). */
+/**
+ * Stack of each worker's instance, taken from the kernels' heap by the glue's start function (a multiple of 64 KiB, as
+ * the glue requires); the main instance's is the module's own, 256 KiB.
+ */
 const WORKER_STACK_BYTES = 256 * 1024;
+/** How long a start (or close) waits for the workers of an earlier start to stop. */
+const EXIT_WAIT_MS = 10_000;
 const IDLE_MS = 300;
 /** Loads of `done` before the main thread sleeps on it (workers usually finish within microseconds of it). */
 const SPIN = 2000;
@@ -55,8 +67,11 @@ export class ThreadPool {
   private readonly taskFloats: Float32Array;
   /** Workspace of each thread, main thread first: pointer and length in f32. */
   private readonly workspaces: Array<{ ptr: number; len: number }>;
-  private readonly stacks: number[] = [];
   private workers: KernelWorker[] = [];
+  /** Stopped workers not yet known to have exited. */
+  private stopping: KernelWorker[] = [];
+  /** Workers spawned so far (each counts itself in EXITED when it stops). */
+  private spawned = 0;
   /** Tag of the current task in the claim word (tells a late worker's claim on an earlier task apart). */
   private tag = 0;
   private lastUse = 0;
@@ -134,44 +149,69 @@ export class ThreadPool {
     if (this.workers.length > 0) this.touch();
   }
 
-  /** Stop the workers now (a later parallel task starts them again unless the pool is closed). */
+  /** Tell the workers to stop (a later parallel task starts new ones unless the pool is closed). */
   stopWorkers(): void {
     if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.workers.length === 0) return;
-    Atomics.store(this.words, QUIT, 1);
+    Atomics.add(this.words, EPOCH, 1);
     Atomics.add(this.words, GENERATION, 1);
     Atomics.notify(this.words, GENERATION);
-    for (const w of this.workers) w.terminate();
+    this.stopping.push(...this.workers);
     this.workers = [];
   }
 
-  /** Stop the workers and release the pool's memory; the pool cannot run tasks afterwards. */
+  /**
+   * Stop the workers and release the pool's memory; the pool cannot run tasks afterwards. Workspaces and the task
+   * block go back to the heap only once every worker has stopped (one that has not could still read them).
+   */
   close(): void {
     if (this.closed) return;
     this.stopWorkers();
     this.closed = true;
+    if (!this.awaitStopped()) return;
     for (const ws of this.workspaces) if (ws.len > 0) this.kernels.freeF32(ws.ptr, ws.len);
-    for (const s of this.stacks) this.kernels.freeF32(s, WORKER_STACK_BYTES / 4);
     this.kernels.freeF32(this.task, TASK_WORDS);
-    // The control block stays allocated: a terminated worker may still be waking up on it.
+    // The control block stays allocated: it is a few words, and a stopped worker's last act was to count itself in it.
+  }
+
+  /** Wait (at most EXIT_WAIT_MS) until every worker spawned so far has stopped; true when they have. */
+  private awaitStopped(): boolean {
+    const deadline = performance.now() + EXIT_WAIT_MS;
+    for (let exited = Atomics.load(this.words, EXITED); exited < this.spawned; exited = Atomics.load(this.words, EXITED)) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(this.words, EXITED, exited, Math.min(left, WAIT_MS));
+    }
+    for (const w of this.stopping) w.terminate(); // already returned; lets a Web Worker's handle go
+    this.stopping = [];
+    return true;
   }
 
   private startWorkers(): void {
     if (this.workers.length > 0) return;
-    Atomics.store(this.words, QUIT, 0);
+    // Workers of an earlier start take the same workspaces: they must be gone first (they normally left long ago).
+    if (!this.awaitStopped())
+      throw new Error(`wasm backend: kernel workers stopped ${EXIT_WAIT_MS} ms ago have not finished; cannot start new ones`);
+    const epoch = Atomics.load(this.words, EPOCH);
     for (let i = 1; i < this.threads; i++) {
-      if (this.stacks.length < i) this.stacks.push(this.kernels.allocF32(WORKER_STACK_BYTES / 4));
-      // A worker that dies before claiming work only costs parallelism (the main thread runs every unit).
-      const worker = this.runtime.spawn('kernel-worker', (error) => console.error('unilab: a wasm kernel worker stopped:', error));
+      // A worker that dies before claiming work only costs parallelism (the main thread runs every unit). The worker's
+      // own loop never throws, so an error here means its entry never ran it: count it out for it.
+      const worker = this.runtime.spawn('kernel-worker', (error) => {
+        console.error('unilab: a wasm kernel worker stopped:', error);
+        Atomics.add(this.words, EXITED, 1);
+      });
       worker.post({
+        glueUrl: this.kernels.glueUrl,
         module: this.kernels.module,
         memory: this.kernels.memory,
         control: this.control,
         task: this.task,
         index: i - 1,
-        stackTop: this.stacks[i - 1] + WORKER_STACK_BYTES,
+        epoch,
+        stackBytes: WORKER_STACK_BYTES,
       });
+      this.spawned++;
       this.workers.push(worker);
     }
   }
