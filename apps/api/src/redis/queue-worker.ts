@@ -120,7 +120,9 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
         const grace = reason === 'cancel' ? (graceMs.get(id) ?? 60_000) : options.lockDurationMs;
         hardStop = setTimeout(() => resolve({ type: 'stopped-hard' }), grace);
       };
-      signal.addEventListener('abort', () => stop(signal.reason as StopReason));
+      // A cancel that came while the job was being set up has aborted the signal already.
+      if (signal.aborted) stop(signal.reason as StopReason);
+      else signal.addEventListener('abort', () => stop(signal.reason as StopReason));
       void lease.lost.then(() => stop('lost'));
     });
     thread.post({ type: 'train', jobId: id, spec: runSpec, outDir, resume, pluginConfig: options.pluginConfig });
