@@ -41,6 +41,8 @@ export {
   stageStart,
   stageDir,
   attemptSeed,
+  gateNext,
+  gateSchemaFor,
   type Gate,
   type StagePlan,
   type JobSpec,

@@ -4,7 +4,9 @@ export { instructionTasks, INSTRUCTION_TASK_NAMES, type InstructionSizes } from 
 export { preferencePairs, DEFAULT_PREFERENCE_NOISE, type PreferencePair } from './preference-pairs.ts';
 export { alignmentJsonl, parseAlignmentJsonl, demonstrations, comparisons, type AlignmentRecord, type Demonstration, type ComparisonRecord } from './alignment-jsonl.ts';
 export { responseBatch, type ResponseBatch } from './response-batch.ts';
-export { sft, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
+export { sft, sftRun, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
 export { prepareDpo, comparisonBatch, comparisonFigures, dpoBackward, DEFAULT_DPO_OPTIONS, type ComparisonBatch, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
 export { verifierSuccess, type VerifierSuccess } from './verifier-success.ts';
-export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
+export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, rewardModelRun, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
+export { EpochOrder } from './epoch-order.ts';
+export { runToEnd, type StepwiseRun, type StepFigures, type RunPosition } from './stepwise-run.ts';
