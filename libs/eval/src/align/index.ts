@@ -10,3 +10,4 @@ export { verifierSuccess, type VerifierSuccess } from './verifier-success.ts';
 export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, rewardModelRun, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
 export { EpochOrder } from './epoch-order.ts';
 export { runToEnd, type StepwiseRun, type StepFigures, type RunPosition } from './stepwise-run.ts';
+export * from './job/index.ts';
