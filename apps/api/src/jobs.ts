@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
+import type { AlignmentJobEvent, AlignmentJobOutcome } from '@unilab/eval';
 import type { JobEvent, JobOutcome } from '@unilab/runner';
-import type { AdmittedJob } from './admission.ts';
+import type { JobAdmission } from './admission.ts';
 import { FINISHED, type JobRecord, type JobStatus, type JobStore, type JobUpdate, type StoredEvent } from './store.ts';
 import type { FromWorker, WorkerHandle } from './worker-protocol.ts';
 
@@ -93,15 +94,15 @@ export class JobManager {
     return 0;
   }
 
-  submit(id: string, spec: unknown, admitted: AdmittedJob): JobRecord {
+  submit(id: string, spec: unknown, admitted: JobAdmission): JobRecord {
     this.store.insertJob({
       id,
-      name: admitted.job.name,
+      name: admitted.name,
       spec,
       runSpec: admitted.runSpec,
       outDir: admitted.outDir,
-      totalSteps: admitted.job.totalSteps,
-      stageCount: admitted.job.stages.length,
+      totalSteps: admitted.totalSteps,
+      stageCount: admitted.stageCount,
     });
     this.setStatus(id, 'queued', { message: 'submitted' });
     this.schedule();
@@ -229,7 +230,7 @@ export class JobManager {
       );
   }
 
-  private finishWith(id: string, outcome: JobOutcome): void {
+  private finishWith(id: string, outcome: JobOutcome | AlignmentJobOutcome): void {
     if (outcome.status === 'completed') this.finish(id, 'completed', { message: 'done', step: outcome.globalStep, checkpoint: outcome.checkpoint });
     else if (outcome.status === 'stopped') this.finish(id, 'stopped', { message: outcome.reason, step: outcome.globalStep }, { error: outcome.reason });
     else if (this.closing && !this.store.getJob(id)?.cancelRequestedAt) this.finish(id, 'interrupted', { message: `the server shut down; checkpoint written at step ${outcome.globalStep}`, step: outcome.globalStep });
@@ -260,8 +261,8 @@ export class JobManager {
     this.schedule();
   }
 
-  /** Store a worker's training event, keep the job row current, and pass it on to listeners. */
-  private record(id: string, event: JobEvent): void {
+  /** Store a worker's training event (a pre-training or an alignment job's: one shape), keep the job row current, and pass it on to listeners. */
+  private record(id: string, event: JobEvent | AlignmentJobEvent): void {
     const { type, ...data } = event;
     let update: JobUpdate = {};
     switch (event.type) {
@@ -276,7 +277,7 @@ export class JobManager {
         this.store.insertMetric(id, event);
         break;
       case 'eval':
-        update = { heldOutLoss: event.heldOutLoss };
+        if (event.heldOutLoss !== undefined) update = { heldOutLoss: event.heldOutLoss };
         this.store.insertMetric(id, event);
         break;
       case 'checkpoint':

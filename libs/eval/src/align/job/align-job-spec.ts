@@ -170,8 +170,9 @@ export function parseAlignmentJobSpec(value: unknown): AlignmentJobSpec {
   const hasGenerated = top.data.generate !== undefined;
   if (hasGenerated === (top.data.files !== undefined))
     throw new SpecError('spec.data', 'expected exactly one of "generate" (tasks, train, heldOut, noise, seed: the set `unilab align data` builds) or "files" (your JSONL files)');
-  const stages = (top.stages as unknown[]).map((raw, index) => parseStage(raw, index));
-  checkOrder(stages);
+  const rawStages = top.stages as unknown[];
+  checkOrder(rawStages.map((raw, index) => stageKind(raw, index)));
+  const stages = rawStages.map((raw, index) => parseStage(raw, index));
   const files = top.data.files;
   for (const s of stages) {
     if (!files) break;
@@ -202,12 +203,18 @@ export function parseAlignmentJobSpec(value: unknown): AlignmentJobSpec {
   };
 }
 
-function parseStage(raw: unknown, index: number): AlignmentStagePlan {
+function stageKind(raw: unknown, index: number): AlignmentStageKind {
   const path = `spec.stages[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SpecError(path, `expected an object { "kind": ${ALIGNMENT_STAGE_KINDS.map((k) => `"${k}"`).join(' | ')}, ... }`);
   const kind = (raw as { kind?: unknown }).kind;
   if (typeof kind !== 'string' || !(ALIGNMENT_STAGE_KINDS as readonly string[]).includes(kind))
     throw new SpecError(`${path}.kind`, `expected one of ${ALIGNMENT_STAGE_KINDS.map((k) => `"${k}"`).join(', ')}, got ${JSON.stringify(kind) ?? 'nothing'}`);
+  return kind as AlignmentStageKind;
+}
+
+function parseStage(raw: unknown, index: number): AlignmentStagePlan {
+  const path = `spec.stages[${index}]`;
+  const kind = stageKind(raw, index);
   const schema = stageSchemas[kind as AlignmentStageKind];
   if (!schema) throw new SpecError(`${path}.kind`, `stage kind "${kind}" is not available in this build`);
   const { kind: _kind, tuning, gate, ...options } = schema.parse(raw, path) as Record<string, any>;
@@ -239,8 +246,7 @@ function parseTuning(t: { method: 'full' | 'lora' | 'adapter'; rank?: number; al
   return { method: 'adapter', adapters: { size: t.size ?? 16, norms: t.norms ?? true } };
 }
 
-function checkOrder(stages: readonly AlignmentStagePlan[]): void {
-  const order = stages.map((s) => s.kind);
+function checkOrder(order: readonly AlignmentStageKind[]): void {
   if (ALIGNMENT_PIPELINES.some((p) => p.length === order.length && p.every((k, i) => k === order[i]))) return;
   const allowed = ALIGNMENT_PIPELINES.map((p) => p.join(' → ')).join('; ');
   const why =
