@@ -1,9 +1,9 @@
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../src/client.ts';
 import type { RunningServer } from '../src/server.ts';
-import { followToEnd, makeDataDir, removeTempDirs, startTestServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, followToEnd, makeDataDir, removeTempDirs, startTestServer, tempDir, tinySpec, waitForJob } from './helpers.ts';
 
 // Alignment jobs (kind "align") over the HTTP API, on a tiny decoder pre-trained here by the same server on State of
 // the Union text, with the instruction and preference set `unilab align data` builds from the bundled corpora.
@@ -40,6 +40,22 @@ function alignSpec(stages: unknown[], extra: Record<string, unknown> = {}) {
 }
 
 describe('alignment jobs over the API', () => {
+  it("a stage whose batch would need more memory than maxJobMemoryBytes is refused at its batchSize, estimated from the base model's config", async () => {
+    const limited = await tempDir('unilab-api-limits-');
+    const checkpoint = (await client.json<{ checkpoints: { path: string }[] }>('GET', `/v1/jobs/${baseJob}/checkpoints`)).checkpoints.at(-1)!.path;
+    await copyFile(join(dataDir, checkpoint), join(limited, 'base.safetensors'));
+    const small = await startTestServer(limited, { maxJobMemoryBytes: 8 * 2 ** 20 });
+    try {
+      const spec = (batchSize: number) => alignSpec([{ kind: 'sft', epochs: 1, batchSize }, { kind: 'dpo', batchSize }], { base: { checkpoint: 'base.safetensors' } });
+      await expect(small.client.submit(spec(512))).rejects.toMatchObject({ status: 400, path: 'spec.stages[0].batchSize', message: expect.stringMatching(/at most 8 MiB per job \(maxJobMemoryBytes\)/) });
+      const admitted = await small.client.submit(spec(4));
+      expect(admitted.totalSteps).toBe(4 + 4);
+      await small.client.cancel(admitted.id);
+    } finally {
+      await small.server.close();
+    }
+  });
+
   it('sft → dpo: stages, step figures, checkpoints and held-out figures arrive over SSE; the DPO policy serves completions', async () => {
     const submitted = await client.submit(
       alignSpec([
@@ -171,6 +187,11 @@ describe('alignment jobs over the API', () => {
       [alignSpec([{ kind: 'sft', epochs: 1000, batchSize: 1 }]), 'spec.stages', /at most \d+ \(maxStepsPerJob\)/],
     ];
     for (const [spec, path, message] of cases) await expect(client.submit(spec), path).rejects.toMatchObject({ status: 400, path, message: expect.stringMatching(message) });
+    // The cross-site guard and the bearer token stand before admission, whatever the job's kind.
+    const body = JSON.stringify(alignSpec([{ kind: 'sft' }]));
+    const foreign = await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', Origin: 'http://evil.example' }, body });
+    expect(foreign.status).toBe(403);
+    expect((await fetch(`${server.url}/v1/jobs`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })).status).toBe(401);
     // The pre-training API is unchanged: a spec without kind "align" is a training spec, with its own errors.
     await expect(client.submit({ ...tinySpec(), kind: 'pretrain' })).rejects.toMatchObject({ status: 400, path: 'spec.kind' });
   });
