@@ -8,3 +8,13 @@ export { sft, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents 
 export { prepareDpo, comparisonBatch, comparisonFigures, dpoBackward, DEFAULT_DPO_OPTIONS, type ComparisonBatch, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
 export { verifierSuccess, type VerifierSuccess } from './verifier-success.ts';
 export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
+export { tokenResponseBatch } from './response-batch.ts';
+export { generalizedAdvantages, whiten, type Advantages } from './gae.ts';
+export { nextBeta, checkKlControl, type KlControl, type KlControllerState } from './kl-controller.ts';
+export { clippedPolicyLoss, clippedValueLoss, type PolicyLoss, type ValueLoss } from './ppo-loss.ts';
+export { tokenReading, addLogProbGradient, type TokenReading } from './token-distribution.ts';
+export { createValueModel, valueParameters, positionValues, injectGradient, type ValueModel } from './value-head.ts';
+export { sampleRollouts, type Rollout } from './rollout.ts';
+export { readPolicy, sampledKl, type PolicyReadings } from './policy-readings.ts';
+export { rewardModelScorer, verifierScorer, referenceVerifier, type ResponseScorer, type PromptVerifier } from './response-scorer.ts';
+export { createPpoRun, ppoBackward, DEFAULT_PPO_OPTIONS, PPO_STATE_FORMAT, type PpoOptions, type PpoIteration, type PpoParts, type PpoEvents, type PpoRun, type PpoMinibatch, type PpoLosses } from './ppo.ts';
