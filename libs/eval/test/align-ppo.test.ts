@@ -208,7 +208,7 @@ describe('PPO run', () => {
     const vocab = base.tokenizer.vocabSize;
     const policy = loadedModel(copyOf(spec, backend, vocab, pipe.sftWeights), base.tokenizer, backend, spec, registry);
     const reference = loadedModel(copyOf(spec, backend, vocab, pipe.sftWeights), base.tokenizer, backend, spec, registry);
-    const value = await createValueModel(copyOf(spec, backend, vocab, pipe.rmWeights), backend, pipe.rm.head, 1);
+    const value = await createValueModel(copyOf(spec, backend, vocab, pipe.rmWeights), backend, { head: pipe.rm.head, backend: pipe.rm.backend }, 1);
     return { policy, trained: policy.model.params, reference, value, valueTrained: valueParameters(value), scorer: rewardModelScorer(pipe.rm), prompts: pipe.prompts, verify: pipe.verify };
   }
 
@@ -289,7 +289,7 @@ describe('PPO run', () => {
     expect(Buffer.from(await resumed.saveState()).equals(Buffer.from(await straight.saveState()))).toBe(true);
     // A state is refused by a run with other options.
     const other = createPpoRun(await parts(), { ...o, clip: 0.3 });
-    expect(() => other.restoreState(state, 'state.safetensors')).toThrow(/state\.safetensors was written by a run with other options/);
+    expect(() => other.restoreState(state, 'state.safetensors')).toThrow(/state\.safetensors was written by a run with other options: clip 0\.2 \(now 0\.3\); resume with the same ones/);
     for (const r of [straight, resumed, other]) r.dispose();
   }, 120_000);
 });

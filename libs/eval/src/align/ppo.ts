@@ -129,7 +129,8 @@ export interface PpoParts {
 }
 
 export interface PpoEvents {
-  onIteration?(it: PpoIteration): void;
+  /** Awaited before the next iteration starts (a caller may save the state here). */
+  onIteration?(it: PpoIteration): void | Promise<void>;
 }
 
 /** A minibatch's per-token figures, aligned with its layout's `scoredAt`. */
@@ -362,7 +363,7 @@ export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_
       while (history.length < options.iterations && !stopped) {
         const it = await step();
         out.push(it);
-        events.onIteration?.(it);
+        await events.onIteration?.(it);
       }
       return out;
     },
@@ -374,8 +375,10 @@ export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_
       const checkpoint = decodeCheckpoint(bytes, source);
       const state = (checkpoint.state as { ppo?: PpoSavedState }).ppo;
       if (state?.format !== PPO_STATE_FORMAT) throw new Error(`${source} is not a PPO run's state (no ${PPO_STATE_FORMAT} in its header)`);
-      if (JSON.stringify(state.options) !== JSON.stringify(options))
-        throw new Error(`${source} was written by a run with other options (${JSON.stringify(state.options)}); resume with the same options`);
+      // `iterations` only says where to stop, so a resumed run may go further; every other option shapes the updates.
+      const differ = (Object.keys(options) as (keyof PpoOptions)[]).filter((k) => k !== 'iterations' && JSON.stringify(state.options[k]) !== JSON.stringify(options[k]));
+      if (differ.length > 0)
+        throw new Error(`${source} was written by a run with other options: ${differ.map((k) => `${k} ${JSON.stringify(state.options[k])} (now ${JSON.stringify(options[k])})`).join(', ')}; resume with the same ones`);
       restoreTensors(backend, checkpoint, saved, optimizer, source);
       rng = new Rng(state.rng);
       beta = state.beta;

@@ -18,14 +18,18 @@ export interface ValueModel {
   head: ClassificationHead;
 }
 
-/** A value model on `network`, its head a copy of `init`'s (the reward model's) or, without one, freshly drawn from `seed`. */
-export async function createValueModel(network: Model, backend: Backend, init: ClassificationHead | null, seed: number): Promise<ValueModel> {
+/**
+ * A value model on `network` (on `backend`), its head a copy of `init`'s (the reward model's head, on the reward
+ * model's backend) or, without one, freshly drawn from `seed`.
+ */
+export async function createValueModel(network: Model, backend: Backend, init: { head: ClassificationHead; backend: Backend } | null, seed: number): Promise<ValueModel> {
   if (!network.hidden) throw new Error(`architecture "${network.architecture}" does not expose its hidden states (Model.hidden), so no value head can read them`);
   const head = createClassificationHead(backend, new Rng(seed), Number(network.config.dModel), 1);
   if (init) {
-    if (init.weight.value.size !== head.weight.value.size) throw new Error(`value model: the reward model's head has ${init.weight.value.size} weights, a value head on this network needs ${head.weight.value.size}`);
-    backend.write(head.weight.value, await backend.read(init.weight.value));
-    backend.write(head.bias.value, await backend.read(init.bias.value));
+    if (init.head.weight.value.size !== head.weight.value.size)
+      throw new Error(`value model: the reward model's head has ${init.head.weight.value.size} weights, a value head on this network needs ${head.weight.value.size}`);
+    backend.write(head.weight.value, await init.backend.read(init.head.weight.value));
+    backend.write(head.bias.value, await init.backend.read(init.head.bias.value));
   }
   return { model: network, backend, head };
 }
