@@ -20,3 +20,4 @@ export { rewardModelScorer, verifierScorer, referenceVerifier, type ResponseScor
 export { createPpoRun, ppoBackward, DEFAULT_PPO_OPTIONS, PPO_STATE_FORMAT, type PpoOptions, type PpoIteration, type PpoParts, type PpoEvents, type PpoRun, type PpoMinibatch, type PpoLosses } from './ppo.ts';
 export { loadAlignedModel, saveAlignedModel, saveRewardModel, loadRewardModel, copyWeights, type AlignedModel, type LoadAlignedOptions } from './aligned-checkpoint.ts';
 export { heldOutEvaluation, pairedWinRate, type HeldOutFigures, type HeldOutOptions, type WinRate } from './held-out-evaluation.ts';
+export { ppoCurvesSvg } from './ppo-curves.ts';
