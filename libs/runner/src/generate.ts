@@ -35,11 +35,11 @@ export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend
  */
 export async function loadModel(path: string, registry: PluginRegistry, backend?: Backend): Promise<LoadedModel> {
   const checkpoint = await readCheckpoint(path);
-  // `tuning`: the LoRA factors or adapters an aligned model was fine-tuned with, rebuilt so that its weights fit.
   const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown>; tuning?: TuningModules };
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
   const on = backend ?? (await createBackend(spec.backend));
+  // A checkpoint an alignment stage wrote with LoRA factors or adapters names them in `tuning`: rebuild them too.
   const model = buildModel(spec, registry, on, tokenizer.vocabSize, state.tuning);
   restoreTensors(on, checkpoint, model.params, null, `checkpoint ${path}`);
   return loadedModel(model, tokenizer, on, spec, registry);

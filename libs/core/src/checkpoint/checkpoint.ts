@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.ts';
+import type { Tensor } from '../backend/tensor.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { AdamW } from '../optim/adamw.ts';
 import { crc32 } from './crc32.ts';
@@ -31,7 +32,7 @@ export async function encodeCheckpoint(
   const slots = optimizerSlots(optimizer);
   for (const p of params) {
     tensors.push({ name: `param/${p.name}`, shape: p.value.shape, data: await backend.read(p.value) });
-    const i = slots.get(p);
+    const i = slots.get(p.value);
     if (optimizer && i !== undefined) {
       tensors.push({ name: `adam_m/${p.name}`, shape: p.value.shape, data: await backend.read(optimizer.m[i]) });
       tensors.push({ name: `adam_v/${p.name}`, shape: p.value.shape, data: await backend.read(optimizer.v[i]) });
@@ -65,9 +66,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   return { state: JSON.parse(metadata.state), tensors };
 }
 
-/** Each parameter the optimizer updates, with the index of its moments. */
-function optimizerSlots(optimizer: AdamW | null): Map<Parameter, number> {
-  return new Map(optimizer?.params.map((p, i) => [p, i]) ?? []);
+/**
+ * The index of each updated parameter's moments, by the parameter's value tensor: a caller may pass the optimizer's
+ * parameters under other names (PPO writes `policy/...` and `value/...` copies of two same-named networks).
+ */
+function optimizerSlots(optimizer: AdamW | null): Map<Tensor, number> {
+  return new Map(optimizer?.params.map((p, i) => [p.value, i]) ?? []);
 }
 
 /**
@@ -85,7 +89,7 @@ export function restoreTensors(backend: Backend, checkpoint: DecodedCheckpoint, 
   const slots = optimizerSlots(optimizer);
   for (const p of params) {
     backend.write(p.value, take(`param/${p.name}`, p.value.shape));
-    const i = slots.get(p);
+    const i = slots.get(p.value);
     if (optimizer && i !== undefined) {
       backend.write(optimizer.m[i], take(`adam_m/${p.name}`, p.value.shape));
       backend.write(optimizer.v[i], take(`adam_v/${p.name}`, p.value.shape));
