@@ -17,6 +17,7 @@ import { runCommand } from './commands/run.ts';
 import { serveCommand } from './commands/serve.ts';
 import { submitCommand } from './commands/submit.ts';
 import { sweepCommand } from './commands/sweep.ts';
+import { workerCommand } from './commands/worker.ts';
 import { trainCommand } from './commands/train.ts';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -39,7 +40,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   },
   sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
   report: { run: reportCommand, help: 'report <sweep dir> [--out DIR]           the study report: UL2-style tables, plots, findings' },
-  serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
+  serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno); --redis URL queues jobs for workers' },
+  worker: { run: workerCommand, help: 'worker --redis URL --data-dir DIR         train jobs from the Redis queue on this machine' },
   submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
   jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },
 };
