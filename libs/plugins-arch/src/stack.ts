@@ -1,4 +1,4 @@
-import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionTensors, Tape, Var } from '@unilab/core';
+import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionTensors, RotationRole, Tape, Var } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import { resolvePositionalEncoding } from './positional/resolve.ts';
 import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
@@ -81,7 +81,7 @@ export function stackForward(tape: Tape, x: Var, s: Stack, options: ModelOptions
   const rotate = encoding.rotate;
   const decoding = inputs.decoding;
   const positions = {
-    rotate: rotate && ((v: Var) => rotate.call(encoding, tape, v, inputs.at)),
+    rotate: rotate && ((v: Var, role: RotationRole) => rotate.call(encoding, tape, v, inputs.at, role)),
     bias: decoding ? attentionBiasRows(tape, encoding, decoding.slot, x.shape[1], decoding.capacity) : encoding.attentionBias?.(tape, x.shape[1]),
   };
   for (const [l, block] of s.blocks.entries()) {

@@ -34,6 +34,9 @@ export interface PositionalStack {
   attention: AttentionPattern;
 }
 
+/** Which side of q·k a rotation is applied to. */
+export type RotationRole = 'query' | 'key';
+
 /** The positions of one forward, as uploaded from the Batch: i32 [B, T] each. */
 export interface PositionTensors {
   positions: Tensor;
@@ -47,8 +50,11 @@ export interface PositionalEncoding {
   readonly params: readonly Parameter[];
   /** Add position information to the token embeddings x [B, T, d]. */
   embed?(tape: Tape, x: Var, at: PositionTensors): Var;
-  /** Rotate queries or keys x [B, T, H, D] by their positions (called for both, in every self-attention layer). */
-  rotate?(tape: Tape, x: Var, at: PositionTensors): Var;
+  /**
+   * Rotate queries or keys x [B, T, H, D] by their positions (called for both, in every self-attention layer; `role`
+   * says which, for encodings that treat them differently, as xPos scales queries up and keys down).
+   */
+  rotate?(tape: Tape, x: Var, at: PositionTensors, role: RotationRole): Var;
   /**
    * Additive self-attention bias [H, t, t], computed once per forward and shared by every layer of the stack (as T5
    * shares its bias). It depends on index distance i - j, which inside a packed segment is the position distance.
