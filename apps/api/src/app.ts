@@ -115,7 +115,9 @@ export function createApp(ctx: AppContext): Hono {
         name: p.name,
         description: p.description,
         config: p.configSchema.describe,
-        ...(p.kind === 'objective' && { architectures: p.architectures, specialTokens: p.specialTokens }),
+        ...(p.kind === 'objective' && { produces: p.produces, architectures: registry.pairedArchitectures(p), specialTokens: p.specialTokens }),
+        ...(p.kind === 'positional-encoding' && { positionDims: p.positionDims, architectures: registry.pairedArchitectures(p) }),
+        ...(p.kind === 'architecture' && { consumes: p.consumes }),
       })),
     }),
   );

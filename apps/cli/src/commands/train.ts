@@ -91,7 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (result.flops !== null) console.log(`unilab: training FLOPs spent: ${result.flops.toExponential(3)}`);
   console.log(`unilab: checkpoint ${result.checkpoint}`);
   const loaded = loadedModel(result.model, result.tokenizer, result.backend, spec, registry);
-  if (!canGenerate(result.model.architecture) || !loaded.presentation?.lm) {
+  if (!canGenerate(loaded) || !loaded.presentation?.lm) {
     console.log(`unilab: no samples: a ${result.model.architecture} model trained by ${objectiveLabel(spec.objective)} does not continue text`);
     return 0;
   }

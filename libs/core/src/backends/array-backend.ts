@@ -11,7 +11,7 @@ import { geluBackward, geluForward, reluBackward, reluForward, swigluBackward, s
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention.ts';
 import { crossEntropyForwardBackward } from '../kernels/cross-entropy.ts';
 import { dropoutForward, dropoutKey } from '../kernels/dropout.ts';
-import { addForward, addInPlace, scaleForward } from '../kernels/elementwise.ts';
+import { addForward, addInPlace, mulForward, scaleForward } from '../kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.ts';
 import { layernormBackward, layernormForward } from '../kernels/layernorm.ts';
 import { addBiasBackward, addBiasForward, matmulForward } from '../kernels/matmul.ts';
@@ -198,6 +198,13 @@ export class ArrayBackend<Slot> implements Backend {
   addInPlace(dst: Tensor, src: Tensor): void {
     this.expectSameSize(dst, src, 'addInPlace');
     addInPlace(this.f(dst), this.f(src), dst.size);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    this.expectSameSize(a, b, 'mul');
+    const c = this.zeros(a.shape);
+    mulForward(this.f(a), this.f(b), this.f(c), a.size);
+    return c;
   }
 
   scale(x: Tensor, s: number): Tensor {

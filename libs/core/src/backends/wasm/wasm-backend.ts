@@ -45,7 +45,7 @@ class WasmTensor implements Tensor {
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
 const PARALLEL_MACS = 1 << 18;
 /** Elementwise kernels of kernels-rs/src/map.rs, run in blocks of elements on the pool. */
-const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10 };
+const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10, mul: 11 };
 /** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
 const MAP_BLOCK = 1 << 16;
 /** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
@@ -226,6 +226,15 @@ export class WasmBackend implements Backend {
     this.expectSameSize(dst, src, 'addInPlace');
     this.checkInputs('addInPlace', { dst: td, src: ts });
     this.map(MAP.addInPlace, [td.ptr, ts.ptr], dst.size);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    const [ta, tb] = [this.float(a, 'mul', 'a'), this.float(b, 'mul', 'b')];
+    this.expectSameSize(a, b, 'mul');
+    this.checkInputs('mul', { a: ta, b: tb });
+    const c = this.alloc(a.shape);
+    this.map(MAP.mul, [ta.ptr, tb.ptr, c.ptr], a.size);
+    return c;
   }
 
   scale(x: Tensor, s: number): Tensor {

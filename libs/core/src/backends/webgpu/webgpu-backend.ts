@@ -300,6 +300,11 @@ export class WebGpuBackend implements Backend {
     this.inPlace(elementwise.addInto, {}, [this.f(dst, 'addInPlace'), this.f(src, 'addInPlace')], dst.size);
   }
 
+  mul(a: Tensor, b: Tensor): Tensor {
+    this.expectSameSize(a, b, 'mul');
+    return this.flat(elementwise.mul, {}, [this.f(a, 'mul'), this.f(b, 'mul')], a.shape);
+  }
+
   scale(x: Tensor, s: number): Tensor {
     return this.flat(elementwise.scale, { s }, [this.f(x, 'scale')], x.shape);
   }
