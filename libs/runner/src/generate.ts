@@ -78,6 +78,11 @@ export function canGenerate(loaded: LoadedModel): boolean {
   return loaded.presentation?.consumes.masks.includes('causal') ?? true;
 }
 
+/** Whether models of this architecture can generate, asked of its plugin's declaration before any model is built. */
+export function architectureGenerates(architecture: string, registry: PluginRegistry): boolean {
+  return registry.architecture(architecture).consumes.masks.includes('causal');
+}
+
 /**
  * How generation lays out a prompt: the model's LM layout (a continuation, as its objective declared it), or with a
  * UL2 mode the layout of UL2's examples: the mode's token, the input, eos, then the target (Tay et al. 2022 §3.1.3).
