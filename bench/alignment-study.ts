@@ -1,12 +1,13 @@
 /**
  * alignment-study: issue 15's measured outcome, end to end in one process on the bundled corpora.
  *
- *   npm run -s study:alignment -- [--out docs/alignment] [--pretrain-steps 400] [--ppo-iterations 30] [--seed 1]
+ *   npm run -s study:alignment -- [--out docs/alignment] [--pretrain-steps 800] [--ppo-iterations 30] [--seed 1]
  *
  * 1. pre-trains a small decoder on the Brown corpus (text only: no genre label, no task answer);
  * 2. builds the five instruction tasks (libs/eval/src/align) and their preference pairs at noise 0.2;
  * 3. SFT on the demonstrations; a reward model from the SFT model on the pairs; PPO from the SFT model against the
- *    reward model (InstructGPT); DPO from the SFT model on the same pairs;
+ *    reward model (InstructGPT), and a second PPO run with the verifier as the reward (the reward the reward model
+ *    stands in for); DPO from the SFT model on the same pairs;
  * 4. on the held-out prompts, for the pre-trained, SFT, PPO and DPO models: verifier success of the greedy answers
  *    (Wilson interval), the reward model's mean score of those answers (bootstrap interval), KL to the SFT model on
  *    sampled responses, and win rates of PPO and DPO against SFT judged by the verifier (paired on the same prompts,
@@ -34,12 +35,14 @@ import {
   responseNll,
   rewardModelScorer,
   rewardParameters,
+  verifierScorer,
   sft,
   trainRewardModel,
   valueParameters,
   DEFAULT_PPO_OPTIONS,
   type HeldOutFigures,
   type PpoOptions,
+  type ResponseScorer,
 } from '@unilab/eval';
 
 const argv = process.argv.slice(2);
@@ -53,7 +56,7 @@ const integer = (name: string, fallback: number) => {
   return n;
 };
 const outDir = option('out', 'docs/alignment');
-const pretrainSteps = integer('pretrain-steps', 400);
+const pretrainSteps = integer('pretrain-steps', 800);
 const ppoIterations = integer('ppo-iterations', 30);
 const seed = integer('seed', 1);
 const trainPerTask = integer('train', 200);
@@ -101,7 +104,7 @@ const prompts = heldOut.map((e) => e.prompt);
 // 3a. SFT.
 const sftModel = loaded(baseWeights);
 const nllBefore = await responseNll(sftModel, heldOutDemos);
-const sftLosses = await sft(sftModel, sftModel.model.params, demos, { lr: 2e-3, epochs: 3, batchSize: 16, weightDecay: 0, warmupFraction: 0.1, seed });
+const sftLosses = await sft(sftModel, sftModel.model.params, demos, { lr: 2e-3, epochs: 4, batchSize: 16, weightDecay: 0, warmupFraction: 0.1, seed });
 const nllAfter = await responseNll(sftModel, heldOutDemos);
 const sftWeights = await snapshot(sftModel.model);
 console.log(`[${clock()}] SFT ${sftLosses.length} steps: held-out response NLL ${nllBefore.toFixed(3)} -> ${nllAfter.toFixed(3)}`);
@@ -109,7 +112,7 @@ console.log(`[${clock()}] SFT ${sftLosses.length} steps: held-out response NLL $
 // 3b. Reward model, from the SFT model.
 const rm = createRewardModel({ model: copyOf(sftWeights), tokenizer, backend, seqLen: spec.train.seqLen }, seed);
 const rmBefore = await pairwiseAccuracy(rm, heldOutPairs);
-const rmLosses = await trainRewardModel(rm, rewardParameters(rm), pairs, { lr: 5e-4, epochs: 2, batchSize: 16, weightDecay: 0, seed });
+const rmLosses = await trainRewardModel(rm, rewardParameters(rm), pairs, { lr: 5e-4, epochs: 3, batchSize: 16, weightDecay: 0, seed });
 const rmAfter = await pairwiseAccuracy(rm, heldOutPairs);
 const rmWeights = await snapshot(rm.model);
 console.log(`[${clock()}] reward model ${rmLosses.length} steps: held-out pairwise accuracy ${rmBefore.accuracy.toFixed(3)} -> ${rmAfter.accuracy.toFixed(3)}`);
@@ -127,21 +130,26 @@ const ppoOptions: PpoOptions = {
   klBudget: 12,
   seed,
 };
-const policy = loaded(sftWeights);
 const reference = loaded(sftWeights);
-const value = await createValueModel(copyOf(rmWeights), backend, { head: rm.head, backend }, seed);
-const ppo = createPpoRun(
-  { policy, trained: policy.model.params, reference, value, valueTrained: valueParameters(value), scorer: rewardModelScorer(rm), prompts: demos.map((d) => d.prompt), verify },
-  ppoOptions,
-);
-await ppo.run({
-  onIteration: (it) =>
-    console.log(
-      `[${clock()}] ppo ${it.iteration}: reward ${it.reward.toFixed(4)}, verifier ${it.verifierSuccess?.toFixed(3)}, KL ${it.kl.toFixed(3)}, beta ${it.beta.toFixed(4)}, ` +
-        `entropy ${it.entropy.toFixed(3)}, clip ${it.clipFraction.toFixed(3)}, value loss ${it.valueLoss.toFixed(4)}, approx KL ${it.approxKl.toFixed(4)}${it.stopped ? ` STOPPED: ${it.stopped}` : ''}`,
-    ),
-});
-ppo.dispose();
+async function runPpo(name: string, scorer: ResponseScorer) {
+  const policy = loaded(sftWeights);
+  const value = await createValueModel(copyOf(rmWeights), backend, { head: rm.head, backend }, seed);
+  const run = createPpoRun(
+    { policy, trained: policy.model.params, reference, value, valueTrained: valueParameters(value), scorer, prompts: demos.map((d) => d.prompt), verify },
+    ppoOptions,
+  );
+  await run.run({
+    onIteration: (it) =>
+      console.log(
+        `[${clock()}] ${name} ${it.iteration}: reward ${it.reward.toFixed(4)}, verifier ${it.verifierSuccess?.toFixed(3)}, KL ${it.kl.toFixed(3)}, beta ${it.beta.toFixed(4)}, ` +
+          `entropy ${it.entropy.toFixed(3)}, clip ${it.clipFraction.toFixed(3)}, value loss ${it.valueLoss.toFixed(4)}, approx KL ${it.approxKl.toFixed(4)}${it.stopped ? ` STOPPED: ${it.stopped}` : ''}`,
+      ),
+  });
+  run.dispose();
+  return { policy, history: run.history, stopped: run.stopped };
+}
+const ppo = await runPpo('ppo', rewardModelScorer(rm));
+const ppoVerifier = await runPpo('ppo (verifier reward)', verifierScorer(verify));
 
 // 3d. DPO from the SFT model on the same pairs.
 const dpoModel = loaded(sftWeights);
@@ -154,11 +162,11 @@ console.log(`[${clock()}] DPO ${dpoSteps.length} steps: held-out preference accu
 // 4. Held-out evaluation.
 const evaluate = (m: LoadedModel) => heldOutEvaluation(m, prompts, { verify, rewardModel: rm, reference, maxTokens, seed });
 const figures: Record<string, HeldOutFigures> = {};
-for (const [name, m] of [['pre-trained', loaded(baseWeights)], ['SFT', reference], ['PPO', policy], ['DPO', dpoModel]] as const) {
+for (const [name, m] of [['pre-trained', loaded(baseWeights)], ['SFT', reference], ['PPO', ppo.policy], ['PPO (verifier reward)', ppoVerifier.policy], ['DPO', dpoModel]] as const) {
   figures[name] = await evaluate(m);
   console.log(`[${clock()}] evaluated ${name}`);
 }
-const wins = { PPO: pairedWinRate(figures.PPO.verdicts, figures.SFT.verdicts, seed), DPO: pairedWinRate(figures.DPO.verdicts, figures.SFT.verdicts, seed) };
+const wins = Object.fromEntries(['PPO', 'PPO (verifier reward)', 'DPO'].map((name) => [name, pairedWinRate(figures[name].verdicts, figures.SFT.verdicts, seed)]));
 const perTask = (f: HeldOutFigures) =>
   tasks.map((t) => {
     const idx = heldOut.flatMap((e, i) => (e.task === t.name ? [i] : []));
@@ -183,7 +191,8 @@ const table = lines.join('\n');
 console.log('\n' + table + '\n');
 await mkdir(outDir, { recursive: true });
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}`;
-await writeFile(join(outDir, 'ppo-curves.svg'), ppoCurvesSvg(ppo.history, { title: 'PPO on the alignment study', klBudget: ppoOptions.klBudget }));
+await writeFile(join(outDir, 'ppo-curves.svg'), ppoCurvesSvg(ppo.history, { title: 'PPO, reward model', klBudget: ppoOptions.klBudget }));
+await writeFile(join(outDir, 'ppo-verifier-reward-curves.svg'), ppoCurvesSvg(ppoVerifier.history, { title: 'PPO, verifier reward', klBudget: ppoOptions.klBudget }));
 await writeFile(
   join(outDir, 'study.json'),
   JSON.stringify(
@@ -196,6 +205,7 @@ await writeFile(
       sft: { steps: sftLosses.length, heldOutNll: [nllBefore, nllAfter] },
       rewardModel: { steps: rmLosses.length, pairwiseAccuracy: [rmBefore, rmAfter] },
       ppo: { options: ppoOptions, stopped: ppo.stopped, history: ppo.history },
+      ppoVerifierReward: { stopped: ppoVerifier.stopped, history: ppoVerifier.history },
       dpo: { beta: dpoBeta, steps: dpoSteps.length, heldOut: dpoHeldOut },
       heldOut: Object.fromEntries(Object.entries(figures).map(([k, f]) => [k, { verifier: f.verifier, reward: f.reward, kl: f.kl, perTask: perTask(f) }])),
       winRates: wins,
@@ -205,5 +215,5 @@ await writeFile(
     2,
   ) + '\n',
 );
-console.log(`[${clock()}] wrote ${join(outDir, 'study.json')} and ${join(outDir, 'ppo-curves.svg')} (${machine})`);
+console.log(`[${clock()}] wrote study.json, ppo-curves.svg and ppo-verifier-reward-curves.svg to ${outDir} (${machine})`);
 pre.dispose();

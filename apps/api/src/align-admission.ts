@@ -88,8 +88,9 @@ function countRecords(file: string, path: string, needs: 'response' | 'chosen'):
   return records.length;
 }
 
-/** A stage's optimizer steps: one per batch of its training records, every epoch. */
+/** A stage's steps: one per batch of its training records, every epoch; PPO's, its iterations. */
 function plannedSteps(stage: AlignmentStagePlan, counts: { demonstrations: number; comparisons: number }): number {
+  if (stage.kind === 'ppo') return (stage as AlignmentStagePlan<'ppo'>).options.iterations;
   const o = stage.options as { epochs: number; batchSize: number };
   const n = stage.kind === 'sft' ? counts.demonstrations : counts.comparisons;
   return Math.ceil(n / o.batchSize) * o.epochs;
@@ -97,11 +98,17 @@ function plannedSteps(stage: AlignmentStagePlan, counts: { demonstrations: numbe
 
 /**
  * Training memory of a stage: the base model's footprint at the rows a step runs (SFT one per demonstration; the
- * reward model and DPO two per comparison), as pre-training estimates it, plus the frozen models the stage holds.
+ * reward model and DPO two per comparison; PPO one per response of a minibatch), as pre-training estimates it, plus
+ * what PPO holds beside its policy: the value model (trained: weights, gradients, moments) and the frozen reference
+ * and reward model (weights).
  */
 function checkMemory(stage: AlignmentStagePlan, base: TrainingSpec, vocabSize: number, registry: PluginRegistry, limits: Limits): void {
-  const o = stage.options as { batchSize: number };
-  const rows = stage.kind === 'sft' ? o.batchSize : 2 * o.batchSize;
+  const rows =
+    stage.kind === 'ppo'
+      ? (stage as AlignmentStagePlan<'ppo'>).options.minibatchSize
+      : stage.kind === 'sft'
+        ? (stage.options as { batchSize: number }).batchSize
+        : 2 * (stage.options as { batchSize: number }).batchSize;
   const spec = { ...base, train: { ...base.train, batchSize: rows } };
   const footprint = estimateTraining(spec, registry, vocabSize);
   const where = `spec.stages[${stage.index}]`;
@@ -114,12 +121,13 @@ function checkMemory(stage: AlignmentStagePlan, base: TrainingSpec, vocabSize: n
   }
   if (footprint.parameters > limits.maxParameters)
     throw new SpecError('spec.base', `the base model has about ${formatCount(footprint.parameters)} parameters; this server allows at most ${formatCount(limits.maxParameters)} (maxParameters)`);
-  // PPO also holds the frozen reference and the reward model: their weights, 4 bytes a parameter each.
-  const frozen = stage.kind === 'ppo' ? 2 * 4 * footprint.parameters : 0;
+  const frozen = stage.kind === 'ppo' ? footprint.weightsAndOptimizer + 2 * 4 * footprint.parameters : 0;
   const total = { ...footprint, total: footprint.total + frozen };
   if (total.total > limits.maxJobMemoryBytes) {
     const refusal = memoryRefusal(total, { batchSize: rows, seqLen: base.train.seqLen }, where, limits.maxJobMemoryBytes);
-    const field = refusal.path === 'spec.model.config' ? 'spec.base' : `${where}.batchSize`;
-    throw new SpecError(field, `${refusal.problem.replaceAll(`${where}.train.batchSize`, `${where}.batchSize (x2 rows for comparisons)`)}${frozen ? `, with ${formatBytes(frozen)} of frozen reference and reward model` : ''}`);
+    const batchField = stage.kind === 'ppo' ? `${where}.minibatchSize` : `${where}.batchSize`;
+    const field = refusal.path === 'spec.model.config' ? 'spec.base' : batchField;
+    const problem = refusal.problem.replaceAll(`${where}.train.batchSize`, stage.kind === 'sft' || stage.kind === 'ppo' ? batchField : `${batchField} (x2 rows for comparisons)`);
+    throw new SpecError(field, `${problem}${frozen ? `; with ${formatBytes(frozen)} more for PPO's value model and its frozen reference and reward model` : ''}`);
   }
 }

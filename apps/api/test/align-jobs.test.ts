@@ -119,6 +119,38 @@ describe('alignment jobs over the API', () => {
     expect(completion.choices[0].text.length).toBeGreaterThan(0);
   });
 
+  it('sft → rm → ppo: PPO iterations report reward, KL, entropy, clip fraction and value loss; its gate checks the held-out KL; the PPO policy serves completions', async () => {
+    const submitted = await client.submit(
+      alignSpec([
+        { kind: 'sft', epochs: 1, batchSize: 4, lr: 3e-3 },
+        { kind: 'rm', epochs: 1, batchSize: 4 },
+        { kind: 'ppo', iterations: 3, rolloutsPerIteration: 4, minibatchSize: 2, maxTokens: 6, epochs: 1, lr: 1e-3, gate: { metric: 'kl', threshold: 5, action: 'stop' } },
+      ]),
+    );
+    expect(submitted).toMatchObject({ totalSteps: 4 + 4 + 3, stage: { count: 3 } });
+    const events = await followToEnd(client, submitted.id);
+    expect(events.filter((e) => e.type === 'stage').map((e) => [e.data.name, e.data.globalStart])).toEqual([
+      ['sft', 0],
+      ['rm', 4],
+      ['ppo', 8],
+    ]);
+    const sftDone = events.find((e) => e.type === 'stage-complete' && e.data.name === 'sft')!.data;
+    // Policy and reference of PPO are the SFT model (not the reward model the stage before made).
+    expect(events.find((e) => e.type === 'stage' && e.data.name === 'ppo')!.data.initFrom).toBe(sftDone.checkpoint);
+    expect(events.filter((e) => e.type === 'reward-checkpoint').map((e) => e.data.step)).toEqual([2, 4]);
+    const ppoSteps = events.filter((e) => e.type === 'step' && e.data.stage === 2).map((e) => e.data);
+    expect(ppoSteps.map((s) => s.globalStep)).toEqual([9, 10, 11]);
+    for (const s of ppoSteps) for (const k of ['reward', 'kl', 'beta', 'entropy', 'clipFraction', 'valueLoss', 'approxKl']) expect(Number.isFinite(s[k]), k).toBe(true);
+    const ppoEval = events.find((e) => e.type === 'eval' && e.data.stage === 2)!.data;
+    expect(Object.keys(ppoEval.figures).sort()).toEqual(['kl', 'reward', 'verifierSuccess']);
+    expect(events.find((e) => e.type === 'gate')!.data).toMatchObject({ metric: 'kl', comparison: '<=', passed: true, next: 'continue', value: ppoEval.figures.kl });
+    expect(events.at(-1)!.data).toMatchObject({ status: 'completed', step: 11 });
+    const served = (await client.json<{ checkpoints: { stage: number; step: number }[] }>('GET', `/v1/jobs/${submitted.id}/checkpoints`)).checkpoints;
+    expect(served.at(-1)).toMatchObject({ stage: 2, step: 3 });
+    const completion = await client.json<{ choices: { text: string }[] }>('POST', '/v1/completions', { model: submitted.id, prompt: 'Copy: the old house\nAnswer:', max_tokens: 6, temperature: 0 });
+    expect(completion.choices[0].text.length).toBeGreaterThan(0);
+  });
+
   it('a failing gate retries the stage with a new seed, then fails the job naming the stage and the metric; a stop gate stops it with its model kept', async () => {
     const retried = await client.submit(alignSpec([{ kind: 'sft', epochs: 1, batchSize: 8, gate: { metric: 'heldOutNll', threshold: 0.001, action: 'retry', maxRetries: 1 } }]));
     const events = await followToEnd(client, retried.id);
@@ -185,6 +217,9 @@ describe('alignment jobs over the API', () => {
         /verifierSuccess needs data.generate/,
       ],
       [alignSpec([{ kind: 'sft', epochs: 1000, batchSize: 1 }]), 'spec.stages', /at most \d+ \(maxStepsPerJob\)/],
+      [alignSpec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', minibatchSize: 0 }]), 'spec.stages[2].minibatchSize', /expected an integer >= 1/],
+      [alignSpec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', kl: { kind: 'pid' } }]), 'spec.stages[2].kl.kind', /expected one of "adaptive", "fixed"/],
+      [alignSpec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', gate: { metric: 'heldOutNll', threshold: 1, action: 'stop' } }]), 'spec.stages[2].gate.metric', /expected one of "kl", "reward", "verifierSuccess"/],
     ];
     for (const [spec, path, message] of cases) await expect(client.submit(spec), path).rejects.toMatchObject({ status: 400, path, message: expect.stringMatching(message) });
     // The cross-site guard and the bearer token stand before admission, whatever the job's kind.

@@ -26,7 +26,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
   eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
   finetune: { run: finetuneCommand, help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
-  align: { run: alignCommand, help: 'align data|sft|dpo ...                     alignment data with verifiers, SFT, DPO (JSONL in, checkpoints out)' },
+  align: { run: alignCommand, help: 'align data|sft|rm|ppo|dpo ...              alignment data with verifiers, SFT, reward model, PPO, DPO (JSONL in, checkpoints out)' },
   export: { run: exportCommand, help: 'export <checkpoint> --format hf --out DIR  a decoder as a transformers LlamaForCausalLM directory' },
   import: { run: importCommand, help: 'import <hf-dir> --out CKPT                a transformers LLaMA directory as a unilab checkpoint' },
   describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },

@@ -10,7 +10,9 @@ import {
   generalizedAdvantages,
   instructionTasks,
   nextBeta,
+  pairedWinRate,
   positionValues,
+  ppoCurvesSvg,
   ppoBackward,
   preferencePairs,
   readPolicy,
@@ -73,6 +75,32 @@ describe('GAE and the KL controller', () => {
     // the clip range it carries no gradient; against return 0 the free error (1.0) is larger and keeps it.
     expect(clippedValueLoss([1], [0.5], [2], 0.2)).toEqual({ loss: 0.5 * 1.3 ** 2, gradValue: [0], clipFraction: 1 });
     expect(clippedValueLoss([1], [0.5], [0], 0.2).gradValue[0]).toBeCloseTo(1, 12);
+  });
+});
+
+describe('judging the stages', () => {
+  it('the verifier-judged win rate counts a tie as half a win, and McNemar looks at the decisive prompts only', () => {
+    // Prompts: A right B wrong ×3, A wrong B right ×1, both right ×4, both wrong ×2.
+    const a = [true, true, true, false, true, true, true, true, false, false];
+    const b = [false, false, false, true, true, true, true, true, false, false];
+    const w = pairedWinRate(a, b, 1);
+    expect([w.wins, w.losses, w.ties, w.n]).toEqual([3, 1, 6, 10]);
+    expect(w.winRate.value).toBeCloseTo((3 + 6 / 2) / 10, 12);
+    expect(w.winRate.low).toBeLessThanOrEqual(0.6);
+    expect(w.winRate.high).toBeGreaterThanOrEqual(0.6);
+    // Two-sided exact sign test of 3 against 1: 2·P(X ≤ 1 | n = 4) = 2·5/16.
+    expect(w.pValue).toBeCloseTo(10 / 16, 12);
+    expect(() => pairedWinRate([true], [true, false])).toThrow(/same prompts, got 1 and 2/);
+  });
+
+  it('the PPO curves are one SVG with the reward, KL (with its budget) and beta panels', () => {
+    const history = [1, 2, 3].map((i) => ({
+      iteration: i, reward: 0.1 * i, verifierSuccess: 0.05, kl: 0.5 * i, entropy: 2, responseTokens: 8, beta: 0.1, policyLoss: 0, valueLoss: 0, clipFraction: 0, approxKl: 0,
+    }));
+    const svg = ppoCurvesSvg(history, { title: 'test', klBudget: 4 });
+    expect(svg.match(/<svg /g)?.length).toBe(4);
+    expect(svg.match(/<\/svg>/g)?.length).toBe(4);
+    for (const label of ['reward model score', 'verifier success', 'KL budget 4', 'KL coefficient β']) expect(svg).toContain(label);
   });
 });
 

@@ -9,6 +9,8 @@ export interface StepwiseRun<F extends StepFigures = StepFigures> {
   readonly totalSteps: number;
   /** Steps taken so far. */
   readonly step: number;
+  /** Why the run ended before totalSteps (PPO's KL budget), or null/absent while it may go on. */
+  readonly stoppedEarly?: string | null;
   readonly optimizer: AdamW;
   /** Take the next step; its figures are the batch's before the update (as every loss curve here reports them). */
   next(): Promise<F>;

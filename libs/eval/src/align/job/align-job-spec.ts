@@ -39,7 +39,25 @@ export interface StageKindOptions {
   sft: { lr: number; epochs: number; batchSize: number; weightDecay: number; warmupFraction: number };
   rm: { lr: number; epochs: number; batchSize: number; weightDecay: number; pooling: 'last' | 'mean' };
   dpo: { beta: number; lr: number; epochs: number; batchSize: number; weightDecay: number };
-  ppo: Record<string, unknown>;
+  ppo: {
+    iterations: number;
+    rolloutsPerIteration: number;
+    maxTokens: number;
+    epochs: number;
+    minibatchSize: number;
+    lr: number;
+    weightDecay: number;
+    clip: number;
+    valueClip: number;
+    valueCoef: number;
+    gamma: number;
+    lambda: number;
+    kl: { kind: 'fixed'; beta: number } | { kind: 'adaptive'; beta: number; target: number; horizon: number };
+    klBudget: number;
+    normalizeReward: boolean;
+    /** What PPO maximises: the reward model's score (InstructGPT) or the verifier's verdict (for comparison). */
+    reward: 'reward-model' | 'verifier';
+  };
 }
 
 const common = {
@@ -69,6 +87,36 @@ const gateFor = <K extends AlignmentStageKind>(kind: K) => optional(gateSchemaFo
 const STAGE_SCHEMAS = {
   sft: object({ kind: field(oneOf(['sft'] as const)), lr: lr(1e-3), epochs: epochs(2), batchSize: batch(16), weightDecay, warmupFraction: field(number({ min: 0, max: 1 }), 0.1), ...common, gate: gateFor('sft') }),
   rm: object({ kind: field(oneOf(['rm'] as const)), lr: lr(1e-3), epochs: epochs(2), batchSize: batch(8), weightDecay, pooling: field(oneOf(['last', 'mean'] as const), 'last'), ...common, gate: gateFor('rm') }),
+  /** PPO's options are ppo.ts's (InstructGPT / Ziegler et al. 2019 defaults); one job step is one iteration. */
+  ppo: object({
+    kind: field(oneOf(['ppo'] as const)),
+    iterations: field(integer({ min: 1, max: 100_000 }), 20),
+    rolloutsPerIteration: field(integer({ min: 1, max: 4096 }), 32),
+    maxTokens: field(integer({ min: 1, max: 256 }), 12),
+    epochs: epochs(2),
+    minibatchSize: batch(8),
+    lr: lr(1e-4),
+    weightDecay,
+    clip: field(number({ greaterThan: 0, max: 1 }), 0.2),
+    valueClip: field(number({ greaterThan: 0 }), 0.2),
+    valueCoef: field(number({ greaterThan: 0 }), 0.1),
+    gamma: field(number({ min: 0, max: 1 }), 1),
+    lambda: field(number({ min: 0, max: 1 }), 0.95),
+    kl: field(
+      object({
+        kind: field(oneOf(['adaptive', 'fixed'] as const), 'adaptive'),
+        beta: field(number({ min: 0, max: 100 }), 0.1),
+        target: field(number({ greaterThan: 0 }), 2),
+        horizon: field(number({ greaterThan: 0 }), 256),
+      }),
+      { kind: 'adaptive', beta: 0.1, target: 2, horizon: 256 },
+    ),
+    klBudget: field(number({ greaterThan: 0 }), 10),
+    normalizeReward: field(boolean(), true),
+    reward: field(oneOf(['reward-model', 'verifier'] as const), 'reward-model'),
+    ...common,
+    gate: gateFor('ppo'),
+  }),
   dpo: object({ kind: field(oneOf(['dpo'] as const)), beta: field(number({ greaterThan: 0, max: 100 }), 0.1), lr: lr(1e-4), epochs: epochs(1), batchSize: batch(8), weightDecay, ...common, gate: gateFor('dpo') }),
 };
 
@@ -155,8 +203,7 @@ const topSchema = object({
   outDir: optional(string({ nonEmpty: true })),
 });
 
-/** Stage kinds whose schema is registered (PPO's arrives with its trainer). */
-const stageSchemas: Partial<Record<AlignmentStageKind, Schema<Record<string, unknown>>>> = STAGE_SCHEMAS as unknown as Record<string, Schema<Record<string, unknown>>>;
+const stageSchemas = STAGE_SCHEMAS as unknown as Record<AlignmentStageKind, Schema<Record<string, unknown>>>;
 
 /** Whether a raw spec asks for an alignment job (`kind: "align"`); any other spec is a pre-training job's. */
 export function isAlignmentSpec(value: unknown): boolean {
@@ -215,10 +262,12 @@ function stageKind(raw: unknown, index: number): AlignmentStageKind {
 function parseStage(raw: unknown, index: number): AlignmentStagePlan {
   const path = `spec.stages[${index}]`;
   const kind = stageKind(raw, index);
-  const schema = stageSchemas[kind as AlignmentStageKind];
-  if (!schema) throw new SpecError(`${path}.kind`, `stage kind "${kind}" is not available in this build`);
+  const schema = stageSchemas[kind];
   const { kind: _kind, tuning, gate, ...options } = schema.parse(raw, path) as Record<string, any>;
-  const directions = GATE_METRICS[kind as AlignmentStageKind] as Record<string, GateDirection>;
+  const directions = GATE_METRICS[kind] as Record<string, GateDirection>;
+  if (kind === 'ppo' && options.kl.kind === 'fixed') options.kl = { kind: 'fixed', beta: options.kl.beta };
+  if (kind === 'ppo' && options.kl.kind === 'adaptive' && options.kl.beta === 0)
+    throw new SpecError(`${path}.kl.beta`, 'an adaptive KL controller scales beta multiplicatively, so it cannot start from 0; use kind "fixed" for no penalty');
   return {
     index,
     kind: kind as AlignmentStageKind,

@@ -1,11 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeCheckpoint, restoreTensors, type Backend, type PluginRegistry } from '@unilab/core';
-import { attemptSeed, gateNext, latestCheckpoint, listCheckpoints, saveCheckpoint, writeFileAtomic } from '@unilab/runner';
-import type { RunPosition } from '../stepwise-run.ts';
+import type { Backend, PluginRegistry } from '@unilab/core';
+import { attemptSeed, gateNext, latestCheckpoint, listCheckpoints, writeFileAtomic } from '@unilab/runner';
 import { loadAlignmentData, type AlignmentDataSet } from './align-job-data.ts';
 import type { AlignmentGate, AlignmentJobSpec, AlignmentStagePlan } from './align-job-spec.ts';
-import { ALIGNMENT_STAGES, parameterCount, type PreparedStage, type StageContext } from './stage-kinds.ts';
+import { ALIGNMENT_STAGES } from './alignment-stages.ts';
+import { parameterCount, type PreparedStage, type StageContext } from './stage-kinds.ts';
 
 /**
  * Run an alignment job's stages in order, or continue one: the same contract as pre-training's runStages
@@ -125,10 +125,7 @@ export async function runAlignmentJob(options: RunAlignmentJobOptions): Promise<
     if (progress.stageSteps[plan.index] !== run.totalSteps) progress = { ...progress, stageSteps: [...progress.stageSteps.slice(0, plan.index), run.totalSteps] };
     onEvent({ type: 'stage', stage: plan.index, name: plan.name, attempt, seed, steps: run.totalSteps, globalStart, resumed: latest !== null, initFrom: policy === base ? null : policy });
 
-    if (latest) {
-      restoreTensors(prepared.backend, latest.checkpoint, prepared.params, run.optimizer, `checkpoint ${latest.path}`);
-      run.restore((latest.checkpoint.state as unknown as { position: RunPosition }).position);
-    }
+    if (latest) await prepared.resume(latest);
     onEvent({
       type: 'start',
       stage: plan.index,
@@ -144,21 +141,20 @@ export async function runAlignmentJob(options: RunAlignmentJobOptions): Promise<
     let lastSaved = latest ? run.step : -1;
     let lastPath = latest?.path ?? null;
     const save = async () => {
-      const bytes = await encodeCheckpoint(prepared.backend, prepared.params, run.optimizer, { step: run.step, ...prepared.header, position: run.position() });
-      lastPath = await saveCheckpoint(dir, run.step, bytes);
+      lastPath = await prepared.save(dir);
       lastSaved = run.step;
       const at = { stage: plan.index, attempt, step: run.step, globalStep: globalStart + run.step, path: lastPath };
       onEvent(prepared.policy ? { type: 'checkpoint', ...at } : { type: 'reward-checkpoint', ...at });
     };
     try {
-      while (run.step < run.totalSteps) {
+      while (run.step < run.totalSteps && !run.stoppedEarly) {
         if (signal?.aborted) {
           if (lastSaved !== run.step) await save();
           return { status: 'cancelled', globalStep: globalStart + run.step, checkpoint: lastPath, stage: plan.index };
         }
         const f = await run.next();
         onEvent({ ...(f as typeof f & Record<string, number>), type: 'step', stage: plan.index, globalStep: globalStart + f.step });
-        if (f.step % job.checkpointEvery === 0 || f.step === run.totalSteps) await save();
+        if (f.step % job.checkpointEvery === 0 || f.step === run.totalSteps || run.stoppedEarly) await save();
       }
       if (lastSaved !== run.step) await save();
       const figures = await prepared.evaluate();
@@ -195,7 +191,6 @@ export async function runAlignmentJob(options: RunAlignmentJobOptions): Promise<
 
 function prepareStage(ctx: StageContext): Promise<PreparedStage> {
   const stage = ALIGNMENT_STAGES[ctx.plan.kind];
-  if (!stage) throw new Error(`stage kind "${ctx.plan.kind}" is not available in this build`);
   return (stage.prepare as (c: StageContext) => Promise<PreparedStage>)(ctx);
 }
 

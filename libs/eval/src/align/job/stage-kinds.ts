@@ -1,10 +1,10 @@
-import type { Backend, Parameter, PluginRegistry } from '@unilab/core';
-import type { LoadedModel } from '@unilab/runner';
+import { encodeCheckpoint, restoreTensors, type Backend, type DecodedCheckpoint, type Parameter, type PluginRegistry } from '@unilab/core';
+import { saveCheckpoint, type LoadedModel } from '@unilab/runner';
 import { headParameters } from '../../finetune/classifier.ts';
 import { prepareDpo } from '../dpo.ts';
 import { createRewardModel, pairwiseAccuracy, rewardModelRun } from '../reward-model.ts';
 import { responseNll, sftRun } from '../sft.ts';
-import type { StepFigures, StepwiseRun } from '../stepwise-run.ts';
+import type { RunPosition, StepFigures, StepwiseRun } from '../stepwise-run.ts';
 import { verifierSuccess } from '../verifier-success.ts';
 import type { AlignmentJobSpec, AlignmentStageKind, AlignmentStagePlan, StageKindOptions } from './align-job-spec.ts';
 import type { AlignmentDataSet } from './align-job-data.ts';
@@ -29,14 +29,18 @@ export interface StageContext<K extends AlignmentStageKind = AlignmentStageKind>
   evaluation: AlignmentJobSpec['evaluation'];
 }
 
+/** What the job runner drives of a stage's run: its steps; checkpoints go through the stage's save and resume. */
+export type StageRun = Pick<StepwiseRun<StepFigures>, 'totalSteps' | 'step' | 'stoppedEarly' | 'next' | 'dispose'>;
+
 export interface PreparedStage {
-  /** Its steps' figures: loss and lr, and the stage's own (DPO: preference accuracy and margin). */
-  run: StepwiseRun<StepFigures>;
-  backend: Backend;
-  /** What its checkpoints hold: every parameter of the model it trains (heads included). */
+  /** Its steps' figures: loss and lr, and the stage's own (DPO: preference accuracy and margin; PPO: reward, KL...). */
+  run: StageRun;
+  /** Every parameter of the model it trains (heads included): the count its start event reports. */
   params: Parameter[];
-  /** The checkpoint header besides the run's position: spec, model, tokenizer, tuning (what loadModel needs). */
-  header: Record<string, unknown>;
+  /** Write a checkpoint of the stage as it stands into `dir` (atomically); returns its path. */
+  save(dir: string): Promise<string>;
+  /** Put the stage back where a checkpoint `save` wrote left it. */
+  resume(checkpoint: { path: string; checkpoint: DecodedCheckpoint }): Promise<void>;
   /** A policy (its checkpoints are models completions serve) or a reward model. */
   policy: boolean;
   trained: number;
@@ -52,6 +56,22 @@ export interface AlignmentStage<K extends AlignmentStageKind = AlignmentStageKin
 
 /** Parameter count of a list of parameters. */
 export const parameterCount = (params: readonly Parameter[]) => params.reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0);
+
+/**
+ * Checkpoints of a step-wise run: every parameter in `params` with the AdamW moments of those it trains, the header
+ * (spec, tokenizer, tuning: what loadModel needs) and the run's position; the newest three are kept.
+ */
+export function stepwiseCheckpoints(backend: Backend, params: readonly Parameter[], run: StepwiseRun, header: Record<string, unknown>): Pick<PreparedStage, 'save' | 'resume'> {
+  return {
+    async save(dir) {
+      return saveCheckpoint(dir, run.step, await encodeCheckpoint(backend, params, run.optimizer, { step: run.step, ...header, position: run.position() }));
+    },
+    async resume({ path, checkpoint }) {
+      restoreTensors(backend, checkpoint, params, run.optimizer, `checkpoint ${path}`);
+      run.restore((checkpoint.state as unknown as { position: RunPosition }).position);
+    },
+  };
+}
 
 /** The header every policy checkpoint carries, so `loadModel` (completions, `unilab generate`) rebuilds it. */
 export function policyHeader(m: StageModel, stage: string): Record<string, unknown> {
@@ -78,6 +98,9 @@ export async function heldOutVerifierSuccess(loaded: LoadedModel, data: Alignmen
   return { verifierSuccess: correct / n };
 }
 
+/** The reward model's head in checkpoints (aligned-checkpoint.ts names it so, beside the network's own `head`). */
+export const REWARD_HEAD = 'reward_head';
+
 function need<T>(value: T | null, what: string): T {
   if (value === null) throw new Error(`the alignment data has no ${what}`);
   return value;
@@ -90,11 +113,12 @@ export const sftStage: AlignmentStage<'sft'> = {
     const demos = need(ctx.data.demonstrations, 'demonstrations');
     const m = await loadStageModel(ctx.policy, ctx.registry, ctx.plan.tuning, ctx.seed, ctx.backend);
     noExtra(m, ctx.policy);
+    const run = sftRun(m.loaded, m.trained, demos.train, { ...o, seed: ctx.seed });
+    const params = [...m.loaded.model.params];
     return {
-      backend: m.loaded.backend,
-      run: sftRun(m.loaded, m.trained, demos.train, { ...o, seed: ctx.seed }),
-      params: [...m.loaded.model.params],
-      header: policyHeader(m, 'sft'),
+      run,
+      params,
+      ...stepwiseCheckpoints(m.loaded.backend, params, run, policyHeader(m, 'sft')),
       policy: true,
       trained: parameterCount(m.trained),
       examples: { train: demos.train.length, heldOut: demos.heldOut.length },
@@ -115,11 +139,13 @@ export const rewardStage: AlignmentStage<'rm'> = {
     const rm = createRewardModel({ model: loaded.model, tokenizer: loaded.tokenizer, backend: loaded.backend, seqLen: loaded.seqLen }, ctx.seed, o.pooling);
     const head = headParameters(rm.head);
     const trained = [...m.trained, ...head];
+    const run = rewardModelRun(rm, trained, pairs.train, { ...o, seed: ctx.seed });
+    // The head as loadRewardModel (aligned-checkpoint.ts) reads it: `reward_head.*`, with the pooling in the header.
+    const params = [...loaded.model.params, ...head.map((p) => ({ ...p, name: p.name.replace(/^head\./, `${REWARD_HEAD}.`) }))];
     return {
-      backend: loaded.backend,
-      run: rewardModelRun(rm, trained, pairs.train, { ...o, seed: ctx.seed }),
-      params: [...loaded.model.params, ...head],
-      header: { ...policyHeader(m, 'rm'), rewardModel: { pooling: o.pooling, maxTokens: rm.maxTokens } },
+      run,
+      params,
+      ...stepwiseCheckpoints(loaded.backend, params, run, { ...policyHeader(m, 'rm'), reward: { pooling: o.pooling, maxTokens: rm.maxTokens } }),
       policy: false,
       trained: parameterCount(trained),
       examples: { train: pairs.train.length, heldOut: pairs.heldOut.length },
@@ -141,11 +167,12 @@ export const dpoStage: AlignmentStage<'dpo'> = {
     noExtra(m, ctx.policy);
     // The reference log-probabilities are taken now, from the model as the stage input left it (LoRA's B is zero).
     const dpo = await prepareDpo(m.loaded, m.trained, pairs.train, pairs.heldOut, { ...o, seed: ctx.seed });
+    const run = dpo.start();
+    const params = [...m.loaded.model.params];
     return {
-      backend: m.loaded.backend,
-      run: dpo.start(),
-      params: [...m.loaded.model.params],
-      header: policyHeader(m, 'dpo'),
+      run,
+      params,
+      ...stepwiseCheckpoints(m.loaded.backend, params, run, policyHeader(m, 'dpo')),
       policy: true,
       trained: parameterCount(m.trained),
       examples: { train: pairs.train.length, heldOut: pairs.heldOut.length },
@@ -160,5 +187,3 @@ export const dpoStage: AlignmentStage<'dpo'> = {
 function noExtra(m: StageModel, path: string): void {
   if (m.extra.size > 0) throw new Error(`checkpoint ${path} holds ${[...m.extra.keys()].slice(0, 3).join(', ')}, which a policy does not have (a reward model's checkpoint is no policy)`);
 }
-
-export const ALIGNMENT_STAGES: { [K in AlignmentStageKind]?: AlignmentStage<K> } = { sft: sftStage, rm: rewardStage, dpo: dpoStage };
