@@ -24,8 +24,17 @@ export const REDIS_KEYS = {
 /**
  * A connection as BullMQ requires for blocking commands (maxRetriesPerRequest null: a command waits for a
  * reconnect instead of failing after a few tries). Each blocking reader (a stream follower, a BullMQ worker, a
- * subscriber) needs a connection of its own.
+ * subscriber) needs a connection of its own; whoever opens one closes it (BullMQ leaves connections it was given open).
+ * While Redis is unreachable ioredis reconnects by itself; one line every 10 s says so.
  */
 export function connectRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  let said = 0;
+  redis.on('error', (err) => {
+    if (Date.now() - said < 10_000) return;
+    said = Date.now();
+    const where = new URL(url);
+    console.error(`unilab: Redis at ${where.host} unreachable (${err.message}); reconnecting`);
+  });
+  return redis;
 }

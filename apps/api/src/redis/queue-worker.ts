@@ -156,8 +156,9 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
     else await endRun(id, run, 'cancelled', { message: `cancelled; checkpoint written at step ${outcome.globalStep}`, step: outcome.globalStep });
   }
 
+  const workerConnection = connectRedis(options.redisUrl);
   const worker = new Worker<TrainJob>(REDIS_KEYS.queue, (job, token, signal) => train(job, token, signal!), {
-    connection: connectRedis(options.redisUrl),
+    connection: workerConnection,
     name: options.name,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,
@@ -186,6 +187,7 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
       (closed ??= (async () => {
         worker.cancelAllJobs('shutdown');
         await worker.close();
+        workerConnection.disconnect();
         subscriber.disconnect();
         await redis.quit();
       })()),

@@ -37,19 +37,22 @@ export class RedisJobQueue implements JobQueue {
     private readonly follower: EventLogFollower,
     private readonly queue: Queue<TrainJob>,
     private readonly queueEvents: QueueEvents,
+    /** The connections handed to BullMQ, which it leaves open. */
+    private readonly connections: Redis[],
     private readonly options: RedisJobQueueOptions,
   ) {}
 
   /** Connect, replay the event log into `store`, and follow it. */
   static async open(store: JobStore, options: RedisJobQueueOptions): Promise<RedisJobQueue> {
     const redis = connectRedis(options.redisUrl);
-    await redis.ping();
+    await reachable(redis, options.redisUrl);
     let self: RedisJobQueue | null = null;
     const follower = new EventLogFollower(connectRedis(options.redisUrl), store, (applied) => self?.notify(applied));
     await follower.replay();
-    const queue = new Queue<TrainJob>(REDIS_KEYS.queue, { connection: connectRedis(options.redisUrl) });
-    const queueEvents = new QueueEvents(REDIS_KEYS.queue, { connection: connectRedis(options.redisUrl) });
-    self = new RedisJobQueue(store, redis, follower, queue, queueEvents, options);
+    const connections = [connectRedis(options.redisUrl), connectRedis(options.redisUrl)];
+    const queue = new Queue<TrainJob>(REDIS_KEYS.queue, { connection: connections[0] });
+    const queueEvents = new QueueEvents(REDIS_KEYS.queue, { connection: connections[1] });
+    self = new RedisJobQueue(store, redis, follower, queue, queueEvents, connections, options);
     follower.follow();
     // BullMQ failed a job itself: a worker's processor threw, or the job stalled more than maxStalledCount times.
     queueEvents.on('failed', ({ jobId, failedReason }) => void self!.recordQueueFailure(jobId, failedReason));
@@ -156,6 +159,7 @@ export class RedisJobQueue implements JobQueue {
     await this.follower.close();
     await this.queueEvents.close();
     await this.queue.close();
+    for (const connection of this.connections) connection.disconnect();
     await this.redis.quit();
     for (const set of this.listeners.values()) for (const listener of set) listener(null);
     this.listeners.clear();
@@ -212,3 +216,16 @@ export class RedisJobQueue implements JobQueue {
 }
 
 const now = () => new Date().toISOString();
+
+/** A server that cannot reach Redis refuses to start, rather than listen and answer nothing. */
+async function reachable(redis: Redis, url: string, timeoutMs = 10_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([redis.ping(), new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('timed out')), timeoutMs)))]);
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`config.server.redis: cannot reach Redis at ${new URL(url).host} (${(err as Error).message}); start redis-server there or fix the URL`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
