@@ -99,6 +99,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const text = await generate(loaded, prompt, { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed });
     console.log(`\nsample> ${prompt}${text}\n`);
   }
-  console.log(`try: npm run -s unilab -- generate ${result.checkpoint} --prompt "Fellow citizens"`);
+  console.log(`try: npx unilab generate ${result.checkpoint} --prompt "Fellow citizens"`);
   return 0;
 }
