@@ -1,3 +1,4 @@
+import type { AlignmentJobEvent } from '@unilab/eval';
 import type { JobEvent } from '@unilab/runner';
 import type { JobStore, JobUpdate, StoredEvent } from './store.ts';
 
@@ -6,7 +7,7 @@ import type { JobStore, JobUpdate, StoredEvent } from './store.ts';
  * index filled, and the event appended to the job's log. One function for both queue backends, so a job's record
  * reads the same whichever machine trained it.
  */
-export function storeJobEvent(store: JobStore, id: string, event: JobEvent): StoredEvent {
+export function storeJobEvent(store: JobStore, id: string, event: JobEvent | AlignmentJobEvent): StoredEvent {
   const { type, ...data } = event;
   let update: JobUpdate = {};
   switch (event.type) {

@@ -1,4 +1,4 @@
-import type { AdmittedJob } from './admission.ts';
+import type { JobAdmission } from './admission.ts';
 import type { JobRecord, StoredEvent } from './store.ts';
 
 /** A listener of one job's events; `null` means the server is closing and the stream should end. */
@@ -15,7 +15,7 @@ export interface JobQueue {
   readonly backend: 'embedded' | 'redis';
   /** Jobs training now (on this server, or on every worker of the Redis queue). */
   readonly runningCount: number;
-  submit(id: string, spec: unknown, admitted: AdmittedJob): JobRecord | Promise<JobRecord>;
+  submit(id: string, spec: unknown, admitted: JobAdmission): JobRecord | Promise<JobRecord>;
   cancel(id: string): JobRecord | Promise<JobRecord>;
   resume(id: string): JobRecord | Promise<JobRecord>;
   /** A damaged checkpoint was passed over (by completions: the runner reports its own from the worker). */

@@ -1,7 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
+import type { AlignmentJobEvent, AlignmentJobOutcome } from '@unilab/eval';
 import type { JobEvent, JobOutcome } from '@unilab/runner';
-import type { AdmittedJob } from './admission.ts';
+import type { JobAdmission } from './admission.ts';
 import { storeJobEvent } from './job-event-log.ts';
 import type { JobListener, JobQueue } from './job-queue.ts';
 import { FINISHED, type JobRecord, type JobStatus, type JobStore, type JobUpdate } from './store.ts';
@@ -96,15 +97,15 @@ export class JobManager implements JobQueue {
     return 0;
   }
 
-  submit(id: string, spec: unknown, admitted: AdmittedJob): JobRecord {
+  submit(id: string, spec: unknown, admitted: JobAdmission): JobRecord {
     this.store.insertJob({
       id,
-      name: admitted.job.name,
+      name: admitted.name,
       spec,
       runSpec: admitted.runSpec,
       outDir: admitted.outDir,
-      totalSteps: admitted.job.totalSteps,
-      stageCount: admitted.job.stages.length,
+      totalSteps: admitted.totalSteps,
+      stageCount: admitted.stageCount,
     });
     this.setStatus(id, 'queued', { message: 'submitted' });
     this.schedule();
@@ -232,7 +233,7 @@ export class JobManager implements JobQueue {
       );
   }
 
-  private finishWith(id: string, outcome: JobOutcome): void {
+  private finishWith(id: string, outcome: JobOutcome | AlignmentJobOutcome): void {
     if (outcome.status === 'completed') this.finish(id, 'completed', { message: 'done', step: outcome.globalStep, checkpoint: outcome.checkpoint });
     else if (outcome.status === 'stopped') this.finish(id, 'stopped', { message: outcome.reason, step: outcome.globalStep }, { error: outcome.reason });
     else if (this.closing && !this.store.getJob(id)?.cancelRequestedAt) this.finish(id, 'interrupted', { message: `the server shut down; checkpoint written at step ${outcome.globalStep}`, step: outcome.globalStep });
@@ -263,8 +264,8 @@ export class JobManager implements JobQueue {
     this.schedule();
   }
 
-  /** Store a worker's training event, keep the job row current, and pass it on to listeners. */
-  private record(id: string, event: JobEvent): void {
+  /** Store a worker's training event (a pre-training or an alignment job's: one shape), keep the job row current, and pass it on to listeners. */
+  private record(id: string, event: JobEvent | AlignmentJobEvent): void {
     const stored = storeJobEvent(this.store, id, event);
     for (const listener of this.listeners.get(id) ?? []) listener(stored);
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AlignmentJobEvent } from '@unilab/eval';
 import type { JobEvent } from '@unilab/runner';
 import { storeJobEvent } from '../job-event-log.ts';
 import { OutDirTakenError, type JobStore, type JobUpdate, type StoredEvent } from '../store.ts';
@@ -21,7 +22,7 @@ export type LogEntry =
   /** A status change or another event the queue itself writes, with the job row's update. */
   | { op: 'append'; id: string; type: string; data: Record<string, unknown>; update?: JobUpdate }
   /** A training event a worker's runner reported. */
-  | { op: 'train'; id: string; event: JobEvent }
+  | { op: 'train'; id: string; event: JobEvent | AlignmentJobEvent }
   | { op: 'delete'; id: string };
 
 /** Append an entry; returns its stream id. */

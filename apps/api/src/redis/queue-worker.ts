@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { WaitingError, Worker, type Job } from 'bullmq';
+import type { AlignmentJobOutcome } from '@unilab/eval';
 import type { JobOutcome } from '@unilab/runner';
 import type { JobStatus, JobUpdate } from '../store.ts';
 import type { FromWorker, WorkerHandle } from '../worker-protocol.ts';
@@ -151,7 +152,7 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
       await endRun(id, run, 'cancelled', { message: `cancelled: the job did not reach a step boundary in time, so its thread was stopped at step ${lastStep}; a resume continues from its newest intact checkpoint`, step: lastStep, stoppedHard: true });
   }
 
-  async function endWith(id: string, run: number, outcome: JobOutcome): Promise<void> {
+  async function endWith(id: string, run: number, outcome: JobOutcome | AlignmentJobOutcome): Promise<void> {
     if (outcome.status === 'completed') await endRun(id, run, 'completed', { message: 'done', step: outcome.globalStep, checkpoint: outcome.checkpoint });
     else if (outcome.status === 'stopped') await endRun(id, run, 'stopped', { message: outcome.reason, step: outcome.globalStep }, { error: outcome.reason });
     else await endRun(id, run, 'cancelled', { message: `cancelled; checkpoint written at step ${outcome.globalStep}`, step: outcome.globalStep });

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AdmittedJob } from '../admission.ts';
+import type { JobAdmission } from '../admission.ts';
 import type { JobListener, JobQueue } from '../job-queue.ts';
 import { JobConflictError, JobNotFoundError } from '../jobs.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type JobUpdate } from '../store.ts';
@@ -64,12 +64,12 @@ export class RedisJobQueue implements JobQueue {
     return this.store.countWithStatus('running');
   }
 
-  async submit(id: string, spec: unknown, admitted: AdmittedJob): Promise<JobRecord> {
+  async submit(id: string, spec: unknown, admitted: JobAdmission): Promise<JobRecord> {
     const owner = this.store.outDirOwner(admitted.outDir);
     if (owner) throw new OutDirTakenError(owner);
     await this.write({
       op: 'insert',
-      job: { id, name: admitted.job.name, spec, runSpec: admitted.runSpec, outDir: admitted.outDir, totalSteps: admitted.job.totalSteps, stageCount: admitted.job.stages.length },
+      job: { id, name: admitted.name, spec, runSpec: admitted.runSpec, outDir: admitted.outDir, totalSteps: admitted.totalSteps, stageCount: admitted.stageCount },
     });
     await this.write(this.status(id, 'queued', { message: 'submitted' }));
     await this.enqueue(id, admitted.runSpec, admitted.outDir);
