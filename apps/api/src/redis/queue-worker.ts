@@ -6,7 +6,7 @@ import type { AlignmentJobOutcome } from '@unilab/eval';
 import type { JobOutcome } from '@unilab/runner';
 import type { JobStatus, JobUpdate } from '../store.ts';
 import type { FromWorker, WorkerHandle } from '../worker-protocol.ts';
-import { REDIS_KEYS, connectRedis } from './connection.ts';
+import { REDIS_KEYS, connectRedis, reachable } from './connection.ts';
 import { appendToLog, type LogEntry } from './event-log.ts';
 import { acquireJobLease } from './job-lease.ts';
 import { onThisMachine, type TrainJob } from './train-job.ts';
@@ -59,6 +59,7 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
   await writeFile(join(options.scratchDir, 'worker.json'), JSON.stringify({ name: options.name, pid: process.pid, host: hostname(), dataDir: options.dataDir, startedAt: now() }, null, 2));
 
   const redis = connectRedis(options.redisUrl);
+  await reachable(redis, options.redisUrl, '--redis');
   const subscriber = connectRedis(options.redisUrl);
   const graceMs = new Map<string, number>();
   const log = (entry: LogEntry) => appendToLog(redis, entry);
