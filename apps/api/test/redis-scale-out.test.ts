@@ -22,6 +22,8 @@ interface Status {
   status: string;
   worker?: string;
   previousWorker?: string;
+  leaseTakenOverFrom?: string;
+  run?: number;
   resume?: boolean;
 }
 
@@ -41,6 +43,8 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
   const workers: WorkerProcess[] = [];
   let api: Awaited<ReturnType<typeof startApi>>;
   let port: number;
+  /** The uninterrupted 160-step job of the kill test. */
+  let reference: { loss: number | null; heldOutLoss: number | null } | null = null;
 
   beforeAll(async () => {
     const server = await startRedis();
@@ -140,7 +144,7 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
   it('kill -9 a worker mid-job: another worker takes the job over from BullMQ\'s stalled check and ends it with the same final loss as an uninterrupted run', async () => {
     const spec = (name: string) => tinySpec({ name, train: { steps: 160, checkpointEvery: 20 } });
     // The reference trains on one worker while the other takes the job that will lose its worker.
-    const reference = await api.client.submit(spec('reference'));
+    const referenceJob = await api.client.submit(spec('reference'));
     const job = await api.client.submit(spec('killed'));
     let victim: WorkerProcess | null = null;
     let killedAt = 0;
@@ -168,10 +172,14 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
 
     const events = await eventsOf(api.client, job.id);
     const done = await api.client.job(job.id);
-    const ref = await waitForJob(() => api.client.job(reference.id), (j) => j.status === 'completed');
+    const ref = await waitForJob(() => api.client.job(referenceJob.id), (j) => j.status === 'completed');
+    reference = ref.metrics;
     expect(done.status).toBe('completed');
+    // The killed worker's run, then the survivor's (more than one if, on a starved machine, it too missed a lock
+    // renewal and took the job back: each such run is logged, with a worker-lost event).
     const runs = statuses(events).filter((s) => s.status === 'running');
-    expect(runs.map((s) => s.worker)).toEqual([killed.name, workers.find((w) => w !== killed)!.name]);
+    const survivor = workers.find((w) => w !== killed)!.name;
+    expect(runs.map((s) => s.worker)).toEqual([killed.name, ...runs.slice(1).map(() => survivor)]);
     expect(runs[1]).toMatchObject({ resume: true, previousWorker: killed.name });
     const restart = events.filter((e) => e.type === 'start').at(-1)!.data;
     const lastStepBeforeKill = Math.max(...events.filter((e) => e.type === 'step' && e.seq < runs[1].seq).map((e) => e.data.globalStep));
@@ -187,17 +195,58 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
           .filter((m: { loss: number | null }) => m.loss !== null)
           .map((m: { globalStep: number; loss: number }) => [m.globalStep, m.loss]),
       );
-    const [mine, theirs] = await Promise.all([lossAt(job.id), lossAt(reference.id)]);
+    const [mine, theirs] = await Promise.all([lossAt(job.id), lossAt(referenceJob.id)]);
     for (let step = restart.startStep + 1; step <= 160; step++) expect(mine.get(step)).toBe(theirs.get(step));
     console.log(
       [
         'kill-a-worker transcript:',
         `  job ${job.id} started on worker ${runs[0].worker}`,
         `  worker ${killed.name} killed (SIGKILL) when the job reported step ${killedAt}; its last step logged was ${lastStepBeforeKill}`,
-        `  BullMQ's stalled check put the job back in the queue; worker ${runs[1].worker} took it (run ${(runs[1] as { run?: number }).run})`,
+        `  BullMQ's stalled check put the job back in the queue; worker ${runs[1].worker} took it (run ${runs[1].run}` +
+          `${runs[1].leaseTakenOverFrom ? `, after the lease of ${runs[1].leaseTakenOverFrom} went unrenewed` : ''})`,
         `  resumed from ${restart.resumedFrom} (step ${restart.startStep})`,
         `  final loss ${done.metrics.loss} (uninterrupted reference ${ref.metrics.loss}), held-out ${done.metrics.heldOutLoss} (reference ${ref.metrics.heldOutLoss})`,
+        '  status log:',
+        ...events.filter((e) => e.type === 'status' || e.type === 'worker-lost').map((e) => `    ${e.seq} ${e.type} ${e.data.status ?? ''} ${e.data.message}`),
       ].join('\n'),
     );
+  });
+
+  it('a worker stopped with SIGTERM checkpoints its job and puts it back in the queue; another worker ends it with the same final loss', async () => {
+    expect(reference).not.toBeNull();
+    const alive = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const added = await startWorker(redis, dataDir, 'w3');
+    children.push(added.child);
+    const pool = [...alive, added];
+    const job = await api.client.submit(tinySpec({ name: 'graceful', train: { steps: 160, checkpointEvery: 20 } }));
+    let holder = '';
+    const controller = new AbortController();
+    await api.client
+      .follow(
+        job.id,
+        (e) => {
+          const data = JSON.parse(e.data);
+          if (e.event === 'status' && data.status === 'running') holder = data.worker;
+          if (e.event === 'step' && data.globalStep >= 30) controller.abort();
+        },
+        { signal: controller.signal },
+      )
+      .catch((err) => {
+        if (!controller.signal.aborted) throw err;
+      });
+    expect((await api.client.job(job.id)).status).toBe('running');
+    await killServer(pool.find((w) => w.name === holder)!.child, 'SIGTERM');
+
+    const events = await eventsOf(api.client, job.id);
+    const done = await api.client.job(job.id);
+    expect(done.status).toBe('completed');
+    const path = statuses(events).map((s) => `${s.status}${s.worker ? `@${s.worker}` : ''}`);
+    const other = pool.find((w) => w.name !== holder)!.name;
+    expect(path).toEqual(['queued', `running@${holder}`, `queued@${holder}`, `running@${other}`, `completed@${other}`]);
+    // It went back with a checkpoint at the step it reached, so nothing is trained twice.
+    const stoppedAt = Math.max(...events.filter((e) => e.type === 'step' && e.seq < statuses(events)[2].seq).map((e) => e.data.globalStep));
+    expect(events.filter((e) => e.type === 'start').at(-1)!.data.startStep).toBe(stoppedAt);
+    expect(done.metrics.loss).toBe(reference!.loss);
+    expect(done.metrics.heldOutLoss).toBe(reference!.heldOutLoss);
   });
 });

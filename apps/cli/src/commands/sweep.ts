@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { ApiClient } from '@unilab/api';
+import { ApiClient, ApiRequestError } from '@unilab/api';
 import { cellEvalFile, evalSummary, reportJson, suiteConfig, sweepCellEvaluator, type EvalReport, type SuiteName } from '@unilab/eval';
 import {
   expandGrid,
@@ -151,11 +151,26 @@ function printSummary(cells: CellRecord[]): void {
  * its events; on a rerun, follow the same job, or ask the server to resume it if it was interrupted, cancelled or
  * failed. The final checkpoint is the server's path, relative to its data directory (for an evaluator beside it).
  */
-export function serverCellRunner(client: ApiClient): CellRunner {
+export function serverCellRunner(client: ApiClient, retryDelayMs = 1000): CellRunner {
+  /**
+   * A read that fails for want of a server (restarting, or a Redis-backed API replaced by another) is tried again
+   * for a minute, as the event stream is: a sweep outlives an API restart. Refusals (HTTP errors) are not retried,
+   * nor is a submit, which is not idempotent.
+   */
+  const read = async <T>(what: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    for (let tries = 60; ; tries--) {
+      try {
+        return await what();
+      } catch (err) {
+        if (err instanceof ApiRequestError || signal?.aborted || tries <= 0) throw err;
+      }
+      await new Promise((r) => setTimeout(r, retryDelayMs));
+    }
+  };
   return {
     async run(cell, { signal, onStep, onJob }) {
       try {
-        let job = cell.jobId ? await client.job(cell.jobId) : await client.submit(cell.spec);
+        let job = cell.jobId ? await read(() => client.job(cell.jobId!), signal) : await client.submit(cell.spec);
         if (!cell.jobId) await onJob?.(job.id);
         if (['interrupted', 'cancelled', 'failed'].includes(job.status)) job = await client.resume(job.id);
         if (job.status !== 'completed')
@@ -168,7 +183,7 @@ export function serverCellRunner(client: ApiClient): CellRunner {
             },
             { signal },
           );
-        const checkpoints = await client.checkpoints(job.id);
+        const checkpoints = await read(() => client.checkpoints(job.id), signal);
         const flops = cell.flopsPerStep * job.step;
         const outcome = { step: job.step, heldOutLoss: job.metrics.heldOutLoss, flops, checkpoint: checkpoints.at(-1)?.path ?? null, jobId: job.id };
         if (job.status === 'completed') return { status: 'trained', ...outcome };

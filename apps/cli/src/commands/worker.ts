@@ -42,9 +42,21 @@ export async function workerCommand(argv: string[]): Promise<number> {
     leaseMs: optionalInteger(args, 'lease-ms'),
   });
   console.log(`unilab: worker ${worker.name} taking jobs from ${redactedUrl(url)} (data in ${resolve(dataDir)}; concurrency ${positiveInteger(args, 'concurrency', 1)})`);
+  // One Ctrl-C often arrives twice (the terminal signals the process group, and a launcher such as tsx or npx
+  // passes it on too): a repeat within a second is the same request; a later one stops at once, without checkpoints.
+  let stopping = 0;
   await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    const onSignal = () => {
+      if (stopping === 0) {
+        stopping = Date.now();
+        done();
+      } else if (Date.now() - stopping > 1000) {
+        console.log(`unilab: worker ${worker.name} stopping now; its jobs go back to the queue when their locks lapse`);
+        process.exit(130);
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   console.log(`unilab: worker ${worker.name} stopping; running jobs checkpoint and go back to the queue`);
   await worker.close();
