@@ -230,9 +230,6 @@ export function parseAlignmentJobSpec(value: unknown): AlignmentJobSpec {
         `missing; the ${s.kind} stage (spec.stages[${s.index}]) trains on ${needs === 'sft' ? 'demonstrations {"prompt","response"} (or their prompts)' : 'comparisons {"prompt","chosen","rejected"}'}: give { "train": "<file>", "heldOut": "<file>" }`,
       );
   }
-  for (const s of stages)
-    if (s.gate?.metric === 'verifierSuccess' && !hasGenerated)
-      throw new SpecError(`spec.stages[${s.index}].gate.metric`, 'verifierSuccess needs data.generate: its tasks carry the verifiers, user files do not');
   const adapterStages = stages.filter((s) => s.tuning.method === 'adapter' && s.kind !== 'rm');
   if (adapterStages.length > 1)
     throw new SpecError(`spec.stages[${adapterStages[1].index}].tuning.method`, `adapters are inserted into the policy once (spec.stages[${adapterStages[0].index}] did); a later stage trains them with "full" or adds "lora"`);
