@@ -177,8 +177,9 @@ const dataSchema = object({
   generate: optional(
     object({
       tasks: field(arrayOf(oneOf(INSTRUCTION_TASK_NAMES), { minLength: 1 }), [...INSTRUCTION_TASK_NAMES]),
-      train: field(integer({ min: 1, max: 2000 }), 200),
-      heldOut: field(integer({ min: 1, max: 500 }), 50),
+      // At most what the bundled corpora give every task (Brown's religion passages and distinct words to reverse run out beyond).
+      train: field(integer({ min: 1, max: 500 }), 200),
+      heldOut: field(integer({ min: 1, max: 100 }), 50),
       noise: field(number({ min: 0, max: 0.49 }), DEFAULT_PREFERENCE_NOISE),
       seed: field(integer({ min: 0, max: 2 ** 31 - 1 }), 1),
     }),

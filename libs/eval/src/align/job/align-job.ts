@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, PluginRegistry } from '@unilab/core';
 import { attemptSeed, gateNext, latestCheckpoint, listCheckpoints, writeFileAtomic } from '@unilab/runner';
-import { loadAlignmentData, type AlignmentDataSet } from './align-job-data.ts';
+import { loadAlignmentData } from './align-job-data.ts';
 import type { AlignmentGate, AlignmentJobSpec, AlignmentStagePlan } from './align-job-spec.ts';
 import { ALIGNMENT_STAGES } from './alignment-stages.ts';
 import { parameterCount, type PreparedStage, type StageContext } from './stage-kinds.ts';
@@ -202,4 +202,3 @@ function judge(gate: AlignmentGate, figures: Record<string, number>, attempt: nu
   return { metric: gate.metric, comparison, value, threshold: gate.threshold, passed, next: gateNext(gate, passed, attempt) };
 }
 
-export type { AlignmentDataSet };
