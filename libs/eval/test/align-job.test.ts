@@ -39,7 +39,7 @@ const pipeline = (base: string) =>
   });
 
 describe('alignment job runner', () => {
-  it('sft → rm → ppo cancelled mid-PPO and resumed ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
+  it('sft → rm → ppo cancelled mid-SFT and again mid-PPO, each time resumed, ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
     const base = await tinyBase();
     const straightEvents: AlignmentJobEvent[] = [];
     const straight = await runAlignmentJob({ job: pipeline(base), base, outDir: join(await tempDir(), 'straight'), registry, onEvent: (e) => straightEvents.push(e) });
@@ -49,17 +49,30 @@ describe('alignment job runner', () => {
     expect(ppoSteps).toHaveLength(5);
     for (const k of ['reward', 'kl', 'entropy', 'clipFraction', 'valueLoss', 'beta']) expect(Number.isFinite((ppoSteps[0] as Record<string, unknown>)[k]), k).toBe(true);
 
+    // Cancelled mid-SFT, resumed and cancelled again mid-PPO, resumed to the end: each resume continues its stage.
     const outDir = join(await tempDir(), 'interrupted');
-    const controller = new AbortController();
-    const first = await runAlignmentJob({
-      job: pipeline(base),
-      base,
-      outDir,
-      registry,
-      signal: controller.signal,
-      onEvent: (e) => e.type === 'step' && e.stage === 2 && e.step === 3 && controller.abort(),
-    });
-    expect(first).toMatchObject({ status: 'cancelled', stage: 2, globalStep: 8 + 3 });
+    const cancelAt = async (stage: number, step: number, resume: boolean) => {
+      const controller = new AbortController();
+      const events: AlignmentJobEvent[] = [];
+      const outcome = await runAlignmentJob({
+        job: pipeline(base),
+        base,
+        outDir,
+        registry,
+        resume,
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'step' && e.stage === stage && e.step === step) controller.abort();
+        },
+      });
+      return { outcome, events };
+    };
+    const first = await cancelAt(0, 3, false);
+    expect(first.outcome).toMatchObject({ status: 'cancelled', stage: 0, globalStep: 3 });
+    const second = await cancelAt(2, 3, true);
+    expect(second.events.find((e) => e.type === 'start')).toMatchObject({ stage: 0, startStep: 3 });
+    expect(second.outcome).toMatchObject({ status: 'cancelled', stage: 2, globalStep: 8 + 3 });
     const resumedEvents: AlignmentJobEvent[] = [];
     const resumed = await runAlignmentJob({ job: pipeline(base), base, outDir, registry, resume: true, onEvent: (e) => resumedEvents.push(e) });
     expect(resumedEvents.find((e) => e.type === 'start')).toMatchObject({ stage: 2, startStep: 3 });
