@@ -11,10 +11,10 @@ export { instructionTasks, INSTRUCTION_TASK_NAMES, type InstructionSizes } from 
 export { preferencePairs, DEFAULT_PREFERENCE_NOISE, type PreferencePair } from './preference-pairs.ts';
 export { alignmentJsonl, parseAlignmentJsonl, demonstrations, comparisons, type AlignmentRecord, type Demonstration, type ComparisonRecord } from './alignment-jsonl.ts';
 export { responseBatch, type ResponseBatch } from './response-batch.ts';
-export { sft, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
+export { sft, sftRun, responseNll, DEFAULT_SFT_OPTIONS, type SftOptions, type SftEvents } from './sft.ts';
 export { prepareDpo, comparisonBatch, comparisonFigures, dpoBackward, DEFAULT_DPO_OPTIONS, type ComparisonBatch, type DpoOptions, type DpoRun, type DpoStep, type DpoEvents, type PreferenceFigures } from './dpo.ts';
 export { verifierSuccess, type VerifierSuccess } from './verifier-success.ts';
-export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
+export { createRewardModel, rewardParameters, rewardScores, pairwiseAccuracy, trainRewardModel, rewardModelRun, DEFAULT_REWARD_OPTIONS, type RewardModel, type RewardOptions } from './reward-model.ts';
 export { tokenResponseBatch } from './response-batch.ts';
 export { generalizedAdvantages, whiten, type Advantages } from './gae.ts';
 export { nextBeta, checkKlControl, type KlControl, type KlControllerState } from './kl-controller.ts';
@@ -28,3 +28,6 @@ export { createPpoRun, ppoBackward, DEFAULT_PPO_OPTIONS, PPO_STATE_FORMAT, type 
 export { loadAlignedModel, saveAlignedModel, saveRewardModel, loadRewardModel, copyWeights, type AlignedModel, type LoadAlignedOptions } from './aligned-checkpoint.ts';
 export { heldOutEvaluation, pairedWinRate, type HeldOutFigures, type HeldOutOptions, type WinRate } from './held-out-evaluation.ts';
 export { ppoCurvesSvg } from './ppo-curves.ts';
+export { EpochOrder } from './epoch-order.ts';
+export { runToEnd, type StepwiseRun, type StepFigures, type RunPosition } from './stepwise-run.ts';
+export * from './job/index.ts';
