@@ -18,7 +18,7 @@
 //! | `rope.rs`          | rotary position embedding, 1D and 2D (its own inverse)     |
 //! | `attention.rs`     | flash-style attention over mask descriptors, bias, GQA     |
 //! | `cross_entropy.rs` | fused softmax cross-entropy with a loss mask               |
-//! | `elementwise.rs`   | residual add, accumulate, scale, fill                      |
+//! | `elementwise.rs`   | residual add, accumulate, multiply, scale, fill            |
 //! | `adamw.rs`         | AdamW update                                               |
 //! | `grad_norm.rs`     | sum of squares and global-norm clipping                    |
 //! | `debug.rs`         | non-finite check of the debug mode                         |

@@ -2,7 +2,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { SpecError, decodeCheckpoint, type PluginRegistry } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { generatedCounts, parseAlignmentJobSpec, parseAlignmentJsonl, type AlignmentStagePlan } from '@unilab/eval';
-import { canGenerate, estimateTraining, parseTrainingSpec, type TrainingSpec } from '@unilab/runner';
+import { architectureGenerates, estimateTraining, parseTrainingSpec, type TrainingSpec } from '@unilab/runner';
 import { formatBytes, formatCount, insideDataDir, jobOutDir, memoryRefusal, type JobAdmission, type Limits } from './admission.ts';
 
 /** Where a finished job's model is: the newest intact checkpoint of a completed or stopped job, or a refusal naming spec.base.job. */
@@ -23,7 +23,7 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
   const dataDir = realpathSync(limits.dataDir);
   const base = 'job' in job.base ? finishedModelOf(job.base.job) : insideDataDir(dataDir, job.base.checkpoint, 'spec.base.checkpoint', true, INSIDE);
   runSpec.base = { checkpoint: base };
-  const { spec: baseSpec, vocabSize } = readBase(base, 'job' in job.base ? 'spec.base.job' : 'spec.base.checkpoint');
+  const { spec: baseSpec, vocabSize } = readBase(base, registry, 'job' in job.base ? 'spec.base.job' : 'spec.base.checkpoint');
 
   let counts = { demonstrations: 0, comparisons: 0 };
   if ('generate' in job.data) counts = generatedCounts(job.data.generate);
@@ -53,7 +53,7 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
 }
 
 /** The base checkpoint's training spec and vocabulary, from its header; a file that is no model checkpoint is refused. */
-function readBase(path: string, field: string): { spec: TrainingSpec; vocabSize: number } {
+function readBase(path: string, registry: PluginRegistry, field: string): { spec: TrainingSpec; vocabSize: number } {
   let state: { spec?: unknown; tokenizer?: Record<string, unknown> };
   try {
     state = decodeCheckpoint(readFileSync(path), 'the base checkpoint').state as typeof state;
@@ -69,7 +69,7 @@ function readBase(path: string, field: string): { spec: TrainingSpec; vocabSize:
   } catch (err) {
     throw new SpecError(field, `the checkpoint's header does not describe a model this server can build: ${(err as Error).message}`);
   }
-  if (!canGenerate(spec.model.architecture)) throw new SpecError(field, `the base is a ${spec.model.architecture} model, which cannot generate a response; align a model that generates`);
+  if (!architectureGenerates(spec.model.architecture, registry)) throw new SpecError(field, `the base is a ${spec.model.architecture} model, which cannot generate a response; align a model that generates`);
   return { spec, vocabSize };
 }
 

@@ -15,7 +15,8 @@ import { crossSiteGuard } from './cross-site.ts';
 import { serveDashboard } from './dashboard.ts';
 import { registerEvalRoutes } from './eval-routes.ts';
 import type { EvalService } from './evals.ts';
-import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
+import type { JobQueue } from './job-queue.ts';
+import { JobConflictError, JobNotFoundError } from './jobs.ts';
 import { downsampleMetrics } from './metric-downsampling.ts';
 import { openApiDocument } from './openapi.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
@@ -23,7 +24,8 @@ import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobSto
 export interface AppContext {
   config: ServerConfig;
   store: JobStore;
-  jobs: JobManager;
+  /** The queue backend: embedded (this process's workers) or Redis (workers on any machine). */
+  jobs: JobQueue;
   completions: CompletionService;
   /** Evaluations of finished jobs' checkpoints (eval-routes.ts). */
   evals: EvalService;
@@ -101,7 +103,7 @@ export function createApp(ctx: AppContext): Hono {
     c.json({
       status: 'ok',
       runtime: ctx.runtime,
-      jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') },
+      jobs: { backend: jobs.backend, running: jobs.runningCount, queued: store.countWithStatus('queued') },
       completions: { requests: completions.requestsInFlight, generations: completions.generationsInFlight },
     }),
   );
@@ -113,7 +115,9 @@ export function createApp(ctx: AppContext): Hono {
         name: p.name,
         description: p.description,
         config: p.configSchema.describe,
-        ...(p.kind === 'objective' && { architectures: p.architectures, specialTokens: p.specialTokens }),
+        ...(p.kind === 'objective' && { produces: p.produces, architectures: registry.pairedArchitectures(p), specialTokens: p.specialTokens }),
+        ...(p.kind === 'positional-encoding' && { positionDims: p.positionDims, architectures: registry.pairedArchitectures(p) }),
+        ...(p.kind === 'architecture' && { consumes: p.consumes }),
       })),
     }),
   );
@@ -137,7 +141,7 @@ export function createApp(ctx: AppContext): Hono {
     const admitted = isAlignmentSpec(spec)
       ? await admitAlignmentJob(spec, id, registry, config, finishedModelOf)
       : pretrainingAdmission(await admitJob(spec, id, registry, config));
-    return c.json(presentJob(jobs.submit(id, spec, admitted), true), 201, { Location: `/v1/jobs/${id}` });
+    return c.json(presentJob(await jobs.submit(id, spec, admitted), true), 201, { Location: `/v1/jobs/${id}` });
   });
 
   /** The model an alignment job starts from: a completed (or gate-stopped) job's newest intact checkpoint. */
@@ -164,8 +168,8 @@ export function createApp(ctx: AppContext): Hono {
 
   app.get('/v1/jobs/:id', (c) => c.json(presentJob(requireJob(store, c.req.param('id')), true)));
 
-  app.post('/v1/jobs/:id/cancel', (c) => c.json(presentJob(jobs.cancel(c.req.param('id')), true), 202));
-  app.post('/v1/jobs/:id/resume', (c) => c.json(presentJob(jobs.resume(c.req.param('id')), true), 202));
+  app.post('/v1/jobs/:id/cancel', async (c) => c.json(presentJob(await jobs.cancel(c.req.param('id')), true), 202));
+  app.post('/v1/jobs/:id/resume', async (c) => c.json(presentJob(await jobs.resume(c.req.param('id')), true), 202));
 
   app.delete('/v1/jobs/:id', async (c) => {
     const id = c.req.param('id');

@@ -115,6 +115,11 @@ describe('backward kernels match central finite differences (float64)', () => {
     expect(err).toBeLessThan(TOL);
   });
 
+  it('elementwise multiply: da = dy ⊙ b, db = dy ⊙ a', () => {
+    const err = gradCheck([t([4, 3, 5]), t([4, 3, 5])], ([a, b]) => f64.mul(a, b), ([a, b], dy) => [f64.mul(dy, b), f64.mul(dy, a)], rng);
+    expect(err).toBeLessThan(TOL);
+  });
+
   it('cross-entropy with a loss mask (mean over unmasked rows)', () => {
     const targets = f64.fromArray(new Int32Array([2, 0, 4, 1, 3]), [5]);
     const lossMask = f64.fromArray(new Float32Array([1, 0, 1, 1, 0]), [5]);

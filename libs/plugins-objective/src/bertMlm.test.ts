@@ -9,7 +9,7 @@ import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type Packed
 const sentences = sotuSentences(30);
 
 function batcher(seed = 1) {
-  const context = byteContext(bertMlm.specialTokens, { batchSize: 16, seqLen: 256, architecture: 'encoder' });
+  const context = byteContext(bertMlm.specialTokens, { batchSize: 16, seqLen: 256, form: 'single-stack' });
   return { context, batcher: bertMlm.createBatcher(bertMlm.configSchema.parse({}, 'objective'), context, arrayStream(sentences), new Rng(seed)) };
 }
 

@@ -20,7 +20,7 @@ export const bertMlm: ObjectivePlugin<BertMlmConfig> = {
   name: 'bert-mlm',
   description: 'BERT masked LM: 15% of tokens predicted bidirectionally; 80% [MASK], 10% random, 10% unchanged.',
   configSchema: bertMlmConfigSchema,
-  architectures: ['encoder'],
+  produces: { forms: ['single-stack'], positionDims: 1, masks: ['bidirectional'] },
   specialTokens: ['MASK'],
   createBatcher(config, context, documents, rng) {
     const name = 'bert-mlm';

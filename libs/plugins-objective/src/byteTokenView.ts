@@ -1,4 +1,4 @@
-import type { ObjectiveContext } from '@unilab/core';
+import type { BatchForm, ObjectiveContext } from '@unilab/core';
 
 /**
  * The byte-level token view used by the tests and by `unilab preview`: bytes are ids 0..255, then eos, pad and the
@@ -10,10 +10,10 @@ export function byteTokenIds(specialTokens: readonly string[]): Record<string, n
   return ids;
 }
 
-/** An objective context over the byte-level view, for the given batch shape and architecture. */
+/** An objective context over the byte-level view, for the given batch shape and form. */
 export function byteContext(
   specialTokens: readonly string[],
-  shape: { batchSize: number; seqLen: number; encoderLen?: number; architecture: string },
+  shape: { batchSize: number; seqLen: number; encoderLen?: number; form: BatchForm },
 ): ObjectiveContext {
   const ids = byteTokenIds(specialTokens);
   return { ...shape, vocabSize: 256 + Object.keys(ids).length, specialTokens: ids };

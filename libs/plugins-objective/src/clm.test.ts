@@ -6,7 +6,7 @@ import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments } from './testing/realText.ts';
 
 const documents = sotuDocuments(3).map((doc, i) => doc.subarray(0, 300 + 97 * i));
-const context = byteContext(clm.specialTokens, { batchSize: 3, seqLen: 128, architecture: 'decoder' });
+const context = byteContext(clm.specialTokens, { batchSize: 3, seqLen: 128, form: 'single-stack' });
 const { eos, pad } = context.specialTokens;
 
 function batcher(seed = 1) {

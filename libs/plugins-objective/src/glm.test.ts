@@ -12,7 +12,7 @@ import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type Packed
 const documents = sotuDocuments(40);
 
 function batcher(config: Record<string, unknown>, seqLen = 512, seed = 1) {
-  const context = byteContext(glm.specialTokens, { batchSize: 16, seqLen, architecture: 'glm' });
+  const context = byteContext(glm.specialTokens, { batchSize: 16, seqLen, form: 'single-stack' });
   return { context, batcher: glm.createBatcher(glm.configSchema.parse(config, 'objective'), context, arrayStream(documents), new Rng(seed)) as PackingBatcher };
 }
 
@@ -125,7 +125,7 @@ describe('glm', () => {
   });
 
   it('short documents get one shortened span instead of crashing or looping', () => {
-    const context = byteContext(glm.specialTokens, { batchSize: 2, seqLen: 32, architecture: 'glm' });
+    const context = byteContext(glm.specialTokens, { batchSize: 2, seqLen: 32, form: 'single-stack' });
     const tiny = [Int32Array.from([72]), Int32Array.from([72, 105]), Int32Array.from([72, 105, 33])];
     const b = glm.createBatcher(glm.configSchema.parse({ poissonLambda: 30, maxSpanLength: 39 }, 'objective'), context, arrayStream(tiny), new Rng(1)) as PackingBatcher;
     for (const segment of segmentsOf(b.next())) {

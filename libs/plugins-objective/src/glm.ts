@@ -127,7 +127,7 @@ export const glm: ObjectivePlugin<GlmConfig> = {
   name: 'glm',
   description: 'GLM blank infilling: Poisson(3) spans over 15% of tokens, shuffled, [sop]/[eop], 2D positions; sMASK/gMASK variants.',
   configSchema: glmConfigSchema,
-  architectures: ['glm'],
+  produces: { forms: ['single-stack'], positionDims: 2, masks: ['prefix'] },
   specialTokens: ['MASK', 'sMASK', 'gMASK', 'sop', 'eop'],
   createBatcher(config, context, documents, rng) {
     const name = 'glm';

@@ -37,7 +37,7 @@ export interface PackingLayout {
  * same segment id, so each decoder example cross-attends only to its own encoder example (T5's packing).
  */
 export function createPackingBatcher(
-  plugin: Pick<ObjectivePlugin<never>, 'name' | 'architectures'>,
+  plugin: Pick<ObjectivePlugin<never>, 'name' | 'produces'>,
   context: ObjectiveContext,
   documents: DocumentStream,
   seedRng: Rng,
@@ -45,9 +45,9 @@ export function createPackingBatcher(
   makeExample: ExampleMaker,
 ): PackingBatcher {
   const objective = plugin.name;
-  // The registry refuses such pairs at spec validation; this guards direct callers too.
-  if (!plugin.architectures.includes(context.architecture))
-    throw new Error(`${objective}: architecture "${context.architecture}" is not supported; use one of ${plugin.architectures.join(', ')}`);
+  // Spec validation refuses such pairs; this guards direct callers too.
+  if (!plugin.produces.forms.includes(context.form))
+    throw new Error(`${objective}: makes ${plugin.produces.forms.join(' or ')} batches, not ${context.form}`);
   const { batchSize, seqLen } = context;
   const encoderLen = layout.encoder ? (context.encoderLen ?? 0) : 0;
   if (layout.encoder && encoderLen <= 0)

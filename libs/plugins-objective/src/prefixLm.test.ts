@@ -5,11 +5,12 @@ import { expectBatchContract } from './testing/batchContract.ts';
 import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuSentences } from './testing/realText.ts';
 import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
+import { formOf } from './testing/forms.ts';
 
 const sentences = sotuSentences(30);
 
 function batcher(architecture: string, seed = 1) {
-  const context = byteContext(prefixLm.specialTokens, { batchSize: 16, seqLen: 192, encoderLen: 160, architecture });
+  const context = byteContext(prefixLm.specialTokens, { batchSize: 16, seqLen: 192, encoderLen: 160, form: formOf(architecture) });
   return { context, batcher: prefixLm.createBatcher({}, context, arrayStream(sentences), new Rng(seed)) };
 }
 

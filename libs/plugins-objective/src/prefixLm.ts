@@ -17,7 +17,7 @@ export const prefixLm: ObjectivePlugin<PrefixLmConfig> = {
   name: 'prefixlm',
   description: 'Prefix LM: split a piece at a uniformly random point; predict the suffix from the bidirectional prefix.',
   configSchema: prefixLmConfigSchema,
-  architectures: ['prefix-lm', 'decoder', 'unilm', 'encoder-decoder'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['prefix'] },
   specialTokens: [],
   createBatcher(_config, context, documents, rng) {
     const name = 'prefixlm';
@@ -38,8 +38,8 @@ export const prefixLm: ObjectivePlugin<PrefixLmConfig> = {
     });
   },
   // The prefix, ended by eos as in training, is the input; the continuation is the target.
-  inference(_config, architecture) {
-    const layout = seq2seqLayout(architecture, [], ['eos'], []);
+  inference(_config, form) {
+    const layout = seq2seqLayout(form, [], ['eos'], []);
     return { lm: layout, seq2seq: layout };
   },
 };

@@ -7,11 +7,12 @@ import { byteContext } from './byteTokenView.ts';
 import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { arrayStream, sotuSentences } from './testing/realText.ts';
 import { expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
+import { formOf } from './testing/forms.ts';
 
 const sentences = sotuSentences(30);
 
 function batcher(architecture: string, seed = 1) {
-  const context = byteContext(sclm.specialTokens, { batchSize: 16, seqLen: 256, encoderLen: 256, architecture });
+  const context = byteContext(sclm.specialTokens, { batchSize: 16, seqLen: 256, encoderLen: 256, form: formOf(architecture) });
   const config = sclm.configSchema.parse({}, 'objective');
   return { context, batcher: sclm.createBatcher(config, context, arrayStream(sentences), new Rng(seed)) as PackingBatcher };
 }

@@ -24,7 +24,7 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
   name: 'sclm',
   description: 'SCLM: per example, causal LM or T5 span corruption (50/50 by default).',
   configSchema: sclmConfigSchema,
-  architectures: ['decoder', 'prefix-lm', 'unilm', 'encoder-decoder'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['causal', 'prefix'] },
   specialTokens: sentinelTokenNames,
   createBatcher(config, context, documents, rng) {
     const name = 'sclm';
@@ -38,7 +38,7 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
         if (example) bump(counts, 'spanCorruptionExamples');
         return example;
       }
-      if (form === 'decoder') {
+      if (form === 'single-stack') {
         bump(counts, 'causalExamples');
         return causalPiece(reader, space.decoder, eos);
       }
@@ -53,10 +53,10 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
   },
   // LM: its causal half (on encoder-decoder the decoder continues while the encoder reads eos); seq2seq and
   // infilling: its span-corruption half, the input seen bidirectionally.
-  inference(_config, architecture) {
+  inference(_config, form) {
     return {
-      lm: architecture === 'encoder-decoder' ? { kind: 'decoder-lm', encoderInput: ['eos'] } : { kind: 'causal' },
-      seq2seq: trailingSpanLayout(architecture, []),
+      lm: form === 'encoder-decoder' ? { kind: 'decoder-lm', encoderInput: ['eos'] } : { kind: 'causal' },
+      seq2seq: trailingSpanLayout(form, []),
       infilling: { kind: 'sentinels', inputPrefix: [] },
     };
   },

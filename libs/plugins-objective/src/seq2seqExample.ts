@@ -1,4 +1,4 @@
-import type { ContinuationLayout, ObjectiveContext } from '@unilab/core';
+import type { BatchForm, ContinuationLayout, ObjectiveContext } from '@unilab/core';
 import { countingPositions, type Example, type RowSpace } from './example.ts';
 
 /**
@@ -8,15 +8,15 @@ import { countingPositions, type Example, type RowSpace } from './example.ts';
  * - encoder-decoder: the encoder reads the inputs, the decoder reads the targets shifted right behind a start token
  *   (pad, as in T5) and predicts them.
  */
-export type Seq2SeqForm = 'decoder' | 'encoder-decoder';
+export type Seq2SeqForm = BatchForm;
 
 export function seq2seqForm(context: ObjectiveContext): Seq2SeqForm {
-  return context.architecture === 'encoder-decoder' ? 'encoder-decoder' : 'decoder';
+  return context.form;
 }
 
 /**
  * One example from an input/target pair.
- *   decoder:          tokens  = inputs ++ targets[:-1], targets shifted left by one, loss from the last input on,
+ *   single-stack:     tokens  = inputs ++ targets[:-1], targets shifted left by one, loss from the last input on,
  *                     prefixEnd = |inputs|
  *   encoder-decoder:  encoder = inputs; tokens = [pad] ++ targets[:-1]; loss on every target; causal decoder
  */
@@ -49,16 +49,16 @@ export function seq2seqFits(inputs: number, targets: number, form: Seq2SeqForm, 
 }
 
 /**
- * The inference layout of an input → target objective in the form it trained `architecture` (see
- * seq2seqExample): decoder-only reads the input as a bidirectional prefix, encoder-decoder through its encoder.
+ * The inference layout of an input → target objective in the form it trained with (see seq2seqExample): a single
+ * stack reads the input as a bidirectional prefix, an encoder-decoder through its encoder.
  */
 export function seq2seqLayout(
-  architecture: string,
+  form: BatchForm,
   inputPrefix: readonly string[],
   inputSuffix: readonly string[],
   targetPrefix: readonly string[],
 ): ContinuationLayout {
-  return architecture === 'encoder-decoder'
+  return form === 'encoder-decoder'
     ? { kind: 'encoder', inputPrefix, inputSuffix, targetPrefix }
     : { kind: 'prefix', inputPrefix, inputSuffix, targetPrefix, glm2d: false };
 }

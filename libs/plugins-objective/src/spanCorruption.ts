@@ -1,4 +1,4 @@
-import type { ContinuationLayout, Rng } from '@unilab/core';
+import type { BatchForm, ContinuationLayout, Rng } from '@unilab/core';
 import type { DocumentReader } from './documentReader.ts';
 import type { Example, RowSpace } from './example.ts';
 import type { ObjectiveCounts } from './packing.ts';
@@ -159,6 +159,6 @@ export function nextSpanCorruptionExample(
  * last kept run be empty), so the input is the text, the first sentinel and eos, and the target starts with the
  * sentinel. `inputPrefix` is UL2's mode token.
  */
-export function trailingSpanLayout(architecture: string, inputPrefix: readonly string[]): ContinuationLayout {
-  return seq2seqLayout(architecture, inputPrefix, [sentinelTokenNames[0], 'eos'], [sentinelTokenNames[0]]);
+export function trailingSpanLayout(form: BatchForm, inputPrefix: readonly string[]): ContinuationLayout {
+  return seq2seqLayout(form, inputPrefix, [sentinelTokenNames[0], 'eos'], [sentinelTokenNames[0]]);
 }

@@ -7,11 +7,12 @@ import { byteContext } from './byteTokenView.ts';
 import { arrayStream, sotuDocuments, sotuSentences } from './testing/realText.ts';
 import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
+import { formOf } from './testing/forms.ts';
 
 const sentences = sotuSentences(30);
 
 function batcher(architecture: string, shape: { batchSize: number; seqLen: number; encoderLen?: number }, documents = sentences, seed = 1) {
-  const context = byteContext(spanCorruption.specialTokens, { ...shape, architecture });
+  const context = byteContext(spanCorruption.specialTokens, { ...shape, form: formOf(architecture) });
   const config = spanCorruption.configSchema.parse({}, 'objective');
   return { context, batcher: spanCorruption.createBatcher(config, context, arrayStream(documents), new Rng(seed)) };
 }

@@ -20,7 +20,7 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
   name: 'span-corruption',
   description: 'T5 span corruption: 15% of tokens in spans of mean length 3 replaced by sentinels; targets are the spans.',
   configSchema: spanCorruptionConfigSchema,
-  architectures: ['encoder-decoder', 'decoder', 'prefix-lm', 'unilm'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['prefix'] },
   specialTokens: sentinelTokenNames,
   // T5 §3.1.4 / random_spans_helper: 512 inputs need 114 target positions at the default (0.15, 3).
   decoderLength: (config, encoderLen) => spanCorruptionDecoderLength(encoderLen, config),
@@ -37,8 +37,8 @@ export const spanCorruption: ObjectivePlugin<SpanCorruptionConfig> = {
       nextSpanCorruptionExample(reader, space, config, tokens, form, rng, counts, name),
     );
   },
-  inference(_config, architecture) {
-    const continuation = trailingSpanLayout(architecture, []);
+  inference(_config, form) {
+    const continuation = trailingSpanLayout(form, []);
     return { lm: continuation, seq2seq: continuation, infilling: { kind: 'sentinels', inputPrefix: [] } };
   },
 };

@@ -7,6 +7,7 @@ import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
 import { arrayStream, sotuDocuments, sotuSentences } from './testing/realText.ts';
 import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
 import { denoiserLabel, ul2, UL2_DENOISERS, type Ul2Denoiser } from './ul2.ts';
+import { formOf } from './testing/forms.ts';
 
 const documents = sotuDocuments(40);
 const sentences = sotuSentences(30);
@@ -19,7 +20,7 @@ function batcher(
   corpus = documents,
   sequentialSplit = 'uniform',
 ) {
-  const context = byteContext(ul2.specialTokens, { ...shape, architecture });
+  const context = byteContext(ul2.specialTokens, { ...shape, form: formOf(architecture) });
   const config = ul2.configSchema.parse({ denoisers, sequentialSplit }, 'objective');
   return { context, batcher: ul2.createBatcher(config, context, arrayStream(corpus), new Rng(seed)) as PackingBatcher };
 }

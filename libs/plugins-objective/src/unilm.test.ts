@@ -10,12 +10,12 @@ import { unilm, type UnilmMode } from './unilm.ts';
 const sentences = sotuSentences(30);
 
 function batcher(seed = 1) {
-  const context = byteContext(unilm.specialTokens, { batchSize: 16, seqLen: 256, architecture: 'unilm' });
+  const context = byteContext(unilm.specialTokens, { batchSize: 16, seqLen: 256, form: 'single-stack' });
   return { context, batcher: unilm.createBatcher(unilm.configSchema.parse({}, 'objective'), context, arrayStream(sentences), new Rng(seed)) as PackingBatcher };
 }
 
 function encoderDecoderBatcher(seed = 1, documents = sentences, seqLen = 256) {
-  const context = byteContext(unilm.specialTokens, { batchSize: 16, seqLen, encoderLen: seqLen, architecture: 'encoder-decoder' });
+  const context = byteContext(unilm.specialTokens, { batchSize: 16, seqLen, encoderLen: seqLen, form: 'encoder-decoder' });
   return { context, batcher: unilm.createBatcher(unilm.configSchema.parse({}, 'objective'), context, arrayStream(documents), new Rng(seed)) as PackingBatcher };
 }
 
@@ -107,7 +107,7 @@ describe('unilm', () => {
   });
 
   it('right-to-left reverses the example: each position sees the original text to its right', () => {
-    const context = byteContext(unilm.specialTokens, { batchSize: 1, seqLen: 16, architecture: 'unilm' });
+    const context = byteContext(unilm.specialTokens, { batchSize: 1, seqLen: 16, form: 'single-stack' });
     const config = unilm.configSchema.parse({ bidirectionalRate: 0, seq2seqRate: 0, leftToRightRate: 0, rightToLeftRate: 1 }, 'objective');
     const text = Int32Array.from(new TextEncoder().encode('abcdefghij'));
     const batch = unilm.createBatcher(config, context, arrayStream([text]), new Rng(2)).next();
@@ -155,7 +155,7 @@ describe('unilm (encoder-decoder)', () => {
     const text = Array.from(utf8Tokens('The abundant fruits of another year have blessed our country with plenty.'));
     const only = (mode: UnilmMode) => {
       const rates = { bidirectionalRate: 0, seq2seqRate: 0, leftToRightRate: 0, rightToLeftRate: 0, [RATE_FIELDS[mode]]: 1 };
-      const context = byteContext(unilm.specialTokens, { batchSize: 1, seqLen: 128, encoderLen: 128, architecture: 'encoder-decoder' });
+      const context = byteContext(unilm.specialTokens, { batchSize: 1, seqLen: 128, encoderLen: 128, form: 'encoder-decoder' });
       const [first] = segmentsOf(unilm.createBatcher(unilm.configSchema.parse(rates, 'objective'), context, arrayStream([Int32Array.from(text)]), new Rng(1)).next());
       return first;
     };

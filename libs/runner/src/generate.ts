@@ -70,9 +70,17 @@ export class GenerationOptionError extends Error {
   }
 }
 
-/** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
-export function canGenerate(architecture: string): boolean {
-  return architecture !== 'encoder';
+/**
+ * Whether a model can generate: one whose architecture honours no causal mask (a bidirectional encoder alone)
+ * predicts no next token. Without a presentation it cannot tell; generationLayout then says what is missing.
+ */
+export function canGenerate(loaded: LoadedModel): boolean {
+  return loaded.presentation?.consumes.masks.includes('causal') ?? true;
+}
+
+/** Whether models of this architecture can generate, asked of its plugin's declaration before any model is built. */
+export function architectureGenerates(architecture: string, registry: PluginRegistry): boolean {
+  return registry.architecture(architecture).consumes.masks.includes('causal');
 }
 
 /**
@@ -92,7 +100,7 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
   const lead = presentation.modes[mode];
   if (!lead) throw new GenerationOptionError('mode', `mode "${mode}": expected one of ${Object.keys(presentation.modes).join(', ')}`);
   const layout: ContinuationLayout =
-    model.architecture === 'encoder-decoder'
+    presentation.consumes.form === 'encoder-decoder'
       ? { kind: 'encoder', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [] }
       : { kind: 'prefix', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [], glm2d: false };
   const ids: Record<string, number> = {};
@@ -120,7 +128,7 @@ export function stopToken(presented: Presented<ContinuationLayout>, tokenizer: T
  */
 export async function generate(loaded: LoadedModel, prompt: Prompt, options: GenerateOptions): Promise<string> {
   const { model, tokenizer, backend, seqLen } = loaded;
-  if (!canGenerate(model.architecture))
+  if (!canGenerate(loaded))
     throw new Error(`cannot sample from architecture "${model.architecture}": a bidirectional encoder predicts no next token; train a decoding architecture`);
   const presented = generationLayout(loaded, options.mode);
   const stop = stopToken(presented, tokenizer);

@@ -112,16 +112,16 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
-  if (spec.train.decoderLen !== undefined && spec.model.architecture !== 'encoder-decoder')
-    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const architecture = registry.architecture(spec.model.architecture);
+  if (spec.train.decoderLen !== undefined && architecture.consumes.form !== 'encoder-decoder')
+    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
   const encoding = chosenPositionalEncoding(archConfig);
   if (encoding)
     checkPositionalEncoding(
       encoding,
-      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention },
+      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention, positionDims: architecture.consumes.positionDims },
       registry.ofKind('positional-encoding'),
       'spec.model.config.positionalEncoding',
     );
@@ -133,7 +133,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
  * padding an L-token target would never fill (T5 §3.1.4: 512 inputs, 114 targets).
  */
 export function rowShape(spec: TrainingSpec, registry: PluginRegistry): { seqLen: number; encoderLen?: number } {
-  if (spec.model.architecture !== 'encoder-decoder') return { seqLen: spec.train.seqLen };
+  if (registry.architecture(spec.model.architecture).consumes.form !== 'encoder-decoder') return { seqLen: spec.train.seqLen };
   const decoderLen = spec.train.decoderLen ?? objectiveDecoderLength(spec.objective, registry, spec.train.seqLen);
   return { seqLen: decoderLen, encoderLen: spec.train.seqLen };
 }
@@ -146,7 +146,7 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: To
     encoderLen: shape.encoderLen ?? spec.train.seqLen,
     vocabSize: tokenizer.vocabSize,
     specialTokens: tokenizer.specialTokens,
-    architecture: spec.model.architecture,
+    form: registry.architecture(spec.model.architecture).consumes.form,
   };
   return createObjectiveBatcher(spec.objective, registry, context, documents, seed);
 }

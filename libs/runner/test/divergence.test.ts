@@ -13,7 +13,7 @@ async function trainedThreeSteps(backend: Backend) {
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const optimizer = new AdamW(backend, model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 });
   const documents = (await readSotu()).slice(0, 3).map((d) => tokenizer.encode(d.text));
-  const context = { batchSize: 4, seqLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+  const context = { batchSize: 4, seqLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
   const batcher = clm.createBatcher({}, context, createDocumentStream(documents, 1), new Rng(1));
   const schedule = { kind: 'constant' as const, maxLr: 3e-3, minLr: 3e-3, warmupSteps: 0, totalSteps: 100, decayFraction: 0 };
   const trainer = new Trainer(backend, model, optimizer, batcher, schedule, 2);

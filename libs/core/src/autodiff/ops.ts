@@ -113,6 +113,18 @@ export function add(tape: Tape, a: Var, b: Var): Var {
   });
 }
 
+/**
+ * Elementwise product a ⊙ b of two same-shaped values: gates (GLU variants), position-dependent scales (xPos,
+ * Sun et al. 2022, "A Length-Extrapolatable Transformer", scales the query at n by ζ^n and the key at m by ζ^-m). d(a⊙b) = dy⊙b da + dy⊙a db.
+ */
+export function mul(tape: Tape, a: Var, b: Var): Var {
+  const be = tape.backend;
+  return tape.record('mul', be.mul(a.value, b.value), [a, b], (dy) => {
+    if (a.requiresGrad) tape.accumulate(a, be.mul(dy, b.value));
+    if (b.requiresGrad) tape.accumulate(b, be.mul(dy, a.value));
+  });
+}
+
 /** y = c·x for a constant c (LoRA's alpha / r). dx = c·dy. */
 export function scale(tape: Tape, x: Var, c: number): Var {
   const be = tape.backend;

@@ -74,6 +74,8 @@ export interface Backend {
   add(a: Tensor, b: Tensor): Tensor;
   /** dst += src, in place (gradient accumulation). */
   addInPlace(dst: Tensor, src: Tensor): void;
+  /** a * b elementwise (same size): gates and position-dependent scales; the backward is two more of it. */
+  mul(a: Tensor, b: Tensor): Tensor;
   /** x * s as a new tensor. */
   scale(x: Tensor, s: number): Tensor;
   /** x * s[0] as a new tensor, with the scalar s: [1] read on the device (no readback). */

@@ -1,6 +1,7 @@
 import type { ArchitecturePlugin } from './architecture.ts';
+import { productionMismatch } from './capabilities.ts';
 import type { ObjectivePlugin } from './objective.ts';
-import type { PositionalEncodingPlugin } from './positional-encoding.ts';
+import { encodingMismatch, type PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any>;
 
@@ -48,9 +49,24 @@ export class PluginRegistry {
     return [...(this.byKind.get(kind)?.values() ?? [])] as Extract<AnyPlugin, { kind: K }>[];
   }
 
+  /**
+   * The registered architectures an objective can train or an encoding can serve, derived from what each declares
+   * (capabilities.ts): built-in and configured plugins alike.
+   */
+  pairedArchitectures(plugin: ObjectivePlugin<any> | PositionalEncodingPlugin<any>): string[] {
+    return this.ofKind('architecture')
+      .filter((a) => (plugin.kind === 'objective' ? objectiveMismatch(plugin, a) : encodingMismatch(plugin, { positionDims: a.consumes.positionDims, attention: a.attention })) === null)
+      .map((a) => a.name);
+  }
+
   private get(kind: AnyPlugin['kind'], name: string): AnyPlugin {
     const p = this.byKind.get(kind)?.get(name);
     if (!p) throw new Error(`unknown ${kind} "${name}"; registered: ${this.names(kind).join(', ') || 'none'}`);
     return p;
   }
+}
+
+/** Why an objective's batches cannot train an architecture's model, or null when they can. */
+export function objectiveMismatch(objective: ObjectivePlugin<any>, architecture: ArchitecturePlugin<any>): string | null {
+  return productionMismatch(objective.produces, architecture.consumes);
 }

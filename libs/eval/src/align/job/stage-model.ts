@@ -1,6 +1,6 @@
 import { decodeCheckpoint, type Backend, type NamedTensor, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
-import { buildModel, canGenerate, createBackend, loadedModel, parseTrainingSpec, readFileBytes, type LoadedModel } from '@unilab/runner';
+import { architectureGenerates, buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, type LoadedModel } from '@unilab/runner';
 import { isAdapter, isLora, isNorm } from '../../finetune/methods.ts';
 import type { StageTuning } from './align-job-spec.ts';
 
@@ -25,7 +25,7 @@ export async function loadStageModel(path: string, registry: PluginRegistry, tun
   const state = checkpoint.state as unknown as { spec?: unknown; tokenizer?: Record<string, unknown>; tuning?: TuningModules };
   if (!state.spec || !state.tokenizer) throw new Error(`checkpoint ${path} is not a model checkpoint (no spec and tokenizer in its header)`);
   const spec = parseTrainingSpec(state.spec);
-  if (!canGenerate(spec.model.architecture)) throw new Error(`checkpoint ${path} holds a ${spec.model.architecture} model, which cannot generate a response`);
+  if (!architectureGenerates(spec.model.architecture, registry)) throw new Error(`checkpoint ${path} holds a ${spec.model.architecture} model, which cannot generate a response`);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
   const tensors = mergedTensors(checkpoint.tensors, state.tuning, path);
   const kept = state.tuning?.adapters;
