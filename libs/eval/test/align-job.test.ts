@@ -89,6 +89,25 @@ describe('alignment job runner', () => {
     expect(loaded.model.params.some((p) => p.name.endsWith('.lora_a'))).toBe(true);
   });
 
+  it("PPO's KL budget ends its stage early and visibly: the iteration that crossed it says so, the job completes at the step it reached", async () => {
+    const base = await tinyBase();
+    const job = pipeline(base);
+    // Iteration 1 samples from policy = reference (KL exactly 0) and updates; the first later iteration whose sampled
+    // KL is positive crosses a tiny budget.
+    Object.assign(job.stages[2].options, { iterations: 8, klBudget: 1e-9 });
+    const events: AlignmentJobEvent[] = [];
+    const outcome = await runAlignmentJob({ job, base, outDir: join(await tempDir(), 'budget'), registry, onEvent: (e) => events.push(e) });
+    const ppoSteps = events.filter((e) => e.type === 'step' && e.stage === 2) as Record<string, unknown>[];
+    const last = ppoSteps.at(-1)!;
+    expect(ppoSteps[0].kl).toBe(0);
+    expect(ppoSteps.length).toBeLessThan(8);
+    expect(last.kl as number).toBeGreaterThan(1e-9);
+    expect(last.stopped).toMatch(new RegExp(`exceeds the budget 1e-9 at iteration ${last.step}: .* the run stops`));
+    expect(ppoSteps.slice(0, -1).every((s) => s.stopped === undefined && (s.kl as number) <= 1e-9)).toBe(true);
+    expect(events.find((e) => e.type === 'stage-complete' && e.stage === 2)).toMatchObject({ globalStep: 8 + (last.step as number) });
+    expect(outcome).toMatchObject({ status: 'completed', globalStep: 8 + (last.step as number) });
+  });
+
   it('refuses stage orders no pipeline has, naming spec.stages', () => {
     const spec = (stages: unknown[]) => ({ kind: 'align', base: { checkpoint: 'x' }, data: { generate: {} }, stages });
     expect(() => parseAlignmentJobSpec(spec([{ kind: 'dpo' }]))).toThrow(/spec.stages: stages dpo: every pipeline starts with sft/);
