@@ -34,8 +34,8 @@ const option = (name: string, fallback: number) => {
   if (!Number.isInteger(v) || v < 0) throw new Error(`${name} must be a non-negative integer, got ${argv[i + 1]}`);
   return v;
 };
-const warmupSteps = option('--warmup', quick ? 1 : 2);
-const timedSteps = option('--steps', quick ? 2 : 4);
+const warmupSteps = option('--warmup', 1);
+const timedSteps = option('--steps', quick ? 2 : 3);
 if (timedSteps < 1) throw new Error('--steps must be at least 1');
 const threads = benchSmall.threads;
 const root = fileURLToPath(new URL('..', import.meta.url));
