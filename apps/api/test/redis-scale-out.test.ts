@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient } from '../src/client.ts';
-import { TOKEN, killServer, makeDataDir, removeTempDirs, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, killServer, makeDataDir, removeTempDirs, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 import { freePort, redisAvailable, runCli, startApi, startRedis, startWorker, type WorkerProcess } from './redis-cluster.ts';
 
 // The Redis backend end to end: a real redis-server, `unilab serve --redis` and `unilab worker` processes sharing
@@ -57,7 +57,9 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
     }
   });
 
-  it('a submitted job trains on a worker, its events reach the API\'s SSE; a cancel stops it on the worker and a resume continues it on one', async () => {
+  it('a submitted job trains on a worker, its events reach every API instance\'s SSE alike; a cancel stops it on the worker and a resume continues it on one', async () => {
+    // A second API instance (in this process) on the same Redis: it streams the same events with the same ids.
+    const second = await startTestServer(dataDir, { redis });
     const job = await api.client.submit(tinySpec({ name: 'on-a-worker', train: { steps: 100, checkpointEvery: 10 } }));
     // Cancel once it has trained a little: the request reaches the worker over pub/sub, which checkpoints and stops.
     await waitForJob(() => api.client.job(job.id), (j) => j.step >= 15, 60_000);
@@ -65,6 +67,7 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
     const cancelled = await waitForJob(() => api.client.job(job.id), (j) => j.status === 'cancelled', 60_000);
     expect(cancelled.step).toBeLessThan(100);
     await api.client.resume(job.id);
+    const onSecond = eventsOf(second.client, job.id);
     const events = await eventsOf(api.client, job.id);
     const done = await api.client.job(job.id);
     expect(done.status).toBe('completed');
@@ -82,6 +85,10 @@ describe.skipIf(!available)('the Redis backend (BullMQ): jobs on worker processe
     expect(checkpoints.at(-1)!.path).toMatch(/step-0*100\.safetensors$/);
     expect(existsSync(`${dataDir}/${checkpoints.at(-1)!.path}`)).toBe(true);
     expect((await (await fetch(`${api.url}/healthz`)).json()).jobs).toMatchObject({ backend: 'redis', running: 0, queued: 0 });
+    const seenBySecond = await onSecond;
+    await second.server.close();
+    const shape = (list: typeof events) => list.map((e) => [e.seq, e.type, e.data.globalStep ?? e.data.status ?? null]);
+    expect(shape(seenBySecond)).toEqual(shape(events));
   });
 
   it('a sweep\'s cells spread over the workers, and an API killed mid-sweep and restarted loses nothing', async () => {

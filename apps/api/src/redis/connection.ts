@@ -38,3 +38,16 @@ export function connectRedis(url: string): Redis {
   });
   return redis;
 }
+
+/** Whoever cannot reach Redis at start refuses to start (naming the setting), rather than run and do nothing. */
+export async function reachable(redis: Redis, url: string, setting: string, timeoutMs = 10_000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([redis.ping(), new Promise((_, fail) => (timer = setTimeout(() => fail(new Error(`no answer in ${timeoutMs / 1000} s`)), timeoutMs)))]);
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`${setting}: cannot reach Redis at ${new URL(url).host} (${(err as Error).message}); start redis-server there or fix the URL`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

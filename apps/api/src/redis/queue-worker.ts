@@ -6,7 +6,7 @@ import type { AlignmentJobOutcome } from '@unilab/eval';
 import type { JobOutcome } from '@unilab/runner';
 import type { JobStatus, JobUpdate } from '../store.ts';
 import type { FromWorker, WorkerHandle } from '../worker-protocol.ts';
-import { REDIS_KEYS, connectRedis } from './connection.ts';
+import { REDIS_KEYS, connectRedis, reachable } from './connection.ts';
 import { appendToLog, type LogEntry } from './event-log.ts';
 import { acquireJobLease } from './job-lease.ts';
 import { onThisMachine, type TrainJob } from './train-job.ts';
@@ -59,6 +59,7 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
   await writeFile(join(options.scratchDir, 'worker.json'), JSON.stringify({ name: options.name, pid: process.pid, host: hostname(), dataDir: options.dataDir, startedAt: now() }, null, 2));
 
   const redis = connectRedis(options.redisUrl);
+  await reachable(redis, options.redisUrl, '--redis');
   const subscriber = connectRedis(options.redisUrl);
   const graceMs = new Map<string, number>();
   const log = (entry: LogEntry) => appendToLog(redis, entry);
@@ -121,7 +122,9 @@ export async function startQueueWorker(given: QueueWorkerOptions, startThread: (
         const grace = reason === 'cancel' ? (graceMs.get(id) ?? 60_000) : options.lockDurationMs;
         hardStop = setTimeout(() => resolve({ type: 'stopped-hard' }), grace);
       };
-      signal.addEventListener('abort', () => stop(signal.reason as StopReason));
+      // A cancel that came while the job was being set up has aborted the signal already.
+      if (signal.aborted) stop(signal.reason as StopReason);
+      else signal.addEventListener('abort', () => stop(signal.reason as StopReason));
       void lease.lost.then(() => stop('lost'));
     });
     thread.post({ type: 'train', jobId: id, spec: runSpec, outDir, resume, pluginConfig: options.pluginConfig });

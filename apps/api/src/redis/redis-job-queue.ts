@@ -6,7 +6,7 @@ import type { JobAdmission } from '../admission.ts';
 import type { JobListener, JobQueue } from '../job-queue.ts';
 import { JobConflictError, JobNotFoundError } from '../jobs.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type JobUpdate } from '../store.ts';
-import { REDIS_KEYS, connectRedis } from './connection.ts';
+import { REDIS_KEYS, connectRedis, reachable } from './connection.ts';
 import { EventLogFollower, appendToLog, type applyLogEntry, type LogEntry } from './event-log.ts';
 import type { TrainJob } from './train-job.ts';
 
@@ -45,7 +45,7 @@ export class RedisJobQueue implements JobQueue {
   /** Connect, replay the event log into `store`, and follow it. */
   static async open(store: JobStore, options: RedisJobQueueOptions): Promise<RedisJobQueue> {
     const redis = connectRedis(options.redisUrl);
-    await reachable(redis, options.redisUrl);
+    await reachable(redis, options.redisUrl, 'config.server.redis');
     let self: RedisJobQueue | null = null;
     const follower = new EventLogFollower(connectRedis(options.redisUrl), store, (applied) => self?.notify(applied));
     await follower.replay();
@@ -216,16 +216,3 @@ export class RedisJobQueue implements JobQueue {
 }
 
 const now = () => new Date().toISOString();
-
-/** A server that cannot reach Redis refuses to start, rather than listen and answer nothing. */
-async function reachable(redis: Redis, url: string, timeoutMs = 10_000): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([redis.ping(), new Promise((_, fail) => (timer = setTimeout(() => fail(new Error('timed out')), timeoutMs)))]);
-  } catch (err) {
-    redis.disconnect();
-    throw new Error(`config.server.redis: cannot reach Redis at ${new URL(url).host} (${(err as Error).message}); start redis-server there or fix the URL`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
