@@ -1,5 +1,5 @@
 import { PAD_SEGMENT, Rng, type Batch, type Batcher, type DocumentStream, type ObjectiveContext, type ObjectivePlugin, type RngState } from '@unilab/core';
-import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './documentReader.ts';
+import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './document-reader.ts';
 import type { Example, RowSpace } from './example.ts';
 
 /** Counters an objective keeps about the bad input it met (documented rules, e.g. a piece too short to corrupt). */
