@@ -1,4 +1,3 @@
-import { existsSync, realpathSync } from 'node:fs';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
@@ -28,6 +27,10 @@ export interface AppContext {
   registry: PluginRegistry;
   /** "node" or "deno", reported by /healthz. */
   runtime: string;
+  /** The data directory's real path (the runtime adapter resolves it), hidden from responses like its given name. */
+  dataDirRealPath: string;
+  /** Whether a file exists (a checkpoint the store lists may have been pruned): the adapter's file system. */
+  fileExists(path: string): boolean;
 }
 
 /** A refusal with an HTTP status; the body is `{ error: { type, message, path? } }` like every error here. */
@@ -52,14 +55,14 @@ const HEARTBEAT_MS = 15_000;
  * the store, the job manager (workers) and the completion service are handed in by the runtime adapter.
  */
 export function createApp(ctx: AppContext): Hono {
-  const { config, store, jobs, completions, evals, registry } = ctx;
+  const { config, store, jobs, completions, evals, registry, fileExists } = ctx;
   const app = new Hono();
   /** Checkpoints the inference worker found damaged: completions and /v1/models pass over them. */
   const damaged = new Set<string>();
 
   // Responses name files relative to the data directory (a checkpoint is jobs/<id>/checkpoints/step-….safetensors):
   // where the server keeps its data is no client's business. JSON bodies here, event streams in followJob.
-  const hidePaths = dataDirHider(config.dataDir);
+  const hidePaths = dataDirHider(config.dataDir, ctx.dataDirRealPath);
   app.use('*', async (c, next) => {
     await next();
     if (!c.res.headers.get('content-type')?.startsWith('application/json')) return;
@@ -165,7 +168,7 @@ export function createApp(ctx: AppContext): Hono {
 
   app.get('/v1/jobs/:id/checkpoints', (c) => {
     const job = requireJob(store, c.req.param('id'));
-    return c.json({ checkpoints: store.checkpoints(job.id).map((k) => ({ ...k, available: existsSync(k.path) })) });
+    return c.json({ checkpoints: store.checkpoints(job.id).map((k) => ({ ...k, available: fileExists(k.path) })) });
   });
 
   app.get('/v1/jobs/:id/metrics', (c) => {
@@ -236,12 +239,12 @@ export function createApp(ctx: AppContext): Hono {
   }
 
   serveDashboard(app, { tokenRequired: Boolean(config.token) });
-  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged) });
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
 
   app.get('/v1/models', (c) => {
     const data = store
       .listJobs({ limit: 1000 })
-      .filter((job) => latestCheckpoint(store, job.id, damaged) !== null)
+      .filter((job) => latestCheckpoint(store, job.id, damaged, fileExists) !== null)
       .map((job) => ({ id: job.id, object: 'model', created: Math.floor(Date.parse(job.createdAt) / 1000), owned_by: 'unilab', name: job.name, status: job.status }));
     return c.json({ object: 'list', data });
   });
@@ -250,7 +253,7 @@ export function createApp(ctx: AppContext): Hono {
     const request = parseCompletionRequest(await readJson(c), config);
     const job = store.getJob(request.model);
     if (!job) throw new ApiError(404, 'not_found', `no job with id ${JSON.stringify(request.model)}; models are job ids (GET /v1/models)`, 'body.model');
-    if (!latestCheckpoint(store, job.id, damaged)) throw noIntactCheckpoint(job);
+    if (!latestCheckpoint(store, job.id, damaged, fileExists)) throw noIntactCheckpoint(job);
     if (completions.requestsInFlight >= config.maxCompletionRequests)
       throw new ApiError(429, 'rate_limit_error', `${completions.requestsInFlight} completion requests are being served, the most this server takes (maxCompletionRequests); try again later`);
     // The request's signal aborts when the client disconnects: sampling stops at the next token.
@@ -273,7 +276,7 @@ export function createApp(ctx: AppContext): Hono {
    */
   async function completeFromNewest(job: JobRecord, request: CompletionRequest, signal: AbortSignal): Promise<Completion> {
     for (;;) {
-      const checkpoint = latestCheckpoint(store, job.id, damaged);
+      const checkpoint = latestCheckpoint(store, job.id, damaged, fileExists);
       if (!checkpoint) throw noIntactCheckpoint(job);
       try {
         return await completions.complete(checkpoint, request, signal);
@@ -287,7 +290,7 @@ export function createApp(ctx: AppContext): Hono {
   }
 
   function noIntactCheckpoint(job: JobRecord): ApiError {
-    const onDisk = store.checkpoints(job.id).filter((k) => existsSync(k.path));
+    const onDisk = store.checkpoints(job.id).filter((k) => fileExists(k.path));
     const why =
       onDisk.length === 0
         ? `has no checkpoint yet (it is ${job.status})`
@@ -299,13 +302,7 @@ export function createApp(ctx: AppContext): Hono {
 }
 
 /** Turn paths inside the data directory into paths relative to it (under its given and its real name). */
-function dataDirHider(dataDir: string): (text: string) => string {
-  let real = dataDir;
-  try {
-    real = realpathSync(dataDir);
-  } catch {
-    // not created yet: only its given name can appear
-  }
+function dataDirHider(dataDir: string, real: string): (text: string) => string {
   const names = [...new Set([dataDir, real])].map((d) => JSON.stringify(d).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const inside = new RegExp(`(?:${names.join('|')})/`, 'g');
   const itself = new RegExp(`(?:${names.join('|')})(?![\\w.-])`, 'g');
@@ -360,9 +357,9 @@ function requireJob(store: JobStore, id: string): JobRecord {
 }
 
 /** The most recently written checkpoint of a job still on disk and not known to be damaged (the runner keeps the last few of each stage). */
-function latestCheckpoint(store: JobStore, id: string, damaged: ReadonlySet<string>): string | null {
+function latestCheckpoint(store: JobStore, id: string, damaged: ReadonlySet<string>, exists: (path: string) => boolean): string | null {
   const all = store.checkpoints(id).sort((a, b) => a.at.localeCompare(b.at) || a.globalStep - b.globalStep);
-  for (let i = all.length - 1; i >= 0; i--) if (!damaged.has(all[i].path) && existsSync(all[i].path)) return all[i].path;
+  for (let i = all.length - 1; i >= 0; i--) if (!damaged.has(all[i].path) && exists(all[i].path)) return all[i].path;
   return null;
 }
 

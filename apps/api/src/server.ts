@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConfiguredRegistry } from '@unilab/runner';
@@ -39,10 +40,11 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   const registry = await createConfiguredRegistry(config.pluginConfig);
   const store = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
   // Job directories were resolved inside the data directory's real path (admission.ts).
-  const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
+  const dataDirRealPath = await realpath(config.dataDir);
+  const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: dataDirRealPath });
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
   const evals = new EvalService(new EvalStore(store.db), () => runtime.startWorker(), config.pluginConfig);
-  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
+  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name, dataDirRealPath, fileExists: existsSync });
   jobs.recover(config.autoResume);
   evals.recover();
   const listener = await runtime.listen(app.fetch, config);
