@@ -7,6 +7,7 @@
 //! | file               | op                                                        |
 //! |--------------------|-----------------------------------------------------------|
 //! | `matmul.rs`        | C = op(A)·op(B): linear forward and both backward products |
+//! | `fused.rs`         | matmul + residual add, gate/up matmuls + SwiGLU (epilogues) |
 //! | `bias.rs`          | bias add and its gradient (sum over rows)                  |
 //! | `embedding.rs`     | gather and scatter-add                                     |
 //! | `rmsnorm.rs`       | RMSNorm                                                    |
@@ -43,6 +44,7 @@ pub mod debug;
 pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
+pub mod fused;
 pub mod gelu;
 pub mod grad_norm;
 pub mod layernorm;

@@ -5,14 +5,17 @@ import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { SpecError, type PluginRegistry } from '@unilab/core';
-import { admitJob } from './admission.ts';
+import { isAlignmentSpec } from '@unilab/eval';
+import { admitJob, pretrainingAdmission } from './admission.ts';
+import { admitAlignmentJob } from './align-admission.ts';
 import { CompletionCancelledError, DamagedCheckpointError, parseCompletionRequest, type Completion, type CompletionRequest, type CompletionService } from './completions.ts';
 import type { ServerConfig } from './config.ts';
 import { crossSiteGuard } from './cross-site.ts';
 import { serveDashboard } from './dashboard.ts';
 import { registerEvalRoutes } from './eval-routes.ts';
 import type { EvalService } from './evals.ts';
-import { JobConflictError, JobNotFoundError, type JobManager } from './jobs.ts';
+import type { JobQueue } from './job-queue.ts';
+import { JobConflictError, JobNotFoundError } from './jobs.ts';
 import { downsampleMetrics } from './metric-downsampling.ts';
 import { openApiDocument } from './openapi.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type StoredEvent } from './store.ts';
@@ -20,7 +23,8 @@ import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobSto
 export interface AppContext {
   config: ServerConfig;
   store: JobStore;
-  jobs: JobManager;
+  /** The queue backend: embedded (this process's workers) or Redis (workers on any machine). */
+  jobs: JobQueue;
   completions: CompletionService;
   /** Evaluations of finished jobs' checkpoints (eval-routes.ts). */
   evals: EvalService;
@@ -102,7 +106,7 @@ export function createApp(ctx: AppContext): Hono {
     c.json({
       status: 'ok',
       runtime: ctx.runtime,
-      jobs: { running: jobs.runningCount, queued: store.countWithStatus('queued') },
+      jobs: { backend: jobs.backend, running: jobs.runningCount, queued: store.countWithStatus('queued') },
       completions: { requests: completions.requestsInFlight, generations: completions.generationsInFlight },
     }),
   );
@@ -136,9 +140,23 @@ export function createApp(ctx: AppContext): Hono {
       throw new ApiError(429, 'rate_limit_error', `the queue is full (${config.maxQueuedJobs} jobs waiting); try again later`);
     const spec = await readJson(c);
     const id = `job_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
-    const admitted = await admitJob(spec, id, registry, config);
-    return c.json(presentJob(jobs.submit(id, spec, admitted), true), 201, { Location: `/v1/jobs/${id}` });
+    // `kind: "align"`: an alignment job on a finished job's model (align-admission.ts); any other spec pre-trains.
+    const admitted = isAlignmentSpec(spec)
+      ? await admitAlignmentJob(spec, id, registry, config, finishedModelOf)
+      : pretrainingAdmission(await admitJob(spec, id, registry, config));
+    return c.json(presentJob(await jobs.submit(id, spec, admitted), true), 201, { Location: `/v1/jobs/${id}` });
   });
+
+  /** The model an alignment job starts from: a completed (or gate-stopped) job's newest intact checkpoint. */
+  function finishedModelOf(jobId: string): string {
+    const job = store.getJob(jobId);
+    if (!job) throw new SpecError('spec.base.job', `no job with id ${JSON.stringify(jobId)}`);
+    if (job.status !== 'completed' && job.status !== 'stopped')
+      throw new SpecError('spec.base.job', `job ${jobId} is ${job.status}; align the model of a completed (or gate-stopped) job`);
+    const checkpoint = latestCheckpoint(store, jobId, damaged, fileExists);
+    if (!checkpoint) throw new SpecError('spec.base.job', `job ${jobId} has no intact checkpoint on disk`);
+    return checkpoint;
+  }
 
   app.get('/v1/jobs', (c) => {
     const status = c.req.query('status');
@@ -153,8 +171,8 @@ export function createApp(ctx: AppContext): Hono {
 
   app.get('/v1/jobs/:id', (c) => c.json(presentJob(requireJob(store, c.req.param('id')), true)));
 
-  app.post('/v1/jobs/:id/cancel', (c) => c.json(presentJob(jobs.cancel(c.req.param('id')), true), 202));
-  app.post('/v1/jobs/:id/resume', (c) => c.json(presentJob(jobs.resume(c.req.param('id')), true), 202));
+  app.post('/v1/jobs/:id/cancel', async (c) => c.json(presentJob(await jobs.cancel(c.req.param('id')), true), 202));
+  app.post('/v1/jobs/:id/resume', async (c) => c.json(presentJob(await jobs.resume(c.req.param('id')), true), 202));
 
   app.delete('/v1/jobs/:id', async (c) => {
     const id = c.req.param('id');

@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   generate: { run: lazy(() => import('./commands/generate.ts'), 'generateCommand'), help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
   eval: { run: lazy(() => import('./commands/eval.ts'), 'evalCommand'), help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
   finetune: { run: lazy(() => import('./commands/finetune.ts'), 'finetuneCommand'), help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
-  align: { run: lazy(() => import('./commands/align.ts'), 'alignCommand'), help: 'align data|sft|dpo ...                     alignment data with verifiers, SFT, DPO (JSONL in, checkpoints out)' },
+  align: { run: lazy(() => import('./commands/align.ts'), 'alignCommand'), help: 'align data|sft|rm|ppo|dpo ...              alignment data with verifiers, SFT, reward model, PPO, DPO (JSONL in, checkpoints out)' },
   export: { run: lazy(() => import('./commands/export.ts'), 'exportCommand'), help: 'export <checkpoint> --format hf --out DIR  a decoder as a transformers LlamaForCausalLM directory' },
   import: { run: lazy(() => import('./commands/import.ts'), 'importCommand'), help: 'import <hf-dir> --out CKPT                a transformers LLaMA directory as a unilab checkpoint' },
   describe: { run: lazy(() => import('./commands/describe.ts'), 'describeCommand'), help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
@@ -27,7 +27,8 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   },
   sweep: { run: lazy(() => import('./commands/sweep.ts'), 'sweepCommand'), help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
   report: { run: lazy(() => import('./commands/report.ts'), 'reportCommand'), help: 'report <sweep dir> [--out DIR]           the study report: UL2-style tables, plots, findings' },
-  serve: { run: lazy(() => import('./commands/serve.ts'), 'serveCommand'), help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
+  serve: { run: lazy(() => import('./commands/serve.ts'), 'serveCommand'), help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno); --redis URL queues jobs for workers' },
+  worker: { run: lazy(() => import('./commands/worker.ts'), 'workerCommand'), help: 'worker --redis URL --data-dir DIR         train jobs from the Redis queue on this machine' },
   submit: { run: lazy(() => import('./commands/submit.ts'), 'submitCommand'), help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
   jobs: { run: lazy(() => import('./commands/jobs.ts'), 'jobsCommand'), help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },
 };

@@ -1,6 +1,7 @@
 import type { AttentionMask, Backend, LoraParams, Parameter, Rng, RotationRole, Tape, Tensor } from '@unilab/core';
 import { Var, createLora, loraParameters, ops, projection } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
+import { project, type Projected } from './projected.ts';
 import { normalParameter } from './init.ts';
 import type { ModelTuning } from './tuning.ts';
 
@@ -73,6 +74,20 @@ export function attentionForward(
   positions: AttentionPositions = {},
   cache?: AttentionCache,
 ): Var {
+  return project(tape, attentionContext(tape, h, memory, p, c, mask, positions, cache));
+}
+
+/** attentionForward without its last step: the attended values [B, Tq, d] and Wo, for projectOnto (projected.ts). */
+export function attentionContext(
+  tape: Tape,
+  h: Var,
+  memory: Var,
+  p: AttentionParams,
+  c: BlockConfig,
+  mask: AttentionMask,
+  positions: AttentionPositions = {},
+  cache?: AttentionCache,
+): Projected {
   const [b, tq] = h.shape;
   const headDim = c.dModel / c.heads;
   let q = ops.reshape(tape, projection(tape, h, p.wq, p.lora.wq), [b, tq, c.heads, headDim]);
@@ -86,5 +101,5 @@ export function attentionForward(
     values = new Var(cache.values, false);
   }
   const attended = ops.attention(tape, q, keys, values, mask, 1 / Math.sqrt(headDim), positions.bias);
-  return projection(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), p.wo, p.lora.wo);
+  return { input: ops.reshape(tape, attended, [b, tq, c.dModel]), weight: p.wo, lora: p.lora.wo };
 }

@@ -1,4 +1,4 @@
-import { Rng, restoreTensors, sampleToken, type Backend, type ContinuationLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer } from '@unilab/core';
+import { Rng, restoreTensors, sampleToken, type Backend, type ContinuationLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
@@ -35,11 +35,12 @@ export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend
  */
 export async function loadModel(path: string, registry: PluginRegistry, backend?: Backend): Promise<LoadedModel> {
   const checkpoint = await readCheckpoint(path);
-  const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown> };
+  const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown>; tuning?: TuningModules };
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
   const on = backend ?? (await createBackend(spec.backend));
-  const model = buildModel(spec, registry, on, tokenizer.vocabSize);
+  // A checkpoint an alignment stage wrote with LoRA factors or adapters names them in `tuning`: rebuild them too.
+  const model = buildModel(spec, registry, on, tokenizer.vocabSize, state.tuning);
   restoreTensors(on, checkpoint, model.params, null, `checkpoint ${path}`);
   return loadedModel(model, tokenizer, on, spec, registry);
 }
@@ -75,6 +76,11 @@ export class GenerationOptionError extends Error {
  */
 export function canGenerate(loaded: LoadedModel): boolean {
   return loaded.presentation?.consumes.masks.includes('causal') ?? true;
+}
+
+/** Whether models of this architecture can generate, asked of its plugin's declaration before any model is built. */
+export function architectureGenerates(architecture: string, registry: PluginRegistry): boolean {
+  return registry.architecture(architecture).consumes.masks.includes('causal');
 }
 
 /**

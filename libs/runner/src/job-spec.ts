@@ -26,16 +26,23 @@ import { parseTrainingSpec, type TrainingSpec } from './spec.ts';
  *
  * A job spec is a training spec (the defaults every stage inherits) plus `stages`; without `stages` it is one stage.
  */
-const gateSchema = object({
-  /** heldOutLoss: the stage's final held-out loss; trainLoss: mean training loss of its last 10 steps. */
-  metric: field(oneOf(['heldOutLoss', 'trainLoss'] as const)),
-  /** The gate passes when metric <= threshold (both are losses in nats/token). */
-  threshold: field(number()),
-  /** What a failed gate does: go on anyway, retry the stage from its start with a new seed, or stop the job. */
-  action: field(oneOf(['continue', 'retry', 'stop'] as const)),
-  /** For action "retry": attempts after the first; when they all fail the job fails. */
-  maxRetries: field(integer({ min: 0, max: 10 }), 1),
-});
+/**
+ * A gate on one of `metrics`, measured at the end of a stage: the pre-training stages' (heldOutLoss: the stage's
+ * final held-out loss; trainLoss: mean training loss of its last 10 steps; both pass when metric <= threshold) and
+ * the alignment stages' (whose metrics say which way they pass).
+ */
+export function gateSchemaFor<const M extends string>(metrics: readonly M[]) {
+  return object({
+    metric: field(oneOf(metrics)),
+    threshold: field(number()),
+    /** What a failed gate does: go on anyway, retry the stage from its start with a new seed, or stop the job. */
+    action: field(oneOf(['continue', 'retry', 'stop'] as const)),
+    /** For action "retry": attempts after the first; when they all fail the job fails. */
+    maxRetries: field(integer({ min: 0, max: 10 }), 1),
+  });
+}
+
+const gateSchema = gateSchemaFor(['heldOutLoss', 'trainLoss'] as const);
 
 export type Gate = ReturnType<typeof gateSchema.parse>;
 

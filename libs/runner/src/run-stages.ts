@@ -129,8 +129,15 @@ function judgeGate(gate: Gate | undefined, stage: CompletedStage, attempt: numbe
   if (!gate) return null;
   const value = stage[gate.metric];
   const passed = value <= gate.threshold;
-  const base = { metric: gate.metric, value, threshold: gate.threshold, passed };
-  if (passed || gate.action === 'continue') return { ...base, next: 'continue' };
-  if (gate.action === 'stop') return { ...base, next: 'stop' };
-  return { ...base, next: attempt < gate.maxRetries ? 'retry' : 'fail' };
+  return { metric: gate.metric, value, threshold: gate.threshold, passed, next: gateNext(gate, passed, attempt) };
+}
+
+/**
+ * What follows a gate's verdict: a pass (or a failed "continue" gate) goes on; a failed "stop" gate stops the job; a
+ * failed "retry" gate retries the stage while retries are left (`attempt` counts from 0), then fails the job.
+ */
+export function gateNext(gate: { action: Gate['action']; maxRetries: number }, passed: boolean, attempt: number): GateVerdict['next'] {
+  if (passed || gate.action === 'continue') return 'continue';
+  if (gate.action === 'stop') return 'stop';
+  return attempt < gate.maxRetries ? 'retry' : 'fail';
 }

@@ -19,7 +19,7 @@ export function expectLastDim(x: Tensor, n: number, op: string, input?: string):
  * A matmul's sizes: each operand viewed as 2-D [rows, last dim] (transposed when asked), C [m, n] keeping a's
  * leading dims when a is not transposed. An empty operand is allowed (C is then zeros).
  */
-export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolean): { m: number; k: number; n: number; outShape: number[] } {
+export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolean, op = 'matmul'): { m: number; k: number; n: number; outShape: number[] } {
   const aCols = a.shape[a.shape.length - 1] ?? 1;
   const aRows = sizeOf(a.shape.slice(0, -1));
   const bCols = b.shape[b.shape.length - 1] ?? 1;
@@ -27,7 +27,7 @@ export function matmulDims(a: Tensor, b: Tensor, transA: boolean, transB: boolea
   const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
   const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
   if (k !== kb)
-    throw new RangeError(`matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`);
+    throw new RangeError(`${op}: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`);
   return { m, k, n, outShape: transA ? [m, n] : [...a.shape.slice(0, -1), n] };
 }
 

@@ -162,6 +162,30 @@ export class ArrayBackend<Slot> implements Backend {
     return c;
   }
 
+  /** The reference of the fused projection: matmul, then the residual add (Backend.matmulAdd). */
+  matmulAdd(a: Tensor, b: Tensor, residual: Tensor, transA = false, transB = false): Tensor {
+    const product = this.matmul(a, b, transA, transB);
+    try {
+      if (residual.size !== product.size || residual.shape.length !== product.shape.length || residual.shape.some((d, i) => d !== product.shape[i]))
+        throw new RangeError(`matmulAdd: the residual ${shapeString(residual.shape)} must have the product's shape ${shapeString(product.shape)}`);
+      return this.add(residual, product);
+    } finally {
+      this.dispose(product);
+    }
+  }
+
+  /** The reference of the fused gate/up projection: two matmuls, then SwiGLU (Backend.swigluProjection). */
+  swigluProjection(x: Tensor, wGate: Tensor, wUp: Tensor): { y: Tensor; gate: Tensor; up: Tensor } {
+    const gate = this.matmul(x, wGate);
+    const up = this.matmul(x, wUp);
+    if (gate.shape.some((d, i) => d !== up.shape[i])) {
+      this.dispose(gate);
+      this.dispose(up);
+      throw new RangeError(`swigluProjection: wGate ${shapeString(wGate.shape)} and wUp ${shapeString(wUp.shape)} must have one shape`);
+    }
+    return { y: this.swiglu(gate, up), gate, up };
+  }
+
   addBias(x: Tensor, bias: Tensor): Tensor {
     const n = bias.size;
     expectLastDim(x, n, 'addBias');

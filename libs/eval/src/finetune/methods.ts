@@ -51,6 +51,15 @@ export function methodPlan(method: FinetuneMethod, o: MethodOptions): MethodPlan
   return { method, tuning: { adapters: { size: o.adapterSize }, seed: o.seed }, trains: (p) => isAdapter(p) || (o.adapterNorms && isNorm(p)) };
 }
 
+/**
+ * What trains when a model carries `tuning`'s modules: the LoRA factors, or the adapters with the norms (Houlsby et
+ * al.); every parameter when it carries none (full fine-tuning).
+ */
+export function tuningTrains(tuning: TuningModules | undefined): (p: Parameter) => boolean {
+  if (!tuning) return () => true;
+  return (p) => (tuning.lora !== undefined && isLora(p)) || (tuning.adapters !== undefined && (isAdapter(p) || isNorm(p)));
+}
+
 export function parseMethods(value: string): FinetuneMethod[] {
   if (value === 'all') return [...FINETUNE_METHODS];
   const methods = value.split(',').map((m) => m.trim());

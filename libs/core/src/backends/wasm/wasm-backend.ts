@@ -4,7 +4,7 @@ import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../../b
 import { clipScale } from '../../kernels/adamw.ts';
 import { workerRuntime } from '../../workers/worker-runtime.ts';
 import { loadWasmKernels, type KernelExports, type KernelVariant, type WasmKernels } from './kernels-loader.ts';
-import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MAP, OP_MATMUL, ThreadPool } from './thread-pool.ts';
+import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MAP, OP_MATMUL, OP_MATMUL_FUSED, ThreadPool } from './thread-pool.ts';
 import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
 
 export interface WasmBackendOptions {
@@ -45,6 +45,9 @@ class WasmTensor implements Tensor {
 
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
 const PARALLEL_MACS = 1 << 18;
+/** kernels-rs/src/fused.rs's epilogues. */
+const EPILOGUE_ADD = 1;
+const EPILOGUE_SWIGLU = 2;
 /** Elementwise kernels of kernels-rs/src/map.rs, run in blocks of elements on the pool. */
 const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10, mul: 11 };
 /** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
@@ -180,6 +183,34 @@ export class WasmBackend implements Backend {
     const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
     this.pool.run(OP_MATMUL, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, g.chunkM, g.chunkN, g.blocksN]);
     return c;
+  }
+
+  // ---- fused matmuls (kernels-rs/src/fused.rs): the epilogue runs on each block of C after its last slice ----
+
+  matmulAdd(a: Tensor, b: Tensor, residual: Tensor, transA = false, transB = false): Tensor {
+    const op = 'matmulAdd';
+    const [ta, tb, tr] = [this.float(a, op, 'a'), this.float(b, op, 'b'), this.float(residual, op, 'residual')];
+    const { m, k, n, outShape: shape } = matmulDims(a, b, transA, transB, op);
+    if (residual.size !== m * n || residual.shape[residual.shape.length - 1] !== n)
+      throw new RangeError(`${op}: the residual ${shapeString(residual.shape)} must have the product's shape ${shapeString(shape)}`);
+    this.checkInputs(op, { a: ta, b: tb, residual: tr });
+    const c = this.alloc(shape);
+    const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_ADD, tr.ptr, 0, 0, 0]);
+    return c;
+  }
+
+  swigluProjection(x: Tensor, wGate: Tensor, wUp: Tensor): { y: Tensor; gate: Tensor; up: Tensor } {
+    const op = 'swigluProjection';
+    const [tx, tg, tu] = [this.float(x, op, 'x'), this.float(wGate, op, 'wGate'), this.float(wUp, op, 'wUp')];
+    if (wGate.shape.length !== wUp.shape.length || wGate.shape.some((d, i) => d !== wUp.shape[i]))
+      throw new RangeError(`${op}: wGate ${shapeString(wGate.shape)} and wUp ${shapeString(wUp.shape)} must have one shape`);
+    const { m, k, n, outShape: shape } = matmulDims(x, wGate, false, false, op);
+    this.checkInputs(op, { x: tx, wGate: tg, wUp: tu });
+    const [gate, up, y] = [this.alloc(shape), this.alloc(shape), this.alloc(shape)];
+    const g = matmulGrid(m, n, 2 * m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [tx.ptr, tg.ptr, up.ptr, m, k, n, 0, 0, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_SWIGLU, 0, tu.ptr, gate.ptr, y.ptr]);
+    return { y, gate, up };
   }
 
   addBias(x: Tensor, bias: Tensor): Tensor {

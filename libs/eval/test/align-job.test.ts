@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDefaultRegistry, loadModel, parseTrainingSpec, runTraining } from '@unilab/runner';
+import { parseAlignmentJobSpec, runAlignmentJob, type AlignmentJobEvent } from '../src/index.ts';
+import { sotuSubset, tempDir } from './fixtures.ts';
+
+// An alignment job's runner in this process: sft → rm → ppo on a tiny decoder pre-trained here on State of the Union.
+const registry = createDefaultRegistry();
+
+async function tinyBase(): Promise<string> {
+  const spec = parseTrainingSpec({
+    name: 'base',
+    seed: 7,
+    backend: 'reference',
+    data: { corpus: await sotuSubset(2), heldOutFraction: 0.2 },
+    model: { architecture: 'decoder', config: { layers: 1, dModel: 16, heads: 2 } },
+    objective: { name: 'clm' },
+    train: { steps: 12, batchSize: 4, seqLen: 64, lr: 3e-3, warmupSteps: 2, evalEvery: 0, evalBatches: 1, checkpointEvery: 12 },
+    samplePrompts: [],
+  });
+  const run = await runTraining({ spec, outDir: join(await tempDir(), 'base'), registry });
+  run.dispose();
+  return run.checkpoint!;
+}
+
+const pipeline = (base: string) =>
+  parseAlignmentJobSpec({
+    kind: 'align',
+    base: { checkpoint: base },
+    data: { generate: { tasks: ['copy', 'reverse'], train: 8, heldOut: 4 } },
+    checkpointEvery: 2,
+    evaluation: { verifierExamples: 1, maxTokens: 6 },
+    stages: [
+      { kind: 'sft', epochs: 1, batchSize: 4, lr: 3e-3 },
+      { kind: 'rm', epochs: 1, batchSize: 4, tuning: { method: 'lora', rank: 2 } },
+      { kind: 'ppo', iterations: 5, rolloutsPerIteration: 4, minibatchSize: 2, maxTokens: 6, epochs: 1, lr: 1e-3, tuning: { method: 'lora', rank: 2 } },
+    ],
+  });
+
+describe('alignment job runner', () => {
+  it('sft → rm → ppo cancelled mid-PPO and resumed ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
+    const base = await tinyBase();
+    const straightEvents: AlignmentJobEvent[] = [];
+    const straight = await runAlignmentJob({ job: pipeline(base), base, outDir: join(await tempDir(), 'straight'), registry, onEvent: (e) => straightEvents.push(e) });
+    expect(straight.status).toBe('completed');
+    expect(straightEvents.filter((e) => e.type === 'stage').map((e) => (e as { name: string }).name)).toEqual(['sft', 'rm', 'ppo']);
+    const ppoSteps = straightEvents.filter((e) => e.type === 'step' && e.stage === 2);
+    expect(ppoSteps).toHaveLength(5);
+    for (const k of ['reward', 'kl', 'entropy', 'clipFraction', 'valueLoss', 'beta']) expect(Number.isFinite((ppoSteps[0] as Record<string, unknown>)[k]), k).toBe(true);
+
+    const outDir = join(await tempDir(), 'interrupted');
+    const controller = new AbortController();
+    const first = await runAlignmentJob({
+      job: pipeline(base),
+      base,
+      outDir,
+      registry,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'step' && e.stage === 2 && e.step === 3 && controller.abort(),
+    });
+    expect(first).toMatchObject({ status: 'cancelled', stage: 2, globalStep: 8 + 3 });
+    const resumedEvents: AlignmentJobEvent[] = [];
+    const resumed = await runAlignmentJob({ job: pipeline(base), base, outDir, registry, resume: true, onEvent: (e) => resumedEvents.push(e) });
+    expect(resumedEvents.find((e) => e.type === 'start')).toMatchObject({ stage: 2, startStep: 3 });
+    expect(resumed.status).toBe('completed');
+    const final = (o: typeof straight) => (o as { checkpoint: string }).checkpoint;
+    expect(Buffer.compare(await readFile(final(straight)), await readFile(final(resumed)))).toBe(0);
+    // The PPO state file beside it (the run's weights, moments, RNG, β, log) matches too.
+    const state = (p: string) => readFile(join(p, '..', `ppo-state-${p.split('/').at(-1)}`));
+    expect(Buffer.compare(await state(final(straight)), await state(final(resumed)))).toBe(0);
+    const ppoFigures = (events: AlignmentJobEvent[]) => events.find((e) => e.type === 'stage-complete' && e.stage === 2);
+    expect(ppoFigures(resumedEvents)).toEqual({ ...ppoFigures(straightEvents), checkpoint: final(resumed) });
+
+    const loaded = await loadModel(final(resumed), registry);
+    expect(loaded.model.params.some((p) => p.name.endsWith('.lora_a'))).toBe(true);
+  });
+
+  it('refuses stage orders no pipeline has, naming spec.stages', () => {
+    const spec = (stages: unknown[]) => ({ kind: 'align', base: { checkpoint: 'x' }, data: { generate: {} }, stages });
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'dpo' }]))).toThrow(/spec.stages: stages dpo: every pipeline starts with sft/);
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'dpo' }]))).toThrow(/allowed: sft; sft → dpo; sft → rm; sft → rm → ppo/);
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'sft' }]))).toThrow(/each stage kind runs once/);
+    for (const order of [['sft'], ['sft', 'dpo'], ['sft', 'rm'], ['sft', 'rm', 'ppo']])
+      expect(parseAlignmentJobSpec(spec(order.map((kind) => ({ kind })))).stages.map((s) => s.kind)).toEqual(order);
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', kl: { kind: 'adaptive', beta: 0 } }]))).toThrow(/spec.stages\[2\].kl.beta/);
+    expect(() =>
+      parseAlignmentJobSpec(spec([{ kind: 'sft', tuning: { method: 'adapter' } }, { kind: 'dpo', tuning: { method: 'adapter', size: 4 } }])),
+    ).toThrow(/spec.stages\[1\].tuning.method: adapters are inserted into the policy once/);
+  });
+});
