@@ -203,62 +203,89 @@ export function createApp(ctx: AppContext): Hono {
     const job = requireJob(store, c.req.param('id'));
     const lastId = Number(c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? 0);
     if (!Number.isInteger(lastId) || lastId < 0) throw new SpecError('header.Last-Event-ID', 'expected a non-negative integer event id');
-    return streamSSE(c, (stream) => followJob(job.id, lastId, stream));
+    return streamSSE(c, (stream) => followJob({ store, jobs, hidePaths }, job.id, lastId, stream));
   });
-
-  /**
-   * Replay the stored events after `lastId`, then pass live ones on until the job finishes (or the client goes, or
-   * the server closes). Listening starts before the replay and sequence numbers drop duplicates, so no event falls
-   * between the two.
-   */
-  async function followJob(id: string, lastId: number, stream: SSEStreamingApi): Promise<void> {
-    const live: StoredEvent[] = [];
-    let ended = false;
-    let wake = () => {};
-    const unsubscribe = jobs.subscribe(id, (event) => {
-      if (event) live.push(event);
-      else ended = true;
-      wake();
-    });
-    stream.onAbort(() => {
-      ended = true;
-      wake();
-    });
-    let last = lastId;
-    /** Send one event (unless already sent); true when it finished the job. */
-    const send = async (e: StoredEvent): Promise<boolean> => {
-      if (e.seq <= last) return false;
-      last = e.seq;
-      await stream.writeSSE({ id: String(e.seq), event: e.type, data: hidePaths(JSON.stringify({ ...e.data, at: e.at })) });
-      return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
-    };
-    try {
-      // The log may hold earlier finishes (a cancelled job resumed later): only the job's current state ends the stream.
-      for (const e of store.eventsAfter(id, last)) await send(e);
-      if (FINISHED.includes(store.getJob(id)!.status)) {
-        for (const e of live.splice(0)) await send(e);
-        return;
-      }
-      while (!ended) {
-        if (live.length === 0) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, HEARTBEAT_MS);
-          });
-          clearTimeout(timer);
-          if (live.length === 0 && !ended) await stream.write(': heartbeat\n\n');
-        }
-        for (const e of live.splice(0)) if (await send(e)) return;
-      }
-    } finally {
-      unsubscribe();
-    }
-  }
 
   serveDashboard(app, { tokenRequired: Boolean(config.token) });
   registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
+  registerCompletionRoutes(app, { config, store, jobs, completions, damaged, fileExists, limitBody });
 
+
+  return app;
+}
+
+/** What a job's event stream reads: the stored log, the live events, and the path hider of JSON bodies. */
+interface EventStreamDeps {
+  store: JobStore;
+  jobs: JobQueue;
+  hidePaths(text: string): string;
+}
+
+/**
+ * Replay the stored events after `lastId`, then pass live ones on until the job finishes (or the client goes, or
+ * the server closes). Listening starts before the replay and sequence numbers drop duplicates, so no event falls
+ * between the two.
+ */
+async function followJob(deps: EventStreamDeps, id: string, lastId: number, stream: SSEStreamingApi): Promise<void> {
+const { store, jobs, hidePaths } = deps;
+  const live: StoredEvent[] = [];
+  let ended = false;
+  let wake = () => {};
+  const unsubscribe = jobs.subscribe(id, (event) => {
+    if (event) live.push(event);
+    else ended = true;
+    wake();
+  });
+  stream.onAbort(() => {
+    ended = true;
+    wake();
+  });
+  let last = lastId;
+  /** Send one event (unless already sent); true when it finished the job. */
+  const send = async (e: StoredEvent): Promise<boolean> => {
+    if (e.seq <= last) return false;
+    last = e.seq;
+    await stream.writeSSE({ id: String(e.seq), event: e.type, data: hidePaths(JSON.stringify({ ...e.data, at: e.at })) });
+    return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
+  };
+  try {
+    // The log may hold earlier finishes (a cancelled job resumed later): only the job's current state ends the stream.
+    for (const e of store.eventsAfter(id, last)) await send(e);
+    if (FINISHED.includes(store.getJob(id)!.status)) {
+      for (const e of live.splice(0)) await send(e);
+      return;
+    }
+    while (!ended) {
+      if (live.length === 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, HEARTBEAT_MS);
+        });
+        clearTimeout(timer);
+        if (live.length === 0 && !ended) await stream.write(': heartbeat\n\n');
+      }
+      for (const e of live.splice(0)) if (await send(e)) return;
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** What the completion routes share with the app: the services, the damaged-checkpoint set, the body limit. */
+interface CompletionDeps {
+  config: ServerConfig;
+  store: JobStore;
+  jobs: JobQueue;
+  completions: CompletionService;
+  damaged: Set<string>;
+  fileExists(path: string): boolean;
+  limitBody(maxSize: number): MiddlewareHandler;
+}
+
+/** OpenAI-style /v1/models (jobs with an intact checkpoint) and /v1/completions (from a job's newest one). */
+function registerCompletionRoutes(app: Hono, deps: CompletionDeps): void {
+  const { config, store, jobs, completions, damaged, fileExists, limitBody } = deps;
   app.get('/v1/models', (c) => {
     const data = store
       .listJobs({ limit: 1000 })
@@ -315,8 +342,6 @@ export function createApp(ctx: AppContext): Hono {
         : `has no intact checkpoint: the ${onDisk.length} on disk (steps ${onDisk.map((k) => k.globalStep).join(', ')}) are all damaged; see its checkpoint-skipped events`;
     return new ApiError(400, 'invalid_request_error', `job ${job.id} ${why}`, 'body.model');
   }
-
-  return app;
 }
 
 /** Turn paths inside the data directory into paths relative to it (under its given and its real name). */
