@@ -2,7 +2,7 @@
  * `npm run bench`: bench-small on unilab and on the PyTorch reference side by side in one run, then bench-kernels
  * (../../shared/BENCH.md).
  *
- *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference] [--compare-unfused]
+ *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference] [--compare-unfused] [--no-reference]
  *
  * The two sides run one after the other (never at once: they would share the two cores), in alternating rounds
  * (pytorch, unilab, pytorch, unilab, ...) so that a burst of load from other processes does not land on one side
@@ -65,7 +65,9 @@ console.log(`bench-small (${date} UTC): ${config.layers} layers, d ${config.dMod
 console.log(`median of ${config.timedSteps} timed steps after ${config.warmupSteps} warm-up, ${rounds} alternating round(s) per side\n`);
 
 let reference: ReferenceCheck | undefined;
-if (await torchAvailable()) reference = await checkReference(config.threads, python);
+// --no-reference: unilab alone (e.g. for --compare-unfused, whose ratio is between two unilab sides).
+if (argv.includes('--no-reference')) console.log('PyTorch reference not run (--no-reference)');
+else if (await torchAvailable()) reference = await checkReference(config.threads, python);
 else console.log(`PyTorch reference skipped: ${python} cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)`);
 console.log('');
 let haveTorch = reference?.available ?? false;

@@ -18,6 +18,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'apps/cli/dist');
 const EXTERNAL = [
   'better-sqlite3',
+  'bullmq',
+  'ioredis',
   'webgpu',
   'tsx',
   'tsx/*',

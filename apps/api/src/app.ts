@@ -1,4 +1,3 @@
-import { existsSync, realpathSync } from 'node:fs';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
@@ -32,6 +31,10 @@ export interface AppContext {
   registry: PluginRegistry;
   /** "node" or "deno", reported by /healthz. */
   runtime: string;
+  /** The data directory's real path (the runtime adapter resolves it), hidden from responses like its given name. */
+  dataDirRealPath: string;
+  /** Whether a file exists (a checkpoint the store lists may have been pruned): the adapter's file system. */
+  fileExists(path: string): boolean;
 }
 
 /** A refusal with an HTTP status; the body is `{ error: { type, message, path? } }` like every error here. */
@@ -56,14 +59,14 @@ const HEARTBEAT_MS = 15_000;
  * the store, the job manager (workers) and the completion service are handed in by the runtime adapter.
  */
 export function createApp(ctx: AppContext): Hono {
-  const { config, store, jobs, completions, evals, registry } = ctx;
+  const { config, store, jobs, completions, evals, registry, fileExists } = ctx;
   const app = new Hono();
   /** Checkpoints the inference worker found damaged: completions and /v1/models pass over them. */
   const damaged = new Set<string>();
 
   // Responses name files relative to the data directory (a checkpoint is jobs/<id>/checkpoints/step-….safetensors):
   // where the server keeps its data is no client's business. JSON bodies here, event streams in followJob.
-  const hidePaths = dataDirHider(config.dataDir);
+  const hidePaths = dataDirHider(config.dataDir, ctx.dataDirRealPath);
   app.use('*', async (c, next) => {
     await next();
     if (!c.res.headers.get('content-type')?.startsWith('application/json')) return;
@@ -150,7 +153,7 @@ export function createApp(ctx: AppContext): Hono {
     if (!job) throw new SpecError('spec.base.job', `no job with id ${JSON.stringify(jobId)}`);
     if (job.status !== 'completed' && job.status !== 'stopped')
       throw new SpecError('spec.base.job', `job ${jobId} is ${job.status}; align the model of a completed (or gate-stopped) job`);
-    const checkpoint = latestCheckpoint(store, jobId, damaged);
+    const checkpoint = latestCheckpoint(store, jobId, damaged, fileExists);
     if (!checkpoint) throw new SpecError('spec.base.job', `job ${jobId} has no intact checkpoint on disk`);
     return checkpoint;
   }
@@ -183,7 +186,7 @@ export function createApp(ctx: AppContext): Hono {
 
   app.get('/v1/jobs/:id/checkpoints', (c) => {
     const job = requireJob(store, c.req.param('id'));
-    return c.json({ checkpoints: store.checkpoints(job.id).map((k) => ({ ...k, available: existsSync(k.path) })) });
+    return c.json({ checkpoints: store.checkpoints(job.id).map((k) => ({ ...k, available: fileExists(k.path) })) });
   });
 
   app.get('/v1/jobs/:id/metrics', (c) => {
@@ -200,66 +203,93 @@ export function createApp(ctx: AppContext): Hono {
     const job = requireJob(store, c.req.param('id'));
     const lastId = Number(c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? 0);
     if (!Number.isInteger(lastId) || lastId < 0) throw new SpecError('header.Last-Event-ID', 'expected a non-negative integer event id');
-    return streamSSE(c, (stream) => followJob(job.id, lastId, stream));
+    return streamSSE(c, (stream) => followJob({ store, jobs, hidePaths }, job.id, lastId, stream));
   });
 
-  /**
-   * Replay the stored events after `lastId`, then pass live ones on until the job finishes (or the client goes, or
-   * the server closes). Listening starts before the replay and sequence numbers drop duplicates, so no event falls
-   * between the two.
-   */
-  async function followJob(id: string, lastId: number, stream: SSEStreamingApi): Promise<void> {
-    const live: StoredEvent[] = [];
-    let ended = false;
-    let wake = () => {};
-    const unsubscribe = jobs.subscribe(id, (event) => {
-      if (event) live.push(event);
-      else ended = true;
-      wake();
-    });
-    stream.onAbort(() => {
-      ended = true;
-      wake();
-    });
-    let last = lastId;
-    /** Send one event (unless already sent); true when it finished the job. */
-    const send = async (e: StoredEvent): Promise<boolean> => {
-      if (e.seq <= last) return false;
-      last = e.seq;
-      await stream.writeSSE({ id: String(e.seq), event: e.type, data: hidePaths(JSON.stringify({ ...e.data, at: e.at })) });
-      return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
-    };
-    try {
-      // The log may hold earlier finishes (a cancelled job resumed later): only the job's current state ends the stream.
-      for (const e of store.eventsAfter(id, last)) await send(e);
-      if (FINISHED.includes(store.getJob(id)!.status)) {
-        for (const e of live.splice(0)) await send(e);
-        return;
-      }
-      while (!ended) {
-        if (live.length === 0) {
-          let timer: ReturnType<typeof setTimeout> | undefined;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            timer = setTimeout(resolve, HEARTBEAT_MS);
-          });
-          clearTimeout(timer);
-          if (live.length === 0 && !ended) await stream.write(': heartbeat\n\n');
-        }
-        for (const e of live.splice(0)) if (await send(e)) return;
-      }
-    } finally {
-      unsubscribe();
-    }
-  }
-
   serveDashboard(app, { tokenRequired: Boolean(config.token) });
-  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged) });
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
+  registerCompletionRoutes(app, { config, store, jobs, completions, damaged, fileExists, limitBody });
 
+
+  return app;
+}
+
+/** What a job's event stream reads: the stored log, the live events, and the path hider of JSON bodies. */
+interface EventStreamDeps {
+  store: JobStore;
+  jobs: JobQueue;
+  hidePaths(text: string): string;
+}
+
+/**
+ * Replay the stored events after `lastId`, then pass live ones on until the job finishes (or the client goes, or
+ * the server closes). Listening starts before the replay and sequence numbers drop duplicates, so no event falls
+ * between the two.
+ */
+async function followJob(deps: EventStreamDeps, id: string, lastId: number, stream: SSEStreamingApi): Promise<void> {
+const { store, jobs, hidePaths } = deps;
+  const live: StoredEvent[] = [];
+  let ended = false;
+  let wake = () => {};
+  const unsubscribe = jobs.subscribe(id, (event) => {
+    if (event) live.push(event);
+    else ended = true;
+    wake();
+  });
+  stream.onAbort(() => {
+    ended = true;
+    wake();
+  });
+  let last = lastId;
+  /** Send one event (unless already sent); true when it finished the job. */
+  const send = async (e: StoredEvent): Promise<boolean> => {
+    if (e.seq <= last) return false;
+    last = e.seq;
+    await stream.writeSSE({ id: String(e.seq), event: e.type, data: hidePaths(JSON.stringify({ ...e.data, at: e.at })) });
+    return e.type === 'status' && FINISHED.includes(e.data.status as JobStatus);
+  };
+  try {
+    // The log may hold earlier finishes (a cancelled job resumed later): only the job's current state ends the stream.
+    for (const e of store.eventsAfter(id, last)) await send(e);
+    if (FINISHED.includes(store.getJob(id)!.status)) {
+      for (const e of live.splice(0)) await send(e);
+      return;
+    }
+    while (!ended) {
+      if (live.length === 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, HEARTBEAT_MS);
+        });
+        clearTimeout(timer);
+        if (live.length === 0 && !ended) await stream.write(': heartbeat\n\n');
+      }
+      for (const e of live.splice(0)) if (await send(e)) return;
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** What the completion routes share with the app: the services, the damaged-checkpoint set, the body limit. */
+interface CompletionDeps {
+  config: ServerConfig;
+  store: JobStore;
+  jobs: JobQueue;
+  completions: CompletionService;
+  damaged: Set<string>;
+  fileExists(path: string): boolean;
+  limitBody(maxSize: number): MiddlewareHandler;
+}
+
+/** OpenAI-style /v1/models (jobs with an intact checkpoint) and /v1/completions (from a job's newest one). */
+function registerCompletionRoutes(app: Hono, deps: CompletionDeps): void {
+  const { config, store, jobs, completions, damaged, fileExists, limitBody } = deps;
   app.get('/v1/models', (c) => {
     const data = store
       .listJobs({ limit: 1000 })
-      .filter((job) => latestCheckpoint(store, job.id, damaged) !== null)
+      .filter((job) => latestCheckpoint(store, job.id, damaged, fileExists) !== null)
       .map((job) => ({ id: job.id, object: 'model', created: Math.floor(Date.parse(job.createdAt) / 1000), owned_by: 'unilab', name: job.name, status: job.status }));
     return c.json({ object: 'list', data });
   });
@@ -268,7 +298,7 @@ export function createApp(ctx: AppContext): Hono {
     const request = parseCompletionRequest(await readJson(c), config);
     const job = store.getJob(request.model);
     if (!job) throw new ApiError(404, 'not_found', `no job with id ${JSON.stringify(request.model)}; models are job ids (GET /v1/models)`, 'body.model');
-    if (!latestCheckpoint(store, job.id, damaged)) throw noIntactCheckpoint(job);
+    if (!latestCheckpoint(store, job.id, damaged, fileExists)) throw noIntactCheckpoint(job);
     if (completions.requestsInFlight >= config.maxCompletionRequests)
       throw new ApiError(429, 'rate_limit_error', `${completions.requestsInFlight} completion requests are being served, the most this server takes (maxCompletionRequests); try again later`);
     // The request's signal aborts when the client disconnects: sampling stops at the next token.
@@ -291,7 +321,7 @@ export function createApp(ctx: AppContext): Hono {
    */
   async function completeFromNewest(job: JobRecord, request: CompletionRequest, signal: AbortSignal): Promise<Completion> {
     for (;;) {
-      const checkpoint = latestCheckpoint(store, job.id, damaged);
+      const checkpoint = latestCheckpoint(store, job.id, damaged, fileExists);
       if (!checkpoint) throw noIntactCheckpoint(job);
       try {
         return await completions.complete(checkpoint, request, signal);
@@ -305,25 +335,17 @@ export function createApp(ctx: AppContext): Hono {
   }
 
   function noIntactCheckpoint(job: JobRecord): ApiError {
-    const onDisk = store.checkpoints(job.id).filter((k) => existsSync(k.path));
+    const onDisk = store.checkpoints(job.id).filter((k) => fileExists(k.path));
     const why =
       onDisk.length === 0
         ? `has no checkpoint yet (it is ${job.status})`
         : `has no intact checkpoint: the ${onDisk.length} on disk (steps ${onDisk.map((k) => k.globalStep).join(', ')}) are all damaged; see its checkpoint-skipped events`;
     return new ApiError(400, 'invalid_request_error', `job ${job.id} ${why}`, 'body.model');
   }
-
-  return app;
 }
 
 /** Turn paths inside the data directory into paths relative to it (under its given and its real name). */
-function dataDirHider(dataDir: string): (text: string) => string {
-  let real = dataDir;
-  try {
-    real = realpathSync(dataDir);
-  } catch {
-    // not created yet: only its given name can appear
-  }
+function dataDirHider(dataDir: string, real: string): (text: string) => string {
   const names = [...new Set([dataDir, real])].map((d) => JSON.stringify(d).slice(1, -1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   const inside = new RegExp(`(?:${names.join('|')})/`, 'g');
   const itself = new RegExp(`(?:${names.join('|')})(?![\\w.-])`, 'g');
@@ -378,9 +400,9 @@ function requireJob(store: JobStore, id: string): JobRecord {
 }
 
 /** The most recently written checkpoint of a job still on disk and not known to be damaged (the runner keeps the last few of each stage). */
-function latestCheckpoint(store: JobStore, id: string, damaged: ReadonlySet<string>): string | null {
+function latestCheckpoint(store: JobStore, id: string, damaged: ReadonlySet<string>, exists: (path: string) => boolean): string | null {
   const all = store.checkpoints(id).sort((a, b) => a.at.localeCompare(b.at) || a.globalStep - b.globalStep);
-  for (let i = all.length - 1; i >= 0; i--) if (!damaged.has(all[i].path) && existsSync(all[i].path)) return all[i].path;
+  for (let i = all.length - 1; i >= 0; i--) if (!damaged.has(all[i].path) && exists(all[i].path)) return all[i].path;
   return null;
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConfiguredRegistry } from '@unilab/runner';
@@ -45,7 +46,7 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   const { store, jobs } = config.redis ? await openRedisQueue(runtime, config.redis, dataDir, config) : { store: fileStore, jobs: new JobManager(fileStore, () => runtime.startWorker(), { ...config, dataDir }) };
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
   const evals = new EvalService(new EvalStore(fileStore.db), () => runtime.startWorker(), config.pluginConfig);
-  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
+  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name, dataDirRealPath: dataDir, fileExists: existsSync });
   jobs.recover(config.autoResume);
   evals.recover();
   const listener = await runtime.listen(app.fetch, config);

@@ -185,6 +185,26 @@ describe('alignment jobs over the API', () => {
     expect(completion.choices).toHaveLength(1);
   });
 
+  it("an SFT job on the user's JSONL files trains, and judges verifier success by the held-out demonstrations' answers", async () => {
+    await mkdir(join(dataDir, 'mine'), { recursive: true });
+    const words = ['stone river', 'old house', 'green field', 'cold winter', 'long road', 'quiet town', 'dark sea', 'high wall', 'red door', 'east wind', 'new bridge', 'warm bread'];
+    const line = (w: string, i: number) => JSON.stringify({ task: i % 2 ? 'copy' : 'copy-again', prompt: `Copy: ${w}\nAnswer:`, response: ` ${w}` });
+    await writeFile(join(dataDir, 'mine', 'train.jsonl'), words.slice(0, 8).map(line).join('\n') + '\n');
+    await writeFile(join(dataDir, 'mine', 'held-out.jsonl'), words.slice(8).map(line).join('\n') + '\n');
+    const job = await client.submit(
+      alignSpec([{ kind: 'sft', epochs: 2, batchSize: 4, gate: { metric: 'verifierSuccess', threshold: 0, action: 'stop' } }], {
+        data: { files: { sft: { train: 'mine/train.jsonl', heldOut: 'mine/held-out.jsonl' } } },
+      }),
+    );
+    expect(job.totalSteps).toBe(4);
+    const events = await followToEnd(client, job.id);
+    expect(events.find((e) => e.type === 'start')!.data).toMatchObject({ trainExamples: 8, heldOutExamples: 4 });
+    const gate = events.find((e) => e.type === 'gate')!.data;
+    expect(gate).toMatchObject({ metric: 'verifierSuccess', comparison: '>=', passed: true });
+    expect(gate.value).toBeGreaterThanOrEqual(0);
+    expect(events.at(-1)!.data).toMatchObject({ status: 'completed', step: 4 });
+  });
+
   it('refuses bad alignment specs with a 400 naming the field, before anything runs', async () => {
     await mkdir(join(dataDir, 'align'), { recursive: true });
     await writeFile(join(dataDir, 'align', 'good.jsonl'), '{"prompt":"Copy: a b\\nAnswer:","response":" a b"}\n');
@@ -211,11 +231,6 @@ describe('alignment jobs over the API', () => {
       [alignSpec([{ kind: 'sft' }], { outDir: '../escape' }), 'spec.outDir', /outside it/],
       [files({ train: 'align/good.jsonl', heldOut: 'align/bad.jsonl' }), 'spec.data.files.sft.heldOut', /line 2: field "response" must be a string/],
       [files({ train: 'align/good.jsonl', heldOut: 'align/good.jsonl' }, [{ kind: 'sft' }, { kind: 'dpo' }]), 'spec.data.files.pairs', /the dpo stage \(spec.stages\[1\]\) trains on comparisons/],
-      [
-        files({ train: 'align/good.jsonl', heldOut: 'align/good.jsonl' }, [{ kind: 'sft', gate: { metric: 'verifierSuccess', threshold: 0.5, action: 'stop' } }]),
-        'spec.stages[0].gate.metric',
-        /verifierSuccess needs data.generate/,
-      ],
       [alignSpec([{ kind: 'sft', epochs: 1000, batchSize: 1 }]), 'spec.stages', /at most \d+ \(maxStepsPerJob\)/],
       [alignSpec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', minibatchSize: 0 }]), 'spec.stages[2].minibatchSize', /expected an integer >= 1/],
       [alignSpec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', kl: { kind: 'pid' } }]), 'spec.stages[2].kl.kind', /expected one of "adaptive", "fixed"/],

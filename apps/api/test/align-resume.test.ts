@@ -41,7 +41,7 @@ async function followUntil(client: ApiClient, id: string, stop: (type: string, d
 }
 
 describe('alignment job crash safety', () => {
-  it('kill -9 mid-SFT and again mid-DPO (LoRA): each restart resumes the stage at its newest checkpoint, and the job ends with the bits of an uninterrupted run', async () => {
+  it('kill -9 mid-DPO (LoRA, after SFT): the restart resumes the stage at its newest checkpoint, and the job ends with the bits of an uninterrupted run', async () => {
     const dataDir = await makeDataDir();
     // The base: a tiny decoder pre-trained in this process into the data directory (the spec names its checkpoint file).
     const registry = createDefaultRegistry();
@@ -59,36 +59,31 @@ describe('alignment job crash safety', () => {
       evaluation: { verifierExamples: 1, maxTokens: 6 },
       stages: [
         { kind: 'sft', epochs: 3, batchSize: 2, lr: 3e-3 },
-        { kind: 'dpo', epochs: 2, batchSize: 2, beta: 0.5, lr: 1e-3, tuning: { method: 'lora', rank: 2, targets: ['wq', 'wv'] } },
+        { kind: 'dpo', epochs: 2, batchSize: 2, beta: 0.5, lr: 0.02, tuning: { method: 'lora', rank: 2, targets: ['wq', 'wv'] } },
       ],
     };
     const job = await first.client.submit(spec);
     expect(job.totalSteps).toBe(24 + 16);
-    await followUntil(first.client, job.id, (type, d) => type === 'step' && d.globalStep >= 5);
+    // kill -9 in the second stage, after its first checkpoint (step 3): the restart must find the stage, rebuild DPO's
+    // reference from the SFT checkpoint and restore the LoRA factors' moments.
+    await followUntil(first.client, job.id, (type, d) => type === 'step' && d.stage === 1 && d.step >= 5);
     await killServer(first.child, 'SIGKILL');
 
     const second = await serve(dataDir);
-    const seen = await followUntil(second.client, job.id, (type, d) => type === 'step' && d.stage === 1 && d.step >= 5);
-    await killServer(second.child, 'SIGKILL');
-    const third = await serve(dataDir);
-    await waitForJob(() => third.client.job(job.id), (j) => j.status === 'completed' || j.status === 'failed', 120_000);
-    const events = await followToEnd(third.client, job.id);
+    await waitForJob(() => second.client.job(job.id), (j) => j.status === 'completed' || j.status === 'failed', 120_000);
+    const events = await followToEnd(second.client, job.id);
     expect(events.at(-1)!.data).toMatchObject({ status: 'completed', step: 40 });
-
-    // Both kills were mid-stage: each restart continued its stage from a checkpoint, not from the start.
     const interrupted = events.filter((e) => e.type === 'status' && e.data.status === 'interrupted').map((e) => e.data);
-    expect(interrupted).toHaveLength(2);
-    const starts = events.filter((e) => e.type === 'start').map((e) => e.data);
-    const resumed = starts.filter((s) => s.resumedFrom !== null);
-    expect(resumed.map((s) => s.stage)).toEqual([0, 1]);
+    expect(interrupted).toHaveLength(1);
+    expect(interrupted[0].step).toBeGreaterThanOrEqual(24 + 5);
+    const resumed = events.filter((e) => e.type === 'start' && e.data.resumedFrom !== null).map((e) => e.data);
+    expect(resumed.map((s) => s.stage)).toEqual([1]);
     expect(resumed[0].startStep).toBeGreaterThanOrEqual(3);
-    expect(resumed[0].startStep).toBeLessThan(24);
-    expect(resumed[1].startStep).toBeGreaterThanOrEqual(3);
-    expect(resumed[1].startStep).toBeLessThan(16);
-    expect(seen.some((e) => e.type === 'start' && e.data.stage === 0 && e.data.resumedFrom)).toBe(true);
+    expect(resumed[0].startStep).toBeLessThan(16);
+    // (It may be past the last step the store heard of: a checkpoint whose atomic write finished just before the kill.)
 
     // The uninterrupted run, in this process, on the same base checkpoint.
-    const checkpoints = async (id: string) => (await third.client.json<{ checkpoints: { path: string }[] }>('GET', `/v1/jobs/${id}/checkpoints`)).checkpoints;
+    const checkpoints = async (id: string) => (await second.client.json<{ checkpoints: { path: string }[] }>('GET', `/v1/jobs/${id}/checkpoints`)).checkpoints;
     const straight: AlignmentJobEvent[] = [];
     const outcome = await runAlignmentJob({
       job: parseAlignmentJobSpec({ ...spec, base: { checkpoint: basePath } }),
@@ -104,9 +99,9 @@ describe('alignment job crash safety', () => {
     const figures = (list: { type: string; data?: any }[]) => list.filter((e) => e.type === 'stage-complete').map((e) => e.data.figures);
     expect(figures(events)).toEqual(straight.filter((e) => e.type === 'stage-complete').map((e) => (e as { figures: unknown }).figures));
     console.log(
-      `alignment kill -9 resume: killed at SFT step >= 5 (resumed from step ${resumed[0].startStep}) and DPO step >= 5 (resumed from step ${resumed[1].startStep}); ` +
+      `alignment kill -9 resume: killed at job step ${interrupted[0].step} (DPO step ${interrupted[0].step - 24}), resumed DPO from step ${resumed[0].startStep}; ` +
         `final checkpoint byte-identical to an uninterrupted run; DPO held-out figures ${JSON.stringify(figures(events)[1])}`,
     );
-    await killServer(third.child, 'SIGTERM');
+    await killServer(second.child, 'SIGTERM');
   });
 });

@@ -28,8 +28,12 @@ beforeAll(async () => {
 const unilabIn = (cwd: string, ...args: string[]) => run(unilab, args, { cwd, env: { ...process.env, NODE_OPTIONS: '', UNILAB_THREADS: '2' } });
 
 describe('unilab from a packed install', () => {
-  it('holds only the built command', async () => {
-    expect((await readdir(join(root, 'prefix', 'lib', 'node_modules', '@unilab', 'cli'))).sort()).toEqual(['bin', 'dist', 'package.json']);
+  it('holds the built command, with no workspace library beside it (they are bundled)', async () => {
+    const installed = join(root, 'prefix', 'lib', 'node_modules');
+    expect(await readdir(join(installed, '@unilab'))).toEqual(['cli']);
+    expect(await readdir(join(installed, '@unilab', 'cli'))).toEqual(expect.arrayContaining(['bin', 'dist', 'package.json']));
+    const nested = await readdir(join(installed, '@unilab', 'cli', 'node_modules')).catch(() => []);
+    expect(nested).not.toContain('@unilab');
   });
 
   it('--help lists the commands', async () => {

@@ -39,7 +39,7 @@ const pipeline = (base: string) =>
   });
 
 describe('alignment job runner', () => {
-  it('sft → rm → ppo cancelled mid-PPO and resumed ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
+  it('sft → rm → ppo cancelled mid-SFT and again mid-PPO, each time resumed, ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
     const base = await tinyBase();
     const straightEvents: AlignmentJobEvent[] = [];
     const straight = await runAlignmentJob({ job: pipeline(base), base, outDir: join(await tempDir(), 'straight'), registry, onEvent: (e) => straightEvents.push(e) });
@@ -49,17 +49,30 @@ describe('alignment job runner', () => {
     expect(ppoSteps).toHaveLength(5);
     for (const k of ['reward', 'kl', 'entropy', 'clipFraction', 'valueLoss', 'beta']) expect(Number.isFinite((ppoSteps[0] as Record<string, unknown>)[k]), k).toBe(true);
 
+    // Cancelled mid-SFT, resumed and cancelled again mid-PPO, resumed to the end: each resume continues its stage.
     const outDir = join(await tempDir(), 'interrupted');
-    const controller = new AbortController();
-    const first = await runAlignmentJob({
-      job: pipeline(base),
-      base,
-      outDir,
-      registry,
-      signal: controller.signal,
-      onEvent: (e) => e.type === 'step' && e.stage === 2 && e.step === 3 && controller.abort(),
-    });
-    expect(first).toMatchObject({ status: 'cancelled', stage: 2, globalStep: 8 + 3 });
+    const cancelAt = async (stage: number, step: number, resume: boolean) => {
+      const controller = new AbortController();
+      const events: AlignmentJobEvent[] = [];
+      const outcome = await runAlignmentJob({
+        job: pipeline(base),
+        base,
+        outDir,
+        registry,
+        resume,
+        signal: controller.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'step' && e.stage === stage && e.step === step) controller.abort();
+        },
+      });
+      return { outcome, events };
+    };
+    const first = await cancelAt(0, 3, false);
+    expect(first.outcome).toMatchObject({ status: 'cancelled', stage: 0, globalStep: 3 });
+    const second = await cancelAt(2, 3, true);
+    expect(second.events.find((e) => e.type === 'start')).toMatchObject({ stage: 0, startStep: 3 });
+    expect(second.outcome).toMatchObject({ status: 'cancelled', stage: 2, globalStep: 8 + 3 });
     const resumedEvents: AlignmentJobEvent[] = [];
     const resumed = await runAlignmentJob({ job: pipeline(base), base, outDir, registry, resume: true, onEvent: (e) => resumedEvents.push(e) });
     expect(resumedEvents.find((e) => e.type === 'start')).toMatchObject({ stage: 2, startStep: 3 });
@@ -74,6 +87,25 @@ describe('alignment job runner', () => {
 
     const loaded = await loadModel(final(resumed), registry);
     expect(loaded.model.params.some((p) => p.name.endsWith('.lora_a'))).toBe(true);
+  });
+
+  it("PPO's KL budget ends its stage early and visibly: the iteration that crossed it says so, the job completes at the step it reached", async () => {
+    const base = await tinyBase();
+    const job = pipeline(base);
+    // Iteration 1 samples from policy = reference (KL exactly 0) and updates; the first later iteration whose sampled
+    // KL is positive crosses a tiny budget.
+    Object.assign(job.stages[2].options, { iterations: 8, klBudget: 1e-9 });
+    const events: AlignmentJobEvent[] = [];
+    const outcome = await runAlignmentJob({ job, base, outDir: join(await tempDir(), 'budget'), registry, onEvent: (e) => events.push(e) });
+    const ppoSteps = events.filter((e) => e.type === 'step' && e.stage === 2) as Record<string, unknown>[];
+    const last = ppoSteps.at(-1)!;
+    expect(ppoSteps[0].kl).toBe(0);
+    expect(ppoSteps.length).toBeLessThan(8);
+    expect(last.kl as number).toBeGreaterThan(1e-9);
+    expect(last.stopped).toMatch(new RegExp(`exceeds the budget 1e-9 at iteration ${last.step}: .* the run stops`));
+    expect(ppoSteps.slice(0, -1).every((s) => s.stopped === undefined && (s.kl as number) <= 1e-9)).toBe(true);
+    expect(events.find((e) => e.type === 'stage-complete' && e.stage === 2)).toMatchObject({ globalStep: 8 + (last.step as number) });
+    expect(outcome).toMatchObject({ status: 'completed', globalStep: 8 + (last.step as number) });
   });
 
   it('refuses stage orders no pipeline has, naming spec.stages', () => {

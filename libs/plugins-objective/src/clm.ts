@@ -1,5 +1,5 @@
 import { object, type ObjectivePlugin } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import { countingPositions, type Example } from './example.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 

@@ -1,9 +1,9 @@
 import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
-import { blankInfillingExample } from './blankInfilling.ts';
-import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glmSpanSampling.ts';
+import { blankInfillingExample } from './blank-infilling.ts';
+import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glm-span-sampling.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { largestFitting, type NoiseSpan } from './spanCorruption.ts';
+import { largestFitting, type NoiseSpan } from './span-corruption.ts';
 
 /**
  * GLM's autoregressive blank infilling (Du et al. 2022): blanks of the piece are predicted autoregressively in a

@@ -2,9 +2,9 @@ import { field, number, object, type ObjectivePlugin } from '@unilab/core';
 import { causalPiece } from './clm.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm } from './seq2seq-example.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
+import { nextSpanCorruptionExample, trailingSpanLayout } from './span-corruption.ts';
 
 /**
  * SCLM (Tay et al. 2022, §5.1 "Span Corruption + LM"): each example is either causal LM or T5 span corruption

@@ -1,11 +1,11 @@
 import { arrayOf, boolean, field, number, object, oneOf, optional, type BatchForm, type InferencePresentation, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import type { Example, RowSpace } from './example.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seq-example.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
+import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './span-corruption.ts';
 
 /**
  * UL2's mixture of denoisers (Tay et al. 2022, §3.1.2 and §3.1.3): each example is drawn from one denoiser and its

@@ -1,10 +1,10 @@
 import { field, number, object, type BatchForm, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import { countingPositions, type Example, type RowSpace } from './example.ts';
-import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './maskedTokens.ts';
+import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './masked-tokens.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seq-example.ts';
 
 /**
  * UniLM (Dong et al. 2019, §2 and §2.3): one Transformer trained with cloze tasks under four self-attention masks.

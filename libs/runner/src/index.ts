@@ -32,26 +32,10 @@ export {
   type ObjectiveSpec,
   type SingleObjective,
 } from './objective-mixture.ts';
-export {
-  parseJobSpec,
-  validateJobPlugins,
-  jobTokenizer,
-  runStages,
-  readJobProgress,
-  stageStart,
-  stageDir,
-  attemptSeed,
-  gateNext,
-  gateSchemaFor,
-  type Gate,
-  type StagePlan,
-  type JobSpec,
-  type JobEvent,
-  type JobOutcome,
-  type JobProgress,
-  type CompletedStage,
-  type RunStagesOptions,
-} from './stages.ts';
+export { parseJobSpec, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
+export type { JobEvent, JobOutcome, JobProgress, CompletedStage } from './job-events.ts';
+export { readJobProgress, stageDir } from './job-progress.ts';
+export { runStages, gateNext, type RunStagesOptions } from './run-stages.ts';
 export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';
 export { parseExperiment, type Experiment, type ExperimentMatch, type ExperimentObjective, type ExperimentSize, type ExperimentVariant } from './sweep/experiment.ts';
 export { expandGrid, type SweepCell, type SweepGrid, type SkippedPair, type GridOptions } from './sweep/grid.ts';

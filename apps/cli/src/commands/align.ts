@@ -10,10 +10,10 @@ import {
   createRewardModel,
   demonstrations,
   headParameters,
-  instructionTasks,
+  generatedAlignmentData,
+  INSTRUCTION_TASK_NAMES,
   loadAlignedModel,
   pairwiseAccuracy,
-  preferencePairs,
   prepareDpo,
   responseNll,
   saveAlignedModel,
@@ -56,16 +56,15 @@ export async function alignCommand(argv: string[]): Promise<number> {
   if (typeof out !== 'string') throw new Error(`--out DIR is required\n${USAGE}`);
   const seed = numberOption(args, 'seed', 1);
   const noise = numberOption(args, 'noise', DEFAULT_PREFERENCE_NOISE);
-  const tasks = await instructionTasks({ seed, train: positiveInteger(args, 'train', 200), heldOut: positiveInteger(args, 'held-out', 50) });
-  const train = tasks.flatMap((t) => t.train);
-  const heldOut = tasks.flatMap((t) => t.heldOut);
-  const trainPairs = preferencePairs(train, noise, seed);
-  const heldOutPairs = preferencePairs(heldOut, 0, seed);
+  // The set an alignment job's `data.generate` builds, written out.
+  const set = await generatedAlignmentData({ tasks: [...INSTRUCTION_TASK_NAMES], seed, noise, train: positiveInteger(args, 'train', 200), heldOut: positiveInteger(args, 'held-out', 50) });
+  const { tasks } = set;
+  const { train, heldOut } = set.demonstrations!;
+  const { train: trainPairs, heldOut: heldOutPairs } = set.comparisons!;
   await mkdir(out, { recursive: true });
-  const demos = (es: typeof train) => es.map(({ task, prompt, response }) => ({ task, prompt, response }));
   const files = {
-    'sft-train.jsonl': alignmentJsonl(demos(train)),
-    'sft-held-out.jsonl': alignmentJsonl(demos(heldOut)),
+    'sft-train.jsonl': alignmentJsonl(train),
+    'sft-held-out.jsonl': alignmentJsonl(heldOut),
     'pairs-train.jsonl': alignmentJsonl(trainPairs),
     'pairs-held-out.jsonl': alignmentJsonl(heldOutPairs),
   };

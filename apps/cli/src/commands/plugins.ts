@@ -6,11 +6,12 @@ const KIND_TITLES: Record<string, string> = {
   architecture: 'architectures',
   'positional-encoding': 'positional encodings',
   objective: 'objectives',
+  'data-stage': 'data stages',
 };
 
 /** Which registered architectures an objective trains or an encoding serves (derived from their declarations). */
 function servedArchitectures(p: AnyPlugin, registry: PluginRegistry): string {
-  return p.kind === 'architecture' ? '' : ` [${registry.pairedArchitectures(p).join(', ')}]`;
+  return p.kind === 'objective' || p.kind === 'positional-encoding' ? ` [${registry.pairedArchitectures(p).join(', ')}]` : '';
 }
 
 /**

@@ -1,13 +1,15 @@
 import type { ArchitecturePlugin } from './architecture.ts';
 import { productionMismatch } from './capabilities.ts';
+import type { DataStagePlugin } from './data-stage.ts';
 import type { ObjectivePlugin } from './objective.ts';
 import { encodingMismatch, type PositionalEncodingPlugin } from './positional-encoding.ts';
 
-export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any>;
+export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any> | DataStagePlugin<any>;
 
 /**
  * An explicit plugin registry: the application lists its plugins; nothing registers itself on import, and a spec
- * can only name plugins that were listed.
+ * can only name plugins that were listed. One registry holds every kind (architectures, objectives, positional
+ * encodings, data stages); every command and the API build it the same way (runner: createConfiguredRegistry).
  */
 export class PluginRegistry {
   private readonly byKind = new Map<string, Map<string, AnyPlugin>>();
@@ -42,6 +44,10 @@ export class PluginRegistry {
 
   positionalEncoding(name: string): PositionalEncodingPlugin<any> {
     return this.get('positional-encoding', name) as PositionalEncodingPlugin<any>;
+  }
+
+  dataStage(name: string): DataStagePlugin<any> {
+    return this.get('data-stage', name) as DataStagePlugin<any>;
   }
 
   /** Every registered plugin of one kind. */

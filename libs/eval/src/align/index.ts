@@ -1,3 +1,10 @@
+/**
+ * Alignment (issue 15): instruction and preference data with verifiers, SFT, the reward model, PPO and DPO.
+ * PPO's public surface: `createPpoRun(parts, options)` returns a step-wise run (`step`, `run`, `history`, `stopped`)
+ * whose complete state `saveState` / `restoreState` round-trip bit-identically; its pieces (GAE, the KL controller,
+ * the clipped losses, the value model, rollouts, scorers) are exported for callers that assemble their own loop.
+ * Checkpoints between stages: `loadAlignedModel` / `saveAlignedModel`, `loadRewardModel` / `saveRewardModel`.
+ */
 export type { InstructionExample, InstructionTask } from './instruction-task.ts';
 export { ANSWER_CUE, instructionPrompt, readPrompt } from './instruction-task.ts';
 export { instructionTasks, INSTRUCTION_TASK_NAMES, type InstructionSizes } from './instruction-tasks.ts';

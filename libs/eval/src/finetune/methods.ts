@@ -40,9 +40,9 @@ export interface MethodPlan {
   trains(p: Parameter): boolean;
 }
 
-const isNorm = (p: Parameter) => /(^|\.)(attn_norm|cross_norm|ffn_norm|norm)(_bias)?$/.test(p.name);
-const isLora = (p: Parameter) => /\.lora_[ab]$/.test(p.name);
-const isAdapter = (p: Parameter) => /_adapter\.(down|up)(_bias)?$/.test(p.name);
+export const isNorm = (p: Parameter) => /(^|\.)(attn_norm|cross_norm|ffn_norm|norm)(_bias)?$/.test(p.name);
+export const isLora = (p: Parameter) => /\.lora_[ab]$/.test(p.name);
+export const isAdapter = (p: Parameter) => /_adapter\.(down|up)(_bias)?$/.test(p.name);
 
 export function methodPlan(method: FinetuneMethod, o: MethodOptions): MethodPlan {
   if (method === 'full') return { method, trains: () => true };

@@ -40,7 +40,10 @@ export async function loadAlignmentData(data: AlignmentData): Promise<AlignmentD
   };
 }
 
-/** How many training records of each kind a data spec holds, without building it (for a job's step count at submission). */
+/**
+ * How many training records of each kind a generated set holds, without building it (for a job's step count at
+ * submission): every task gives exactly `train` examples within the spec's limits.
+ */
 export function generatedCounts(g: GeneratedData): { demonstrations: number; comparisons: number } {
   return { demonstrations: g.tasks.length * g.train, comparisons: g.tasks.length * g.train };
 }

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend, PluginRegistry } from '@unilab/core';
 import { attemptSeed, gateNext, latestCheckpoint, listCheckpoints, writeFileAtomic } from '@unilab/runner';
-import { loadAlignmentData, type AlignmentDataSet } from './align-job-data.ts';
+import { loadAlignmentData } from './align-job-data.ts';
 import type { AlignmentGate, AlignmentJobSpec, AlignmentStagePlan } from './align-job-spec.ts';
 import { ALIGNMENT_STAGES } from './alignment-stages.ts';
 import { parameterCount, type PreparedStage, type StageContext } from './stage-kinds.ts';
@@ -57,7 +57,7 @@ interface AlignmentProgress {
   owner?: string;
   stage: number;
   attempt: number;
-  /** Steps of each stage as it ran (the global step axis). */
+  /** Steps of each stage (planned for the current one, taken for finished ones): the job's global step axis. */
   stageSteps: number[];
   completed: CompletedAlignmentStage[];
 }
@@ -179,7 +179,9 @@ export async function runAlignmentJob(options: RunAlignmentJobOptions): Promise<
         }
       }
       onEvent({ type: 'stage-complete', stage: plan.index, name: plan.name, attempt, globalStep, checkpoint: completed.checkpoint, figures });
-      progress = { ...progress, stage: progress.stage + 1, attempt: 0, completed: [...progress.completed, completed] };
+      // A stage that ended early (PPO's KL budget) took fewer steps than planned: the job's step axis goes on from where it ended.
+      const stageSteps = [...progress.stageSteps.slice(0, plan.index), run.step];
+      progress = { stage: progress.stage + 1, attempt: 0, stageSteps, completed: [...progress.completed, completed] };
     } finally {
       run.dispose();
     }
@@ -202,4 +204,3 @@ function judge(gate: AlignmentGate, figures: Record<string, number>, attempt: nu
   return { metric: gate.metric, comparison, value, threshold: gate.threshold, passed, next: gateNext(gate, passed, attempt) };
 }
 
-export type { AlignmentDataSet };

@@ -10,7 +10,7 @@ import { referenceVerifier, rewardModelScorer, verifierScorer } from '../respons
 import type { StepFigures } from '../stepwise-run.ts';
 import { createValueModel } from '../value-head.ts';
 import type { StageKindOptions } from './align-job-spec.ts';
-import { parameterCount, policyHeader, type AlignmentStage, type StageRun } from './stage-kinds.ts';
+import { heldOutVerifierSuccess, parameterCount, policyHeader, type AlignmentStage, type StageRun } from './stage-kinds.ts';
 import { loadStageModel } from './stage-model.ts';
 
 /**
@@ -89,7 +89,8 @@ export const ppoStage: AlignmentStage<'ppo'> = {
       },
       async evaluate() {
         const f = await heldOutEvaluation(policy.loaded, heldOutPrompts, { verify, rewardModel: rm, reference, maxTokens: options.maxTokens, seed: ctx.seed });
-        return { kl: f.kl!.kl, reward: f.reward!.value, verifierSuccess: f.verifier.rate };
+        // verifierSuccess as every stage measures it (stage-kinds.ts), so one gate threshold means the same after SFT, DPO and PPO.
+        return { kl: f.kl!.kl, reward: f.reward!.value, ...(await heldOutVerifierSuccess(policy.loaded, ctx.data, ctx.evaluation)) };
       },
     };
   },

@@ -5,6 +5,8 @@ import { prepareDpo } from '../dpo.ts';
 import { createRewardModel, pairwiseAccuracy, rewardModelRun } from '../reward-model.ts';
 import { responseNll, sftRun } from '../sft.ts';
 import type { RunPosition, StepFigures, StepwiseRun } from '../stepwise-run.ts';
+import type { InstructionExample, InstructionTask } from '../instruction-task.ts';
+import { referenceVerifier } from '../response-scorer.ts';
 import { verifierSuccess } from '../verifier-success.ts';
 import type { AlignmentJobSpec, AlignmentStageKind, AlignmentStagePlan, StageKindOptions } from './align-job-spec.ts';
 import type { AlignmentDataSet } from './align-job-data.ts';
@@ -85,17 +87,32 @@ export function policyHeader(m: StageModel, stage: string): Record<string, unkno
   };
 }
 
-/** Share of held-out prompts whose greedy answer the task's verifier accepts, over the first `examples` of each task. */
+/**
+ * Share of held-out prompts whose greedy answer passes the verifier, over the first `verifierExamples` of each task:
+ * a generated set's tasks carry their verifiers; a user's demonstrations are their own (referenceVerifier: a response
+ * passes when it is the demonstrated one, case and surrounding white space ignored), grouped by their `task` field.
+ * Every stage's `verifierSuccess` (its figure and its gate) is this one measure.
+ */
 export async function heldOutVerifierSuccess(loaded: LoadedModel, data: AlignmentDataSet, evaluation: AlignmentJobSpec['evaluation']): Promise<Record<string, number>> {
-  if (!data.tasks) return {};
   let correct = 0;
   let n = 0;
-  for (const task of data.tasks) {
-    const r = await verifierSuccess(loaded, task, task.heldOut.slice(0, evaluation.verifierExamples), evaluation.maxTokens);
+  for (const { task, examples } of verifierTasks(data)) {
+    const r = await verifierSuccess(loaded, task, examples.slice(0, evaluation.verifierExamples), evaluation.maxTokens);
     correct += r.correct;
     n += r.n;
   }
-  return { verifierSuccess: correct / n };
+  return n > 0 ? { verifierSuccess: correct / n } : {};
+}
+
+function verifierTasks(data: AlignmentDataSet): { task: InstructionTask; examples: InstructionExample[] }[] {
+  if (data.tasks) return data.tasks.map((task) => ({ task, examples: task.heldOut }));
+  if (!data.demonstrations) return [];
+  const { train, heldOut } = data.demonstrations;
+  const reference = referenceVerifier([...train, ...heldOut]);
+  const verify = (prompt: string, response: string) => reference(prompt, response) === true;
+  const byTask = new Map<string, InstructionExample[]>();
+  for (const d of heldOut) byTask.set(d.task ?? 'demonstrations', [...(byTask.get(d.task ?? 'demonstrations') ?? []), { task: d.task ?? 'demonstrations', prompt: d.prompt, response: d.response, wrong: '' }]);
+  return [...byTask].map(([name, examples]) => ({ task: { name, description: 'the held-out demonstrations\' answers', train: [], heldOut: examples, verify }, examples }));
 }
 
 /** The reward model's head in checkpoints (aligned-checkpoint.ts names it so, beside the network's own `head`). */

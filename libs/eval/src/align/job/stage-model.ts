@@ -1,6 +1,7 @@
 import { decodeCheckpoint, type Backend, type NamedTensor, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { architectureGenerates, buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, type LoadedModel } from '@unilab/runner';
+import { isAdapter, isLora, isNorm } from '../../finetune/methods.ts';
 import type { StageTuning } from './align-job-spec.ts';
 
 /**
@@ -18,10 +19,6 @@ export interface StageModel {
   /** Tensors of the checkpoint beside the model's (a reward model's head), by parameter name. */
   extra: Map<string, { shape: number[]; data: Float32Array }>;
 }
-
-const isLora = (p: Parameter) => /\.lora_[ab]$/.test(p.name);
-const isAdapter = (p: Parameter) => /_adapter\.(down|up)(_bias)?$/.test(p.name);
-const isNorm = (p: Parameter) => /(^|\.)(attn_norm|cross_norm|ffn_norm|norm)(_bias)?$/.test(p.name);
 
 export async function loadStageModel(path: string, registry: PluginRegistry, tuning: StageTuning, seed: number, backend?: Backend): Promise<StageModel> {
   const checkpoint = decodeCheckpoint(await readFileBytes(path, 'checkpoint'), `checkpoint ${path}`);

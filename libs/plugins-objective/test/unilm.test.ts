@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import type { PackingBatcher } from './packing.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext, byteTokenIds } from './byteTokenView.ts';
-import { arrayStream, sotuSentences, utf8Tokens } from './testing/realText.ts';
-import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
-import { unilm, type UnilmMode } from './unilm.ts';
+import type { PackingBatcher } from '../src/packing.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext, byteTokenIds } from '../src/byte-token-view.ts';
+import { arrayStream, sotuSentences, utf8Tokens } from './helpers/real-text.ts';
+import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
+import { unilm, type UnilmMode } from '../src/unilm.ts';
 
 const sentences = sotuSentences(30);
 

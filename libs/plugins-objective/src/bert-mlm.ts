@@ -1,6 +1,6 @@
 import { field, number, object, type ObjectivePlugin } from '@unilab/core';
 import { countingPositions } from './example.ts';
-import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './maskedTokens.ts';
+import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './masked-tokens.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
 

@@ -1,7 +1,7 @@
 import { object, type ObjectivePlugin } from '@unilab/core';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seq-example.ts';
 
 /**
  * Prefix language modelling (Raffel et al. 2020, §3.3.2 "prefix LM"; Liu et al. 2018): a piece of a document is

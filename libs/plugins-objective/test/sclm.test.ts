@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import type { PackingBatcher } from './packing.ts';
-import { sclm } from './sclm.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
-import { arrayStream, sotuSentences } from './testing/realText.ts';
-import { expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
-import { formOf } from './testing/forms.ts';
+import type { PackingBatcher } from '../src/packing.ts';
+import { sclm } from '../src/sclm.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { pairOf, undoSpanCorruption } from './helpers/denoising.ts';
+import { arrayStream, sotuSentences } from './helpers/real-text.ts';
+import { expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
+import { formOf } from './helpers/forms.ts';
 
 const sentences = sotuSentences(30);
 

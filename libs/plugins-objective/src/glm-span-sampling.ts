@@ -1,7 +1,7 @@
 import type { Rng } from '@unilab/core';
 import type { ObjectiveCounts } from './packing.ts';
 import { bump } from './pieces.ts';
-import type { NoiseSpan } from './spanCorruption.ts';
+import type { NoiseSpan } from './span-corruption.ts';
 
 /**
  * Where GLM puts its blanks (Du et al. 2022, §2.1 and §2.3 "multi-task pretraining"; the reference code's

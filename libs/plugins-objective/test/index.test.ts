@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, type BatchForm } from '@unilab/core';
-import { objectivePlugins, ul2 } from './index.ts';
-import type { PackingBatcher } from './packing.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuDocuments, utf8Tokens } from './testing/realText.ts';
-import { expectResumesExactly, segmentsOf } from './testing/segments.ts';
+import { objectivePlugins, ul2 } from '../src/index.ts';
+import type { PackingBatcher } from '../src/packing.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuDocuments, utf8Tokens } from './helpers/real-text.ts';
+import { expectResumesExactly, segmentsOf } from './helpers/segments.ts';
 
 const documents = sotuDocuments(2);
 

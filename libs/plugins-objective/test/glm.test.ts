@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import { blankInfillingExample } from './blankInfilling.ts';
-import { glm } from './glm.ts';
-import { truncatedPoissonMean } from './glmSpanSampling.ts';
-import type { PackingBatcher } from './packing.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuDocuments } from './testing/realText.ts';
-import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
+import { blankInfillingExample } from '../src/blank-infilling.ts';
+import { glm } from '../src/glm.ts';
+import { truncatedPoissonMean } from '../src/glm-span-sampling.ts';
+import type { PackingBatcher } from '../src/packing.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuDocuments } from './helpers/real-text.ts';
+import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
 
 const documents = sotuDocuments(40);
 

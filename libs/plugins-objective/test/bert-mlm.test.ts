@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import { bertMlm } from './bertMlm.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuSentences } from './testing/realText.ts';
-import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
+import { bertMlm } from '../src/bert-mlm.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuSentences } from './helpers/real-text.ts';
+import { expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
 
 const sentences = sotuSentences(30);
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng, type Batch } from '@unilab/core';
-import { clm } from './clm.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuDocuments } from './testing/realText.ts';
+import { clm } from '../src/clm.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuDocuments } from './helpers/real-text.ts';
 
 const documents = sotuDocuments(3).map((doc, i) => doc.subarray(0, 300 + 97 * i));
 const context = byteContext(clm.specialTokens, { batchSize: 3, seqLen: 128, form: 'single-stack' });

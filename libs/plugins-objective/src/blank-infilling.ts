@@ -1,5 +1,5 @@
 import type { Example } from './example.ts';
-import type { NoiseSpan } from './spanCorruption.ts';
+import type { NoiseSpan } from './span-corruption.ts';
 
 /** The special tokens of GLM's blank infilling. */
 export interface BlankInfillingTokens {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import { noiseCounts, sampleNoiseSpans, spanCorruptionLengths } from './spanCorruption.ts';
-import { spanCorruption } from './t5SpanCorruption.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuDocuments, sotuSentences } from './testing/realText.ts';
-import { pairOf, undoSpanCorruption } from './testing/denoising.ts';
-import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
-import { formOf } from './testing/forms.ts';
+import { noiseCounts, sampleNoiseSpans, spanCorruptionLengths } from '../src/span-corruption.ts';
+import { spanCorruption } from '../src/t5-span-corruption.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuDocuments, sotuSentences } from './helpers/real-text.ts';
+import { pairOf, undoSpanCorruption } from './helpers/denoising.ts';
+import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
+import { formOf } from './helpers/forms.ts';
 
 const sentences = sotuSentences(30);
 

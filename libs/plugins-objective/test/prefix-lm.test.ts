@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@unilab/core';
-import { prefixLm } from './prefixLm.ts';
-import { expectBatchContract } from './testing/batchContract.ts';
-import { byteContext } from './byteTokenView.ts';
-import { arrayStream, sotuSentences } from './testing/realText.ts';
-import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './testing/segments.ts';
-import { formOf } from './testing/forms.ts';
+import { prefixLm } from '../src/prefix-lm.ts';
+import { expectBatchContract } from './helpers/batch-contract.ts';
+import { byteContext } from '../src/byte-token-view.ts';
+import { arrayStream, sotuSentences } from './helpers/real-text.ts';
+import { collectSegments, expectPiecesFollowStream, expectResumesExactly, segmentsOf, type PackedSegment } from './helpers/segments.ts';
+import { formOf } from './helpers/forms.ts';
 
 const sentences = sotuSentences(30);
 

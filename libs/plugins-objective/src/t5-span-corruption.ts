@@ -1,8 +1,8 @@
 import { field, number, object, type ObjectivePlugin } from '@unilab/core';
 import { createPackingBatcher, specialId } from './packing.ts';
-import { seq2seqForm } from './seq2seqExample.ts';
+import { seq2seqForm } from './seq2seq-example.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { nextSpanCorruptionExample, spanCorruptionDecoderLength, trailingSpanLayout } from './spanCorruption.ts';
+import { nextSpanCorruptionExample, spanCorruptionDecoderLength, trailingSpanLayout } from './span-corruption.ts';
 
 /**
  * T5's span corruption (Raffel et al. 2020, §3.1.4; the objective chosen in §3.3, Table 7): 15% noise in spans of

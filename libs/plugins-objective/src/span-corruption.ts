@@ -1,11 +1,11 @@
 import type { BatchForm, ContinuationLayout, Rng } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import type { Example, RowSpace } from './example.ts';
 import type { ObjectiveCounts } from './packing.ts';
 import { restWithAtLeast } from './pieces.ts';
-import { randomComposition } from './randomComposition.ts';
+import { randomComposition } from './random-composition.ts';
 import { sentinelTokenNames } from './sentinels.ts';
-import { seq2seqExample, seq2seqFits, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqFits, seq2seqLayout, type Seq2SeqForm } from './seq2seq-example.ts';
 
 /**
  * T5 span corruption (Raffel et al. 2020, §3.1.4 and Table 4's "i.i.d. spans"): drop `noiseDensity` of the tokens in
