@@ -12,11 +12,13 @@ afterAll(removeTempDirs);
 describe('job-directory lease', () => {
   it('a live holder keeps it: a second worker waits, then gives up with an error naming the holder', async () => {
     const dir = await tempDir('unilab-lease-');
-    const first = await acquireJobLease(dir, 'w1', { leaseMs: 60, maxWaitMs: 10_000 });
-    await expect(acquireJobLease(dir, 'w2', { leaseMs: 60, maxWaitMs: 300 })).rejects.toThrow(LeaseHeldError);
-    await expect(acquireJobLease(dir, 'w2', { leaseMs: 60, maxWaitMs: 300 })).rejects.toThrow(/leased by worker w1, which still renews it/);
+    // A lease long enough for the holder's renewals (every leaseMs / 3) to land in it on a busy machine.
+    const first = await acquireJobLease(dir, 'w1', { leaseMs: 600, maxWaitMs: 10_000 });
+    const error = await acquireJobLease(dir, 'w2', { leaseMs: 600, maxWaitMs: 300 }).catch((err: Error) => err);
+    expect(error).toBeInstanceOf(LeaseHeldError);
+    expect((error as Error).message).toMatch(/leased by worker w1, which still renews it/);
     await first.release();
-    const second = await acquireJobLease(dir, 'w2', { leaseMs: 60, maxWaitMs: 300 });
+    const second = await acquireJobLease(dir, 'w2', { leaseMs: 600, maxWaitMs: 300 });
     expect(second.tookOverFrom).toBeNull();
     await second.release();
   });
