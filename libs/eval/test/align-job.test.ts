@@ -118,6 +118,9 @@ describe('alignment job runner', () => {
     expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', kl: { kind: 'adaptive', beta: 0 } }]))).toThrow(/spec.stages\[2\].kl.beta/);
     expect(() =>
       parseAlignmentJobSpec(spec([{ kind: 'sft', tuning: { method: 'adapter' } }, { kind: 'dpo', tuning: { method: 'adapter', size: 4 } }])),
-    ).toThrow(/spec.stages\[1\].tuning.method: adapters are inserted into the policy once/);
+    ).toThrow(/spec.stages\[1\].tuning.method: adapters are inserted once in a pipeline/);
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm', tuning: { method: 'adapter' } }, { kind: 'ppo', tuning: { method: 'adapter' } }]))).toThrow(
+      /spec.stages\[2\].tuning.method: adapters are inserted once in a pipeline \(spec.stages\[1\] does\)/,
+    );
   });
 });
