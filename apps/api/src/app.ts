@@ -169,7 +169,11 @@ export function createApp(ctx: AppContext): Hono {
     return c.json({ jobs: page.map((j) => presentJob(j, false)), next: page.length === limit ? page[page.length - 1].id : null });
   });
 
-  app.get('/v1/jobs/:id', (c) => c.json(presentJob(requireJob(store, c.req.param('id')), true)));
+  // With `results`: what each finished stage measured (its stage-complete event: held-out figures, its checkpoint).
+  app.get('/v1/jobs/:id', (c) => {
+    const job = requireJob(store, c.req.param('id'));
+    return c.json({ ...presentJob(job, true), results: store.eventsOfType(job.id, 'stage-complete') });
+  });
 
   app.post('/v1/jobs/:id/cancel', async (c) => c.json(presentJob(await jobs.cancel(c.req.param('id')), true), 202));
   app.post('/v1/jobs/:id/resume', async (c) => c.json(presentJob(await jobs.resume(c.req.param('id')), true), 202));

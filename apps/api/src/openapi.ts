@@ -222,6 +222,11 @@ export const openApiDocument = {
           startedAt: { type: 'string' },
           finishedAt: { type: 'string' },
           spec: { oneOf: [{ $ref: '#/components/schemas/JobSpec' }, { $ref: '#/components/schemas/AlignmentJobSpec' }] },
+          results: {
+            type: 'array',
+            description: 'GET /v1/jobs/{id} only: each finished stage as its stage-complete event gave it (pre-training: heldOutLoss, trainLoss; alignment: figures), with its checkpoint',
+            items: { type: 'object' },
+          },
         },
       },
     },

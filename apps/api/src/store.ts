@@ -236,8 +236,13 @@ export class JobStore {
 
   /** The data of a job's status events, oldest first. */
   statusEvents(id: string): Record<string, unknown>[] {
+    return this.eventsOfType(id, 'status');
+  }
+
+  /** The data of a job's events of one type, oldest first. */
+  eventsOfType(id: string, type: string): Record<string, unknown>[] {
     return this.db
-      .all<{ data: string }>("SELECT data FROM events WHERE job_id = ? AND type = 'status' ORDER BY seq", [id])
+      .all<{ data: string }>('SELECT data FROM events WHERE job_id = ? AND type = ? ORDER BY seq', [id, type])
       .map((r) => JSON.parse(r.data));
   }
 

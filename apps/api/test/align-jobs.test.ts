@@ -104,6 +104,11 @@ describe('alignment jobs over the API', () => {
     expect(events.at(-1)!.data).toMatchObject({ status: 'completed', step: 12 });
     const done = await client.job(submitted.id);
     expect(done).toMatchObject({ status: 'completed', step: 12, stage: { index: 1, name: 'dpo' } });
+    // The job keeps each stage's results: its held-out figures and the checkpoint it ended with.
+    expect((done as unknown as { results: unknown[] }).results).toEqual([
+      { stage: 0, name: 'sft', attempt: 0, globalStep: 8, checkpoint: sftDone.checkpoint, figures: evals[0].figures },
+      { stage: 1, name: 'dpo', attempt: 0, globalStep: 12, checkpoint: expect.stringMatching(/stage-1-dpo\/attempt-0\/checkpoints\/step-00000004\.safetensors$/), figures: evals[1].figures },
+    ]);
     expect(done.metrics.heldOutLoss).toBe(evals[1].heldOutLoss);
 
     const metrics = (await client.json<{ metrics: { globalStep: number; loss: number | null }[] }>('GET', `/v1/jobs/${submitted.id}/metrics`)).metrics;

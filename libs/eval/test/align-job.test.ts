@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry, loadModel, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { parseAlignmentJobSpec, runAlignmentJob, type AlignmentJobEvent } from '../src/index.ts';
 import { sotuSubset, tempDir } from './fixtures.ts';
@@ -39,8 +39,12 @@ const pipeline = (base: string) =>
   });
 
 describe('alignment job runner', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await tinyBase();
+  });
+
   it('sft → rm → ppo cancelled mid-SFT and again mid-PPO, each time resumed, ends with the bytes of an uninterrupted run; the PPO policy loads with its LoRA factors', async () => {
-    const base = await tinyBase();
     const straightEvents: AlignmentJobEvent[] = [];
     const straight = await runAlignmentJob({ job: pipeline(base), base, outDir: join(await tempDir(), 'straight'), registry, onEvent: (e) => straightEvents.push(e) });
     expect(straight.status).toBe('completed');
@@ -90,7 +94,6 @@ describe('alignment job runner', () => {
   });
 
   it("PPO's KL budget ends its stage early and visibly: the iteration that crossed it says so, the job completes at the step it reached", async () => {
-    const base = await tinyBase();
     const job = pipeline(base);
     // Iteration 1 samples from policy = reference (KL exactly 0) and updates; the first later iteration whose sampled
     // KL is positive crosses a tiny budget.
@@ -108,6 +111,34 @@ describe('alignment job runner', () => {
     expect(outcome).toMatchObject({ status: 'completed', globalStep: 8 + (last.step as number) });
   });
 
+  it('sft with adapters, then dpo with LoRA: DPO keeps the adapters frozen and trains its LoRA factors; loadModel rebuilds both', async () => {
+    const job = parseAlignmentJobSpec({
+      kind: 'align',
+      base: { checkpoint: base },
+      data: { generate: { tasks: ['copy'], train: 8, heldOut: 4 } },
+      checkpointEvery: 100,
+      evaluation: { verifierExamples: 1, maxTokens: 4 },
+      stages: [
+        { kind: 'sft', epochs: 1, batchSize: 4, lr: 3e-3, tuning: { method: 'adapter', size: 4 } },
+        { kind: 'dpo', batchSize: 4, lr: 1e-2, tuning: { method: 'lora', rank: 2, targets: ['wq', 'wv'] } },
+      ],
+    });
+    const events: AlignmentJobEvent[] = [];
+    const outcome = await runAlignmentJob({ job, base, outDir: join(await tempDir(), 'adapters'), registry, onEvent: (e) => events.push(e) });
+    expect(outcome.status).toBe('completed');
+    const starts = events.filter((e) => e.type === 'start') as Extract<AlignmentJobEvent, { type: 'start' }>[];
+    expect(starts.map((s) => s.tuning)).toEqual(['adapter', 'lora']);
+    const sftModel = await loadModel((events.find((e) => e.type === 'stage-complete' && e.stage === 0) as { checkpoint: string }).checkpoint, registry);
+    const dpoModel = await loadModel((outcome as { checkpoint: string }).checkpoint, registry);
+    const names = (m: typeof dpoModel) => m.model.params.map((p) => p.name);
+    expect(names(dpoModel).some((n) => n.includes('_adapter.'))).toBe(true);
+    expect(names(dpoModel).some((n) => n.endsWith('.lora_a'))).toBe(true);
+    // The adapters trained in SFT reach DPO's model unchanged (DPO trains only its LoRA factors).
+    const adapter = (m: typeof dpoModel) => m.model.params.find((p) => p.name.includes('_adapter.up'))!;
+    expect(Array.from(await dpoModel.backend.read(adapter(dpoModel).value))).toEqual(Array.from(await sftModel.backend.read(adapter(sftModel).value)));
+    expect(starts[1].trainedParameters).toBe(dpoModel.model.params.filter((p) => /\.lora_[ab]$/.test(p.name)).reduce((n, p) => n + p.value.shape.reduce((a, b) => a * b, 1), 0));
+  });
+
   it('refuses stage orders no pipeline has, naming spec.stages', () => {
     const spec = (stages: unknown[]) => ({ kind: 'align', base: { checkpoint: 'x' }, data: { generate: {} }, stages });
     expect(() => parseAlignmentJobSpec(spec([{ kind: 'dpo' }]))).toThrow(/spec.stages: stages dpo: every pipeline starts with sft/);
@@ -118,6 +149,9 @@ describe('alignment job runner', () => {
     expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm' }, { kind: 'ppo', kl: { kind: 'adaptive', beta: 0 } }]))).toThrow(/spec.stages\[2\].kl.beta/);
     expect(() =>
       parseAlignmentJobSpec(spec([{ kind: 'sft', tuning: { method: 'adapter' } }, { kind: 'dpo', tuning: { method: 'adapter', size: 4 } }])),
-    ).toThrow(/spec.stages\[1\].tuning.method: adapters are inserted into the policy once/);
+    ).toThrow(/spec.stages\[1\].tuning.method: adapters are inserted once in a pipeline/);
+    expect(() => parseAlignmentJobSpec(spec([{ kind: 'sft' }, { kind: 'rm', tuning: { method: 'adapter' } }, { kind: 'ppo', tuning: { method: 'adapter' } }]))).toThrow(
+      /spec.stages\[2\].tuning.method: adapters are inserted once in a pipeline \(spec.stages\[1\] does\)/,
+    );
   });
 });

@@ -231,9 +231,14 @@ export function parseAlignmentJobSpec(value: unknown): AlignmentJobSpec {
         `missing; the ${s.kind} stage (spec.stages[${s.index}]) trains on ${needs === 'sft' ? 'demonstrations {"prompt","response"} (or their prompts)' : 'comparisons {"prompt","chosen","rejected"}'}: give { "train": "<file>", "heldOut": "<file>" }`,
       );
   }
-  const adapterStages = stages.filter((s) => s.tuning.method === 'adapter' && s.kind !== 'rm');
+  // Adapters stay in the model a stage hands on (they cannot be merged), and every later stage descends from the
+  // first one's model (rm and dpo from SFT's, PPO's value model from the reward model's): one stage may insert them.
+  const adapterStages = stages.filter((s) => s.tuning.method === 'adapter');
   if (adapterStages.length > 1)
-    throw new SpecError(`spec.stages[${adapterStages[1].index}].tuning.method`, `adapters are inserted into the policy once (spec.stages[${adapterStages[0].index}] did); a later stage trains them with "full" or adds "lora"`);
+    throw new SpecError(
+      `spec.stages[${adapterStages[1].index}].tuning.method`,
+      `adapters are inserted once in a pipeline (spec.stages[${adapterStages[0].index}] does) and stay in every model after it; a later stage trains them with "full" or adds "lora"`,
+    );
   const data: AlignmentData = hasGenerated ? { generate: { ...top.data.generate!, tasks: [...top.data.generate!.tasks] } } : { files: top.data.files! };
   return {
     kind: 'align',
