@@ -67,40 +67,8 @@ export function createApp(ctx: AppContext): Hono {
   // Responses name files relative to the data directory (a checkpoint is jobs/<id>/checkpoints/step-….safetensors):
   // where the server keeps its data is no client's business. JSON bodies here, event streams in followJob.
   const hidePaths = dataDirHider(config.dataDir, ctx.dataDirRealPath);
-  app.use('*', async (c, next) => {
-    await next();
-    if (!c.res.headers.get('content-type')?.startsWith('application/json')) return;
-    const text = await c.res.text();
-    const headers = new Headers(c.res.headers);
-    headers.delete('content-length');
-    c.res = new Response(hidePaths(text), { status: c.res.status, headers });
-  });
-
-  const auth: MiddlewareHandler = config.token
-    ? bearerAuth({
-        token: config.token,
-        noAuthenticationHeader: { message: errorBody('authentication_error', 'missing Authorization: Bearer <token> header') },
-        invalidAuthenticationHeader: { message: errorBody('authentication_error', 'malformed Authorization header; expected Bearer <token>') },
-        invalidToken: { message: errorBody('authentication_error', 'wrong bearer token') },
-      })
-    : async (_c, next) => next();
-  const limitBody = (maxSize: number): MiddlewareHandler =>
-    bodyLimit({ maxSize, onError: (c) => c.json(errorBody('invalid_request_error', `request body larger than ${maxSize} bytes`, 'body'), 413) });
-
-  app.onError((err, c) => {
-    if (err instanceof SpecError) return c.json(errorBody('invalid_request_error', err.message, err.path), 400);
-    if (err instanceof ApiError) return c.json(errorBody(err.type, err.message, err.path), err.status);
-    if (err instanceof JobNotFoundError) return c.json(errorBody('not_found', err.message), 404);
-    if (err instanceof JobConflictError) return c.json(errorBody('conflict', err.message), 409);
-    if (err instanceof OutDirTakenError) return c.json(errorBody('conflict', err.message, 'spec.outDir'), 409);
-    if (err instanceof HTTPException) return err.getResponse();
-    // Nobody reads this answer: the client has gone.
-    if (err instanceof CompletionCancelledError) return c.json(errorBody('request_cancelled', err.message), 400);
-    console.error('unilab api:', err);
-    // A bug, not a refusal: the message helps a report, the paths in it (outside the data directory too) do not.
-    return c.json(errorBody('server_error', hidePaths((err as Error).message).replace(/(?:\/[\w.@+-]+){2,}/g, '<path>')), 500);
-  });
-  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; see /openapi.json`), 404));
+  installResponseHandling(app, hidePaths);
+  const { auth, limitBody } = requestGuards(config);
 
   app.get('/healthz', (c) =>
     c.json({
@@ -158,6 +126,29 @@ export function createApp(ctx: AppContext): Hono {
     return checkpoint;
   }
 
+  registerJobRoutes(app, { store, jobs, evals, damaged, fileExists });
+
+  app.get('/v1/jobs/:id/events', (c) => {
+    const job = requireJob(store, c.req.param('id'));
+    const lastId = Number(c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? 0);
+    if (!Number.isInteger(lastId) || lastId < 0) throw new SpecError('header.Last-Event-ID', 'expected a non-negative integer event id');
+    return streamSSE(c, (stream) => followJob({ store, jobs, hidePaths }, job.id, lastId, stream));
+  });
+
+  serveDashboard(app, { tokenRequired: Boolean(config.token) });
+  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
+  registerCompletionRoutes(app, { config, store, jobs, completions, damaged, fileExists, limitBody });
+
+
+  return app;
+}
+
+/** Listing, reading, cancelling, resuming and deleting jobs, and their checkpoints and metrics. */
+function registerJobRoutes(
+  app: Hono,
+  deps: { store: JobStore; jobs: JobQueue; evals: EvalService; damaged: Set<string>; fileExists(path: string): boolean },
+): void {
+  const { store, jobs, evals, damaged, fileExists } = deps;
   app.get('/v1/jobs', (c) => {
     const status = c.req.query('status');
     if (status !== undefined && !STATUSES.includes(status as JobStatus))
@@ -202,20 +193,51 @@ export function createApp(ctx: AppContext): Hono {
     const rows = store.metrics(job.id, points > 0 ? intQuery(c, 'limit', 2_000_000, 2_000_000) : intQuery(c, 'limit', 1000, 100_000));
     return c.json({ metrics: points > 0 ? downsampleMetrics(rows, points) : rows, lastEventId });
   });
+}
 
-  app.get('/v1/jobs/:id/events', (c) => {
-    const job = requireJob(store, c.req.param('id'));
-    const lastId = Number(c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? 0);
-    if (!Number.isInteger(lastId) || lastId < 0) throw new SpecError('header.Last-Event-ID', 'expected a non-negative integer event id');
-    return streamSSE(c, (stream) => followJob({ store, jobs, hidePaths }, job.id, lastId, stream));
+/**
+ * Every response: JSON bodies name files relative to the data directory; refusals become `{ error: { type, message,
+ * path? } }` with their status; a bug answers 500 without the paths in its message.
+ */
+function installResponseHandling(app: Hono, hidePaths: (text: string) => string): void {
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.res.headers.get('content-type')?.startsWith('application/json')) return;
+    const text = await c.res.text();
+    const headers = new Headers(c.res.headers);
+    headers.delete('content-length');
+    c.res = new Response(hidePaths(text), { status: c.res.status, headers });
   });
 
-  serveDashboard(app, { tokenRequired: Boolean(config.token) });
-  registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
-  registerCompletionRoutes(app, { config, store, jobs, completions, damaged, fileExists, limitBody });
+  app.onError((err, c) => {
+    if (err instanceof SpecError) return c.json(errorBody('invalid_request_error', err.message, err.path), 400);
+    if (err instanceof ApiError) return c.json(errorBody(err.type, err.message, err.path), err.status);
+    if (err instanceof JobNotFoundError) return c.json(errorBody('not_found', err.message), 404);
+    if (err instanceof JobConflictError) return c.json(errorBody('conflict', err.message), 409);
+    if (err instanceof OutDirTakenError) return c.json(errorBody('conflict', err.message, 'spec.outDir'), 409);
+    if (err instanceof HTTPException) return err.getResponse();
+    // Nobody reads this answer: the client has gone.
+    if (err instanceof CompletionCancelledError) return c.json(errorBody('request_cancelled', err.message), 400);
+    console.error('unilab api:', err);
+    // A bug, not a refusal: the message helps a report, the paths in it (outside the data directory too) do not.
+    return c.json(errorBody('server_error', hidePaths((err as Error).message).replace(/(?:\/[\w.@+-]+){2,}/g, '<path>')), 500);
+  });
+  app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${new URL(c.req.url).pathname}; see /openapi.json`), 404));
+}
 
-
-  return app;
+/** The bearer-token check (when the server has a token) and a request-body size limit, as middleware. */
+function requestGuards(config: ServerConfig): { auth: MiddlewareHandler; limitBody: (maxSize: number) => MiddlewareHandler } {
+  const auth: MiddlewareHandler = config.token
+    ? bearerAuth({
+        token: config.token,
+        noAuthenticationHeader: { message: errorBody('authentication_error', 'missing Authorization: Bearer <token> header') },
+        invalidAuthenticationHeader: { message: errorBody('authentication_error', 'malformed Authorization header; expected Bearer <token>') },
+        invalidToken: { message: errorBody('authentication_error', 'wrong bearer token') },
+      })
+    : async (_c, next) => next();
+  const limitBody = (maxSize: number): MiddlewareHandler =>
+    bodyLimit({ maxSize, onError: (c) => c.json(errorBody('invalid_request_error', `request body larger than ${maxSize} bytes`, 'body'), 413) });
+  return { auth, limitBody };
 }
 
 /** What a job's event stream reads: the stored log, the live events, and the path hider of JSON bodies. */
