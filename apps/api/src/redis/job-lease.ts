@@ -89,12 +89,17 @@ export async function acquireJobLease(dir: string, worker: string, options: { le
     mine.renewals++;
     await write(mine);
   };
-  const timer = setInterval(() => void renew().catch(() => {}), Math.max(50, Math.floor(options.leaseMs / 3)));
+  // The renewal in flight, if any: release waits for it, or its write would bring the lease back after the unlink.
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = renew().catch(() => {});
+  }, Math.max(50, Math.floor(options.leaseMs / 3)));
   return {
     lost,
     tookOverFrom,
     async release() {
       clearInterval(timer);
+      await renewing;
       if (released) return;
       released = true;
       if ((await read(path))?.token === mine.token) await unlink(path).catch(() => {});
