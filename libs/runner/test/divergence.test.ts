@@ -28,7 +28,7 @@ const backends: [string, () => Promise<Backend>][] = [
 
 describe('a diverged step names the op', () => {
   for (const [name, create] of backends) {
-    it(`${name}: a second-layer weight of 3e38 fails step 4 at its forward linear op, leaving the parameters as they were`, async () => {
+    it(`${name}: a second-layer weight of 3e38 fails step 4 at its forward op (the fused gate/up projection), leaving the parameters as they were`, async () => {
       const backend = await create();
       const { trainer, model } = await trainedThreeSteps(backend);
       const wUp = model.params.find((p) => p.name === 'layers.1.w_up')!;
@@ -44,10 +44,10 @@ describe('a diverged step names the op', () => {
       const error = await checkFiniteStep(trainer, result, 3e-3).then(() => null, (err: unknown) => err);
       expect(error).toBeInstanceOf(TrainingDivergedError);
       const diverged = error as TrainingDivergedError;
-      expect(diverged).toMatchObject({ step: 4, phase: 'forward', op: { phase: 'forward', op: 'linear' } });
+      expect(diverged).toMatchObject({ step: 4, phase: 'forward', op: { phase: 'forward', op: 'swiglu-projection' } });
       expect(Math.abs(diverged.op!.value)).toBe(Infinity);
       expect(diverged.message).toMatch(
-        /^training diverged at step 4: the forward op linear \(parameter layers\.1\.w_up, output shape \[4, 32, 48\]\) produced -?Infinity, so the loss is NaN; lower train\.lr \(now 0\.003\)$/,
+        /^training diverged at step 4: the forward op swiglu-projection \(parameters layers\.1\.w_gate, layers\.1\.w_up, output shape \[4, 32, 48\]\) produced -?Infinity, so the loss is NaN; lower train\.lr \(now 0\.003\)$/,
       );
       // The replay released what it made and left the gradients zero.
       for (const p of model.params) expect((await backend.read(p.grad)).every((g) => g === 0)).toBe(true);
