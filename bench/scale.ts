@@ -3,7 +3,7 @@
  * of the 5M decoder at sequence lengths 128 to 2,048, and of the prefix LM and the encoder-decoder at the 5M
  * decoder's parameters, on unilab and on the PyTorch eager reference of the same model, side by side in one run.
  *
- *   npm run bench:scale [-- --quick] [--warmup N] [--steps N] [--write-docs] [--slow-reference]
+ *   npm run bench:scale [-- --quick] [--warmup N] [--steps N] [--only KEY,...] [--write-docs] [--slow-reference]
  *
  * The grid is bench/scale-grid.ts's: every point trains 2,048 input positions a step (batch = 2048 / T), so a longer
  * sequence changes only attention's share of the work. Each side of each point runs in its own process, one after
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { benchSmall } from './config.ts';
 import { benchTokens } from './data.ts';
 import { applyEnv, benchEnvironment, checkReference, MIN_REFERENCE_GFLOPS, REFERENCE_PYTHON, type ReferenceCheck } from './reference-check.ts';
-import { SCALE_VOCAB, TOKENS_PER_STEP, scaleGrid, type ScalePoint } from './scale-grid.ts';
+import { SCALE_VOCAB, TOKENS_PER_STEP, pointKey, scaleGrid, type ScalePoint } from './scale-grid.ts';
 import { attentionMemoryVerdict, goalFor, replaceMarked, scalePlot, scaleTable, speedRatio, type ScaleResult, type ScaleSide } from './scale-report.ts';
 import type { PointJob } from './unilab-scale-point.ts';
 
@@ -65,7 +65,10 @@ function runSide(cmd: string, args: string[], env: Record<string, string | undef
 
 const machine = benchEnvironment({ threads });
 const { path: tokensPath, tokens } = await benchTokens(SCALE_VOCAB);
-const grid = scaleGrid({ quick });
+// --only a,b: just the points whose key (architecture/label/seqLen, e.g. decoder/50M/256) contains one of them.
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
+const grid = scaleGrid({ quick }).filter((p) => !only || only.some((o) => pointKey(p).includes(o)));
+if (grid.length === 0) throw new Error(`--only ${only} matches no point of the grid`);
 const date = new Date().toISOString().slice(0, 16).replace('T', ' ');
 console.log(
   `bench-scale (${date} UTC${quick ? ', --quick' : ''}): ${grid.length} points, LLaMA blocks (pre-RMSNorm, SwiGLU, RoPE, untied head), vocab ${SCALE_VOCAB} (BPE on SOTU, ${tokens.length} tokens), ${TOKENS_PER_STEP} tokens a step, AdamW, clip ${benchSmall.clipNorm}, fp32, ${threads} threads`,
@@ -146,8 +149,10 @@ const fit = (label: string, pick: (r: ScaleResult) => number | undefined) => {
 fit('unilab WASM memory', (r) => r.unilab?.wasmBytes);
 fit('unilab peak RSS', (r) => r.unilab?.peakRssBytes);
 fit('PyTorch peak RSS', (r) => r.pytorch?.peakRssBytes);
-console.log(`\nattention memory against sequence length (5M decoder, ${TOKENS_PER_STEP} tokens a step, so memory linear in T per row is flat here):`);
-for (const l of memoryLines) console.log(`  ${l}`);
+if (memoryLines.length > 0) {
+  console.log(`\nattention memory against sequence length (5M decoder, ${TOKENS_PER_STEP} tokens a step, so memory linear in T per row is flat here):`);
+  for (const l of memoryLines) console.log(`  ${l}`);
+}
 
 const goals = results.flatMap((r) => {
   const ratio = speedRatio(r, ratioAllowed);
