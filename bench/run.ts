@@ -2,7 +2,7 @@
  * `npm run bench`: bench-small on unilab and on the PyTorch reference side by side in one run, then bench-kernels
  * (../../shared/BENCH.md).
  *
- *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference]
+ *   npm run bench [-- --rounds N] [--steps N] [--no-kernels] [--no-profile] [--slow-reference] [--compare-unfused] [--no-reference]
  *
  * The two sides run one after the other (never at once: they would share the two cores), in alternating rounds
  * (pytorch, unilab, pytorch, unilab, ...) so that a burst of load from other processes does not land on one side
@@ -65,7 +65,9 @@ console.log(`bench-small (${date} UTC): ${config.layers} layers, d ${config.dMod
 console.log(`median of ${config.timedSteps} timed steps after ${config.warmupSteps} warm-up, ${rounds} alternating round(s) per side\n`);
 
 let reference: ReferenceCheck | undefined;
-if (await torchAvailable()) reference = await checkReference(config.threads, python);
+// --no-reference: unilab alone (e.g. for --compare-unfused, whose ratio is between two unilab sides).
+if (argv.includes('--no-reference')) console.log('PyTorch reference not run (--no-reference)');
+else if (await torchAvailable()) reference = await checkReference(config.threads, python);
 else console.log(`PyTorch reference skipped: ${python} cannot import torch (apt-get install -y python3-torch libopenblas0-pthread)`);
 console.log('');
 let haveTorch = reference?.available ?? false;
@@ -76,7 +78,9 @@ if (haveTorch && reference!.probe!.gflops < MIN_REFERENCE_GFLOPS && !argv.includ
   haveTorch = false;
 }
 let torchCrashed: string | undefined;
-const results: Record<string, SideResult[]> = { pytorch: [], unilab: [] };
+const results: Record<string, SideResult[]> = { pytorch: [], unilab: [], unfused: [] };
+// --compare-unfused: a third side, unilab with the fused matmuls off (the "before" of kernels-rs/src/fused.rs).
+const compareUnfused = argv.includes('--compare-unfused');
 const wantProfile = !argv.includes('--no-profile');
 for (let r = 0; r < rounds; r++) {
   const last = r === rounds - 1;
@@ -92,7 +96,12 @@ for (let r = 0; r < rounds; r++) {
       results.pytorch = [];
     }
   }
-  results.unilab.push(JSON.parse(await run('npx', ['tsx', ...tsx, 'bench/unilab-bench-small.ts', tokensPath])));
+  const unilabSide = () => run('npx', ['tsx', ...tsx, 'bench/unilab-bench-small.ts', tokensPath]);
+  const unfusedSide = () => run('npx', ['tsx', ...tsx, 'bench/unilab-bench-small.ts', tokensPath, '--unfused']);
+  // The two unilab sides swap order every round, so neither always follows PyTorch.
+  if (compareUnfused && r % 2 === 0) results.unfused.push(JSON.parse(await unfusedSide()));
+  results.unilab.push(JSON.parse(await unilabSide()));
+  if (compareUnfused && r % 2 === 1) results.unfused.push(JSON.parse(await unfusedSide()));
 }
 
 function summary(side: SideResult[]) {
@@ -110,11 +119,16 @@ function summary(side: SideResult[]) {
 
 const u = summary(results.unilab);
 const p = haveTorch ? summary(results.pytorch) : undefined;
+const uf = compareUnfused ? summary(results.unfused) : undefined;
 console.log('| side | tokens/s (median) | per round | median step | peak RSS | loss after ' + (config.warmupSteps + config.timedSteps) + ' steps | |');
 console.log('|---|---:|---|---:|---:|---:|---|');
-for (const [name, s] of [['PyTorch', p], ['unilab', u]] as const)
+for (const [name, s] of [['PyTorch', p], ['unilab', u], ['unilab, fused matmuls off', uf]] as const)
   if (s) console.log(`| ${name} | ${s.tokensPerSecond.toFixed(0)} | ${s.perRound} | ${(s.med * 1000).toFixed(0)} ms | ${mib(s.rss)} | ${s.loss.toFixed(4)} | ${s.detail} |`);
 console.log(`\n${ratioOrRefusal(reference, () => `unilab / PyTorch: tokens/s ${(u.tokensPerSecond / p!.tokensPerSecond).toFixed(2)}×, peak RSS ${(u.rss / p!.rss).toFixed(2)}×`, torchCrashed)}`);
+if (uf)
+  console.log(
+    `unilab fused / unfused: tokens/s ${(u.tokensPerSecond / uf.tokensPerSecond).toFixed(3)}×, peak RSS ${(u.rss / uf.rss).toFixed(3)}×; losses ${u.loss === uf.loss ? 'identical' : `differ (${u.loss} vs ${uf.loss})`}`,
+  );
 console.log('TF.js: not run here (BENCH.md measured TF.js 4.22, WASM backend, on this model: about 37 tokens/s).');
 
 function printProfile(title: string, profile: Record<string, number> | undefined, total: number) {

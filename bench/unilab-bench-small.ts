@@ -1,10 +1,10 @@
 /**
  * The unilab side of bench-small, run by bench/run.ts in its own process (so its peak RSS is its own):
- *   tsx --conditions=development bench/unilab-bench-small.ts <tokens.i32>
+ *   tsx --conditions=development bench/unilab-bench-small.ts <tokens.i32> [--unfused]
  * Prints one JSON line (SideResult) last.
  */
 import { readFile } from 'node:fs/promises';
-import { AdamW, Rng, Trainer, createWasmBackend, parameterCount } from '@unilab/core';
+import { AdamW, Rng, Trainer, createWasmBackend, parameterCount, type Backend } from '@unilab/core';
 import { decoder } from '@unilab/plugins-arch';
 import { benchSmall as c, median, type SideResult } from './config.ts';
 import { streamBatcher } from './data.ts';
@@ -14,7 +14,13 @@ const bytes = await readFile(process.argv[2]);
 const stream = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 
 const wasm = await createWasmBackend(undefined, { threads: c.threads });
-const { backend, take } = profiled(wasm);
+// --unfused: the backend without the fused matmuls (kernels-rs/src/fused.rs), so the block composes matmul, add and
+// swiglu as before them: the "before" of `npm run bench -- --compare-unfused`, the same bits.
+const unfused = process.argv.includes('--unfused');
+const inner: Backend = unfused
+  ? new Proxy(wasm, { get: (t, k, r) => (k === 'matmulAdd' || k === 'swigluProjection' ? undefined : Reflect.get(t, k, r)) })
+  : wasm;
+const { backend, take } = profiled(inner);
 const config = decoder.configSchema.parse(
   { layers: c.layers, dModel: c.dModel, heads: c.heads, ffnHidden: c.ffnHidden, normEps: c.normEps, ropeBase: c.ropeBase },
   'bench',
@@ -43,7 +49,7 @@ for (let s = 0; s < c.warmupSteps + c.timedSteps; s++) {
 }
 const med = median(stepSeconds);
 const result: SideResult = {
-  name: 'unilab',
+  name: unfused ? 'unilab-unfused' : 'unilab',
   stepSeconds,
   medianSeconds: med,
   tokensPerSecond: (c.batchSize * c.seqLen) / med,
@@ -51,7 +57,7 @@ const result: SideResult = {
   losses,
   parameters: parameterCount(model.params),
   profile,
-  detail: `WASM ${wasm.kernels.variant}, ${wasm.threads} threads, Node ${process.versions.node}`,
+  detail: `WASM ${wasm.kernels.variant}, ${wasm.threads} threads, Node ${process.versions.node}${unfused ? ', fused matmuls off' : ''}`,
 };
 wasm.close();
 console.log(JSON.stringify(result));

@@ -3,6 +3,7 @@
 //! ```text
 //!   add(a, b, c, n)            c[i] = a[i] + b[i]      residual add; its backward sends dy to both inputs
 //!   add_in_place(dst, src, n)  dst[i] += src[i]        gradient accumulation
+//!   mul(a, b, c, n)            c[i] = a[i] · b[i]      gates, xPos-style scales; backward: da = dy·b, db = dy·a
 //!   scale(x, y, n, s)          y[i] = x[i] · s         (s = 1 is the residual backward's copy; y may be x)
 //!   fill_zero(p, n)            p[i] = 0
 //! ```
@@ -30,6 +31,10 @@ pub unsafe fn add(a: *const f32, b: *const f32, c: *mut f32, n: usize) {
 
 pub unsafe fn add_in_place(dst: *mut f32, src: *const f32, n: usize) {
     zip(dst, src, dst, n, |x, y| f32x4_add(x, y));
+}
+
+pub unsafe fn mul(a: *const f32, b: *const f32, c: *mut f32, n: usize) {
+    zip(a, b, c, n, |x, y| f32x4_mul(x, y));
 }
 
 pub unsafe fn scale(x: *const f32, y: *mut f32, n: usize, s: f32) {

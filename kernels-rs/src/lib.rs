@@ -7,6 +7,7 @@
 //! | file               | op                                                        |
 //! |--------------------|-----------------------------------------------------------|
 //! | `matmul.rs`        | C = op(A)·op(B): linear forward and both backward products |
+//! | `fused.rs`         | matmul + residual add, gate/up matmuls + SwiGLU (epilogues) |
 //! | `bias.rs`          | bias add and its gradient (sum over rows)                  |
 //! | `embedding.rs`     | gather and scatter-add                                     |
 //! | `rmsnorm.rs`       | RMSNorm                                                    |
@@ -18,7 +19,7 @@
 //! | `rope.rs`          | rotary position embedding, 1D and 2D (its own inverse)     |
 //! | `attention.rs`     | flash-style attention over mask descriptors, bias, GQA     |
 //! | `cross_entropy.rs` | fused softmax cross-entropy with a loss mask               |
-//! | `elementwise.rs`   | residual add, accumulate, scale, fill                      |
+//! | `elementwise.rs`   | residual add, accumulate, multiply, scale, fill            |
 //! | `adamw.rs`         | AdamW update                                               |
 //! | `grad_norm.rs`     | sum of squares and global-norm clipping                    |
 //! | `debug.rs`         | non-finite check of the debug mode                         |
@@ -44,6 +45,7 @@ pub mod debug;
 pub mod dropout;
 pub mod elementwise;
 pub mod embedding;
+pub mod fused;
 pub mod gelu;
 pub mod grad_norm;
 pub mod layernorm;

@@ -13,6 +13,7 @@
 //!     MAP_GELU_BACK    (p0 dy, p1 x) -> p2
 //!     MAP_RELU_BACK    (p0 dy, p1 x) -> p2 (forward: dy = x)  (relu.rs)
 //!     MAP_ADAMW        p0 param, p1 grad, p2 m, p3 v; f0..f6 = lr, β1, β2, eps, wd, bc1, bc2 (adamw.rs)
+//!     MAP_MUL          p0 · p1 -> p2                          (elementwise.rs)
 //! ```
 //! Every element depends only on its own inputs, so any cut gives the same bits.
 
@@ -28,6 +29,7 @@ pub const MAP_GELU: u32 = 7;
 pub const MAP_GELU_BACK: u32 = 8;
 pub const MAP_RELU_BACK: u32 = 9;
 pub const MAP_ADAMW: u32 = 10;
+pub const MAP_MUL: u32 = 11;
 
 #[repr(C)]
 pub struct MapArgs {
@@ -54,6 +56,7 @@ pub unsafe fn task_unit(t: &MapArgs, unit: u32) {
         MAP_GELU => gelu::gelu_forward(q(0), q(1), len),
         MAP_GELU_BACK => gelu::gelu_backward(q(0), q(1), q(2), len),
         MAP_RELU_BACK => relu::relu_backward(q(0), q(1), q(2), len),
+        MAP_MUL => ew::mul(q(0), q(1), q(2), len),
         MAP_ADAMW => adamw::adamw(q(0), q(1), q(2), q(3), len, f[0], f[1], f[2], f[3], f[4], f[5], f[6]),
         _ => core::arch::wasm32::unreachable(),
     }

@@ -176,7 +176,7 @@ fn transpose4(r0: v128, r1: v128, r2: v128, r3: v128) -> (v128, v128, v128, v128
 /// Pack op(A)[ic..ic+mc, pc..pc+kc] as ceil(mc/MR) strips; strip s holds
 /// (row r, depth p) at `s*MR*kc + p*MR + r`; rows past mc are 0.
 #[allow(clippy::too_many_arguments)]
-unsafe fn pack_a_block(a: *const f32, lda: usize, trans_a: bool, ic: usize, pc: usize, mc: usize, kc: usize, dst: *mut f32) {
+pub(crate) unsafe fn pack_a_block(a: *const f32, lda: usize, trans_a: bool, ic: usize, pc: usize, mc: usize, kc: usize, dst: *mut f32) {
     let mut s = 0;
     while s * MR < mc {
         let out = dst.add(s * MR * kc);
@@ -233,7 +233,7 @@ unsafe fn pack_a_block(a: *const f32, lda: usize, trans_a: bool, ic: usize, pc: 
 /// Pack op(B)[pc..pc+kc, jc..jc+nc] as ceil(nc/NR) strips; strip t holds
 /// (depth p, column j) at `t*NR*kc + p*NR + j`; columns past nc are 0.
 #[allow(clippy::too_many_arguments)]
-unsafe fn pack_b_block(b: *const f32, ldb: usize, trans_b: bool, pc: usize, jc: usize, kc: usize, nc: usize, dst: *mut f32) {
+pub(crate) unsafe fn pack_b_block(b: *const f32, ldb: usize, trans_b: bool, pc: usize, jc: usize, kc: usize, nc: usize, dst: *mut f32) {
     let mut t = 0;
     while t * NR < nc {
         let out = dst.add(t * NR * kc);
@@ -294,7 +294,7 @@ unsafe fn pack_b_block(b: *const f32, ldb: usize, trans_b: bool, pc: usize, jc: 
 
 /// C[0..mc, 0..nc] (leading dimension ldc) = or += packed A · packed B.
 #[allow(clippy::too_many_arguments)]
-unsafe fn macro_kernel(mc: usize, nc: usize, kc: usize, pa: *const f32, pb: *const f32, c: *mut f32, ldc: usize, load_c: bool) {
+pub(crate) unsafe fn macro_kernel(mc: usize, nc: usize, kc: usize, pa: *const f32, pb: *const f32, c: *mut f32, ldc: usize, load_c: bool) {
     let mut edge = Tile([0.0; MR * NR]);
     let mut jr = 0;
     while jr < nc {

@@ -44,6 +44,7 @@ pub const OP_ATTENTION_FORWARD: u32 = 2;
 pub const OP_ATTENTION_BACKWARD: u32 = 3;
 pub const OP_CROSS_ENTROPY: u32 = 4;
 pub const OP_MAP: u32 = 5;
+pub const OP_MATMUL_FUSED: u32 = 6;
 
 #[repr(C)]
 pub struct Task {
@@ -80,6 +81,7 @@ pub unsafe extern "C" fn pool_work(task: *mut Task, ws: *mut f32, ws_len: usize)
             OP_ATTENTION_BACKWARD => crate::attention::backward_unit(&*(a as *const _), unit, ws, ws_len),
             OP_CROSS_ENTROPY => crate::cross_entropy::task_unit(&*(a as *const _), unit),
             OP_MAP => crate::map::task_unit(&*(a as *const _), unit),
+            OP_MATMUL_FUSED => crate::fused::task_unit(&*(a as *const _), unit, ws, ws_len),
             _ => core::arch::wasm32::unreachable(),
         }
         (*task).done.fetch_add(1, SeqCst);

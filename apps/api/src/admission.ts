@@ -12,7 +12,7 @@ export interface AdmittedJob {
   outDir: string;
 }
 
-type Limits = Pick<
+export type Limits = Pick<
   ServerConfig,
   'dataDir' | 'maxParameters' | 'maxStepsPerJob' | 'maxTokensPerStep' | 'maxShardWindowBytes' | 'maxJobMemoryBytes' | 'admitUnestimatedArchitectures'
 >;
@@ -39,24 +39,44 @@ export async function admitJob(raw: unknown, jobId: string, registry: PluginRegi
   const job = parseJobSpec(runSpec);
   validateJobPlugins(job, registry);
   await checkLimits(job, registry, limits);
-  let outDir = join(dataDir, 'jobs', jobId);
-  if (typeof runSpec.outDir === 'string') {
-    outDir = insideDataDir(dataDir, runSpec.outDir, 'spec.outDir', false);
-    const jobsDir = join(dataDir, 'jobs');
-    if (outDir === jobsDir || outDir.startsWith(jobsDir + sep))
-      throw new SpecError('spec.outDir', `${JSON.stringify(runSpec.outDir)} is inside jobs/, where jobs without an outDir get theirs; choose a directory elsewhere in the data directory`);
-    let ancestor = outDir;
-    while (!existsSync(ancestor)) ancestor = dirname(ancestor);
-    if (!statSync(ancestor).isDirectory())
-      throw new SpecError(
-        'spec.outDir',
-        `${JSON.stringify(runSpec.outDir)} ${ancestor === outDir ? 'is a file' : `goes through the file ${JSON.stringify(relative(dataDir, ancestor))}`}; expected a new or empty directory inside the data directory`,
-      );
-    if (outDir === dataDir || (ancestor === outDir && readdirSync(outDir).length > 0))
-      throw new SpecError('spec.outDir', 'must be a new or empty directory inside the data directory');
-    runSpec.outDir = outDir;
-  }
+  const outDir = jobOutDir(dataDir, jobId, runSpec.outDir);
+  if (typeof runSpec.outDir === 'string') runSpec.outDir = outDir;
   return { job, runSpec, outDir };
+}
+
+/** What the job manager stores of an admitted job of either kind (pre-training, alignment). */
+export interface JobAdmission {
+  name: string;
+  totalSteps: number;
+  stageCount: number;
+  runSpec: Record<string, unknown>;
+  outDir: string;
+}
+
+export function pretrainingAdmission(admitted: AdmittedJob): JobAdmission {
+  return { name: admitted.job.name, totalSteps: admitted.job.totalSteps, stageCount: admitted.job.stages.length, runSpec: admitted.runSpec, outDir: admitted.outDir };
+}
+
+/**
+ * The job's directory: jobs/<id> in the data directory, or the spec's `outDir` (a new or empty directory inside the
+ * data directory, outside jobs/).
+ */
+export function jobOutDir(dataDir: string, jobId: string, requested: unknown): string {
+  if (typeof requested !== 'string') return join(dataDir, 'jobs', jobId);
+  const outDir = insideDataDir(dataDir, requested, 'spec.outDir', false);
+  const jobsDir = join(dataDir, 'jobs');
+  if (outDir === jobsDir || outDir.startsWith(jobsDir + sep))
+    throw new SpecError('spec.outDir', `${JSON.stringify(requested)} is inside jobs/, where jobs without an outDir get theirs; choose a directory elsewhere in the data directory`);
+  let ancestor = outDir;
+  while (!existsSync(ancestor)) ancestor = dirname(ancestor);
+  if (!statSync(ancestor).isDirectory())
+    throw new SpecError(
+      'spec.outDir',
+      `${JSON.stringify(requested)} ${ancestor === outDir ? 'is a file' : `goes through the file ${JSON.stringify(relative(dataDir, ancestor))}`}; expected a new or empty directory inside the data directory`,
+    );
+  if (outDir === dataDir || (ancestor === outDir && readdirSync(outDir).length > 0))
+    throw new SpecError('spec.outDir', 'must be a new or empty directory inside the data directory');
+  return outDir;
 }
 
 async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limits): Promise<void> {
@@ -107,7 +127,7 @@ async function checkLimits(job: JobSpec, registry: PluginRegistry, limits: Limit
 }
 
 /** A job whose estimated training memory is over the limit: the estimate, its parts and the fields that set them. */
-function memoryRefusal(footprint: TrainingFootprint, train: { batchSize: number; seqLen: number }, where: string, limit: number): SpecError {
+export function memoryRefusal(footprint: TrainingFootprint, train: { batchSize: number; seqLen: number }, where: string, limit: number): SpecError {
   // The model's own share alone over the limit: no batch fits, so the model config is the field to change.
   const field = footprint.weightsAndOptimizer > limit ? 'spec.model.config' : `${where}.train.batchSize`;
   return new SpecError(
@@ -131,10 +151,12 @@ async function datasetVocabSize(dir: string): Promise<number> {
  * Resolve a spec path against the data directory and refuse anything outside it, following symbolic links so that a
  * link inside cannot point outside. `mustExist` for inputs (corpora), not for outputs.
  */
-function insideDataDir(dataDir: string, value: string, path: string, mustExist: boolean): string {
-  const allowed = mustExist
-    ? `a bundled corpus (${BUNDLED_CORPORA.join(', ')}) or a path inside the server's data directory (relative paths start there)`
-    : `a path inside the server's data directory (relative paths start there)`;
+export function insideDataDir(dataDir: string, value: string, path: string, mustExist: boolean, what?: string): string {
+  const allowed =
+    what ??
+    (mustExist
+      ? `a bundled corpus (${BUNDLED_CORPORA.join(', ')}) or a path inside the server's data directory (relative paths start there)`
+      : `a path inside the server's data directory (relative paths start there)`);
   const target = resolve(dataDir, value);
   const inside = (p: string) => {
     const r = relative(dataDir, p);
@@ -148,10 +170,10 @@ function insideDataDir(dataDir: string, value: string, path: string, mustExist: 
   return target;
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   return n >= 1 << 30 ? `${+(n / 2 ** 30).toFixed(2)} GiB` : `${+(n / 2 ** 20).toFixed(2)} MiB`;
 }
 
-function formatCount(n: number): string {
+export function formatCount(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${n}`;
 }

@@ -48,6 +48,22 @@ const hostName: Schema<string> = {
   },
 };
 
+/** redis://[user:password@]host[:port][/db], or rediss:// for TLS. */
+export const redisUrl: Schema<string> = {
+  describe: 'a Redis URL (redis://host:6379 or rediss://host:6380)',
+  parse(value, path) {
+    const text = string({ nonEmpty: true }).parse(value, path);
+    let url: URL | null = null;
+    try {
+      url = new URL(text);
+    } catch {
+      // not a URL: refused below
+    }
+    if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') throw new SpecError(path, `expected ${redisUrl.describe}, got ${JSON.stringify(text)}`);
+    return text;
+  },
+};
+
 /**
  * Server configuration: the `server` section of the project's configuration file (unilab.config.json, whose
  * `plugins` list every command reads), then environment variables, then command-line flags, each overriding the one
@@ -100,6 +116,11 @@ const serverConfigSchema = object({
   shutdownGraceMs: field(integer({ min: 0 }), 5000),
   /** How long a cancelled job has to reach a step boundary (and checkpoint) before its worker is terminated. */
   cancelGraceMs: field(integer({ min: 0 }), 60_000),
+  /**
+   * A Redis URL (redis://host:6379): jobs go to a BullMQ queue that `unilab worker` processes on any machine take
+   * from, and their state lives in Redis. Absent: the embedded queue (SQLite and this process's worker threads).
+   */
+  redis: optional(redisUrl),
 });
 
 export type ServerConfig = Omit<ReturnType<typeof serverConfigSchema.parse>, 'maxJobMemoryBytes'> & {
@@ -118,6 +139,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   /** Comma-separated. */
   UNILAB_ALLOWED_ORIGINS: 'allowedOrigins',
   UNILAB_ALLOWED_HOSTS: 'allowedHosts',
+  UNILAB_REDIS_URL: 'redis',
 };
 
 const NUMERIC = new Set<string>(['port', 'maxConcurrentJobs', 'maxJobMemoryBytes']);

@@ -1,12 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
+import type { AlignmentJobEvent, AlignmentJobOutcome } from '@unilab/eval';
 import type { JobEvent, JobOutcome } from '@unilab/runner';
-import type { AdmittedJob } from './admission.ts';
-import { FINISHED, type JobRecord, type JobStatus, type JobStore, type JobUpdate, type StoredEvent } from './store.ts';
+import type { JobAdmission } from './admission.ts';
+import { storeJobEvent } from './job-event-log.ts';
+import type { JobListener, JobQueue } from './job-queue.ts';
+import { FINISHED, type JobRecord, type JobStatus, type JobStore, type JobUpdate } from './store.ts';
 import type { FromWorker, WorkerHandle } from './worker-protocol.ts';
 
-/** A listener of one job's events; `null` means the server is closing and the stream should end. */
-export type JobListener = (event: StoredEvent | null) => void;
+export type { JobListener } from './job-queue.ts';
 
 export class JobConflictError extends Error {
   readonly status = 409;
@@ -34,10 +36,12 @@ export interface JobManagerOptions {
 }
 
 /**
- * Runs jobs in workers, at most maxConcurrentJobs at once (the rest wait in submission order), and turns what
- * workers report into the store's event log and job rows, and into live events for SSE listeners.
+ * The embedded queue: runs jobs in worker threads of this process, at most maxConcurrentJobs at once (the rest wait
+ * in submission order), and turns what workers report into the store's event log and job rows, and into live events
+ * for SSE listeners.
  */
-export class JobManager {
+export class JobManager implements JobQueue {
+  readonly backend = 'embedded';
   private readonly running = new Map<string, RunningJob>();
   private readonly listeners = new Map<string, Set<JobListener>>();
   private closing = false;
@@ -93,15 +97,15 @@ export class JobManager {
     return 0;
   }
 
-  submit(id: string, spec: unknown, admitted: AdmittedJob): JobRecord {
+  submit(id: string, spec: unknown, admitted: JobAdmission): JobRecord {
     this.store.insertJob({
       id,
-      name: admitted.job.name,
+      name: admitted.name,
       spec,
       runSpec: admitted.runSpec,
       outDir: admitted.outDir,
-      totalSteps: admitted.job.totalSteps,
-      stageCount: admitted.job.stages.length,
+      totalSteps: admitted.totalSteps,
+      stageCount: admitted.stageCount,
     });
     this.setStatus(id, 'queued', { message: 'submitted' });
     this.schedule();
@@ -229,7 +233,7 @@ export class JobManager {
       );
   }
 
-  private finishWith(id: string, outcome: JobOutcome): void {
+  private finishWith(id: string, outcome: JobOutcome | AlignmentJobOutcome): void {
     if (outcome.status === 'completed') this.finish(id, 'completed', { message: 'done', step: outcome.globalStep, checkpoint: outcome.checkpoint });
     else if (outcome.status === 'stopped') this.finish(id, 'stopped', { message: outcome.reason, step: outcome.globalStep }, { error: outcome.reason });
     else if (this.closing && !this.store.getJob(id)?.cancelRequestedAt) this.finish(id, 'interrupted', { message: `the server shut down; checkpoint written at step ${outcome.globalStep}`, step: outcome.globalStep });
@@ -260,30 +264,10 @@ export class JobManager {
     this.schedule();
   }
 
-  /** Store a worker's training event, keep the job row current, and pass it on to listeners. */
-  private record(id: string, event: JobEvent): void {
-    const { type, ...data } = event;
-    let update: JobUpdate = {};
-    switch (event.type) {
-      case 'stage':
-        update = { stage: event.stage, stageName: event.name, attempt: event.attempt, step: event.globalStart };
-        break;
-      case 'start':
-        update = { parameters: event.parameters, step: event.globalStep };
-        break;
-      case 'step':
-        update = { step: event.globalStep, loss: event.loss, lr: event.lr };
-        this.store.insertMetric(id, event);
-        break;
-      case 'eval':
-        update = { heldOutLoss: event.heldOutLoss };
-        this.store.insertMetric(id, event);
-        break;
-      case 'checkpoint':
-        this.store.insertCheckpoint(id, event);
-        break;
-    }
-    this.append(id, type, data, update);
+  /** Store a worker's training event (a pre-training or an alignment job's: one shape), keep the job row current, and pass it on to listeners. */
+  private record(id: string, event: JobEvent | AlignmentJobEvent): void {
+    const stored = storeJobEvent(this.store, id, event);
+    for (const listener of this.listeners.get(id) ?? []) listener(stored);
   }
 
   private setStatus(id: string, status: JobStatus, data: Record<string, unknown>, update: JobUpdate = {}): void {

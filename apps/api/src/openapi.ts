@@ -13,7 +13,7 @@ export const openApiDocument = {
     title: 'unilab job API',
     version: '0.1.0',
     description:
-      'Submit training jobs (single or multi-stage), follow them live over Server-Sent Events, cancel and resume them, ' +
+      'Submit training jobs (single or multi-stage) and alignment jobs (SFT, reward model, PPO, DPO), follow them live over Server-Sent Events, cancel and resume them, ' +
       'and sample from the trained model with an OpenAI-compatible completions endpoint. Routes that change state or ' +
       'read job data need `Authorization: Bearer <token>`. They also refuse what a web page in a browser could send: ' +
       'a `Host` that is not an address the server listens on (DNS rebinding) or an `Origin` other than its own and ' +
@@ -114,6 +114,94 @@ export const openApiDocument = {
           },
         },
       },
+      AlignmentJobSpec: {
+        type: 'object',
+        description:
+          'An alignment job (`kind: "align"`): stages sft → rm → ppo (InstructGPT) or sft → dpo (also sft alone, sft → rm) on a finished job\'s model. ' +
+          'Each stage may add LoRA or adapters (`tuning`) and a gate on its held-out figures (sft: heldOutNll <=, verifierSuccess >=; rm: heldOutAccuracy >=; ' +
+          'dpo: heldOutLoss <=, heldOutAccuracy >=, heldOutMargin >=, verifierSuccess >=; ppo: kl <=, reward >=, verifierSuccess >=). ' +
+          'Data: the generated instruction/preference set of `unilab align data`, or JSONL files inside the data directory. See apps/api/README.md.',
+        required: ['kind', 'base', 'data', 'stages'],
+        properties: {
+          kind: { const: 'align' },
+          name: { type: 'string' },
+          seed: { type: 'integer' },
+          base: {
+            description: 'the model to align: a completed (or gate-stopped) job, resolved to its newest checkpoint at submission, or a checkpoint file',
+            oneOf: [
+              { type: 'object', required: ['job'], properties: { job: { type: 'string' } } },
+              { type: 'object', required: ['checkpoint'], properties: { checkpoint: { type: 'string' } } },
+            ],
+          },
+          data: {
+            oneOf: [
+              {
+                type: 'object',
+                required: ['generate'],
+                properties: {
+                  generate: {
+                    type: 'object',
+                    properties: {
+                      tasks: { type: 'array', items: { enum: ['copy', 'reverse', 'nth-word', 'cloze', 'genre'] } },
+                      train: { type: 'integer', description: 'examples per task' },
+                      heldOut: { type: 'integer' },
+                      noise: { type: 'number', description: 'share of training comparisons flipped' },
+                      seed: { type: 'integer' },
+                    },
+                  },
+                },
+              },
+              {
+                type: 'object',
+                required: ['files'],
+                properties: {
+                  files: {
+                    type: 'object',
+                    description: 'JSONL inside the data directory: sft {"prompt","response"} lines, pairs {"prompt","chosen","rejected"} lines',
+                    properties: {
+                      sft: { type: 'object', required: ['train', 'heldOut'], properties: { train: { type: 'string' }, heldOut: { type: 'string' } } },
+                      pairs: { type: 'object', required: ['train', 'heldOut'], properties: { train: { type: 'string' }, heldOut: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            ],
+          },
+          checkpointEvery: { type: 'integer', description: 'steps between checkpoints within a stage (one is always written at its end)' },
+          evaluation: { type: 'object', properties: { verifierExamples: { type: 'integer' }, maxTokens: { type: 'integer' } } },
+          stages: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['kind'],
+              description:
+                'sft: lr, epochs, batchSize, weightDecay, warmupFraction. rm: lr, epochs, batchSize, weightDecay, pooling (last | mean). ' +
+                'dpo: beta, lr, epochs, batchSize, weightDecay. ppo: iterations, rolloutsPerIteration, maxTokens, epochs, minibatchSize, lr, weightDecay, ' +
+                'clip, valueClip, valueCoef, gamma, lambda, kl { kind: adaptive | fixed, beta, target, horizon }, klBudget, normalizeReward, reward (reward-model | verifier).',
+              properties: {
+                kind: { enum: ['sft', 'rm', 'dpo', 'ppo'] },
+                tuning: {
+                  type: 'object',
+                  properties: {
+                    method: { enum: ['full', 'lora', 'adapter'] },
+                    rank: { type: 'integer' },
+                    alpha: { type: 'number' },
+                    targets: { type: 'array', items: { type: 'string' } },
+                    size: { type: 'integer' },
+                    norms: { type: 'boolean' },
+                  },
+                },
+                gate: {
+                  type: 'object',
+                  required: ['metric', 'threshold', 'action'],
+                  properties: { metric: { type: 'string' }, threshold: { type: 'number' }, action: { enum: ['continue', 'retry', 'stop'] }, maxRetries: { type: 'integer' } },
+                },
+              },
+            },
+          },
+          outDir: { type: 'string' },
+        },
+      },
       Job: {
         type: 'object',
         properties: {
@@ -133,7 +221,12 @@ export const openApiDocument = {
           createdAt: { type: 'string' },
           startedAt: { type: 'string' },
           finishedAt: { type: 'string' },
-          spec: { $ref: '#/components/schemas/JobSpec' },
+          spec: { oneOf: [{ $ref: '#/components/schemas/JobSpec' }, { $ref: '#/components/schemas/AlignmentJobSpec' }] },
+          results: {
+            type: 'array',
+            description: 'GET /v1/jobs/{id} only: each finished stage as its stage-complete event gave it (pre-training: heldOutLoss, trainLoss; alignment: figures), with its checkpoint',
+            items: { type: 'object' },
+          },
         },
       },
     },
@@ -147,7 +240,11 @@ export const openApiDocument = {
       post: {
         summary: 'Submit a job',
         security: secured,
-        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/JobSpec' } } } },
+        description: 'A training spec, or an alignment spec (`kind: "align"`).',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/JobSpec' }, { $ref: '#/components/schemas/AlignmentJobSpec' }] } } },
+        },
         responses: {
           201: jobResponse,
           400: error,

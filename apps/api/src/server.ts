@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConfiguredRegistry } from '@unilab/runner';
@@ -6,6 +7,8 @@ import { CompletionService } from './completions.ts';
 import { assertSafeToServe, type ServerConfig } from './config.ts';
 import { EvalStore } from './eval-store.ts';
 import { EvalService } from './evals.ts';
+import type { JobQueue } from './job-queue.ts';
+import type { QueueWorkerOptions, RunningQueueWorker } from './redis/queue-worker.ts';
 import { JobManager } from './jobs.ts';
 import type { SqlDatabase } from './sql.ts';
 import { JobStore } from './store.ts';
@@ -37,12 +40,13 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
   assertSafeToServe(config);
   await mkdir(config.dataDir, { recursive: true });
   const registry = await createConfiguredRegistry(config.pluginConfig);
-  const store = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
+  const fileStore = await openJobStore(runtime, join(config.dataDir, 'unilab.db'));
   // Job directories were resolved inside the data directory's real path (admission.ts).
-  const jobs = new JobManager(store, () => runtime.startWorker(), { ...config, dataDir: await realpath(config.dataDir) });
+  const dataDir = await realpath(config.dataDir);
+  const { store, jobs } = config.redis ? await openRedisQueue(runtime, config.redis, dataDir, config) : { store: fileStore, jobs: new JobManager(fileStore, () => runtime.startWorker(), { ...config, dataDir }) };
   const completions = new CompletionService(() => runtime.startWorker(), config.pluginConfig);
-  const evals = new EvalService(new EvalStore(store.db), () => runtime.startWorker(), config.pluginConfig);
-  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name });
+  const evals = new EvalService(new EvalStore(fileStore.db), () => runtime.startWorker(), config.pluginConfig);
+  const app = createApp({ config, store, jobs, completions, evals, registry, runtime: runtime.name, dataDirRealPath: dataDir, fileExists: existsSync });
   jobs.recover(config.autoResume);
   evals.recover();
   const listener = await runtime.listen(app.fetch, config);
@@ -58,9 +62,21 @@ export async function startServer(config: ServerConfig, runtime: Runtime): Promi
         await completions.close();
         await evals.close();
         await listener.close();
-        store.close();
+        if (store !== fileStore) store.close();
+        fileStore.close();
       })()),
   };
+}
+
+/**
+ * The Redis backend: the jobs' state is the cluster's event log in Redis, replayed into a store in this process's
+ * memory (every API instance keeps its own). Evaluations stay in the data directory's SQLite file, run by this
+ * process. Loaded only when a Redis URL is given, so the embedded default never loads BullMQ.
+ */
+async function openRedisQueue(runtime: Runtime, url: string, dataDir: string, config: ServerConfig): Promise<{ store: JobStore; jobs: JobQueue }> {
+  const { RedisJobQueue } = await import('./redis/redis-job-queue.ts');
+  const store = new JobStore(await runtime.openDatabase(':memory:'));
+  return { store, jobs: await RedisJobQueue.open(store, { redisUrl: url, dataDir, cancelGraceMs: config.cancelGraceMs }) };
 }
 
 export class JobStoreDamagedError extends Error {}
@@ -93,4 +109,14 @@ async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
 export async function startServerHere(config: ServerConfig): Promise<RunningServer> {
   const runtime: Runtime = 'Deno' in globalThis ? (await import('./deno/runtime.ts')).denoRuntime : (await import('./node/runtime.ts')).nodeRuntime;
   return startServer(config, runtime);
+}
+
+/**
+ * A worker of the Redis backend (`unilab worker`) on Node: BullMQ in this process, jobs in worker_threads. Loaded
+ * only when asked for, like the Redis queue.
+ */
+export async function startQueueWorkerHere(options: QueueWorkerOptions): Promise<RunningQueueWorker> {
+  if ('Deno' in globalThis) throw new Error('unilab worker runs on Node (BullMQ and worker_threads); start it with node, not deno');
+  const [{ startQueueWorker }, { nodeRuntime }] = await Promise.all([import('./redis/queue-worker.ts'), import('./node/runtime.ts')]);
+  return startQueueWorker(options, () => nodeRuntime.startWorker());
 }

@@ -140,11 +140,8 @@ export class JobStore {
   insertJob(job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
     return transaction(this.db, () => {
       const d = job.outDir;
-      const owner = this.db.get<{ id: string }>(
-        `SELECT id FROM jobs WHERE out_dir = ? OR substr(?, 1, length(out_dir) + 1) = out_dir || '/' OR substr(out_dir, 1, length(?) + 1) = ? || '/' LIMIT 1`,
-        [d, d, d, d],
-      );
-      if (owner) throw new OutDirTakenError(owner.id);
+      const owner = this.outDirOwner(d);
+      if (owner) throw new OutDirTakenError(owner);
       const at = now();
       this.db.run(
         `INSERT INTO jobs (id, name, status, spec, run_spec, out_dir, total_steps, stage_count, queued_at, created_at, updated_at)
@@ -153,6 +150,17 @@ export class JobStore {
       );
       return this.getJob(job.id)!;
     });
+  }
+
+  /** The job whose directory is `outDir`, or lies inside or around it; null when the directory is free. */
+  outDirOwner(outDir: string): string | null {
+    const d = outDir;
+    return (
+      this.db.get<{ id: string }>(
+        `SELECT id FROM jobs WHERE out_dir = ? OR substr(?, 1, length(out_dir) + 1) = out_dir || '/' OR substr(out_dir, 1, length(?) + 1) = ? || '/' LIMIT 1`,
+        [d, d, d, d],
+      )?.id ?? null
+    );
   }
 
   /** Forget a job: its row, events, metrics and checkpoint index, in one transaction (its files are the caller's). */
@@ -228,8 +236,13 @@ export class JobStore {
 
   /** The data of a job's status events, oldest first. */
   statusEvents(id: string): Record<string, unknown>[] {
+    return this.eventsOfType(id, 'status');
+  }
+
+  /** The data of a job's events of one type, oldest first. */
+  eventsOfType(id: string, type: string): Record<string, unknown>[] {
     return this.db
-      .all<{ data: string }>("SELECT data FROM events WHERE job_id = ? AND type = 'status' ORDER BY seq", [id])
+      .all<{ data: string }>('SELECT data FROM events WHERE job_id = ? AND type = ? ORDER BY seq', [id, type])
       .map((r) => JSON.parse(r.data));
   }
 

@@ -1,4 +1,4 @@
-import type { EvalReport, SuiteName } from '@unilab/eval';
+import type { AlignmentJobEvent, AlignmentJobOutcome, EvalReport, SuiteName } from '@unilab/eval';
 import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
 
 /**
@@ -34,8 +34,8 @@ export interface Generation {
 }
 
 export type FromWorker =
-  | { type: 'event'; event: JobEvent }
-  | { type: 'done'; outcome: JobOutcome }
+  | { type: 'event'; event: JobEvent | AlignmentJobEvent }
+  | { type: 'done'; outcome: JobOutcome | AlignmentJobOutcome }
   /** A diverged job: the job step, the phase and the first op that produced a non-finite value (ops.ts name). */
   | { type: 'failed'; message: string; step: number | null; phase: DivergencePhase | null; op: string | null }
   | { type: 'generated'; id: number; generation: Generation }

@@ -1,4 +1,5 @@
 import type { PluginRegistry } from '@unilab/core';
+import { isAlignmentSpec, parseAlignmentJobSpec, runAlignmentJob } from '@unilab/eval';
 import { GenerationOptionError, TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
 import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
 import { evaluateCheckpoint } from './eval-worker.ts';
@@ -26,18 +27,23 @@ export function serveWorker(port: WorkerPort): void {
     // Where the current stage starts on the job's step axis, to report a diverged stage step as a job step.
     let stageStart = 0;
     try {
-      const outcome = await runStages({
-        job: parseJobSpec(message.spec),
+      const common = {
         outDir: message.outDir,
         registry: await registryOf(message.pluginConfig),
         resume: message.resume,
         owner: message.jobId,
         signal,
-        onEvent: (event) => {
-          if (event.type === 'stage') stageStart = event.globalStart;
-          port.post({ type: 'event', event });
-        },
-      });
+      };
+      const outcome = isAlignmentSpec(message.spec)
+        ? await runAlignmentJob({ ...common, ...alignmentJob(message.spec), onEvent: (event) => port.post({ type: 'event', event }) })
+        : await runStages({
+            ...common,
+            job: parseJobSpec(message.spec),
+            onEvent: (event) => {
+              if (event.type === 'stage') stageStart = event.globalStart;
+              port.post({ type: 'event', event });
+            },
+          });
       port.post({ type: 'done', outcome });
     } catch (err) {
       const diverged = err instanceof TrainingDivergedError ? err : null;
@@ -73,6 +79,13 @@ export function serveWorker(port: WorkerPort): void {
       port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError', badOption });
     }
   }
+}
+
+/** An admitted alignment spec: its base resolved to a checkpoint path at submission. */
+function alignmentJob(spec: unknown) {
+  const job = parseAlignmentJobSpec(spec);
+  if (!('checkpoint' in job.base)) throw new Error('an admitted alignment job names its base checkpoint');
+  return { job, base: job.base.checkpoint };
 }
 
 async function sample(loaded: LoadedModel, prompt: string, options: GenerationRequest & { signal: Pick<AbortSignal, 'aborted'> }): Promise<Generation> {

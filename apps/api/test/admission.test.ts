@@ -10,7 +10,7 @@ import type { RunningServer } from '../src/server.ts';
 import { makeDataDir, removeTempDirs, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 const PLUGINS = join(import.meta.dirname, 'fixtures', 'plugin-architectures.ts');
-const PLUGIN_ROPE = { positionalEncoding: { name: 'plugin-rope' } };
+const PLUGIN_ROPE = { positionalEncoding: { name: 'rope' } };
 
 let dataDir: string;
 let configFile: string;
@@ -47,7 +47,7 @@ async function refusal(submit: () => Promise<unknown>): Promise<ApiRequestError>
 const memoryBomb = (architecture = 'decoder') => ({
   ...tinySpec({ name: 'memory-bomb', train: { batchSize: 256, seqLen: 4096 } }),
   model: { architecture, config: { layers: 8, dModel: 512, heads: 8, ...(architecture !== 'decoder' && PLUGIN_ROPE) } },
-  objective: { name: architecture === 'decoder' ? 'clm' : 'plugin-clm' },
+  objective: { name: 'clm' },
 });
 
 describe('admission checks the memory a job needs to train', () => {
@@ -67,7 +67,7 @@ describe('admission checks the memory a job needs to train', () => {
     expect(err).toMatchObject({ status: 400, path: 'spec.train.batchSize' });
     expect(err.message).toMatch(/maxJobMemoryBytes/);
     // The same plugin at a size the server can train is admitted, and trains.
-    const small = await client.submit({ ...tinySpec({ name: 'plugin-small' }), model: { architecture: 'plugin-decoder', config: { layers: 1, dModel: 16, heads: 2, ...PLUGIN_ROPE } }, objective: { name: 'plugin-clm' } });
+    const small = await client.submit({ ...tinySpec({ name: 'plugin-small' }), model: { architecture: 'plugin-decoder', config: { layers: 1, dModel: 16, heads: 2, ...PLUGIN_ROPE } }, objective: { name: 'clm' } });
     expect(await waitForJob(() => client.job(small.id), (j) => ['completed', 'failed'].includes(j.status))).toMatchObject({ status: 'completed', error: null });
   });
 });
@@ -79,7 +79,7 @@ describe('admitJob (the checks behind POST /v1/jobs)', () => {
     registry = await createConfiguredRegistry(configFile);
     config = await loadServerConfig({ file: configFile, overrides: { dataDir, maxJobMemoryBytes: 64 << 20 } });
   });
-  const small = (architecture: string) => ({ ...tinySpec(), model: { architecture, config: { layers: 1, dModel: 16, heads: 2, ...PLUGIN_ROPE } }, objective: { name: 'plugin-clm' } });
+  const small = (architecture: string) => ({ ...tinySpec(), model: { architecture, config: { layers: 1, dModel: 16, heads: 2, ...PLUGIN_ROPE } }, objective: { name: 'clm' } });
 
   it('names the model config when the weights and optimizer state alone exceed the limit', async () => {
     const wide = tinySpec({ model: { layers: 4, dModel: 1024, heads: 8 } });

@@ -19,7 +19,7 @@ describe('recovery after the server died under a job', () => {
     const posted: ToWorker[] = [];
     // Each server: a new manager over the same store; dropping it without close() is the kill -9.
     const server = () => new JobManager(store, () => silentWorker(posted), { maxConcurrentJobs: 1, shutdownGraceMs: 0, maxInterruptedRuns: 3, pluginConfig: null });
-    const admitted = { job: { name: 'crashes-the-server', totalSteps: 10, stages: [{}] }, runSpec: {}, outDir: '/tmp/unused' } as never;
+    const admitted = { name: 'crashes-the-server', totalSteps: 10, stageCount: 1, runSpec: {}, outDir: '/tmp/unused' };
     server().submit('job_a', {}, admitted);
     expect(store.getJob('job_a')!.status).toBe('running');
 

@@ -40,3 +40,16 @@ export function positiveNumber(args: ParsedArgs, name: string, fallback: number)
   if (!(n > 0)) throw new Error(`--${name}: expected a number > 0, got ${n}`);
   return n;
 }
+
+export function stringOption(args: ParsedArgs, name: string, fallback: string): string {
+  const v = args.options.get(name);
+  if (v === undefined) return fallback;
+  if (v === true) throw new Error(`--${name} needs a value`);
+  return v;
+}
+
+export function optionChoice<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
+  const v = stringOption(args, name, fallback);
+  if (!(choices as readonly string[]).includes(v)) throw new Error(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
+  return v as T;
+}

@@ -1,47 +1,36 @@
 import { SpecError } from '@unilab/core';
-import { alignCommand } from './commands/align.ts';
-import { attentionDegenerationCommand } from './commands/attention-degeneration.ts';
-import { attentionRankCommand } from './commands/attention-rank.ts';
-import { dataCommand } from './commands/data.ts';
-import { describeCommand } from './commands/describe.ts';
-import { evalCommand } from './commands/eval.ts';
-import { exportCommand } from './commands/export.ts';
-import { finetuneCommand } from './commands/finetune.ts';
-import { generateCommand } from './commands/generate.ts';
-import { importCommand } from './commands/import.ts';
-import { jobsCommand } from './commands/jobs.ts';
-import { pluginsCommand } from './commands/plugins.ts';
-import { previewCommand } from './commands/preview.ts';
-import { reportCommand } from './commands/report.ts';
-import { runCommand } from './commands/run.ts';
-import { serveCommand } from './commands/serve.ts';
-import { submitCommand } from './commands/submit.ts';
-import { sweepCommand } from './commands/sweep.ts';
-import { trainCommand } from './commands/train.ts';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  train: { run: trainCommand, help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
-  data: { run: dataCommand, help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
-  generate: { run: generateCommand, help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
-  eval: { run: evalCommand, help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
-  finetune: { run: finetuneCommand, help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
-  align: { run: alignCommand, help: 'align data|sft|dpo ...                     alignment data with verifiers, SFT, DPO (JSONL in, checkpoints out)' },
-  export: { run: exportCommand, help: 'export <checkpoint> --format hf --out DIR  a decoder as a transformers LlamaForCausalLM directory' },
-  import: { run: importCommand, help: 'import <hf-dir> --out CKPT                a transformers LLaMA directory as a unilab checkpoint' },
-  describe: { run: describeCommand, help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
-  plugins: { run: pluginsCommand, help: 'plugins [--config FILE]                   list registered plugins by kind' },
-  preview: { run: previewCommand, help: 'preview <objective> --text "..."           what an objective shows and predicts' },
-  run: { run: runCommand, help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
-  'attention-rank': { run: attentionRankCommand, help: 'attention-rank <checkpoint> [--json FILE]   rank of causal vs bidirectional attention per head' },
+type Command = (argv: string[]) => Promise<number>;
+
+/** A command loaded when it runs: `unilab --help` and every other command load only what they use. */
+function lazy<K extends string>(load: () => Promise<Record<K, Command>>, name: K): Command {
+  return async (argv) => (await load())[name](argv);
+}
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  train: { run: lazy(() => import('./commands/train.ts'), 'trainCommand'), help: 'train <spec.json> [--out DIR] [--resume]   train a model from a spec' },
+  data: { run: lazy(() => import('./commands/data.ts'), 'dataCommand'), help: 'data <pipeline.json> [--out DIR]             filter, dedup, tokenize and pack corpora into shards' },
+  generate: { run: lazy(() => import('./commands/generate.ts'), 'generateCommand'), help: 'generate <checkpoint> --prompt "..."       sample text from a checkpoint' },
+  eval: { run: lazy(() => import('./commands/eval.ts'), 'evalCommand'), help: 'eval <checkpoint|run dir> [--json F]       the evaluation suite, 95% intervals, chance levels' },
+  finetune: { run: lazy(() => import('./commands/finetune.ts'), 'finetuneCommand'), help: 'finetune <checkpoint> [--task T] [--method M] fine-tune (full, LoRA, adapters) on a labelled task' },
+  align: { run: lazy(() => import('./commands/align.ts'), 'alignCommand'), help: 'align data|sft|rm|ppo|dpo ...              alignment data with verifiers, SFT, reward model, PPO, DPO (JSONL in, checkpoints out)' },
+  export: { run: lazy(() => import('./commands/export.ts'), 'exportCommand'), help: 'export <checkpoint> --format hf --out DIR  a decoder as a transformers LlamaForCausalLM directory' },
+  import: { run: lazy(() => import('./commands/import.ts'), 'importCommand'), help: 'import <hf-dir> --out CKPT                a transformers LLaMA directory as a unilab checkpoint' },
+  describe: { run: lazy(() => import('./commands/describe.ts'), 'describeCommand'), help: 'describe <spec.json> [--config FILE]      parameters, FLOPs, memory; matched encoder-decoders' },
+  plugins: { run: lazy(() => import('./commands/plugins.ts'), 'pluginsCommand'), help: 'plugins [--config FILE]                   list registered plugins by kind' },
+  preview: { run: lazy(() => import('./commands/preview.ts'), 'previewCommand'), help: 'preview <objective> --text "..."           what an objective shows and predicts' },
+  run: { run: lazy(() => import('./commands/run.ts'), 'runCommand'), help: 'run <spec.json> [--out DIR] [--resume]     run a (multi-stage) job in this process' },
+  'attention-rank': { run: lazy(() => import('./commands/attention-rank.ts'), 'attentionRankCommand'), help: 'attention-rank <checkpoint> [--json FILE]   rank of causal vs bidirectional attention per head' },
   'attention-degeneration': {
-    run: attentionDegenerationCommand,
+    run: lazy(() => import('./commands/attention-degeneration.ts'), 'attentionDegenerationCommand'),
     help: 'attention-degeneration <checkpoint> [--json F] attention on the prompt as generation proceeds, per layer',
   },
-  sweep: { run: sweepCommand, help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
-  report: { run: reportCommand, help: 'report <sweep dir> [--out DIR]           the study report: UL2-style tables, plots, findings' },
-  serve: { run: serveCommand, help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno)' },
-  submit: { run: submitCommand, help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
-  jobs: { run: jobsCommand, help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },
+  sweep: { run: lazy(() => import('./commands/sweep.ts'), 'sweepCommand'), help: 'sweep <experiment.json> [--scale S] [--plan] a grid of architectures × objectives, resumable' },
+  report: { run: lazy(() => import('./commands/report.ts'), 'reportCommand'), help: 'report <sweep dir> [--out DIR]           the study report: UL2-style tables, plots, findings' },
+  serve: { run: lazy(() => import('./commands/serve.ts'), 'serveCommand'), help: 'serve [--data-dir DIR] [--port 8787]       serve the job API (Node or Deno); --redis URL queues jobs for workers' },
+  worker: { run: lazy(() => import('./commands/worker.ts'), 'workerCommand'), help: 'worker --redis URL --data-dir DIR         train jobs from the Redis queue on this machine' },
+  submit: { run: lazy(() => import('./commands/submit.ts'), 'submitCommand'), help: 'submit <spec.json> [--server URL]         submit a job to the server and follow it' },
+  jobs: { run: lazy(() => import('./commands/jobs.ts'), 'jobsCommand'), help: 'jobs [ID] [--server URL]                  list the server\'s jobs' },
 };
 
 function usage(): string {
@@ -70,5 +59,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!);
+// Run from sources (`tsx apps/cli/src/main.ts`, `deno run apps/cli/src/main.ts`); the built command's entry is bin.ts.
+const isEntry = import.meta.url.endsWith('/main.ts') && process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!);
 if (isEntry) main(process.argv.slice(2)).then((code) => process.exit(code));

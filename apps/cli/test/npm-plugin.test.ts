@@ -79,8 +79,8 @@ describe('a positional encoding from an npm package', () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe(
       'unilab train: invalid spec: spec.model.config.positionalEncoding.name: positional encoding "sinusoid-bias" cannot serve architecture "glm": ' +
-        'it biases by the distance between one-dimensional positions, and GLM orders a span by a second position. With glm use glm-2d, rope-2d; ' +
-        'sinusoid-bias works with decoder, prefix-lm, unilm, encoder, encoder-decoder',
+        'it encodes one position dimension (batch.positions) and the model reads two position dimensions ' +
+        "(batch.positions, and batch.blockPositions ordering GLM's spans, Du et al. 2022 §2.3). With glm use glm-2d, rope-2d",
     );
     const decoder = await specFile('npm-pe-missing', 'decoder', 'sinusoid-bias');
     const missing = await cli('train', decoder, '--out', join(project, 'missing'));

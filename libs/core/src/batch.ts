@@ -51,8 +51,3 @@ export function countTargets(batch: Batch): number {
   for (let i = 0; i < batch.lossMask.length; i++) n += batch.lossMask[i];
   return n;
 }
-
-/** May query i see key j (indices into one row)? The single mask rule shared by every kernel and test. */
-export function canAttend(querySegment: number, keySegment: number, i: number, j: number, prefixEnd: number): boolean {
-  return querySegment === keySegment && (j <= i || j < prefixEnd);
-}

@@ -44,4 +44,5 @@ export {
 export { requestWebGpuDevice, WebGpuUnavailableError, type AcquiredDevice } from './backends/webgpu/device.ts';
 export * from './plugins/data-stage.ts';
 export * from './plugins/positional-encoding.ts';
+export * from './plugins/capabilities.ts';
 export { sampleModelGradients, type GradientSample } from './autodiff/model-gradcheck.ts';

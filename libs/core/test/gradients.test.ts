@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AttentionMask } from '../src/backend/backend.ts';
+import type { Tensor } from '../src/backend/tensor.ts';
+import { Tape, Var } from '../src/autodiff/tape.ts';
+import * as ops from '../src/autodiff/ops.ts';
 import { Rng } from '../src/rng.ts';
 import { f64, gradCheck, randomArray } from './gradcheck.ts';
 
@@ -31,6 +34,57 @@ describe('backward kernels match central finite differences (float64)', () => {
       rng,
     );
     expect(err).toBeLessThan(TOL);
+  });
+
+  it.each([
+    [false, false],
+    [false, true],
+    [true, false],
+  ])('fused matmul + residual add, transA=%s transB=%s', (ta, tb) => {
+    const [m, k, n] = [5, 7, 3];
+    const [a, b, r] = [t(ta ? [k, m] : [m, k]), t(tb ? [n, k] : [k, n]), t([m, n])];
+    const err = gradCheck(
+      [a, b, r],
+      ([a, b, r]) => f64.matmulAdd(a, b, r, ta, tb),
+      ([a, b], dy) => {
+        const da = ta ? f64.matmul(b, dy, tb, true) : f64.matmul(dy, b, false, !tb);
+        const db = tb ? f64.matmul(dy, a, true, ta) : f64.matmul(a, dy, !ta, false);
+        return [da, db, dy];
+      },
+      rng,
+    );
+    expect(err).toBeLessThan(TOL);
+  });
+
+  /** The gradients the tape gives the inputs of `op` for d output = dy (copies, read before the tape is released). */
+  const tapeGrads = (xs: Tensor[], op: (tape: Tape, vs: Var[]) => Var, dy: Tensor): Tensor[] => {
+    const tape = new Tape(f64);
+    const vs = xs.map((x) => new Var(x, true));
+    const y = op(tape, vs);
+    const probe = tape.record('probe', f64.zeros([1]), [y], () => tape.accumulate(y, f64.scale(dy, 1)));
+    tape.backward(probe);
+    const grads = vs.map((v) => f64.fromArray(Float64Array.from(f64.readFloat(v.grad!)) as unknown as Float32Array, v.shape));
+    tape.release();
+    return grads;
+  };
+  const tapeOutput = (xs: Tensor[], op: (tape: Tape, vs: Var[]) => Var): Tensor => {
+    const tape = new Tape(f64, false);
+    const y = op(tape, xs.map((x) => new Var(x, false)));
+    const out = f64.scale(y.value, 1);
+    tape.release();
+    return out;
+  };
+
+  it('ops.linearResidual through the tape (the residual gets dy handed on)', () => {
+    const op = (tape: Tape, [r, h, w]: Var[]) => ops.linearResidual(tape, r, h, w);
+    const xs = [t([2, 3, 4]), t([2, 3, 5]), t([5, 4])];
+    expect(gradCheck(xs, (xs) => tapeOutput(xs, op), (xs, dy) => tapeGrads(xs, op, dy), rng)).toBeLessThan(TOL);
+  });
+
+  it('ops.swigluProjection through the tape (dh = dgate·Wgᵀ + dup·Wuᵀ in one fused matmul)', () => {
+    const op = (tape: Tape, [h, wg, wu]: Var[]) => ops.swigluProjection(tape, h, wg, wu);
+    const xs = [t([2, 3, 5]), t([5, 7]), t([5, 7])];
+    expect(gradCheck(xs, (xs) => tapeOutput(xs, op), (xs, dy) => tapeGrads(xs, op, dy), rng)).toBeLessThan(TOL);
   });
 
   it('bias add', () => {
@@ -112,6 +166,11 @@ describe('backward kernels match central finite differences (float64)', () => {
 
   it('residual add and scale', () => {
     const err = gradCheck([t([5, 3]), t([5, 3])], ([a, b]) => f64.add(a, b), (_, dy) => [f64.scale(dy, 1), f64.scale(dy, 1)], rng);
+    expect(err).toBeLessThan(TOL);
+  });
+
+  it('elementwise multiply: da = dy ⊙ b, db = dy ⊙ a', () => {
+    const err = gradCheck([t([4, 3, 5]), t([4, 3, 5])], ([a, b]) => f64.mul(a, b), ([a, b], dy) => [f64.mul(dy, b), f64.mul(dy, a)], rng);
     expect(err).toBeLessThan(TOL);
   });
 

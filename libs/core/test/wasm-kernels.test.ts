@@ -56,9 +56,12 @@ describe.each([
     await agrees('sumRows', be, (r) => r.sumRows(f(r, [3, 13, 7], 3)));
   });
 
-  it('residual add, accumulate, scale, scaleBy, fillZero', async () => {
+  it('residual add, multiply, accumulate, scale, scaleBy, fillZero', async () => {
     const be = await backend(variant, threads);
     await agrees('add', be, (r) => r.add(f(r, [3, 37], 1), f(r, [3, 37], 2)));
+    await agrees('mul', be, (r) => r.mul(f(r, [3, 37], 1), f(r, [3, 37], 2)));
+    // Past MAP_BLOCK elements the product is cut into blocks for the pool; an odd tail crosses the last lane group.
+    await agrees('mul (blocks)', be, (r) => r.mul(f(r, [3, 65537], 3), f(r, [3, 65537], 4)));
     await agrees('addInPlace', be, (r) => {
       const dst = f(r, [101], 3);
       r.addInPlace(dst, f(r, [101], 4));
@@ -192,6 +195,7 @@ describe('wasm kernels report bad input', () => {
     const be = await backend('simd128', 1);
     expect(() => be.matmul(be.zeros([2, 3]), be.zeros([4, 5]))).toThrow(/matmul: inner dimensions differ: a \[2, 3\] · b \[4, 5\]/);
     expect(() => be.add(be.zeros([2, 3]), be.zeros([3, 3]))).toThrow(/add: shapes \[2, 3\] and \[3, 3\] differ/);
+    expect(() => be.mul(be.zeros([2, 3]), be.zeros([3, 3]))).toThrow(/mul: shapes \[2, 3\] and \[3, 3\] differ/);
     expect(() => be.rmsnorm(be.zeros([2, 3]), be.zeros([4]), 1e-5)).toThrow(/rmsnorm: last dimension of x \[2, 3\] must be 4/);
     expect(() => be.rope(be.zeros([2, 3, 4]), be.zeros([2, 3], 'i32'), 1e4)).toThrow(/rope: x must be \[B, T, H, D\]/);
     expect(() => be.matmul(be.zeros([2], 'i32'), be.zeros([2, 2]))).toThrow(/matmul: a must be a float tensor/);

@@ -27,13 +27,18 @@ async function readAll(be: Backend, ts: Record<string, Tensor | undefined>): Pro
 }
 
 /** Every op that the pool splits, on shapes large enough to be split. */
-async function splitOps(be: Backend) {
+async function splitOps(be: WasmBackend) {
   const f = (shape: number[], seed: number) => be.fromArray(values(shape.reduce((a, b) => a * b, 1), seed), shape);
   const results: Record<string, Tensor | undefined> = {
     nn: be.matmul(f([130, 257], 1), f([257, 1030], 2)),
     nt: be.matmul(f([300, 64], 3), f([513, 64], 4), false, true),
     tn: be.matmul(f([700, 96], 5), f([700, 160], 6), true, false),
+    // The fused matmuls (fused.rs) on matmul's grid: across KC, MC and NC block edges.
+    'nn + residual': be.matmulAdd(f([130, 300], 19), f([300, 1030], 20), f([130, 1030], 21)),
+    'nt + residual': be.matmulAdd(f([300, 64], 22), f([513, 64], 23), f([300, 513], 24), false, true),
   };
+  const projected = be.swigluProjection(f([130, 300], 25), f([300, 700], 26), f([300, 700], 27));
+  Object.assign(results, { 'swiglu projection y': projected.y, 'swiglu projection gate': projected.gate, 'swiglu projection up': projected.up });
   const [b, t, h, hkv, d] = [3, 70, 4, 2, 16];
   const seg = Int32Array.from({ length: b * t }, (_, i) => ((i % t) < 30 ? 0 : 1));
   const mask = { querySegments: be.fromArray(seg, [b, t]), keySegments: be.fromArray(seg, [b, t]), prefixEnd: be.zeros([b, t], 'i32') };
@@ -111,7 +116,7 @@ async function trainSteps(be: Backend, steps: number) {
 }
 
 describe('threads', () => {
-  it('matmul, attention (with and without bias), cross-entropy and elementwise kernels give the same bits on 1, 2 and 3 threads', async () => {
+  it('matmul, the fused matmuls, attention (with and without bias), cross-entropy and elementwise kernels give the same bits on 1, 2 and 3 threads', async () => {
     const one = await splitOps(await withThreads(1));
     expect(await splitOps(await withThreads(2))).toEqual(one);
     expect(await splitOps(await withThreads(3))).toEqual(one);

@@ -97,9 +97,11 @@ describe.skipIf(!device)('WebGPU kernels equal the reference backend', () => {
     }
   });
 
-  it('add, addInPlace, scale, scaleBy, fillZero', async () => {
+  it('add, mul, addInPlace, scale, scaleBy, fillZero', async () => {
     const inputs = { a: f([3, 67]), b: f([3, 67]), s: f([1]) };
     await parity(gpu, 'add', inputs, (be, x) => ({ c: be.add(x.a, x.b) }));
+    await parity(gpu, 'mul', inputs, (be, x) => ({ c: be.mul(x.a, x.b) }));
+    expect(() => gpu.mul(gpu.zeros([2, 3]), gpu.zeros([3, 3]))).toThrow(/mul: shapes \[2, 3\] and \[3, 3\] differ/);
     await parity(gpu, 'addInPlace', inputs, (be, x) => (be.addInPlace(x.a, x.b), { a: x.a }));
     await parity(gpu, 'scale', inputs, (be, x) => ({ y: be.scale(x.a, -0.37) }));
     await parity(gpu, 'scaleBy', inputs, (be, x) => ({ y: be.scaleBy(x.a, x.s) }));

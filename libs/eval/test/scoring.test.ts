@@ -94,7 +94,7 @@ describe('the scoring primitive', () => {
       encoderLen: spec.train.seqLen,
       vocabSize: result.tokenizer.vocabSize,
       specialTokens: result.tokenizer.specialTokens,
-      architecture,
+      form: registry.architecture(architecture).consumes.form,
     };
     const batches = [0, 1].map(() => createObjectiveBatcher(spec.objective, registry, context, createDocumentStream(documents, 3), 11).next());
     const loss = await evaluateLoss(result.backend, result.model, batches);

@@ -1,6 +1,7 @@
-import type { AttentionMask, Backend, LoraParams, Parameter, Rng, Tape, Tensor } from '@unilab/core';
+import type { AttentionMask, Backend, LoraParams, Parameter, Rng, RotationRole, Tape, Tensor } from '@unilab/core';
 import { Var, createLora, loraParameters, ops, projection } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
+import { project, type Projected } from './projected.ts';
 import { normalParameter } from './init.ts';
 import type { ModelTuning } from './tuning.ts';
 
@@ -36,17 +37,17 @@ export function attentionParameters(p: AttentionParams): Parameter[] {
 
 /** How positions enter one attention call: rotation of q and k, and an additive bias [H, Tq, Tk]. */
 export interface AttentionPositions {
-  rotate?: (x: Var) => Var;
+  rotate?: (x: Var, role: RotationRole) => Var;
   bias?: Var;
 }
 
 /** Keys and values of a memory [B, Tk, d]: [B, Tk, Hkv, D] each, the keys rotated by their positions. */
-export function keysAndValues(tape: Tape, memory: Var, p: AttentionParams, c: BlockConfig, rotate?: (x: Var) => Var): { keys: Var; values: Var } {
+export function keysAndValues(tape: Tape, memory: Var, p: AttentionParams, c: BlockConfig, rotate?: AttentionPositions['rotate']): { keys: Var; values: Var } {
   const [b, tk] = memory.shape;
   const headDim = c.dModel / c.heads;
   const keys = ops.reshape(tape, projection(tape, memory, p.wk, p.lora.wk), [b, tk, c.kvHeads, headDim]);
   const values = ops.reshape(tape, projection(tape, memory, p.wv, p.lora.wv), [b, tk, c.kvHeads, headDim]);
-  return { keys: rotate ? rotate(keys) : keys, values };
+  return { keys: rotate ? rotate(keys, 'key') : keys, values };
 }
 
 /**
@@ -73,11 +74,25 @@ export function attentionForward(
   positions: AttentionPositions = {},
   cache?: AttentionCache,
 ): Var {
+  return project(tape, attentionContext(tape, h, memory, p, c, mask, positions, cache));
+}
+
+/** attentionForward without its last step: the attended values [B, Tq, d] and Wo, for projectOnto (projected.ts). */
+export function attentionContext(
+  tape: Tape,
+  h: Var,
+  memory: Var,
+  p: AttentionParams,
+  c: BlockConfig,
+  mask: AttentionMask,
+  positions: AttentionPositions = {},
+  cache?: AttentionCache,
+): Projected {
   const [b, tq] = h.shape;
   const headDim = c.dModel / c.heads;
   let q = ops.reshape(tape, projection(tape, h, p.wq, p.lora.wq), [b, tq, c.heads, headDim]);
   let { keys, values } = cache?.kind === 'fixed' ? cache : keysAndValues(tape, memory, p, c, positions.rotate);
-  if (positions.rotate) q = positions.rotate(q);
+  if (positions.rotate) q = positions.rotate(q, 'query');
   if (cache?.kind === 'append') {
     const row = c.kvHeads * headDim;
     tape.backend.copyInto(cache.keys, keys.value, cache.slot * row);
@@ -86,5 +101,5 @@ export function attentionForward(
     values = new Var(cache.values, false);
   }
   const attended = ops.attention(tape, q, keys, values, mask, 1 / Math.sqrt(headDim), positions.bias);
-  return projection(tape, ops.reshape(tape, attended, [b, tq, c.dModel]), p.wo, p.lora.wo);
+  return { input: ops.reshape(tape, attended, [b, tq, c.dModel]), weight: p.wo, lora: p.lora.wo };
 }

@@ -17,6 +17,7 @@ export const decoder: ArchitecturePlugin<DecoderConfig> = {
   description: 'Decoder-only transformer, LLaMA by default (pre-RMSNorm, SwiGLU, RoPE, untied head)',
   configSchema: singleStackConfigSchema('rope'),
   attention: 'causal',
+  consumes: { form: 'single-stack', positionDims: 1, masks: ['causal'] },
   create: (config, env) => createSingleStackModel({ name: 'decoder', attention: 'causal', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('decoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('decoder', config, env),

@@ -1,4 +1,4 @@
-import { Rng, createReferenceBackend, disposeParameters, type FootprintEnvironment, type PositionalEncoding, type TrainingFootprint } from '@unilab/core';
+import { Rng, createReferenceBackend, disposeParameters, encodingMismatch, type FootprintEnvironment, type PositionalEncoding, type TrainingFootprint } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import type { EncoderDecoderConfig } from './encoder-decoder.ts';
 import { builtinPositionalEncodings } from './positional/builtin.ts';
@@ -58,7 +58,10 @@ interface EncodingFootprint {
   bias: boolean;
 }
 
-const SINGLE_STACK: Record<string, true> = { decoder: true, 'prefix-lm': true, unilm: true, glm: true, encoder: true };
+/** The encoder-decoder's config is the one with two stack depths; every other built-in has one stack. */
+function isEncoderDecoder(config: SingleStackConfig | EncoderDecoderConfig): config is EncoderDecoderConfig {
+  return 'encoderLayers' in config;
+}
 
 /** Build the encoding once on a scratch backend to learn its parameter count and which hooks it fills. */
 function encodingFootprint(options: ModelOptions, describe: DescribeOptions): EncodingFootprint {
@@ -108,26 +111,23 @@ function stackParams(c: ModelOptions, s: StackShape): number {
   return s.layers * blockParams(c, s.crossAttention) + (c.normPlacement === 'pre' ? normParams(c) : 0) + s.encoding.otherParams;
 }
 
-function stacksOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): StackShape[] {
+function stacksOf(config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): StackShape[] {
   const encoding = encodingFootprint(config, options);
-  if (architecture === 'encoder-decoder') {
-    const c = config as EncoderDecoderConfig;
+  if (isEncoderDecoder(config))
     return [
-      { layers: c.encoderLayers, crossAttention: false, encoding },
-      { layers: c.decoderLayers, crossAttention: true, encoding },
+      { layers: config.encoderLayers, crossAttention: false, encoding },
+      { layers: config.decoderLayers, crossAttention: true, encoding },
     ];
-  }
-  if (!SINGLE_STACK[architecture]) throw new Error(`describe knows the built-in architectures; "${architecture}" is not one of them`);
-  return [{ layers: (config as SingleStackConfig).layers, crossAttention: false, encoding }];
+  return [{ layers: config.layers, crossAttention: false, encoding }];
 }
 
-function tokenTables(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): number {
-  return architecture === 'encoder-decoder' && !(config as EncoderDecoderConfig).shareEmbeddings ? 2 : 1;
+function tokenTables(config: SingleStackConfig | EncoderDecoderConfig): number {
+  return isEncoderDecoder(config) && !config.shareEmbeddings ? 2 : 1;
 }
 
-function breakdown(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, stacks: StackShape[], vocabSize: number): ParameterBreakdown {
+function breakdown(config: SingleStackConfig | EncoderDecoderConfig, stacks: StackShape[], vocabSize: number): ParameterBreakdown {
   const d = config.dModel;
-  const embedding = tokenTables(architecture, config) * vocabSize * d + stacks.reduce((n, s) => n + s.encoding.embeddingParams, 0);
+  const embedding = tokenTables(config) * vocabSize * d + stacks.reduce((n, s) => n + s.encoding.embeddingParams, 0);
   const outputHead = config.tieEmbeddings ? 0 : d * vocabSize;
   const nonEmbedding = stacks.reduce((n, s) => n + stackParams(config, s), 0);
   return { embedding, outputHead, nonEmbedding, total: embedding + outputHead + nonEmbedding };
@@ -135,7 +135,7 @@ function breakdown(architecture: string, config: SingleStackConfig | EncoderDeco
 
 /** Parameters of a built-in architecture's config, split as in ParameterBreakdown. */
 export function parameterBreakdown(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): ParameterBreakdown {
-  return breakdown(architecture, config, stacksOf(architecture, config, options), options.vocabSize);
+  return breakdown(config, stacksOf(config, options), options.vocabSize);
 }
 
 /**
@@ -171,7 +171,7 @@ export function rowTrainingFlops(
   config: SingleStackConfig | EncoderDecoderConfig,
   options: DescribeOptions & { decoderLen?: number },
 ): number {
-  const stacks = stacksOf(architecture, config, options);
+  const stacks = stacksOf(config, options);
   const lengths = stacks.length === 2 ? [options.seqLen, options.decoderLen ?? options.seqLen] : [options.seqLen];
   const { matmul, attention } = forwardFlops(config, stacks, lengths, options.vocabSize);
   return 3 * (matmul + attention);
@@ -202,13 +202,10 @@ function activationFloats(c: ModelOptions, stacks: StackShape[], t: number, voca
   return perSequence + largestBlock + 2 * t * vocabSize;
 }
 
-function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecoderConfig): string {
-  const layers =
-    architecture === 'encoder-decoder'
-      ? `${(config as EncoderDecoderConfig).encoderLayers}+${(config as EncoderDecoderConfig).decoderLayers} layers`
-      : `${(config as SingleStackConfig).layers} layers`;
+function shapeOf(config: SingleStackConfig | EncoderDecoderConfig): string {
+  const layers = isEncoderDecoder(config) ? `${config.encoderLayers}+${config.decoderLayers} layers` : `${config.layers} layers`;
   const c = config;
-  const extras = [c.tieEmbeddings ? 'tied' : 'untied', architecture === 'encoder-decoder' && !(config as EncoderDecoderConfig).shareEmbeddings ? 'separate embeddings' : ''];
+  const extras = [c.tieEmbeddings ? 'tied' : 'untied', isEncoderDecoder(config) && !config.shareEmbeddings ? 'separate embeddings' : ''];
   return [
     layers,
     `d ${c.dModel}`,
@@ -221,15 +218,15 @@ function shapeOf(architecture: string, config: SingleStackConfig | EncoderDecode
 }
 
 export function describeModel(architecture: string, config: SingleStackConfig | EncoderDecoderConfig, options: DescribeOptions): ModelDescription {
-  const stacks = stacksOf(architecture, config, options);
-  const parameters = breakdown(architecture, config, stacks, options.vocabSize);
+  const stacks = stacksOf(config, options);
+  const parameters = breakdown(config, stacks, options.vocabSize);
   const { matmul, attention, positions } = forwardFlops(config, stacks, stacks.map(() => options.seqLen), options.vocabSize);
   const forward = (matmul + attention) / positions;
   const activations = 4 * options.batchSize * activationFloats(config, stacks, options.seqLen, options.vocabSize);
   const weightsAndOptimizer = 16 * parameters.total;
   return {
     architecture,
-    shape: shapeOf(architecture, config),
+    shape: shapeOf(config),
     parameters,
     flopsPerToken: { matmulWeights: matmul / positions / 2, forward, attention: attention / positions, training: 3 * forward },
     memory: { weightsAndOptimizer, activations, total: weightsAndOptimizer + activations },
@@ -257,7 +254,7 @@ export function matchedEncoderDecoders(
 ): { sameParameters: EncoderDecoderConfig; sameCompute: EncoderDecoderConfig } {
   const lookup = options.positionalEncoding ?? ((name: string) => builtinPositionalEncodings.find((p) => p.name === name)!);
   const plugin = lookup(config.positionalEncoding.name);
-  const usable = plugin?.architectures.includes('encoder-decoder') && (plugin.attention?.includes('bidirectional') ?? true);
+  const usable = plugin !== undefined && encodingMismatch(plugin, { positionDims: 1, attention: 'bidirectional' }) === null;
   const { layers, ...shared } = config;
   const base: EncoderDecoderConfig = {
     ...shared,

@@ -43,6 +43,7 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   description: 'T5-style encoder-decoder: bidirectional encoder, causal decoder with cross-attention',
   configSchema: encoderDecoderSchema,
   attention: 'bidirectional',
+  consumes: { form: 'encoder-decoder', positionDims: 1, masks: ['causal', 'bidirectional'] },
   footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('encoder-decoder', config, env),
   create(config, env: ModelEnvironment): Model {

@@ -13,6 +13,7 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   description: 'Encoder-only transformer (BERT-style), bidirectional within each segment',
   configSchema: singleStackConfigSchema('rope'),
   attention: 'bidirectional',
+  consumes: { form: 'single-stack', positionDims: 1, masks: ['bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('encoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('encoder', config, env),

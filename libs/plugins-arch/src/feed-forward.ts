@@ -3,6 +3,7 @@ import { createLora, loraParameters, ops, projection } from '@unilab/core';
 import type { BlockConfig } from './config.ts';
 import { normalParameter } from './init.ts';
 import type { ModelTuning } from './tuning.ts';
+import { project, type Projected } from './projected.ts';
 
 /**
  * The position-wise feed-forward network, x [B, T, d] -> [B, T, d], without biases:
@@ -40,6 +41,19 @@ export function feedForwardParameters(p: FeedForwardParams): Parameter[] {
 }
 
 export function feedForward(tape: Tape, h: Var, p: FeedForwardParams): Var {
+  return project(tape, feedForwardHidden(tape, h, p));
+}
+
+/**
+ * feedForward without W_down: the hidden activations [..., F] and W_down, for projectOnto (projected.ts). With
+ * `fuseSwiglu`, SwiGLU's gate and up projections run as one fused op (ops.swigluProjection) unless LoRA factors sit
+ * on either. Its backward sums the two dh products in one matmul's epilogue, which gives the unfused bits only when h
+ * feeds nothing else (a pre-norm block's normalised input; in a post-norm block h is also the residual).
+ */
+export function feedForwardHidden(tape: Tape, h: Var, p: FeedForwardParams, fuseSwiglu = false): Projected {
+  const down = { weight: p.wDown, lora: p.lora.wDown };
+  if (fuseSwiglu && p.activation === 'swiglu' && !p.lora.wGate && !p.lora.wUp)
+    return { input: ops.swigluProjection(tape, h, tape.param(p.wGate), tape.param(p.wUp)), ...down };
   const up = projection(tape, h, p.wUp, p.lora.wUp);
   const hidden =
     p.activation === 'swiglu'
@@ -47,5 +61,5 @@ export function feedForward(tape: Tape, h: Var, p: FeedForwardParams): Var {
       : p.activation === 'gelu'
         ? ops.gelu(tape, up)
         : ops.relu(tape, up);
-  return projection(tape, hidden, p.wDown, p.lora.wDown);
+  return { input: hidden, ...down };
 }

@@ -13,6 +13,7 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   description: 'GLM: Part A bidirectional, Part B autoregressive, 2D positions (rope-2d or glm-2d)',
   configSchema: singleStackConfigSchema('rope-2d'),
   attention: 'mixed',
+  consumes: { form: 'single-stack', positionDims: 2, masks: ['causal', 'prefix', 'bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
   footprint: (config, env) => trainingFootprint('glm', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('glm', config, env),

@@ -14,6 +14,7 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   description: 'Non-causal decoder: bidirectional over the prefix, causal after it (T5 §3.2.1, Wang et al. 2022)',
   configSchema: singleStackConfigSchema('rope'),
   attention: 'mixed',
+  consumes: { form: 'single-stack', positionDims: 1, masks: ['causal', 'prefix', 'bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('prefix-lm', config, env),

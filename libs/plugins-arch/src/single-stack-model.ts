@@ -44,6 +44,7 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
     prefix: '',
     layers: config.layers,
     attention: arch.attention,
+    positionDims: arch.blockPositions ? 2 : 1,
     crossAttention: false,
     dropoutSites: 0,
     tuning: modelTuning(env),

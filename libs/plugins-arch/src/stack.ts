@@ -1,4 +1,4 @@
-import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionTensors, Tape, Var } from '@unilab/core';
+import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionDims, PositionTensors, RotationRole, Tape, Var } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import { resolvePositionalEncoding } from './positional/resolve.ts';
 import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
@@ -26,6 +26,8 @@ export interface StackSpec {
   prefix: string;
   layers: number;
   attention: AttentionPattern;
+  /** Position dimensions the stack reads (2: GLM's blockPositions too). Absent: 1. */
+  positionDims?: PositionDims;
   crossAttention: boolean;
   dropoutSites: number;
   /** LoRA and adapters for fine-tuning (one stream for the whole model: an encoder-decoder passes it to both stacks). */
@@ -43,6 +45,7 @@ export function createStack(env: ModelEnvironment, options: ModelOptions, spec: 
     heads: options.heads,
     headDim,
     attention: spec.attention,
+    positionDims: spec.positionDims ?? 1,
   });
   // GPT-2's scaled init of the projections into the residual stream: 0.02 / sqrt(2 · layers).
   const residualStd = 0.02 / Math.sqrt(2 * spec.layers);
@@ -81,7 +84,7 @@ export function stackForward(tape: Tape, x: Var, s: Stack, options: ModelOptions
   const rotate = encoding.rotate;
   const decoding = inputs.decoding;
   const positions = {
-    rotate: rotate && ((v: Var) => rotate.call(encoding, tape, v, inputs.at)),
+    rotate: rotate && ((v: Var, role: RotationRole) => rotate.call(encoding, tape, v, inputs.at, role)),
     bias: decoding ? attentionBiasRows(tape, encoding, decoding.slot, x.shape[1], decoding.capacity) : encoding.attentionBias?.(tape, x.shape[1]),
   };
   for (const [l, block] of s.blocks.entries()) {

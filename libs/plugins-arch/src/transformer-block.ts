@@ -1,7 +1,7 @@
 import type { AdapterParams, AttentionMask, Backend, Parameter, Rng, Tape, Var } from '@unilab/core';
 import { adapterForward, adapterParameters, createAdapter, ops } from '@unilab/core';
 import {
-  attentionForward,
+  attentionContext,
   attentionParameters,
   createAttention,
   type AttentionCache,
@@ -9,7 +9,8 @@ import {
   type AttentionPositions,
 } from './attention-layer.ts';
 import type { BlockConfig } from './config.ts';
-import { createFeedForward, feedForward, feedForwardParameters, type FeedForwardParams } from './feed-forward.ts';
+import { createFeedForward, feedForwardHidden, feedForwardParameters, type FeedForwardParams } from './feed-forward.ts';
+import { project, projectOnto, type Projected } from './projected.ts';
 import { createNorm, normForward, normParameters, type NormParams } from './norm.ts';
 import { residualDropout, type DropoutContext } from './residual-dropout.ts';
 import type { ModelTuning } from './tuning.ts';
@@ -85,17 +86,25 @@ export interface BlockInputs {
 
 export function blockForward(tape: Tape, x: Var, p: BlockParams, c: BlockConfig, inputs: BlockInputs): Var {
   let site = inputs.dropoutSite;
-  const sublayer = (x: Var, norm: NormParams, f: (h: Var) => Var, adapter?: AdapterParams): Var => {
-    const g = adapter ? (h: Var) => adapterForward(tape, f(h), adapter) : f;
-    if (c.normPlacement === 'pre') return ops.add(tape, x, residualDropout(tape, g(normForward(tape, x, norm, c.normEps)), inputs.dropout, site++));
+  const sublayer = (x: Var, norm: NormParams, f: (h: Var) => Projected, adapter?: AdapterParams): Var => {
+    const g = (h: Var) => (adapter ? adapterForward(tape, project(tape, f(h)), adapter) : project(tape, f(h)));
+    if (c.normPlacement === 'pre') {
+      const n = normForward(tape, x, norm, c.normEps);
+      // Nothing between the projection and the add: the add runs in the projection's epilogue (same bits).
+      if (!adapter && !inputs.dropout) {
+        site++;
+        return projectOnto(tape, x, f(n));
+      }
+      return ops.add(tape, x, residualDropout(tape, g(n), inputs.dropout, site++));
+    }
     return normForward(tape, ops.add(tape, x, residualDropout(tape, g(x), inputs.dropout, site++)), norm, c.normEps);
   };
-  let h = sublayer(x, p.attnNorm, (n) => attentionForward(tape, n, n, p.attention, c, inputs.mask, inputs.positions, inputs.cache?.self), p.adapters?.attention);
+  let h = sublayer(x, p.attnNorm, (n) => attentionContext(tape, n, n, p.attention, c, inputs.mask, inputs.positions, inputs.cache?.self), p.adapters?.attention);
   if (p.cross) {
     const { norm, attention } = p.cross;
     const cross = inputs.cross;
     if (!cross) throw new Error('a block with cross-attention needs the encoder output');
-    h = sublayer(h, norm, (n) => attentionForward(tape, n, cross.memory, attention, c, cross.mask, {}, inputs.cache?.cross), p.adapters?.cross);
+    h = sublayer(h, norm, (n) => attentionContext(tape, n, cross.memory, attention, c, cross.mask, {}, inputs.cache?.cross), p.adapters?.cross);
   }
-  return sublayer(h, p.ffnNorm, (n) => feedForward(tape, n, p.ffn), p.adapters?.ffn);
+  return sublayer(h, p.ffnNorm, (n) => feedForwardHidden(tape, n, p.ffn, c.normPlacement === 'pre'), p.adapters?.ffn);
 }

@@ -13,6 +13,7 @@ export const unilmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   description: 'UniLM: one shared transformer, per-example mask (bidirectional, L→R, R→L, seq2seq)',
   configSchema: singleStackConfigSchema('rope'),
   attention: 'mixed',
+  consumes: { form: 'single-stack', positionDims: 1, masks: ['causal', 'prefix', 'bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'unilm', attention: 'mixed', blockPositions: false }, config, env),
   footprint: (config, env) => trainingFootprint('unilm', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('unilm', config, env),

@@ -4,9 +4,14 @@ import { architecturePlugins, positionalEncodingPlugins } from '../src/index.ts'
 import { buildModel } from './models.ts';
 import { createReferenceBackend } from '@unilab/core';
 
-const attentionOf = (architecture: string) => architecturePlugins.find((a) => a.name === architecture)?.attention;
+const plugin = (architecture: string) => architecturePlugins.find((a) => a.name === architecture)!;
 const check = (architecture: string, name: string, config: Record<string, unknown> = {}, seqLen = 128) =>
-  checkPositionalEncoding({ name, config }, { architecture, seqLen, attention: attentionOf(architecture) }, positionalEncodingPlugins, 'spec.model.config.positionalEncoding');
+  checkPositionalEncoding(
+    { name, config },
+    { architecture, seqLen, attention: plugin(architecture).attention, positionDims: plugin(architecture).consumes.positionDims },
+    positionalEncodingPlugins,
+    'spec.model.config.positionalEncoding',
+  );
 const serves = (architecture: string, name: string) => {
   try {
     check(architecture, name);
@@ -16,7 +21,7 @@ const serves = (architecture: string, name: string) => {
   }
 };
 
-describe('architecture × positional-encoding compatibility', () => {
+describe('architecture × positional-encoding compatibility, derived from what each declares', () => {
   it('is the documented matrix', () => {
     const matrix = Object.fromEntries(
       positionalEncodingPlugins.map((pe) => [pe.name, architecturePlugins.map((a) => (serves(a.name, pe.name) ? a.name : '-')).join(' ')]),
@@ -36,16 +41,20 @@ describe('architecture × positional-encoding compatibility', () => {
   it('refuses a 2D encoding on a 1D architecture, saying why and what would work', () => {
     expect(() => check('decoder', 'rope-2d')).toThrow(SpecError);
     expect(() => check('decoder', 'rope-2d')).toThrow(
-      'spec.model.config.positionalEncoding.name: positional encoding "rope-2d" cannot serve architecture "decoder": it encodes GLM\'s second position dimension (batch.blockPositions), which only the glm architecture reads. With decoder use rope, learned-absolute, sinusoidal, alibi, t5-relative, none; rope-2d works with glm',
+      'spec.model.config.positionalEncoding.name: positional encoding "rope-2d" cannot serve architecture "decoder": it encodes two position dimensions ' +
+        "(batch.positions, and batch.blockPositions ordering GLM's spans, Du et al. 2022 §2.3) and the model reads one position dimension (batch.positions). " +
+        'With decoder use rope, learned-absolute, sinusoidal, alibi, t5-relative, none',
     );
   });
 
   it('refuses a 1D encoding for GLM: Part B tokens share a position', () => {
-    expect(() => check('glm', 'rope')).toThrow(/cannot serve architecture "glm": GLM's Part B tokens all carry their \[MASK\]'s position.*With glm use glm-2d, rope-2d/);
+    expect(() => check('glm', 'rope')).toThrow(/cannot serve architecture "glm": it encodes one position dimension .* and the model reads two .*Du et al. 2022 §2.3.*With glm use glm-2d, rope-2d$/);
   });
 
   it('refuses no encoding for bidirectional attention', () => {
-    expect(() => check('encoder', 'none')).toThrow(/"none" cannot serve architecture "encoder": without positions only a causal mask reveals order.*With encoder use rope, learned-absolute/);
+    expect(() => check('encoder', 'none')).toThrow(
+      /"none" cannot serve architecture "encoder": it serves causal attention and the model's is bidirectional \(without positions only a causal mask reveals order.*With encoder use rope, learned-absolute/,
+    );
     expect(() => check('encoder-decoder', 'none')).toThrow(/permutation-invariant/);
   });
 

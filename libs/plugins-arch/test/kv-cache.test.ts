@@ -207,8 +207,7 @@ describe('key/value cache: sessions', () => {
       name: 'full-bias-only',
       description: 'a plugin written before attentionBiasRows existed',
       configSchema: object({}),
-      architectures: ['decoder'],
-      requirement: 'test',
+      positionDims: 1,
       create: () => ({ params: [], attentionBias: (tape, t) => tape.param({ value: backend.zeros([2, t, t]) } as never) }),
     };
     const plugin = architecture('decoder');

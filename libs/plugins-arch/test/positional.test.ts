@@ -25,8 +25,8 @@ function rotatedScore(pe: PositionalEncoding, q: Float32Array, k: Float32Array, 
     positions: tape.own(backend.fromArray(new Int32Array([p[0]]), [1, 1], 'i32')),
     blockPositions: p.length > 1 ? tape.own(backend.fromArray(new Int32Array([p[1]]), [1, 1], 'i32')) : undefined,
   });
-  const rq = backend.readFloat(pe.rotate!(tape, new Var(tape.own(backend.fromArray(q, [1, 1, 1, d])), false), at(m)).value);
-  const rk = backend.readFloat(pe.rotate!(tape, new Var(tape.own(backend.fromArray(k, [1, 1, 1, d])), false), at(n)).value);
+  const rq = backend.readFloat(pe.rotate!(tape, new Var(tape.own(backend.fromArray(q, [1, 1, 1, d])), false), at(m), 'query').value);
+  const rk = backend.readFloat(pe.rotate!(tape, new Var(tape.own(backend.fromArray(k, [1, 1, 1, d])), false), at(n), 'key').value);
   tape.release();
   let dot = 0;
   for (let c = 0; c < d; c++) dot += rq[c] * rk[c];

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, Trainer, createWasmBackend, disposeParameters, type Backend, type Batch, type Batcher } from '@unilab/core';
+import { AdamW, Trainer, createWasmBackend, disposeParameters, encodingMismatch, type Backend, type Batch, type Batcher } from '@unilab/core';
 import { positionalEncodingPlugins } from '../src/index.ts';
 import { glmExample, packBatch, type ExampleLayout } from './batches.ts';
 import { architecture, buildModel, rawConfig } from './models.ts';
@@ -33,10 +33,10 @@ async function lossesOf(backend: Backend, name: string, config: Record<string, u
   return losses;
 }
 
-// A pair is sensible when the encoding serves the architecture and the attention it declares (none: causal only).
+// A pair is sensible when the encoding serves the architecture's position dimensions and attention (none: causal only).
 const pairs = Object.keys(batches).flatMap((arch) =>
   positionalEncodingPlugins
-    .filter((pe) => pe.architectures.includes(arch) && (pe.attention?.includes(architecture(arch).attention ?? 'mixed') ?? true))
+    .filter((pe) => encodingMismatch(pe, { positionDims: architecture(arch).consumes.positionDims, attention: architecture(arch).attention }) === null)
     .map((pe) => [arch, pe.name] as const),
 );
 

@@ -1,5 +1,5 @@
 import { object, type ObjectivePlugin } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import { countingPositions, type Example } from './example.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 
@@ -42,7 +42,7 @@ export const clm: ObjectivePlugin<ClmConfig> = {
   name: 'clm',
   description: 'Causal LM (GPT): next-token prediction on packed documents, each ended by eos.',
   configSchema: clmConfigSchema,
-  architectures: ['decoder', 'prefix-lm', 'unilm', 'glm'],
+  produces: { forms: ['single-stack'], positionDims: 1, masks: ['causal'] },
   specialTokens: [],
   createBatcher(_config, context, documents, rng) {
     const eos = specialId(context, 'eos', 'clm');

@@ -1,9 +1,9 @@
 import { arrayOf, boolean, field, integer, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
-import { blankInfillingExample } from './blankInfilling.ts';
-import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glmSpanSampling.ts';
+import { blankInfillingExample } from './blank-infilling.ts';
+import { maxTokenSpans, sampleSentenceSpans, sampleSuffixSpan, sampleTokenSpans } from './glm-span-sampling.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { largestFitting, type NoiseSpan } from './spanCorruption.ts';
+import { largestFitting, type NoiseSpan } from './span-corruption.ts';
 
 /**
  * GLM's autoregressive blank infilling (Du et al. 2022): blanks of the piece are predicted autoregressively in a
@@ -127,7 +127,7 @@ export const glm: ObjectivePlugin<GlmConfig> = {
   name: 'glm',
   description: 'GLM blank infilling: Poisson(3) spans over 15% of tokens, shuffled, [sop]/[eop], 2D positions; sMASK/gMASK variants.',
   configSchema: glmConfigSchema,
-  architectures: ['glm'],
+  produces: { forms: ['single-stack'], positionDims: 2, masks: ['prefix'] },
   specialTokens: ['MASK', 'sMASK', 'gMASK', 'sop', 'eop'],
   createBatcher(config, context, documents, rng) {
     const name = 'glm';

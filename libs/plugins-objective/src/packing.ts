@@ -1,5 +1,5 @@
 import { PAD_SEGMENT, Rng, type Batch, type Batcher, type DocumentStream, type ObjectiveContext, type ObjectivePlugin, type RngState } from '@unilab/core';
-import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './documentReader.ts';
+import { createDocumentReader, type DocumentReader, type DocumentReaderState } from './document-reader.ts';
 import type { Example, RowSpace } from './example.ts';
 
 /** Counters an objective keeps about the bad input it met (documented rules, e.g. a piece too short to corrupt). */
@@ -37,7 +37,7 @@ export interface PackingLayout {
  * same segment id, so each decoder example cross-attends only to its own encoder example (T5's packing).
  */
 export function createPackingBatcher(
-  plugin: Pick<ObjectivePlugin<never>, 'name' | 'architectures'>,
+  plugin: Pick<ObjectivePlugin<never>, 'name' | 'produces'>,
   context: ObjectiveContext,
   documents: DocumentStream,
   seedRng: Rng,
@@ -45,9 +45,9 @@ export function createPackingBatcher(
   makeExample: ExampleMaker,
 ): PackingBatcher {
   const objective = plugin.name;
-  // The registry refuses such pairs at spec validation; this guards direct callers too.
-  if (!plugin.architectures.includes(context.architecture))
-    throw new Error(`${objective}: architecture "${context.architecture}" is not supported; use one of ${plugin.architectures.join(', ')}`);
+  // Spec validation refuses such pairs; this guards direct callers too.
+  if (!plugin.produces.forms.includes(context.form))
+    throw new Error(`${objective}: makes ${plugin.produces.forms.join(' or ')} batches, not ${context.form}`);
   const { batchSize, seqLen } = context;
   const encoderLen = layout.encoder ? (context.encoderLen ?? 0) : 0;
   if (layout.encoder && encoderLen <= 0)
@@ -58,28 +58,7 @@ export function createPackingBatcher(
   let counts: ObjectiveCounts = {};
 
   function next(): Batch {
-    const size = batchSize * seqLen;
-    const batch: Batch = {
-      batchSize,
-      seqLen,
-      tokens: new Int32Array(size).fill(pad),
-      targets: new Int32Array(size).fill(pad),
-      lossMask: new Float32Array(size),
-      segmentIds: new Int32Array(size).fill(PAD_SEGMENT),
-      prefixEnd: new Int32Array(size),
-      positions: new Int32Array(size),
-    };
-    if (layout.blockPositions) batch.blockPositions = new Int32Array(size);
-    if (layout.encoder) {
-      const encoderSize = batchSize * encoderLen;
-      batch.encoder = {
-        tokens: new Int32Array(encoderSize).fill(pad),
-        encoderLen,
-        segmentIds: new Int32Array(encoderSize).fill(PAD_SEGMENT),
-        prefixEnd: new Int32Array(encoderSize),
-        positions: new Int32Array(encoderSize),
-      };
-    }
+    const batch = emptyBatch(batchSize, seqLen, encoderLen, layout, pad);
     for (let row = 0; row < batchSize; row++) fillRow(batch, row);
     return batch;
   }
@@ -100,34 +79,9 @@ export function createPackingBatcher(
       const encoderTokens = example.encoderTokens ?? [];
       if (length === 0 || length > space.decoder || encoderTokens.length > space.encoder || (layout.encoder && encoderTokens.length === 0))
         throw new Error(`${objective}: internal error, an example of ${length} (encoder ${encoderTokens.length}) tokens was made for ${JSON.stringify(space)}`);
-      writeDecoderPart(batch, row * seqLen + used, segment, example);
-      if (batch.encoder) {
-        const start = row * encoderLen + encoderUsed;
-        const end = encoderUsed + encoderTokens.length;
-        for (let i = 0; i < encoderTokens.length; i++) {
-          batch.encoder.tokens[start + i] = encoderTokens[i];
-          batch.encoder.segmentIds[start + i] = segment;
-          batch.encoder.prefixEnd[start + i] = end;
-          batch.encoder.positions[start + i] = i;
-        }
-        encoderUsed = end;
-      }
+      writeDecoderPart(batch, row * seqLen + used, segment, example, pad);
+      if (batch.encoder) encoderUsed = writeEncoderPart(batch, row * encoderLen, encoderUsed, segment, encoderTokens);
       used += length;
-    }
-  }
-
-  function writeDecoderPart(batch: Batch, start: number, segment: number, example: Example): void {
-    const rowStart = start - (start % seqLen);
-    const prefixEnd = example.prefixEnd > 0 ? start - rowStart + example.prefixEnd : 0;
-    for (let i = 0; i < example.tokens.length; i++) {
-      const at = start + i;
-      batch.tokens[at] = example.tokens[i];
-      batch.targets[at] = example.lossMask[i] ? example.targets[i] : pad;
-      batch.lossMask[at] = example.lossMask[i];
-      batch.segmentIds[at] = segment;
-      batch.prefixEnd[at] = prefixEnd;
-      batch.positions[at] = example.positions[i];
-      if (batch.blockPositions) batch.blockPositions[at] = example.blockPositions?.[i] ?? 0;
     }
   }
 
@@ -142,6 +96,66 @@ export function createPackingBatcher(
       counts = { ...saved.counts };
     },
   };
+}
+
+/** A batch of padding: every position pad, segment PAD_SEGMENT, no loss; encoder rows and block positions as laid out. */
+function emptyBatch(batchSize: number, seqLen: number, encoderLen: number, layout: PackingLayout, pad: number): Batch {
+  const size = batchSize * seqLen;
+  const batch: Batch = {
+    batchSize,
+    seqLen,
+    tokens: new Int32Array(size).fill(pad),
+    targets: new Int32Array(size).fill(pad),
+    lossMask: new Float32Array(size),
+    segmentIds: new Int32Array(size).fill(PAD_SEGMENT),
+    prefixEnd: new Int32Array(size),
+    positions: new Int32Array(size),
+  };
+  if (layout.blockPositions) batch.blockPositions = new Int32Array(size);
+  if (layout.encoder) {
+    const encoderSize = batchSize * encoderLen;
+    batch.encoder = {
+      tokens: new Int32Array(encoderSize).fill(pad),
+      encoderLen,
+      segmentIds: new Int32Array(encoderSize).fill(PAD_SEGMENT),
+      prefixEnd: new Int32Array(encoderSize),
+      positions: new Int32Array(encoderSize),
+    };
+  }
+  return batch;
+}
+
+/** An example's (decoder) part at flat index `start`: its prefixEnd made relative to the row. */
+function writeDecoderPart(batch: Batch, start: number, segment: number, example: Example, pad: number): void {
+  const rowStart = start - (start % batch.seqLen);
+  const prefixEnd = example.prefixEnd > 0 ? start - rowStart + example.prefixEnd : 0;
+  for (let i = 0; i < example.tokens.length; i++) {
+    const at = start + i;
+    batch.tokens[at] = example.tokens[i];
+    batch.targets[at] = example.lossMask[i] ? example.targets[i] : pad;
+    batch.lossMask[at] = example.lossMask[i];
+    batch.segmentIds[at] = segment;
+    batch.prefixEnd[at] = prefixEnd;
+    batch.positions[at] = example.positions[i];
+    if (batch.blockPositions) batch.blockPositions[at] = example.blockPositions?.[i] ?? 0;
+  }
+}
+
+/**
+ * An example's encoder part after the `used` positions of the encoder row starting at `rowStart`: bidirectional
+ * within its segment (prefixEnd at its end). Returns the encoder positions used after it.
+ */
+function writeEncoderPart(batch: Batch, rowStart: number, used: number, segment: number, tokens: readonly number[]): number {
+  const encoder = batch.encoder!;
+  const start = rowStart + used;
+  const end = used + tokens.length;
+  for (let i = 0; i < tokens.length; i++) {
+    encoder.tokens[start + i] = tokens[i];
+    encoder.segmentIds[start + i] = segment;
+    encoder.prefixEnd[start + i] = end;
+    encoder.positions[start + i] = i;
+  }
+  return end;
 }
 
 /** The id of a special token the objective needs, or an error naming the missing token. */

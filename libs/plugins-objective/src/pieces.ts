@@ -1,4 +1,4 @@
-import type { DocumentReader } from './documentReader.ts';
+import type { DocumentReader } from './document-reader.ts';
 import type { ObjectiveCounts } from './packing.ts';
 
 /** A run of pieces too short to use this long means the corpus cannot feed the objective (rather than loop forever). */

@@ -2,9 +2,9 @@ import { field, number, object, type ObjectivePlugin } from '@unilab/core';
 import { causalPiece } from './clm.ts';
 import { createPackingBatcher, specialId } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm } from './seq2seq-example.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
+import { nextSpanCorruptionExample, trailingSpanLayout } from './span-corruption.ts';
 
 /**
  * SCLM (Tay et al. 2022, §5.1 "Span Corruption + LM"): each example is either causal LM or T5 span corruption
@@ -24,7 +24,7 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
   name: 'sclm',
   description: 'SCLM: per example, causal LM or T5 span corruption (50/50 by default).',
   configSchema: sclmConfigSchema,
-  architectures: ['decoder', 'prefix-lm', 'unilm', 'encoder-decoder'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['causal', 'prefix'] },
   specialTokens: sentinelTokenNames,
   createBatcher(config, context, documents, rng) {
     const name = 'sclm';
@@ -38,7 +38,7 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
         if (example) bump(counts, 'spanCorruptionExamples');
         return example;
       }
-      if (form === 'decoder') {
+      if (form === 'single-stack') {
         bump(counts, 'causalExamples');
         return causalPiece(reader, space.decoder, eos);
       }
@@ -53,10 +53,10 @@ export const sclm: ObjectivePlugin<SclmConfig> = {
   },
   // LM: its causal half (on encoder-decoder the decoder continues while the encoder reads eos); seq2seq and
   // infilling: its span-corruption half, the input seen bidirectionally.
-  inference(_config, architecture) {
+  inference(_config, form) {
     return {
-      lm: architecture === 'encoder-decoder' ? { kind: 'decoder-lm', encoderInput: ['eos'] } : { kind: 'causal' },
-      seq2seq: trailingSpanLayout(architecture, []),
+      lm: form === 'encoder-decoder' ? { kind: 'decoder-lm', encoderInput: ['eos'] } : { kind: 'causal' },
+      seq2seq: trailingSpanLayout(form, []),
       infilling: { kind: 'sentinels', inputPrefix: [] },
     };
   },

@@ -1,11 +1,11 @@
-import { arrayOf, boolean, field, number, object, oneOf, optional, type InferencePresentation, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import { arrayOf, boolean, field, number, object, oneOf, optional, type BatchForm, type InferencePresentation, type ObjectivePlugin, type Rng, type Schema } from '@unilab/core';
+import type { DocumentReader } from './document-reader.ts';
 import type { Example, RowSpace } from './example.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqFits, seq2seqForm, seq2seqLayout, type Seq2SeqForm } from './seq2seq-example.ts';
 import { sentinelIds, sentinelTokenNames } from './sentinels.ts';
-import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './spanCorruption.ts';
+import { largestFitting, nextSpanCorruptionExample, trailingSpanLayout } from './span-corruption.ts';
 
 /**
  * UL2's mixture of denoisers (Tay et al. 2022, §3.1.2 and §3.1.3): each example is drawn from one denoiser and its
@@ -99,15 +99,15 @@ function fixedSequentialExample(
  * corruption behind [NLU]. A mixture without S continues through a trailing X span behind [NLG] (X before R: its
  * long spans are the nearer to a continuation); one without R fills spans as X does.
  */
-export function ul2Inference(config: Ul2Config, architecture: string): InferencePresentation {
+export function ul2Inference(config: Ul2Config, form: BatchForm): InferencePresentation {
   const trained = (p: Ul2Paradigm) => config.denoisers.some((d) => d.paradigm === p && d.rate > 0);
   const token = (p: Ul2Paradigm) => (config.modeTokens ? [UL2_MODE_TOKENS[p]] : []);
   const spanParadigm: Ul2Paradigm | null = trained('R') ? 'R' : trained('X') ? 'X' : null;
   const longSpanParadigm: Ul2Paradigm | null = trained('X') ? 'X' : spanParadigm;
   const continuation = trained('S')
-    ? seq2seqLayout(architecture, token('S'), ['eos'], [])
+    ? seq2seqLayout(form, token('S'), ['eos'], [])
     : longSpanParadigm
-      ? trailingSpanLayout(architecture, token(longSpanParadigm))
+      ? trailingSpanLayout(form, token(longSpanParadigm))
       : undefined;
   return {
     lm: continuation,
@@ -155,7 +155,7 @@ export const ul2: ObjectivePlugin<Ul2Config> = {
   name: 'ul2',
   description: "UL2 mixture of denoisers: R, X and S denoisers at rates 0.4/0.4/0.2, each input led by its mode token.",
   configSchema: ul2ConfigSchema,
-  architectures: ['decoder', 'prefix-lm', 'unilm', 'encoder-decoder'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['prefix'] },
   specialTokens: [...Object.values(UL2_MODE_TOKENS), ...sentinelTokenNames],
   createBatcher(config, context, documents, rng) {
     const name = 'ul2';

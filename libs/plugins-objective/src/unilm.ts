@@ -1,10 +1,10 @@
-import { field, number, object, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
-import type { DocumentReader } from './documentReader.ts';
+import { field, number, object, type BatchForm, type InferencePresentation, type ObjectivePlugin, type Rng } from '@unilab/core';
+import type { DocumentReader } from './document-reader.ts';
 import { countingPositions, type Example, type RowSpace } from './example.ts';
-import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './maskedTokens.ts';
+import { choosePredictionPositions, maskTokens, ordinaryTokenDrawer } from './masked-tokens.ts';
 import { createPackingBatcher, specialId, type ObjectiveCounts } from './packing.ts';
 import { bump, restWithAtLeast } from './pieces.ts';
-import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seqExample.ts';
+import { seq2seqExample, seq2seqForm, seq2seqLayout } from './seq2seq-example.ts';
 
 /**
  * UniLM (Dong et al. 2019, §2 and §2.3): one Transformer trained with cloze tasks under four self-attention masks.
@@ -139,13 +139,13 @@ function encoderDecoderExample(config: UnilmConfig, space: RowSpace, reader: Doc
  * encoder-decoder its decoder generates (left-to-right mode: the encoder reads eos; seq2seq: source + eos).
  * A mode trained at rate 0 is replaced by its neighbour (left-to-right ↔ seq2seq).
  */
-export function unilmInference(config: UnilmConfig, architecture: string): InferencePresentation {
+export function unilmInference(config: UnilmConfig, form: BatchForm): InferencePresentation {
   const leftToRight = config.leftToRightRate > 0 || config.seq2seqRate === 0;
   const seq2seq = config.seq2seqRate > 0 || !leftToRight;
   const infilling = config.bidirectionalRate > 0 ? ({ kind: 'cloze', mask: 'MASK' } as const) : undefined;
-  if (architecture === 'encoder-decoder') {
+  if (form === 'encoder-decoder') {
     const lm = { kind: 'decoder-lm', encoderInput: ['eos'] } as const;
-    const s2s = seq2seqLayout(architecture, [], ['eos'], []);
+    const s2s = seq2seqLayout(form, [], ['eos'], []);
     return { lm: leftToRight ? lm : s2s, seq2seq: seq2seq ? s2s : lm, infilling };
   }
   const lm = { kind: 'mask-query', mask: 'MASK', bidirectionalInput: false, inputSuffix: [] } as const;
@@ -161,7 +161,7 @@ export const unilm: ObjectivePlugin<UnilmConfig> = {
   // Decoder-only: UniLM is one Transformer whose masks come from the batch, so any decoder stack that follows the
   // mask rule fits; the causal `decoder` does not (its bidirectional cloze would see only the left context).
   // Encoder-decoder: UL2's generative reading (Tay et al. 2022, §3.1.2), laid out above.
-  architectures: ['unilm', 'prefix-lm', 'encoder-decoder'],
+  produces: { forms: ['single-stack', 'encoder-decoder'], positionDims: 1, masks: ['bidirectional', 'prefix', 'causal'] },
   specialTokens: ['MASK'],
   createBatcher(config, context, documents, rng) {
     const name = 'unilm';

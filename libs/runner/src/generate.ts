@@ -1,4 +1,4 @@
-import { Rng, restoreTensors, sampleToken, type Backend, type ContinuationLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer } from '@unilab/core';
+import { Rng, restoreTensors, sampleToken, type Backend, type ContinuationLayout, type Model, type PluginRegistry, type SamplingOptions, type Tokenizer, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { readCheckpoint } from './checkpoint-files.ts';
@@ -35,11 +35,12 @@ export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend
  */
 export async function loadModel(path: string, registry: PluginRegistry, backend?: Backend): Promise<LoadedModel> {
   const checkpoint = await readCheckpoint(path);
-  const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown> };
+  const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown>; tuning?: TuningModules };
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
   const on = backend ?? (await createBackend(spec.backend));
-  const model = buildModel(spec, registry, on, tokenizer.vocabSize);
+  // A checkpoint an alignment stage wrote with LoRA factors or adapters names them in `tuning`: rebuild them too.
+  const model = buildModel(spec, registry, on, tokenizer.vocabSize, state.tuning);
   restoreTensors(on, checkpoint, model.params, null, `checkpoint ${path}`);
   return loadedModel(model, tokenizer, on, spec, registry);
 }
@@ -69,9 +70,17 @@ export class GenerationOptionError extends Error {
   }
 }
 
-/** Architectures that cannot generate: a bidirectional encoder alone has no next token to predict. */
-export function canGenerate(architecture: string): boolean {
-  return architecture !== 'encoder';
+/**
+ * Whether a model can generate: one whose architecture honours no causal mask (a bidirectional encoder alone)
+ * predicts no next token. Without a presentation it cannot tell; generationLayout then says what is missing.
+ */
+export function canGenerate(loaded: LoadedModel): boolean {
+  return loaded.presentation?.consumes.masks.includes('causal') ?? true;
+}
+
+/** Whether models of this architecture can generate, asked of its plugin's declaration before any model is built. */
+export function architectureGenerates(architecture: string, registry: PluginRegistry): boolean {
+  return registry.architecture(architecture).consumes.masks.includes('causal');
 }
 
 /**
@@ -91,7 +100,7 @@ export function generationLayout(loaded: LoadedModel, mode?: string): Presented<
   const lead = presentation.modes[mode];
   if (!lead) throw new GenerationOptionError('mode', `mode "${mode}": expected one of ${Object.keys(presentation.modes).join(', ')}`);
   const layout: ContinuationLayout =
-    model.architecture === 'encoder-decoder'
+    presentation.consumes.form === 'encoder-decoder'
       ? { kind: 'encoder', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [] }
       : { kind: 'prefix', inputPrefix: lead, inputSuffix: ['eos'], targetPrefix: [], glm2d: false };
   const ids: Record<string, number> = {};
@@ -119,7 +128,7 @@ export function stopToken(presented: Presented<ContinuationLayout>, tokenizer: T
  */
 export async function generate(loaded: LoadedModel, prompt: Prompt, options: GenerateOptions): Promise<string> {
   const { model, tokenizer, backend, seqLen } = loaded;
-  if (!canGenerate(model.architecture))
+  if (!canGenerate(loaded))
     throw new Error(`cannot sample from architecture "${model.architecture}": a bidirectional encoder predicts no next token; train a decoding architecture`);
   const presented = generationLayout(loaded, options.mode);
   const stop = stopToken(presented, tokenizer);

@@ -2,7 +2,7 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
-export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';
+export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, architectureGenerates, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { encodePrompt, partsFromMarkedText, promptSpecials, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
 export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';
 export { continuationRow, TargetTooLongError, type ContinuationRow } from './inference/continuation-row.ts';
@@ -32,24 +32,10 @@ export {
   type ObjectiveSpec,
   type SingleObjective,
 } from './objective-mixture.ts';
-export {
-  parseJobSpec,
-  validateJobPlugins,
-  jobTokenizer,
-  runStages,
-  readJobProgress,
-  stageStart,
-  stageDir,
-  attemptSeed,
-  type Gate,
-  type StagePlan,
-  type JobSpec,
-  type JobEvent,
-  type JobOutcome,
-  type JobProgress,
-  type CompletedStage,
-  type RunStagesOptions,
-} from './stages.ts';
+export { parseJobSpec, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
+export type { JobEvent, JobOutcome, JobProgress, CompletedStage } from './job-events.ts';
+export { readJobProgress, stageDir } from './job-progress.ts';
+export { runStages, gateNext, type RunStagesOptions } from './run-stages.ts';
 export { PLUGIN_CONFIG_FILE, createConfiguredRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig, type PluginConfig } from './plugin-config.ts';
 export { parseExperiment, type Experiment, type ExperimentMatch, type ExperimentObjective, type ExperimentSize, type ExperimentVariant } from './sweep/experiment.ts';
 export { expandGrid, type SweepCell, type SweepGrid, type SkippedPair, type GridOptions } from './sweep/grid.ts';

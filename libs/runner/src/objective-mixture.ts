@@ -6,6 +6,7 @@ import {
   json,
   number,
   object,
+  objectiveMismatch,
   string,
   type Batch,
   type Batcher,
@@ -93,10 +94,11 @@ export function validateObjective(objective: ObjectiveSpec, architecture: string
     if (!available.includes(component.name))
       throw new SpecError(`${at}.name`, `unknown objective "${component.name}"; available: ${available.join(', ')}`);
     const plugin = registry.objective(component.name);
-    if (!plugin.architectures.includes(architecture))
+    const why = objectiveMismatch(plugin, registry.architecture(architecture));
+    if (why)
       throw new SpecError(
         `${at}.name`,
-        `objective "${plugin.name}" cannot train architecture "${architecture}"; it supports ${plugin.architectures.join(', ')}`,
+        `objective "${plugin.name}" cannot train architecture "${architecture}": ${why}; it trains ${registry.pairedArchitectures(plugin).join(', ') || 'no registered architecture'}`,
       );
     plugin.configSchema.parse(component.config, `${at}.config`);
   }

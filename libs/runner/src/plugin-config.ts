@@ -20,6 +20,7 @@ const KINDS: Record<string, string> = {
   architecture: 'create',
   objective: 'createBatcher',
   'positional-encoding': 'create',
+  'data-stage': 'create',
 };
 
 export interface PluginConfig {

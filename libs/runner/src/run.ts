@@ -112,16 +112,16 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
   if (!archNames.includes(spec.model.architecture))
     throw new SpecError('spec.model.architecture', `unknown architecture "${spec.model.architecture}"; available: ${archNames.join(', ')}`);
   validateObjective(spec.objective, spec.model.architecture, registry, 'spec.objective');
-  if (spec.train.decoderLen !== undefined && spec.model.architecture !== 'encoder-decoder')
-    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const architecture = registry.architecture(spec.model.architecture);
+  if (spec.train.decoderLen !== undefined && architecture.consumes.form !== 'encoder-decoder')
+    throw new SpecError('spec.train.decoderLen', `only an encoder-decoder has decoder rows of their own; ${spec.model.architecture} reads seqLen positions (remove decoderLen)`);
   const archConfig = architecture.configSchema.parse(spec.model.config, 'spec.model.config');
   // An architecture × positional-encoding pair that cannot work is refused here, with why and what would work.
   const encoding = chosenPositionalEncoding(archConfig);
   if (encoding)
     checkPositionalEncoding(
       encoding,
-      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention },
+      { architecture: spec.model.architecture, seqLen: spec.train.seqLen, attention: architecture.attention, positionDims: architecture.consumes.positionDims },
       registry.ofKind('positional-encoding'),
       'spec.model.config.positionalEncoding',
     );
@@ -133,7 +133,7 @@ export function validateSpecPlugins(spec: TrainingSpec, registry: PluginRegistry
  * padding an L-token target would never fill (T5 §3.1.4: 512 inputs, 114 targets).
  */
 export function rowShape(spec: TrainingSpec, registry: PluginRegistry): { seqLen: number; encoderLen?: number } {
-  if (spec.model.architecture !== 'encoder-decoder') return { seqLen: spec.train.seqLen };
+  if (registry.architecture(spec.model.architecture).consumes.form !== 'encoder-decoder') return { seqLen: spec.train.seqLen };
   const decoderLen = spec.train.decoderLen ?? objectiveDecoderLength(spec.objective, registry, spec.train.seqLen);
   return { seqLen: decoderLen, encoderLen: spec.train.seqLen };
 }
@@ -146,7 +146,7 @@ function makeBatcher(spec: TrainingSpec, registry: PluginRegistry, tokenizer: To
     encoderLen: shape.encoderLen ?? spec.train.seqLen,
     vocabSize: tokenizer.vocabSize,
     specialTokens: tokenizer.specialTokens,
-    architecture: spec.model.architecture,
+    form: registry.architecture(spec.model.architecture).consumes.form,
   };
   return createObjectiveBatcher(spec.objective, registry, context, documents, seed);
 }
@@ -162,6 +162,37 @@ function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer:
   return Array.from({ length: spec.train.evalBatches }, () => batcher.next());
 }
 
+/** The newest intact checkpoint to resume from; a fresh run refuses a directory that already holds checkpoints. */
+async function resumePoint(outDir: string, resume: boolean): Promise<{ path: string; checkpoint: DecodedCheckpoint } | null> {
+  if (resume) {
+    const latest = await latestCheckpoint(outDir);
+    if (!latest) throw new Error(`cannot resume: ${outDir} holds no intact checkpoint`);
+    return latest;
+  }
+  if ((await listCheckpoints(outDir)).length > 0)
+    throw new Error(`${outDir} already holds checkpoints of a run; resume it (--resume) or choose another output directory`);
+  return null;
+}
+
+/**
+ * The run's tokenizer and text: a prepared dataset brings its own tokenizer (stored in the checkpoints) and streams
+ * its shards; otherwise the corpus (or the data passed in) is read into memory with the byte tokenizer.
+ */
+async function trainingData(options: RunOptions): Promise<{ tokenizer: Tokenizer; prepared: PreparedData | null; data: TrainingData }> {
+  const { spec, registry } = options;
+  const shardData = spec.data.shards
+    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry), spec.data.shardWindowBytes)
+    : null;
+  const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
+  const prepared = options.data ?? (shardData ? null : await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer, spec.data.maxDocumentBytes));
+  return { tokenizer, prepared, data: prepared ? inMemoryData(prepared) : shardData! };
+}
+
+function learningRateSchedule(spec: TrainingSpec) {
+  const t = spec.train;
+  return { kind: t.schedule, maxLr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps, decayFraction: t.decayFraction };
+}
+
 /**
  * Train a spec to completion (or to stopAtStep), evaluating on held-out text and writing checkpoints atomically.
  * A fresh run refuses an outDir that already holds checkpoints, so nothing written before is overwritten.
@@ -169,41 +200,14 @@ function heldOutBatches(spec: TrainingSpec, registry: PluginRegistry, tokenizer:
 export async function runTraining(options: RunOptions): Promise<RunResult> {
   const { spec, outDir, registry, events = {} } = options;
   validateSpecPlugins(spec, registry);
-
-  let resumeFrom: { path: string; checkpoint: DecodedCheckpoint } | null = null;
-  if (options.resume) {
-    resumeFrom = await latestCheckpoint(outDir);
-    if (!resumeFrom) throw new Error(`cannot resume: ${outDir} holds no intact checkpoint`);
-  } else if ((await listCheckpoints(outDir)).length > 0) {
-    throw new Error(`${outDir} already holds checkpoints of a run; resume it (--resume) or choose another output directory`);
-  }
-
-  // A prepared dataset brings its own tokenizer (stored in the checkpoints); otherwise bytes.
-  const shardData = spec.data.shards
-    ? await prepareShardData(spec.data.shards, spec.data.heldOutFraction, objectiveSpecialTokens([spec.objective], registry), spec.data.shardWindowBytes)
-    : null;
-  const tokenizer = shardData?.tokenizer ?? options.tokenizer ?? tokenizerFor(spec, registry);
-  const prepared = options.data ?? (shardData ? null : await prepareData(spec.data.corpus, spec.data.heldOutFraction, tokenizer, spec.data.maxDocumentBytes));
-  const data: TrainingData = prepared ? inMemoryData(prepared) : shardData!;
+  const resumeFrom = await resumePoint(outDir, options.resume ?? false);
+  const { tokenizer, prepared, data } = await trainingData(options);
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
-  const optimizer = new AdamW(backend, model.params, {
-    beta1: t.beta1,
-    beta2: t.beta2,
-    eps: t.eps,
-    weightDecay: t.weightDecay,
-    clipNorm: t.clipNorm,
-  });
+  const optimizer = new AdamW(backend, model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weightDecay, clipNorm: t.clipNorm });
   const batcher = makeBatcher(spec, registry, tokenizer, data.trainStream(spec.seed), spec.seed);
-  const trainer = new Trainer(
-    backend,
-    model,
-    optimizer,
-    batcher,
-    { kind: t.schedule, maxLr: t.lr, minLr: t.minLr, warmupSteps: t.warmupSteps, totalSteps: t.steps, decayFraction: t.decayFraction },
-    t.gradAccum,
-  );
+  const trainer = new Trainer(backend, model, optimizer, batcher, learningRateSchedule(spec), t.gradAccum);
   if (resumeFrom) {
     restoreTensors(backend, resumeFrom.checkpoint, model.params, optimizer, `checkpoint ${resumeFrom.path}`);
     const state = resumeFrom.checkpoint.state as unknown as { step: number; batcher: unknown };

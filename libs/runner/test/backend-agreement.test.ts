@@ -8,7 +8,7 @@ import { clm } from '@unilab/plugins-objective';
 async function lossAndGrads(backend: Backend) {
   const tokenizer = new ByteTokenizer();
   const docs = (await readSotu()).slice(10, 14).map((d) => tokenizer.encode(d.text));
-  const context = { batchSize: 3, seqLen: 37, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+  const context = { batchSize: 3, seqLen: 37, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
   const batch = clm.createBatcher({}, context, createDocumentStream(docs, 3), new Rng(3)).next();
   const config = decoder.configSchema.parse({ layers: 2, dModel: 48, heads: 4, kvHeads: 2, ffnHidden: 67 }, 'model');
   const model = decoder.create(config, { backend, vocabSize: tokenizer.vocabSize, rng: new Rng(9) });

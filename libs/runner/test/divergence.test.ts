@@ -13,7 +13,7 @@ async function trainedThreeSteps(backend: Backend) {
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const optimizer = new AdamW(backend, model.params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clipNorm: 1 });
   const documents = (await readSotu()).slice(0, 3).map((d) => tokenizer.encode(d.text));
-  const context = { batchSize: 4, seqLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+  const context = { batchSize: 4, seqLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
   const batcher = clm.createBatcher({}, context, createDocumentStream(documents, 1), new Rng(1));
   const schedule = { kind: 'constant' as const, maxLr: 3e-3, minLr: 3e-3, warmupSteps: 0, totalSteps: 100, decayFraction: 0 };
   const trainer = new Trainer(backend, model, optimizer, batcher, schedule, 2);
@@ -28,7 +28,7 @@ const backends: [string, () => Promise<Backend>][] = [
 
 describe('a diverged step names the op', () => {
   for (const [name, create] of backends) {
-    it(`${name}: a second-layer weight of 3e38 fails step 4 at its forward linear op, leaving the parameters as they were`, async () => {
+    it(`${name}: a second-layer weight of 3e38 fails step 4 at its forward op (the fused gate/up projection), leaving the parameters as they were`, async () => {
       const backend = await create();
       const { trainer, model } = await trainedThreeSteps(backend);
       const wUp = model.params.find((p) => p.name === 'layers.1.w_up')!;
@@ -44,10 +44,10 @@ describe('a diverged step names the op', () => {
       const error = await checkFiniteStep(trainer, result, 3e-3).then(() => null, (err: unknown) => err);
       expect(error).toBeInstanceOf(TrainingDivergedError);
       const diverged = error as TrainingDivergedError;
-      expect(diverged).toMatchObject({ step: 4, phase: 'forward', op: { phase: 'forward', op: 'linear' } });
+      expect(diverged).toMatchObject({ step: 4, phase: 'forward', op: { phase: 'forward', op: 'swiglu-projection' } });
       expect(Math.abs(diverged.op!.value)).toBe(Infinity);
       expect(diverged.message).toMatch(
-        /^training diverged at step 4: the forward op linear \(parameter layers\.1\.w_up, output shape \[4, 32, 48\]\) produced -?Infinity, so the loss is NaN; lower train\.lr \(now 0\.003\)$/,
+        /^training diverged at step 4: the forward op swiglu-projection \(parameters layers\.1\.w_gate, layers\.1\.w_up, output shape \[4, 32, 48\]\) produced -?Infinity, so the loss is NaN; lower train\.lr \(now 0\.003\)$/,
       );
       // The replay released what it made and left the gradients zero.
       for (const p of model.params) expect((await backend.read(p.grad)).every((g) => g === 0)).toBe(true);

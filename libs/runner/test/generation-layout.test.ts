@@ -37,7 +37,7 @@ function modelStub(objective: ObjectiveSpec, architecture: string, tokenizer: By
 /** The first example (segment) of each of `count` training rows the objective makes for `architecture`. */
 async function trainingExamples(objective: ObjectiveSpec, architecture: string, tokenizer: ByteTokenizer, count: number) {
   const documents = (await readSotu()).slice(0, 12).map((d) => tokenizer.encode(d.text));
-  const context = { batchSize: 1, seqLen: 64, encoderLen: 64, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture };
+  const context = { batchSize: 1, seqLen: 64, encoderLen: 64, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: registry.architecture(architecture).consumes.form };
   const batcher = createObjectiveBatcher(objective, registry, context, createDocumentStream(documents, 5), 5);
   const examples = [];
   for (let i = 0; i < count; i++) {

@@ -18,7 +18,7 @@ describe('gradient accumulation', () => {
   it('two micro-batches with seed 1/2 accumulate the mean of their separate gradients', async () => {
     const tokenizer = new ByteTokenizer();
     const docs = (await readSotu()).slice(20, 23).map((d) => tokenizer.encode(d.text));
-    const context = { batchSize: 2, seqLen: 24, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+    const context = { batchSize: 2, seqLen: 24, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
     const batcher = clm.createBatcher({}, context, createDocumentStream(docs, 5), new Rng(5));
     const [a, b] = [batcher.next(), batcher.next()];
     const config = decoder.configSchema.parse({ layers: 1, dModel: 16, heads: 2 }, 'model');

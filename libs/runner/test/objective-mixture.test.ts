@@ -30,7 +30,7 @@ async function sotuDocuments(tokenizer: ByteTokenizer): Promise<Int32Array[]> {
 }
 
 function mixtureBatcher(tokenizer: ByteTokenizer, documents: Int32Array[], seed: number): Batcher {
-  const context = { batchSize: 1, seqLen: 32, encoderLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+  const context = { batchSize: 1, seqLen: 32, encoderLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
   return createObjectiveBatcher(mixture, registry, context, createDocumentStream(documents, seed), seed);
 }
 
@@ -79,7 +79,7 @@ describe('objective mixture', () => {
       ],
     };
     const tokenizer = tokenizerFor(parseTrainingSpec({ objective }), registry);
-    const context = { batchSize: 2, seqLen: 32, encoderLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'encoder-decoder' };
+    const context = { batchSize: 2, seqLen: 32, encoderLen: 32, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'encoder-decoder' as const };
     const batcher = createObjectiveBatcher(objective, registry, context, createDocumentStream(await sotuDocuments(tokenizer), 2), 2);
     for (let i = 0; i < 300; i++) expect(batcher.next().encoder?.encoderLen).toBe(32);
     expect((batcher.state() as ObjectiveMixtureState).batches.every((n) => n > 50)).toBe(true);
@@ -109,7 +109,7 @@ describe('objective mixture validation', () => {
 
   it('names the bad component by its path', () => {
     expect(validate(stages({ mixture: [{ name: 'clm', weight: 1 }, { name: 'bert-mlm', weight: 1 }] }))).toThrow(
-      /^spec\.stages\[1\]\.objective\.mixture\[1\]\.name: objective "bert-mlm" cannot train architecture "decoder"; it supports encoder$/,
+      /^spec\.stages\[1\]\.objective\.mixture\[1\]\.name: objective "bert-mlm" cannot train architecture "decoder": its bidirectional examples need a mask the model does not honour \(it honours causal\); it trains prefix-lm, unilm, glm, encoder$/,
     );
     expect(validate(stages({ mixture: [{ name: 'clm-typo', weight: 1 }] }))).toThrow(/^spec\.stages\[1\]\.objective\.mixture\[0\]\.name: unknown objective "clm-typo"; available: clm/);
     expect(validate(stages({ mixture: [{ name: 'clm', weight: 1 }, { name: 'span-corruption', config: { noiseDensity: 2 }, weight: 1 }] }))).toThrow(

@@ -20,9 +20,8 @@ describe('spec validation of architecture × positional encoding', () => {
     const run = () => validateSpecPlugins(spec('glm', 'alibi', 'glm'), registry);
     expect(run).toThrow(SpecError);
     expect(run).toThrow(
-      `spec.model.config.positionalEncoding.name: positional encoding "alibi" cannot serve architecture "glm": GLM's Part B tokens all carry their [MASK]'s position, ` +
-        'so an encoding of one position dimension cannot order a span; glm needs its block positions encoded too (Du et al. 2022 §2.3). ' +
-        'With glm use glm-2d, rope-2d; alibi works with decoder, prefix-lm, unilm, encoder, encoder-decoder',
+      'spec.model.config.positionalEncoding.name: positional encoding "alibi" cannot serve architecture "glm": it encodes one position dimension (batch.positions) ' +
+        "and the model reads two position dimensions (batch.positions, and batch.blockPositions ordering GLM's spans, Du et al. 2022 §2.3). With glm use glm-2d, rope-2d",
     );
     expect(() => validateSpecPlugins(spec('prefix-lm', 'none', 'prefixlm'), registry)).toThrow(/"none" cannot serve architecture "prefix-lm".*With prefix-lm use rope/);
   });
@@ -36,7 +35,7 @@ describe('spec validation of architecture × positional encoding', () => {
     }
     for (const arch of ['prefix-lm', 'unilm', 'encoder-decoder'])
       expect(() => validateSpecPlugins(spec(arch, 'none', 'prefixlm'), registry)).toThrow(
-        new RegExp(`"none" cannot serve architecture "${arch}": without positions only a causal mask reveals order.*none works with .* under causal attention`),
+        new RegExp(`"none" cannot serve architecture "${arch}": it serves causal attention and the model's is (mixed|bidirectional)`),
       );
   });
 
@@ -60,7 +59,7 @@ describe('plugin configuration', () => {
     const dir = await tempDir();
     await writeFile(
       join(dir, 'flat.js'),
-      `export default { kind: 'positional-encoding', name: 'flat', description: 'no positions', architectures: ['decoder'], requirement: 'x',
+      `export default { kind: 'positional-encoding', name: 'flat', description: 'no positions', positionDims: 1,
          configSchema: { describe: 'an object', parse: (v) => v }, create: () => ({ params: [] }) };`,
     );
     await writeFile(join(dir, 'unilab.config.json'), JSON.stringify({ plugins: ['./flat.js'] }));

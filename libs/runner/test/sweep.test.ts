@@ -233,6 +233,32 @@ describe('runSweep in this process', () => {
     expect(resumed.manifest.cells.map((c) => c.heldOutLoss)).toEqual(straight.manifest.cells.map((c) => c.heldOutLoss));
   });
 
+  it('parallel: N cells in flight at once (as the queue of a server takes them), each recorded in the one manifest', async () => {
+    const dir = await tempDir('unilab-sweep-');
+    let inFlight = 0;
+    let most = 0;
+    // A runner standing in for a server's queue: each cell is busy for a while, then trained.
+    const runner = {
+      async run(cell: CellRecord, { onJob }: { onJob?(id: string): void }) {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await onJob?.(`job-${cell.id}`);
+        await new Promise((r) => setTimeout(r, 50));
+        inFlight--;
+        return { status: 'trained' as const, step: cell.spec.train.steps, heldOutLoss: 1, flops: 1, checkpoint: null, jobId: `job-${cell.id}` };
+      },
+    };
+    const result = await runSweep({ experiment: tinyExperiment('sotu'), registry, dir, runner, parallel: 3 });
+    expect(result.complete).toBe(true);
+    expect(most).toBe(3);
+    const saved = await readManifest(dir);
+    expect(saved!.cells.map((c) => [c.status, c.jobId])).toEqual(result.manifest.cells.map((c) => ['done', `job-${c.id}`]));
+    // One at a time unless asked.
+    most = 0;
+    await runSweep({ experiment: tinyExperiment('sotu'), registry, dir: await tempDir('unilab-sweep-'), runner });
+    expect(most).toBe(1);
+  });
+
   it('refuses a directory that holds another sweep', async () => {
     const corpus = await sotuSubset(2);
     const dir = await tempDir('unilab-sweep-');

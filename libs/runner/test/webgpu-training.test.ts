@@ -27,7 +27,7 @@ const model = { layers: 2, dModel: 48, heads: 4, kvHeads: 2, ffnHidden: 67 };
 async function lossAndGrads(backend: Backend) {
   const tokenizer = new ByteTokenizer();
   const docs = (await readSotu()).slice(10, 14).map((d) => tokenizer.encode(d.text));
-  const context = { batchSize: 3, seqLen: 37, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, architecture: 'decoder' };
+  const context = { batchSize: 3, seqLen: 37, vocabSize: tokenizer.vocabSize, specialTokens: tokenizer.specialTokens, form: 'single-stack' as const };
   const batch = clm.createBatcher({}, context, createDocumentStream(docs, 3), new Rng(3)).next();
   const net = decoder.create(decoder.configSchema.parse(model, 'model'), { backend, vocabSize: tokenizer.vocabSize, rng: new Rng(9) });
   const tape = new Tape(backend);

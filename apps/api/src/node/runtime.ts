@@ -33,7 +33,8 @@ export const nodeRuntime: Runtime = {
     // `development` condition that resolves workspace packages to their sources.
     const execArgv = process.execArgv.includes('--conditions=development') ? process.execArgv : [...process.execArgv, '--conditions=development'];
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-      workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href },
+      // From sources the entry is TypeScript; the built CLI (scripts/build-cli.mjs) puts worker-entry.js beside itself.
+      workerData: { entry: new URL(import.meta.url.endsWith('.ts') ? './worker-entry.ts' : './worker-entry.js', import.meta.url).href },
       execArgv,
     });
     let terminated = false;

@@ -1,58 +1,70 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeCheckpoint } from '@unilab/core';
 import {
   DEFAULT_DPO_OPTIONS,
   DEFAULT_PREFERENCE_NOISE,
+  DEFAULT_REWARD_OPTIONS,
   DEFAULT_SFT_OPTIONS,
   alignmentJsonl,
   comparisons,
+  createRewardModel,
   demonstrations,
-  instructionTasks,
-  parseAlignmentJsonl,
-  preferencePairs,
+  headParameters,
+  generatedAlignmentData,
+  INSTRUCTION_TASK_NAMES,
+  loadAlignedModel,
+  pairwiseAccuracy,
   prepareDpo,
   responseNll,
+  saveAlignedModel,
+  saveRewardModel,
   sft,
-  type AlignmentRecord,
+  trainRewardModel,
 } from '@unilab/eval';
-import { loadModel, writeFileAtomic, type LoadedModel } from '@unilab/runner';
-import { numberOption, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
+import { numberOption, optionChoice, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
+import { PPO_USAGE, ppoStage } from './align-ppo.ts';
+import { TUNING_USAGE, describeTraining, tuningFromArgs } from './align-tuning.ts';
+import { records, requiredPath } from './align-files.ts';
 
 const USAGE = [
   'usage: unilab align sft <checkpoint> --data FILE [--held-out FILE] --out CKPT [--epochs 2] [--lr 1e-3] [--batch-size 16] [--seed 1]',
-  '  supervised fine-tuning of every weight on {"prompt","response"} lines, the loss on the response only',
+  '  supervised fine-tuning (every weight, or the modules of --lora / --adapter) on {"prompt","response"} lines, the loss on the response only',
   'usage: unilab align dpo <sft-checkpoint> --data FILE [--held-out FILE] --out CKPT [--beta 0.1] [--epochs 1] [--lr 1e-4] [--batch-size 8] [--seed 1]',
   '  DPO from the SFT model (the frozen reference) on {"prompt","chosen","rejected"} lines',
+  'usage: unilab align rm <sft-checkpoint> --data FILE [--held-out FILE] --out CKPT [--epochs 2] [--lr 1e-3] [--batch-size 8] [--pooling last|mean] [--seed 1]',
+  '  reward model: the network with a scalar head, Bradley-Terry loss on {"prompt","chosen","rejected"} lines; held-out pairwise accuracy',
+  PPO_USAGE,
   'usage: unilab align data --out DIR [--train 200] [--held-out 50] (examples per task and split) [--noise 0.2] [--seed 1]',
   '  writes sft-train.jsonl, sft-held-out.jsonl ({"prompt","response"}), pairs-train.jsonl, pairs-held-out.jsonl',
   '  ({"prompt","chosen","rejected"}; training pairs flipped at --noise, held-out pairs ranked by the verifier alone)',
   '  and manifest.json',
+  TUNING_USAGE,
 ].join('\n');
 
 
 /** `unilab align <stage>`: the alignment pipeline's stages; `data` builds the instruction and preference set. */
 export async function alignCommand(argv: string[]): Promise<number> {
   const [stage, ...rest] = argv;
-  const args = parseArgs(rest);
+  const args = parseArgs(rest, ['resume']);
   if (stage === 'sft') return sftStage(args);
   if (stage === 'dpo') return dpoStage(args);
-  if (stage !== 'data') throw new Error(stage ? `unknown stage "${stage}"; the stages are: data, sft, dpo\n${USAGE}` : USAGE);
+  if (stage === 'rm') return rmStage(args);
+  if (stage === 'ppo') return ppoStage(args, USAGE);
+  if (stage !== 'data') throw new Error(stage ? `unknown stage "${stage}"; the stages are: data, sft, rm, ppo, dpo\n${USAGE}` : USAGE);
   const out = args.options.get('out');
   if (typeof out !== 'string') throw new Error(`--out DIR is required\n${USAGE}`);
   const seed = numberOption(args, 'seed', 1);
   const noise = numberOption(args, 'noise', DEFAULT_PREFERENCE_NOISE);
-  const tasks = await instructionTasks({ seed, train: positiveInteger(args, 'train', 200), heldOut: positiveInteger(args, 'held-out', 50) });
-  const train = tasks.flatMap((t) => t.train);
-  const heldOut = tasks.flatMap((t) => t.heldOut);
-  const trainPairs = preferencePairs(train, noise, seed);
-  const heldOutPairs = preferencePairs(heldOut, 0, seed);
+  // The set an alignment job's `data.generate` builds, written out.
+  const set = await generatedAlignmentData({ tasks: [...INSTRUCTION_TASK_NAMES], seed, noise, train: positiveInteger(args, 'train', 200), heldOut: positiveInteger(args, 'held-out', 50) });
+  const { tasks } = set;
+  const { train, heldOut } = set.demonstrations!;
+  const { train: trainPairs, heldOut: heldOutPairs } = set.comparisons!;
   await mkdir(out, { recursive: true });
-  const demos = (es: typeof train) => es.map(({ task, prompt, response }) => ({ task, prompt, response }));
   const files = {
-    'sft-train.jsonl': alignmentJsonl(demos(train)),
-    'sft-held-out.jsonl': alignmentJsonl(demos(heldOut)),
+    'sft-train.jsonl': alignmentJsonl(train),
+    'sft-held-out.jsonl': alignmentJsonl(heldOut),
     'pairs-train.jsonl': alignmentJsonl(trainPairs),
     'pairs-held-out.jsonl': alignmentJsonl(heldOutPairs),
   };
@@ -70,34 +82,11 @@ export async function alignCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function requiredPath(args: ParsedArgs, name: string): string {
-  const v = args.options.get(name);
-  if (typeof v !== 'string') throw new Error(`--${name} FILE is required\n${USAGE}`);
-  return v;
-}
-
-
-async function records(path: string): Promise<AlignmentRecord[]> {
-  return parseAlignmentJsonl(await readFile(path, 'utf8'), path);
-}
-
-/** The policy written as a checkpoint `loadModel` and `unilab generate` read: the base's spec and tokenizer, the new weights. */
-async function saveAligned(loaded: LoadedModel, out: string, stage: string, base: string, steps: number): Promise<void> {
-  const bytes = await encodeCheckpoint(loaded.backend, loaded.model.params, null, {
-    step: steps,
-    spec: loaded.spec,
-    model: { architecture: loaded.model.architecture, config: loaded.model.config },
-    tokenizer: loaded.tokenizer.toJSON(),
-    aligned: { stage, base },
-  });
-  await writeFileAtomic(out, bytes);
-}
-
 async function sftStage(args: ParsedArgs): Promise<number> {
   const checkpoint = args.positionals[0];
   if (!checkpoint) throw new Error(USAGE);
-  const dataPath = requiredPath(args, 'data');
-  const out = requiredPath(args, 'out');
+  const dataPath = requiredPath(args, 'data', USAGE);
+  const out = requiredPath(args, 'out', USAGE);
   const data = demonstrations(await records(dataPath), dataPath);
   const heldOutPath = args.options.get('held-out');
   const heldOut = typeof heldOutPath === 'string' ? demonstrations(await records(heldOutPath), heldOutPath) : null;
@@ -108,12 +97,13 @@ async function sftStage(args: ParsedArgs): Promise<number> {
     batchSize: positiveInteger(args, 'batch-size', DEFAULT_SFT_OPTIONS.batchSize),
     seed: numberOption(args, 'seed', DEFAULT_SFT_OPTIONS.seed),
   };
-  const loaded = await loadModel(checkpoint, await registryFromArgs(args));
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
   const before = heldOut ? await responseNll(loaded, heldOut) : null;
-  const losses = await sft(loaded, loaded.model.params, data, options);
+  const losses = await sft(loaded, trained, data, options);
   console.log(`unilab align sft: ${data.length} demonstrations, ${losses.length} steps; train loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)} nats/response token`);
   if (heldOut && before !== null) console.log(`  held-out response NLL (${heldOut.length}): ${before.toFixed(4)} -> ${(await responseNll(loaded, heldOut)).toFixed(4)} nats/token`);
-  await saveAligned(loaded, out, 'sft', checkpoint, losses.length);
+  await saveAlignedModel(out, loaded, 'sft', checkpoint, losses.length, tuning);
   console.log(`  wrote ${out}`);
   return 0;
 }
@@ -121,8 +111,8 @@ async function sftStage(args: ParsedArgs): Promise<number> {
 async function dpoStage(args: ParsedArgs): Promise<number> {
   const checkpoint = args.positionals[0];
   if (!checkpoint) throw new Error(USAGE);
-  const dataPath = requiredPath(args, 'data');
-  const out = requiredPath(args, 'out');
+  const dataPath = requiredPath(args, 'data', USAGE);
+  const out = requiredPath(args, 'out', USAGE);
   const train = comparisons(await records(dataPath), dataPath);
   const heldOutPath = args.options.get('held-out');
   const heldOut = typeof heldOutPath === 'string' ? comparisons(await records(heldOutPath), heldOutPath) : [];
@@ -134,15 +124,46 @@ async function dpoStage(args: ParsedArgs): Promise<number> {
     batchSize: positiveInteger(args, 'batch-size', DEFAULT_DPO_OPTIONS.batchSize),
     seed: numberOption(args, 'seed', DEFAULT_DPO_OPTIONS.seed),
   };
-  const loaded = await loadModel(checkpoint, await registryFromArgs(args));
-  const run = await prepareDpo(loaded, loaded.model.params, train, heldOut, options);
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
+  const run = await prepareDpo(loaded, trained, train, heldOut, options);
   const show = (f: { loss: number; accuracy: number; margin: number }) => `loss ${f.loss.toFixed(4)}, preference accuracy ${f.accuracy.toFixed(3)}, reward margin ${f.margin.toFixed(4)}`;
   const before = heldOut.length > 0 ? await run.heldOut() : null;
   const every = Math.max(1, Math.floor(run.totalSteps / 10));
   const steps = await run.train({ onStep: (s, total) => (s.step % every === 0 || s.step === total) && console.log(`  step ${s.step}/${total}: ${show(s)}`) });
   console.log(`unilab align dpo: ${train.length} comparisons, beta ${options.beta}, ${steps.length} steps`);
   if (before) console.log(`  held-out (${heldOut.length}): ${show(before)} -> ${show(await run.heldOut())}`);
-  await saveAligned(loaded, out, 'dpo', checkpoint, steps.length);
+  await saveAlignedModel(out, loaded, 'dpo', checkpoint, steps.length, tuning);
+  console.log(`  wrote ${out}`);
+  return 0;
+}
+
+async function rmStage(args: ParsedArgs): Promise<number> {
+  const checkpoint = args.positionals[0];
+  if (!checkpoint) throw new Error(USAGE);
+  const dataPath = requiredPath(args, 'data', USAGE);
+  const out = requiredPath(args, 'out', USAGE);
+  const train = comparisons(await records(dataPath), dataPath);
+  const heldOutPath = args.options.get('held-out');
+  const heldOut = typeof heldOutPath === 'string' ? comparisons(await records(heldOutPath), heldOutPath) : null;
+  const options = {
+    ...DEFAULT_REWARD_OPTIONS,
+    lr: positiveNumber(args, 'lr', DEFAULT_REWARD_OPTIONS.lr),
+    epochs: positiveInteger(args, 'epochs', DEFAULT_REWARD_OPTIONS.epochs),
+    batchSize: positiveInteger(args, 'batch-size', DEFAULT_REWARD_OPTIONS.batchSize),
+    seed: numberOption(args, 'seed', DEFAULT_REWARD_OPTIONS.seed),
+  };
+  const pooling = optionChoice(args, 'pooling', ['last', 'mean'] as const, 'last');
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  const rm = createRewardModel(loaded, options.seed, pooling);
+  const all = [...trained, ...headParameters(rm.head)];
+  if (tuning) console.log(`  ${describeTraining(all, [...loaded.model.params, ...headParameters(rm.head)], tuning)}`);
+  const show = (a: { accuracy: number; ci95: { low: number; high: number } }) => `${a.accuracy.toFixed(3)} [${a.ci95.low.toFixed(3)}, ${a.ci95.high.toFixed(3)}]`;
+  const before = heldOut ? await pairwiseAccuracy(rm, heldOut) : null;
+  const losses = await trainRewardModel(rm, all, train, options);
+  console.log(`unilab align rm: ${train.length} comparisons, ${losses.length} steps; Bradley-Terry loss ${losses[0].toFixed(4)} -> ${losses[losses.length - 1].toFixed(4)}`);
+  if (heldOut && before) console.log(`  held-out pairwise accuracy (${heldOut.length}): ${show(before)} -> ${show(await pairwiseAccuracy(rm, heldOut))}`);
+  await saveRewardModel(out, rm, loaded, checkpoint, losses.length, tuning);
   console.log(`  wrote ${out}`);
   return 0;
 }

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { SpecError } from '@unilab/core';
-import { dataStagePlugins, megabytesPerSecond, parsePipelineSpec, runPipeline, type PipelineReport, type ProgressUpdate, type StageStats } from '@unilab/data';
-import { createDefaultRegistry } from '@unilab/runner';
+import { megabytesPerSecond, parsePipelineSpec, runPipeline, type PipelineReport, type ProgressUpdate, type StageStats } from '@unilab/data';
 import { parseArgs } from '../args.ts';
+import { registryFromArgs } from '../plugin-registry.ts';
 
-const USAGE = 'usage: unilab data <pipeline.json> [--out DIR] [--quiet]';
+const USAGE = 'usage: unilab data <pipeline.json> [--out DIR] [--quiet] [--config unilab.config.json]';
 
 /**
  * `unilab data pipeline.json`: read the sources, run the stages, train the tokenizer, pack shards. One progress line
@@ -24,8 +24,9 @@ export async function dataCommand(argv: string[]): Promise<number> {
   }
   const out = args.options.get('out');
   if (typeof out === 'string' && raw && typeof raw === 'object') (raw as Record<string, unknown>).output = out;
-  const spec = parsePipelineSpec(raw, dataStagePlugins);
-  const registry = createDefaultRegistry();
+  // Stages and objectives come from the one registry every command builds (plus unilab.config.json's plugins).
+  const registry = await registryFromArgs(args);
+  const spec = parsePipelineSpec(raw, registry.ofKind('data-stage'));
   const objectives = registry.names('objective');
   spec.tokenizer.objectives.forEach((o, i) => {
     if (!objectives.includes(o)) throw new SpecError(`pipeline.tokenizer.objectives[${i}]`, `unknown objective "${o}"; available: ${objectives.join(', ')}`);

@@ -1,13 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createReferenceBackend, parameterCount, type PluginRegistry } from '@unilab/core';
-import { describeModel, matchedEncoderDecoders, type ModelDescription } from '@unilab/plugins-arch';
+import { architecturePlugins, describeModel, matchedEncoderDecoders, type ModelDescription } from '@unilab/plugins-arch';
 import { buildModel, estimateStepFlops, estimateTraining, objectiveLabel, parseTrainingSpec, rowShape, tokenizerFor, validateSpecPlugins, type TrainingSpec } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
 const USAGE = 'usage: unilab describe <spec.json> [--config unilab.config.json]';
-const BUILT_IN = ['decoder', 'prefix-lm', 'unilm', 'glm', 'encoder', 'encoder-decoder'];
-const ONE_STACK = ['decoder', 'prefix-lm', 'unilm', 'glm', 'encoder'];
 
 const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const mega = (n: number) => `${(n / 1e6).toFixed(2)} M`;
@@ -54,14 +52,16 @@ export async function describeCommand(argv: string[]): Promise<number> {
   const vocabSize = tokenizerFor(spec, registry).vocabSize;
   const architecture = spec.model.architecture;
   const header = `${architecture} / ${objectiveLabel(spec.objective)}: vocab ${vocabSize}, seqLen ${spec.train.seqLen}, batch ${spec.train.batchSize} (f32, AdamW)`;
-  if (!BUILT_IN.includes(architecture)) return describeByBuilding(spec, registry, vocabSize, header);
+  // The closed-form figures know this library's own architectures (their configs); any other is built and counted.
+  const plugin = registry.architecture(architecture);
+  if (!architecturePlugins.includes(plugin)) return describeByBuilding(spec, registry, vocabSize, header);
 
   const options = { vocabSize, seqLen: spec.train.seqLen, batchSize: spec.train.batchSize, positionalEncoding: (name: string) => registry.positionalEncoding(name) };
   const config = registry.architecture(architecture).configSchema.parse(spec.model.config, 'spec.model.config');
   const model = describeModel(architecture, config, options);
   const columns = [{ title: architecture, d: model }];
   const shapes = [`${architecture}: ${model.shape}`];
-  if (ONE_STACK.includes(architecture)) {
+  if (plugin.consumes.form === 'single-stack') {
     const { sameParameters, sameCompute } = matchedEncoderDecoders(config, options);
     const equalParams = describeModel('encoder-decoder', sameParameters, options);
     const equalCompute = describeModel('encoder-decoder', sameCompute, options);

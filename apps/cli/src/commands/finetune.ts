@@ -14,7 +14,7 @@ import {
   type TaskSizes,
 } from '@unilab/eval';
 import type { BackendName } from '@unilab/runner';
-import { numberOption, parseArgs, positiveInteger, positiveNumber, type ParsedArgs } from '../args.ts';
+import { numberOption, optionChoice, parseArgs, positiveInteger, positiveNumber, stringOption, type ParsedArgs } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 
 const TASKS: Record<string, (sizes: TaskSizes) => Promise<LabelledTask>> = {
@@ -32,19 +32,6 @@ const USAGE = [
 ].join('\n');
 
 
-
-function stringOption(args: ParsedArgs, name: string, fallback: string): string {
-  const v = args.options.get(name);
-  if (v === undefined) return fallback;
-  if (v === true) throw new Error(`--${name} needs a value`);
-  return v;
-}
-
-function optionChoice<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
-  const v = stringOption(args, name, fallback);
-  if (!(choices as readonly string[]).includes(v)) throw new Error(`--${name}: "${v}" is not one of ${choices.join(', ')}`);
-  return v as T;
-}
 
 /** The fine-tuning options from the command line, over the defaults. */
 function finetuneOptions(args: ParsedArgs): FinetuneOptions {

@@ -1,4 +1,4 @@
-import type { AnyPlugin } from '@unilab/core';
+import type { AnyPlugin, PluginRegistry } from '@unilab/core';
 import { createDefaultRegistry, findPluginConfig, loadConfiguredPlugins, readPluginConfig } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 
@@ -6,11 +6,12 @@ const KIND_TITLES: Record<string, string> = {
   architecture: 'architectures',
   'positional-encoding': 'positional encodings',
   objective: 'objectives',
+  'data-stage': 'data stages',
 };
 
-/** Which architectures a plugin serves or trains, when it says. */
-function servedArchitectures(p: AnyPlugin): string {
-  return 'architectures' in p ? ` [${p.architectures.join(', ')}]` : '';
+/** Which registered architectures an objective trains or an encoding serves (derived from their declarations). */
+function servedArchitectures(p: AnyPlugin, registry: PluginRegistry): string {
+  return p.kind === 'objective' || p.kind === 'positional-encoding' ? ` [${registry.pairedArchitectures(p).join(', ')}]` : '';
 }
 
 /**
@@ -32,7 +33,7 @@ export async function pluginsCommand(argv: string[]): Promise<number> {
     console.log(`${KIND_TITLES[kind] ?? kind} (${plugins.length})`);
     const width = Math.max(...plugins.map((p) => p.name.length));
     for (const p of plugins)
-      console.log(`  ${p.name.padEnd(width)}  ${p.description}${servedArchitectures(p)}${fromConfig.has(p) ? '  (from the configuration)' : ''}`);
+      console.log(`  ${p.name.padEnd(width)}  ${p.description}${servedArchitectures(p, registry)}${fromConfig.has(p) ? '  (from the configuration)' : ''}`);
     console.log('');
   }
   return 0;

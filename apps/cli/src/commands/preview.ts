@@ -1,6 +1,7 @@
 import { PAD_SEGMENT, Rng, type Batch, type DocumentStream } from '@unilab/core';
-import { byteContext, objectivePlugins } from '@unilab/plugins-objective';
+import { byteContext } from '@unilab/plugins-objective';
 import { numberOption, parseArgs } from '../args.ts';
+import { registryFromArgs } from '../plugin-registry.ts';
 
 const USAGE =
   'usage: unilab preview <objective> --text "..." [--seed 1] [--arch decoder|encoder-decoder|...] [--config \'{"preset":"glm-10b"}\']';
@@ -12,16 +13,18 @@ const USAGE =
 export async function previewCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const name = args.positionals[0];
-  if (!name) throw new Error(`${USAGE}\nobjectives: ${objectivePlugins.map((p) => p.name).join(', ')}`);
-  const plugin = objectivePlugins.find((p) => p.name === name);
-  if (!plugin) throw new Error(`unknown objective "${name}"; choose one of ${objectivePlugins.map((p) => p.name).join(', ')}`);
+  const registry = await registryFromArgs(args);
+  const objectives = registry.names('objective');
+  if (!name) throw new Error(`${USAGE}\nobjectives: ${objectives.join(', ')}`);
+  if (!objectives.includes(name)) throw new Error(`unknown objective "${name}"; choose one of ${objectives.join(', ')}`);
+  const plugin = registry.objective(name);
   const text = args.options.get('text');
   if (typeof text !== 'string' || text.length === 0) throw new Error(`--text is required\n${USAGE}`);
   const seed = numberOption(args, 'seed', 1);
   const arch = args.options.get('arch');
-  const architecture = typeof arch === 'string' ? arch : plugin.architectures.includes('decoder') ? 'decoder' : plugin.architectures[0];
-  if (!plugin.architectures.includes(architecture))
-    throw new Error(`--arch: ${name} supports ${plugin.architectures.join(', ')}, not "${architecture}"`);
+  const paired = registry.pairedArchitectures(plugin);
+  const architecture = typeof arch === 'string' ? arch : paired.includes('decoder') ? 'decoder' : paired[0];
+  if (!paired.includes(architecture)) throw new Error(`--arch: ${name} trains ${paired.join(', ')}, not "${architecture}"`);
   const configText = args.options.get('config');
   let rawConfig: unknown = {};
   if (typeof configText === 'string') {
@@ -36,7 +39,7 @@ export async function previewCommand(argv: string[]): Promise<number> {
   const tokens = Int32Array.from(new TextEncoder().encode(text));
   // Room for the whole text in one example, whatever the objective adds (sentinels, [sop], eos, mode tokens).
   const seqLen = 2 * tokens.length + 16;
-  const context = byteContext(plugin.specialTokens, { batchSize: 1, seqLen, encoderLen: seqLen, architecture });
+  const context = byteContext(plugin.specialTokens, { batchSize: 1, seqLen, encoderLen: seqLen, form: registry.architecture(architecture).consumes.form });
   const batch = plugin.createBatcher(config, context, repeatingText(tokens), new Rng(seed)).next();
   const names = new Map(Object.entries(context.specialTokens).map(([n, id]) => [id, n]));
   console.log(renderFirstExample(batch, names, `${name} · ${architecture} · seed ${seed}`));

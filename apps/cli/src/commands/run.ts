@@ -46,7 +46,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       return 1;
     }
     console.log(`unilab: done at step ${outcome.globalStep}; checkpoint ${outcome.checkpoint}`);
-    console.log(`try: npm run -s unilab -- generate ${outcome.checkpoint} --prompt "Fellow citizens"`);
+    console.log(`try: npx unilab generate ${outcome.checkpoint} --prompt "Fellow citizens"`);
     return 0;
   } finally {
     printer.finish();

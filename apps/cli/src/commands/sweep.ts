@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import { ApiClient } from '@unilab/api';
+import { ApiClient, ApiRequestError } from '@unilab/api';
 import { cellEvalFile, evalSummary, reportJson, suiteConfig, sweepCellEvaluator, type EvalReport, type SuiteName } from '@unilab/eval';
 import {
   expandGrid,
@@ -14,19 +14,21 @@ import {
   type SweepCell,
   type SweepEvent,
 } from '@unilab/runner';
-import { numberOption, parseArgs } from '../args.ts';
+import { numberOption, parseArgs, positiveInteger } from '../args.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { readJsonFile } from './run.ts';
 import { clientFromArgs } from './submit.ts';
 
 const USAGE =
-  'usage: unilab sweep <experiment.json> [--out DIR] [--scale S] [--plan] [--eval quick|default|none] [--server URL] [--token T] [--config unilab.config.json]';
+  'usage: unilab sweep <experiment.json> [--out DIR] [--scale S] [--plan] [--eval quick|default|none] [--server URL] [--token T] [--parallel N] [--config unilab.config.json]';
 
 /**
  * `unilab sweep experiments/paradigms.json`: train every cell of an experiment's grid (architectures × objectives ×
  * variants × sizes × seeds, where the plugins accept the pair), each matched by parameters or by compute. Cells run
- * in this process by default, or as jobs on the API's queue with --server. The sweep directory's manifest
+ * in this process by default, one after another, or as jobs on the API's queue with --server: then every cell is
+ * submitted at once (--parallel caps how many are in flight) and the server's queue spreads them over its workers
+ * (one machine's, or every `unilab worker` of a Redis-backed server). The sweep directory's manifest
  * (sweep.json) records each cell; rerunning the same command skips finished cells and resumes the others from their
  * checkpoints (or their server jobs). --plan prints the grid (parameters, FLOPs per cell) without training.
  * Each trained cell is evaluated by the evaluation suite (--eval, `quick` by default; on the server as an eval job
@@ -54,6 +56,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   const useServer = args.options.has('server') || process.env.UNILAB_SERVER !== undefined;
   const client = useServer ? clientFromArgs(args.options) : null;
   const runner = recordingLossCurves(client ? serverCellRunner(client) : inProcessCellRunner(registry));
+  const parallel = args.options.has('parallel') ? positiveInteger(args, 'parallel', 1) : client ? Number.MAX_SAFE_INTEGER : 1;
   const evaluate = suite === null ? undefined : client ? serverCellEvaluator(client, dir, suite) : sweepCellEvaluator({ registry, dir, suite });
   const controller = new AbortController();
   const stop = () => {
@@ -63,7 +66,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   const printer = new SweepPrinter();
   try {
-    const result = await runSweep({ experiment, registry, dir, scale, runner, evaluate, signal: controller.signal, onEvent: (e) => printer.handle(e) });
+    const result = await runSweep({ experiment, registry, dir, scale, runner, evaluate, parallel, signal: controller.signal, onEvent: (e) => printer.handle(e) });
     printer.finish();
     printSummary(result.manifest.cells);
     const failed = result.manifest.cells.filter((c) => c.status === 'failed');
@@ -148,11 +151,26 @@ function printSummary(cells: CellRecord[]): void {
  * its events; on a rerun, follow the same job, or ask the server to resume it if it was interrupted, cancelled or
  * failed. The final checkpoint is the server's path, relative to its data directory (for an evaluator beside it).
  */
-export function serverCellRunner(client: ApiClient): CellRunner {
+export function serverCellRunner(client: ApiClient, retryDelayMs = 1000): CellRunner {
+  /**
+   * A read that fails for want of a server (restarting, or a Redis-backed API replaced by another) is tried again
+   * for a minute, as the event stream is: a sweep outlives an API restart. Refusals (HTTP errors) are not retried,
+   * nor is a submit, which is not idempotent.
+   */
+  const read = async <T>(what: () => Promise<T>, signal?: AbortSignal): Promise<T> => {
+    for (let tries = 60; ; tries--) {
+      try {
+        return await what();
+      } catch (err) {
+        if (err instanceof ApiRequestError || signal?.aborted || tries <= 0) throw err;
+      }
+      await new Promise((r) => setTimeout(r, retryDelayMs));
+    }
+  };
   return {
     async run(cell, { signal, onStep, onJob }) {
       try {
-        let job = cell.jobId ? await client.job(cell.jobId) : await client.submit(cell.spec);
+        let job = cell.jobId ? await read(() => client.job(cell.jobId!), signal) : await client.submit(cell.spec);
         if (!cell.jobId) await onJob?.(job.id);
         if (['interrupted', 'cancelled', 'failed'].includes(job.status)) job = await client.resume(job.id);
         if (job.status !== 'completed')
@@ -165,7 +183,7 @@ export function serverCellRunner(client: ApiClient): CellRunner {
             },
             { signal },
           );
-        const checkpoints = await client.checkpoints(job.id);
+        const checkpoints = await read(() => client.checkpoints(job.id), signal);
         const flops = cell.flopsPerStep * job.step;
         const outcome = { step: job.step, heldOutLoss: job.metrics.heldOutLoss, flops, checkpoint: checkpoints.at(-1)?.path ?? null, jobId: job.id };
         if (job.status === 'completed') return { status: 'trained', ...outcome };

@@ -91,7 +91,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   if (result.flops !== null) console.log(`unilab: training FLOPs spent: ${result.flops.toExponential(3)}`);
   console.log(`unilab: checkpoint ${result.checkpoint}`);
   const loaded = loadedModel(result.model, result.tokenizer, result.backend, spec, registry);
-  if (!canGenerate(result.model.architecture) || !loaded.presentation?.lm) {
+  if (!canGenerate(loaded) || !loaded.presentation?.lm) {
     console.log(`unilab: no samples: a ${result.model.architecture} model trained by ${objectiveLabel(spec.objective)} does not continue text`);
     return 0;
   }
@@ -99,6 +99,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const text = await generate(loaded, prompt, { maxTokens: 200, temperature: 0.8, topK: 0, topP: 0.95, seed: spec.seed });
     console.log(`\nsample> ${prompt}${text}\n`);
   }
-  console.log(`try: npm run -s unilab -- generate ${result.checkpoint} --prompt "Fellow citizens"`);
+  console.log(`try: npx unilab generate ${result.checkpoint} --prompt "Fellow citizens"`);
   return 0;
 }

@@ -99,16 +99,17 @@ export const jobPage: Page = (ctx, id) => {
 
   /** The spec's stages with their budgets and gates, the current one marked. */
   function renderStages(j: JobView): void {
-    const spec = (j.spec ?? {}) as { stages?: { name?: string; steps?: number; tokens?: number; gate?: { metric: string; threshold: number; action: string } }[]; train?: { steps?: number } };
+    // An alignment job's stages (`kind: "align"`) are named by their kind (sft, rm, dpo, ppo); their gates pass each its own way.
+    const spec = (j.spec ?? {}) as { stages?: { name?: string; kind?: string; steps?: number; tokens?: number; gate?: { metric: string; threshold: number; action: string } }[]; train?: { steps?: number } };
     const list = spec.stages ?? [{ name: 'train', steps: spec.train?.steps }];
     stages.replaceChildren(
       ...list.map((s, i) =>
         h(
           'li',
           { class: i === j.stage.index ? 'current' : i < j.stage.index ? 'done' : '', 'aria-current': i === j.stage.index ? 'step' : undefined },
-          h('strong', {}, s.name ?? `stage ${i + 1}`),
+          h('strong', {}, s.name ?? s.kind ?? `stage ${i + 1}`),
           ` ${s.steps !== undefined ? `${fmt.int(s.steps)} steps` : s.tokens !== undefined ? `${fmt.compact(s.tokens)} tokens` : ''}`,
-          s.gate ? h('span', { class: 'muted' }, ` gate: ${s.gate.metric} ≤ ${s.gate.threshold}, else ${s.gate.action}`) : '',
+          s.gate ? h('span', { class: 'muted' }, ` gate: ${s.gate.metric} ${s.kind ? 'vs' : '≤'} ${s.gate.threshold}, else ${s.gate.action}`) : '',
         ),
       ),
     );
@@ -122,7 +123,7 @@ export const jobPage: Page = (ctx, id) => {
         : e.event === 'stage'
           ? `stage ${data.name} (attempt ${(data.attempt as number) + 1}) starts at step ${data.globalStart}${data.resumed ? ', resumed' : ''}`
           : e.event === 'gate'
-            ? `gate ${data.metric} = ${fmt.loss(data.value as number)} vs ${data.threshold}: ${data.passed ? 'passed' : 'failed'}, ${data.next}`
+            ? `gate ${data.metric} = ${fmt.loss(data.value as number)} ${typeof data.comparison === 'string' ? data.comparison : 'vs'} ${data.threshold}: ${data.passed ? 'passed' : 'failed'}, ${data.next}`
             : e.event === 'stage-complete'
               ? `stage ${data.name} complete at step ${data.globalStep}, held-out ${fmt.loss(data.heldOutLoss as number)}`
               : e.event === 'checkpoint'

@@ -32,6 +32,53 @@ export function linearTransposed(tape: Tape, x: Var, w: Var): Var {
   });
 }
 
+/**
+ * y = residual + h·W: the projection into the residual stream (attention's Wo, the FFN's W_down) with the residual add
+ * in the matmul's epilogue, when the backend has matmulAdd; else linear then add, the same bits either way.
+ * Backward: dh = dy·Wᵀ, dW = hᵀ·dy, and d residual = dy, handed on without the copy the add op makes.
+ */
+export function linearResidual(tape: Tape, residual: Var, h: Var, w: Var): Var {
+  const be = tape.backend;
+  if (!be.matmulAdd) return add(tape, residual, linear(tape, h, w));
+  return tape.record('linear-residual', be.matmulAdd(h.value, w.value, residual.value), [residual, h, w], (dy) => {
+    if (h.requiresGrad) tape.accumulate(h, be.matmul(dy, w.value, false, true));
+    if (w.requiresGrad) tape.accumulate(w, be.matmul(h.value, dy, true, false));
+    // Last: after this, dy may become the residual's gradient buffer and be accumulated into.
+    tape.passThrough(residual, dy);
+  });
+}
+
+/**
+ * silu(h·W_gate) ⊙ (h·W_up), the SwiGLU FFN's first half (Shazeer 2020), in one backend call when the backend has
+ * swigluProjection; else two linears and swiglu, the same bits either way. Backward: dgate, dup from SwiGLU's
+ * backward; dW_gate = hᵀ·dgate, dW_up = hᵀ·dup, and dh = dgate·W_gateᵀ + dup·W_upᵀ as one matmul with the other
+ * product added in its epilogue (the same bits as the two contributions summed, when h has no other consumer).
+ */
+export function swigluProjection(tape: Tape, h: Var, wGate: Var, wUp: Var): Var {
+  const be = tape.backend;
+  if (!be.swigluProjection || !be.matmulAdd) {
+    const up = linear(tape, h, wUp);
+    return swiglu(tape, linear(tape, h, wGate), up);
+  }
+  const { y, gate, up } = be.swigluProjection(h.value, wGate.value, wUp.value);
+  tape.own(gate);
+  tape.own(up);
+  return tape.record('swiglu-projection', y, [h, wGate, wUp], (dy) => {
+    const { dgate, dup } = be.swigluBackward(dy, gate, up);
+    tape.own(dgate);
+    tape.own(dup);
+    if (h.requiresGrad) {
+      const viaGate = tape.own(be.matmul(dgate, wGate.value, false, true));
+      tape.accumulate(h, be.matmulAdd!(dup, wUp.value, viaGate, false, true));
+      tape.free(viaGate);
+    }
+    if (wGate.requiresGrad) tape.accumulate(wGate, be.matmul(h.value, dgate, true, false));
+    if (wUp.requiresGrad) tape.accumulate(wUp, be.matmul(h.value, dup, true, false));
+    tape.free(dgate);
+    tape.free(dup);
+  });
+}
+
 /** Token embedding: ids i32 [...], table [V, D] -> [..., D]. */
 export function embedding(tape: Tape, ids: Tensor, table: Var): Var {
   const be = tape.backend;
@@ -113,6 +160,18 @@ export function add(tape: Tape, a: Var, b: Var): Var {
   });
 }
 
+/**
+ * Elementwise product a ⊙ b of two same-shaped values: gates (GLU variants), position-dependent scales (xPos,
+ * Sun et al. 2022, "A Length-Extrapolatable Transformer", scales the query at n by ζ^n and the key at m by ζ^-m). d(a⊙b) = dy⊙b da + dy⊙a db.
+ */
+export function mul(tape: Tape, a: Var, b: Var): Var {
+  const be = tape.backend;
+  return tape.record('mul', be.mul(a.value, b.value), [a, b], (dy) => {
+    if (a.requiresGrad) tape.accumulate(a, be.mul(dy, b.value));
+    if (b.requiresGrad) tape.accumulate(b, be.mul(dy, a.value));
+  });
+}
+
 /** y = c·x for a constant c (LoRA's alpha / r). dx = c·dy. */
 export function scale(tape: Tape, x: Var, c: number): Var {
   const be = tape.backend;
@@ -150,7 +209,9 @@ export function crossEntropy(tape: Tape, logits: Var, targets: Tensor, lossMask:
   const { loss, dlogits } = be.crossEntropy(logits.value, targets, lossMask);
   tape.own(dlogits);
   return tape.record('cross-entropy', loss, [logits], (dloss) => {
-    // dloss is a device scalar (1, or 1/accumulation steps): scale on the device, never read it back.
-    tape.accumulate(logits, be.scaleBy(dlogits, dloss));
+    // dloss is a device scalar (1, or 1/accumulation steps): scale on the device, never read it back. When it is the
+    // backward's seed and that is 1, dlogits · 1 is dlogits bit for bit: hand it over instead of copying [N, V].
+    if (tape.scalarValue(dloss) === 1) tape.accumulate(logits, dlogits);
+    else tape.accumulate(logits, be.scaleBy(dlogits, dloss));
   });
 }

@@ -46,6 +46,10 @@ export class Tape {
   private readonly forwardOps: OpRecord[] = [];
   /** Finite-check mode, inside backwardChecked: the gradient contributions of the op whose backward is running. */
   private pending: { v: Var; grad: Tensor }[] | null = null;
+  /** Gradients an op's backward handed on to an input (passThrough): the backward loop must not free them. */
+  private readonly handedOn = new Set<Tensor>();
+  /** The d loss tensor of the running backward and its value, known on the host (scalarValue). */
+  private seed: { tensor: Tensor; value: number } | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -112,20 +116,47 @@ export class Tape {
     }
   }
 
+  /**
+   * Give an op's d output to one of its inputs as that input's gradient contribution, without a copy when the input
+   * has none yet (the identity branch of a fused residual add: d residual = d output). The caller must not write to
+   * `grad` afterwards. In finite-check mode the contribution is a copy, checked like any other.
+   */
+  passThrough(v: Var, grad: Tensor): void {
+    if (!v.requiresGrad) return;
+    if (this.pending || v.param || v.grad !== null) {
+      this.accumulate(v, this.backend.scale(grad, 1));
+      return;
+    }
+    v.grad = grad;
+    this.handedOn.add(grad);
+  }
+
+  /** The host value of a d loss seed tensor of the running backward, or undefined for any other tensor. */
+  scalarValue(t: Tensor): number | undefined {
+    return this.seed?.tensor === t ? this.seed.value : undefined;
+  }
+
   /** Backpropagate from a scalar loss with d loss = seed (1, or 1/accumulationSteps). */
   backward(loss: Var, seed = 1): void {
     if (loss.value.size !== 1) throw new RangeError('backward: the loss must be a single value');
     loss.grad = this.own(this.backend.fromArray(new Float32Array([seed]), [1]));
-    for (let i = this.nodes.length - 1; i >= 0; i--) {
-      const { record, backward } = this.nodes[i];
-      const { output } = record;
-      if (output.grad === null) continue;
-      backward(output.grad);
-      // The gradient of an op's output is dead once its backward ran: free it now to lower peak memory.
-      this.free(output.grad);
-      output.grad = null;
+    this.seed = { tensor: loss.grad, value: Math.fround(seed) };
+    try {
+      for (let i = this.nodes.length - 1; i >= 0; i--) {
+        const { record, backward } = this.nodes[i];
+        const { output } = record;
+        if (output.grad === null) continue;
+        backward(output.grad);
+        // The gradient of an op's output is dead once its backward ran (unless handed on to an input): free it now
+        // to lower peak memory.
+        if (!this.handedOn.delete(output.grad)) this.free(output.grad);
+        output.grad = null;
+      }
+    } finally {
+      this.seed = null;
+      this.handedOn.clear();
+      this.nodes.length = 0;
     }
-    this.nodes.length = 0;
   }
 
   /**

@@ -65,6 +65,18 @@ export interface Backend {
   // Linear algebra. a: [M, K] (or [K, M] when transA), b: [K, N] (or [N, K] when transB) -> [M, N].
   // Each operand is viewed as 2-D [rows, last dim]; leading dims of `a` (when not transposed) are kept in the output.
   matmul(a: Tensor, b: Tensor, transA?: boolean, transB?: boolean): Tensor;
+  /**
+   * residual + op(a)·op(b): the projection into the residual stream with the residual add in its epilogue (and the
+   * FFN's dX = dgate·Wgᵀ + dup·Wuᵀ). residual has the product's shape. The same bits as `add(residual, matmul(...))`.
+   * Optional: autodiff/ops.ts composes matmul and add on a backend without it.
+   */
+  matmulAdd?(a: Tensor, b: Tensor, residual: Tensor, transA?: boolean, transB?: boolean): Tensor;
+  /**
+   * The SwiGLU FFN's first half in one call: gate = x·wGate, up = x·wUp (x: [..., K], wGate/wUp: [K, F]) and
+   * y = silu(gate) ⊙ up, all [..., F]; gate and up are kept for the backward. The same bits as matmul, matmul, swiglu.
+   * Optional, as matmulAdd.
+   */
+  swigluProjection?(x: Tensor, wGate: Tensor, wUp: Tensor): { y: Tensor; gate: Tensor; up: Tensor };
   /** x: [rows, N] + bias [N]. */
   addBias(x: Tensor, bias: Tensor): Tensor;
   /** Sum of dy [rows, N] over rows -> [N] (the bias gradient). */
@@ -74,6 +86,8 @@ export interface Backend {
   add(a: Tensor, b: Tensor): Tensor;
   /** dst += src, in place (gradient accumulation). */
   addInPlace(dst: Tensor, src: Tensor): void;
+  /** a * b elementwise (same size): gates and position-dependent scales; the backward is two more of it. */
+  mul(a: Tensor, b: Tensor): Tensor;
   /** x * s as a new tensor. */
   scale(x: Tensor, s: number): Tensor;
   /** x * s[0] as a new tensor, with the scalar s: [1] read on the device (no readback). */

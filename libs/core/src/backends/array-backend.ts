@@ -5,13 +5,14 @@ import type {
   Backend,
   MemoryStats,
 } from '../backend/backend.ts';
+import { attentionDims, expectLastDim, expectSameSize, matmulDims, ropeDims } from '../backend/shape-checks.ts';
 import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../backend/tensor.ts';
 import { adamwUpdate, clipScale, sumOfSquares } from '../kernels/adamw.ts';
 import { geluBackward, geluForward, reluBackward, reluForward, swigluBackward, swigluForward } from '../kernels/activations.ts';
 import { attentionBackward, attentionForward, type AttentionShape } from '../kernels/attention.ts';
 import { crossEntropyForwardBackward } from '../kernels/cross-entropy.ts';
 import { dropoutForward, dropoutKey } from '../kernels/dropout.ts';
-import { addForward, addInPlace, scaleForward } from '../kernels/elementwise.ts';
+import { addForward, addInPlace, mulForward, scaleForward } from '../kernels/elementwise.ts';
 import { embeddingBackward, embeddingForward } from '../kernels/embedding.ts';
 import { layernormBackward, layernormForward } from '../kernels/layernorm.ts';
 import { addBiasBackward, addBiasForward, matmulForward } from '../kernels/matmul.ts';
@@ -153,17 +154,7 @@ export class ArrayBackend<Slot> implements Backend {
   // ---- linear algebra ----
 
   matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-    const aRows = a.size / a.shape[a.shape.length - 1];
-    const aCols = a.shape[a.shape.length - 1];
-    const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
-    const bCols = b.shape[b.shape.length - 1];
-    const bRows = b.size / bCols;
-    const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
-    if (k !== kb)
-      throw new RangeError(
-        `matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`,
-      );
-    const outShape = transA ? [m, n] : [...a.shape.slice(0, -1), n];
+    const { m, k, n, outShape } = matmulDims(a, b, transA, transB);
     const c = this.zeros(outShape);
     const [ta, tb, tc] = [this.own(a, 'matmul'), this.own(b, 'matmul'), c as ArrayTensor<Slot>];
     if (this.matmulImpl) this.matmulImpl(ta.slot, tb.slot, tc.slot, m, k, n, transA, transB);
@@ -171,9 +162,33 @@ export class ArrayBackend<Slot> implements Backend {
     return c;
   }
 
+  /** The reference of the fused projection: matmul, then the residual add (Backend.matmulAdd). */
+  matmulAdd(a: Tensor, b: Tensor, residual: Tensor, transA = false, transB = false): Tensor {
+    const product = this.matmul(a, b, transA, transB);
+    try {
+      if (residual.size !== product.size || residual.shape.length !== product.shape.length || residual.shape.some((d, i) => d !== product.shape[i]))
+        throw new RangeError(`matmulAdd: the residual ${shapeString(residual.shape)} must have the product's shape ${shapeString(product.shape)}`);
+      return this.add(residual, product);
+    } finally {
+      this.dispose(product);
+    }
+  }
+
+  /** The reference of the fused gate/up projection: two matmuls, then SwiGLU (Backend.swigluProjection). */
+  swigluProjection(x: Tensor, wGate: Tensor, wUp: Tensor): { y: Tensor; gate: Tensor; up: Tensor } {
+    const gate = this.matmul(x, wGate);
+    const up = this.matmul(x, wUp);
+    if (gate.shape.some((d, i) => d !== up.shape[i])) {
+      this.dispose(gate);
+      this.dispose(up);
+      throw new RangeError(`swigluProjection: wGate ${shapeString(wGate.shape)} and wUp ${shapeString(wUp.shape)} must have one shape`);
+    }
+    return { y: this.swiglu(gate, up), gate, up };
+  }
+
   addBias(x: Tensor, bias: Tensor): Tensor {
     const n = bias.size;
-    this.expectLast(x, n, 'addBias');
+    expectLastDim(x, n, 'addBias');
     const y = this.zeros(x.shape);
     addBiasForward(this.f(x), this.f(bias), this.f(y), x.size / n, n);
     return y;
@@ -189,15 +204,22 @@ export class ArrayBackend<Slot> implements Backend {
   // ---- elementwise ----
 
   add(a: Tensor, b: Tensor): Tensor {
-    this.expectSameSize(a, b, 'add');
+    expectSameSize(a, b, 'add');
     const c = this.zeros(a.shape);
     addForward(this.f(a), this.f(b), this.f(c), a.size);
     return c;
   }
 
   addInPlace(dst: Tensor, src: Tensor): void {
-    this.expectSameSize(dst, src, 'addInPlace');
+    expectSameSize(dst, src, 'addInPlace');
     addInPlace(this.f(dst), this.f(src), dst.size);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    expectSameSize(a, b, 'mul');
+    const c = this.zeros(a.shape);
+    mulForward(this.f(a), this.f(b), this.f(c), a.size);
+    return c;
   }
 
   scale(x: Tensor, s: number): Tensor {
@@ -232,7 +254,7 @@ export class ArrayBackend<Slot> implements Backend {
 
   rmsnorm(x: Tensor, weight: Tensor, eps: number): { y: Tensor; rstd: Tensor } {
     const d = weight.size;
-    this.expectLast(x, d, 'rmsnorm');
+    expectLastDim(x, d, 'rmsnorm');
     const rows = x.size / d;
     const y = this.zeros(x.shape);
     const rstd = this.zeros([rows]);
@@ -250,7 +272,7 @@ export class ArrayBackend<Slot> implements Backend {
 
   layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; rstd: Tensor } {
     const d = weight.size;
-    this.expectLast(x, d, 'layernorm');
+    expectLastDim(x, d, 'layernorm');
     const rows = x.size / d;
     const y = this.zeros(x.shape);
     const mean = this.zeros([rows]);
@@ -288,7 +310,7 @@ export class ArrayBackend<Slot> implements Backend {
   // ---- activations ----
 
   swiglu(gate: Tensor, up: Tensor): Tensor {
-    this.expectSameSize(gate, up, 'swiglu');
+    expectSameSize(gate, up, 'swiglu');
     const y = this.zeros(gate.shape);
     swigluForward(this.f(gate), this.f(up), this.f(y), gate.size);
     return y;
@@ -333,12 +355,7 @@ export class ArrayBackend<Slot> implements Backend {
   }
 
   rope(x: Tensor, positions: Tensor, base: number, inverse = false, blockPositions?: Tensor): Tensor {
-    if (x.shape.length !== 4) throw new RangeError(`rope: x must be [B, T, H, D], got ${shapeString(x.shape)}`);
-    const [b, t, h, d] = x.shape;
-    if (positions.size !== b * t) throw new RangeError(`rope: positions ${shapeString(positions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && blockPositions.size !== b * t)
-      throw new RangeError(`rope: blockPositions ${shapeString(blockPositions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && d % 4 !== 0) throw new RangeError(`rope: 2D rotary needs a head size divisible by 4, got ${d}`);
+    const { b, t, h, d } = ropeDims(x, positions, blockPositions);
     const y = this.zeros(x.shape);
     ropeForward(this.f(x), this.i(positions), this.f(y), b, t, h, d, base, inverse, blockPositions ? this.i(blockPositions) : null);
     return y;
@@ -432,7 +449,7 @@ export class ArrayBackend<Slot> implements Backend {
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
-    this.expectSameSize(param, grad, 'adamw');
+    expectSameSize(param, grad, 'adamw');
     adamwUpdate(this.f(param), this.f(grad), this.f(m), this.f(v), param.size, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.step);
   }
 
@@ -471,26 +488,7 @@ export class ArrayBackend<Slot> implements Backend {
     return { querySegments: this.i(mask.querySegments), keySegments: this.i(mask.keySegments), prefixEnd: this.i(mask.prefixEnd) };
   }
 
-  private expectLast(x: Tensor, n: number, op: string): void {
-    if (x.shape[x.shape.length - 1] !== n)
-      throw new RangeError(`${op}: last dimension of ${shapeString(x.shape)} must be ${n}`);
-  }
-
-  private expectSameSize(a: Tensor, b: Tensor, op: string): void {
-    if (a.size !== b.size) throw new RangeError(`${op}: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} differ`);
-  }
-
   private attentionShape(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, options: AttentionOptions): AttentionShape {
-    if (q.shape.length !== 4 || k.shape.length !== 4)
-      throw new RangeError(`attention: q and k must be [B, T, H, D], got ${shapeString(q.shape)} and ${shapeString(k.shape)}`);
-    const [b, tq, h, d] = q.shape;
-    const [bk, tk, hkv, dk] = k.shape;
-    if (bk !== b || dk !== d || h % hkv !== 0 || v.size !== k.size)
-      throw new RangeError(`attention: q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)} do not fit`);
-    if (mask.querySegments.size !== b * tq || mask.prefixEnd.size !== b * tq || mask.keySegments.size !== b * tk)
-      throw new RangeError(`attention: mask descriptors must be [${b}, ${tq}] for queries and [${b}, ${tk}] for keys`);
-    if (options.bias && options.bias.size !== h * tq * tk)
-      throw new RangeError(`attention: bias must be [${h}, ${tq}, ${tk}], got ${shapeString(options.bias.shape)}`);
-    return { b, tq, tk, h, hkv, d, scale: options.scale };
+    return { ...attentionDims('attention', q, k, v, mask, options), scale: options.scale };
   }
 }

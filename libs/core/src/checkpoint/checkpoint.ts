@@ -1,4 +1,5 @@
 import type { Backend } from '../backend/backend.ts';
+import type { Tensor } from '../backend/tensor.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { AdamW } from '../optim/adamw.ts';
 import { crc32 } from './crc32.ts';
@@ -18,7 +19,8 @@ export interface CheckpointState {
 /**
  * Serialise parameters, AdamW moments and state into safetensors bytes. Tensors are named `param/<name>`,
  * `adam_m/<name>`, `adam_v/<name>`; the header's metadata holds the format tag, the state JSON and a CRC-32 of the
- * tensor data, so a file changed after writing is refused.
+ * tensor data, so a file changed after writing is refused. The optimizer may hold a subset of `params` (fine-tuning
+ * trains LoRA factors of a frozen network): moments are written for the parameters it holds.
  */
 export async function encodeCheckpoint(
   backend: Backend,
@@ -27,9 +29,11 @@ export async function encodeCheckpoint(
   state: CheckpointState,
 ): Promise<Uint8Array> {
   const tensors: NamedTensor[] = [];
-  for (const [i, p] of params.entries()) {
+  const slots = optimizerSlots(optimizer);
+  for (const p of params) {
     tensors.push({ name: `param/${p.name}`, shape: p.value.shape, data: await backend.read(p.value) });
-    if (optimizer) {
+    const i = slots.get(p.value);
+    if (optimizer && i !== undefined) {
       tensors.push({ name: `adam_m/${p.name}`, shape: p.value.shape, data: await backend.read(optimizer.m[i]) });
       tensors.push({ name: `adam_v/${p.name}`, shape: p.value.shape, data: await backend.read(optimizer.v[i]) });
     }
@@ -62,7 +66,18 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   return { state: JSON.parse(metadata.state), tensors };
 }
 
-/** Load parameters (and, when given, AdamW moments) from a decoded checkpoint, checking names and shapes. */
+/**
+ * The index of each updated parameter's moments, by the parameter's value tensor: a caller may pass the optimizer's
+ * parameters under other names (PPO writes `policy/...` and `value/...` copies of two same-named networks).
+ */
+function optimizerSlots(optimizer: AdamW | null): Map<Tensor, number> {
+  return new Map(optimizer?.params.map((p, i) => [p.value, i]) ?? []);
+}
+
+/**
+ * Load parameters (and, when given, AdamW moments of the parameters the optimizer holds) from a decoded checkpoint,
+ * checking names and shapes.
+ */
 export function restoreTensors(backend: Backend, checkpoint: DecodedCheckpoint, params: readonly Parameter[], optimizer: AdamW | null, source = 'checkpoint'): void {
   const take = (name: string, shape: readonly number[]) => {
     const t = checkpoint.tensors.get(name);
@@ -71,12 +86,14 @@ export function restoreTensors(backend: Backend, checkpoint: DecodedCheckpoint, 
       throw new CheckpointFormatError(`${source}: tensor ${name} has shape [${t.shape}], the model expects [${shape}]`);
     return t.data;
   };
-  params.forEach((p, i) => {
+  const slots = optimizerSlots(optimizer);
+  for (const p of params) {
     backend.write(p.value, take(`param/${p.name}`, p.value.shape));
-    if (optimizer) {
+    const i = slots.get(p.value);
+    if (optimizer && i !== undefined) {
       backend.write(optimizer.m[i], take(`adam_m/${p.name}`, p.value.shape));
       backend.write(optimizer.v[i], take(`adam_v/${p.name}`, p.value.shape));
     }
-  });
+  }
   if (optimizer) optimizer.stepCount = checkpoint.state.adamStep;
 }

@@ -9,6 +9,11 @@ export function addInPlace(dst: FloatArray, src: FloatArray, size: number): void
   for (let i = 0; i < size; i++) dst[i] += src[i];
 }
 
+/** c = a ⊙ b; its backward is two more products: da = dy ⊙ b, db = dy ⊙ a. */
+export function mulForward(a: FloatArray, b: FloatArray, c: FloatArray, size: number): void {
+  for (let i = 0; i < size; i++) c[i] = a[i] * b[i];
+}
+
 export function scaleForward(x: FloatArray, y: FloatArray, s: number, size: number): void {
   for (let i = 0; i < size; i++) y[i] = x[i] * s;
 }

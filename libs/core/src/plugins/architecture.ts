@@ -7,6 +7,7 @@ import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
 import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
+import type { BatchConsumption } from './capabilities.ts';
 import type { AttentionPattern, PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
@@ -92,6 +93,8 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
    * encodings by it (an encoding without positions needs a causal mask). Absent: 'mixed'.
    */
   readonly attention?: AttentionPattern;
+  /** What its model reads from a batch: objectives and encodings are paired with it by this (capabilities.ts). */
+  readonly consumes: BatchConsumption;
   create(config: C, env: ModelEnvironment): Model;
   /**
    * Its size and training memory for a config, without building it. Optional, but the job API admits an architecture

@@ -1,6 +1,7 @@
 import type { Batch } from '../batch.ts';
 import type { Schema } from '../config/schema.ts';
 import type { Rng } from '../rng.ts';
+import type { BatchForm, BatchProduction } from './capabilities.ts';
 import type { InferencePresentation } from './inference-layout.ts';
 
 /** One tokenized document (no special tokens added yet: objectives add the ones they need). */
@@ -27,8 +28,8 @@ export interface ObjectiveContext {
   vocabSize: number;
   /** Ids of the special tokens the objective declared, plus "eos" and "pad" which every tokenizer has. */
   specialTokens: Readonly<Record<string, number>>;
-  /** The architecture the batches are for; objectives with two forms (decoder-only vs encoder-decoder) branch on it. */
-  architecture: string;
+  /** The form of the batches to make (the model's ArchitecturePlugin.consumes.form); objectives with two forms branch on it. */
+  form: BatchForm;
 }
 
 /** Produces batches one after another; its state (RNG, stream cursor, carried-over tokens) is JSON for checkpoints. */
@@ -47,8 +48,8 @@ export interface ObjectivePlugin<C = Record<string, unknown>> {
   readonly name: string;
   readonly description: string;
   readonly configSchema: Schema<C>;
-  /** Architectures whose batches this objective can make (names of architecture plugins). */
-  readonly architectures: readonly string[];
+  /** What its batches hold: the architectures it can train follow from their declarations (capabilities.ts). */
+  readonly produces: BatchProduction;
   /** Special tokens the tokenizer must reserve for this objective (beyond eos and pad). */
   readonly specialTokens: readonly string[];
   /**
@@ -59,8 +60,8 @@ export interface ObjectivePlugin<C = Record<string, unknown>> {
   decoderLength?(config: C, encoderLen: number): number;
   createBatcher(config: C, context: ObjectiveContext, documents: DocumentStream, rng: Rng): Batcher;
   /**
-   * How a model this objective trained on `architecture` reads prompts at inference (inference-layout.ts): the
+   * How a model this objective trained with batches of `form` reads prompts at inference (inference-layout.ts): the
    * format of its own batches. Optional, so plugins written before it still load; evaluation then names what is missing.
    */
-  inference?(config: C, architecture: string): InferencePresentation;
+  inference?(config: C, form: BatchForm): InferencePresentation;
 }

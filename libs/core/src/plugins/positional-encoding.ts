@@ -4,6 +4,7 @@ import type { Tensor } from '../backend/tensor.ts';
 import { SpecError, field, json, object, string, type Schema } from '../config/schema.ts';
 import type { Parameter } from '../nn/parameter.ts';
 import type { Rng } from '../rng.ts';
+import { positionDimsMismatch, type PositionDims } from './capabilities.ts';
 
 /**
  * Positional encodings are plugins the architectures call. A transformer can learn where a token is in three
@@ -32,7 +33,12 @@ export interface PositionalStack {
   heads: number;
   headDim: number;
   attention: AttentionPattern;
+  /** The position dimensions the stack reads (2: GLM's blockPositions too). Absent: 1. */
+  positionDims?: PositionDims;
 }
+
+/** Which side of q·k a rotation is applied to. */
+export type RotationRole = 'query' | 'key';
 
 /** The positions of one forward, as uploaded from the Batch: i32 [B, T] each. */
 export interface PositionTensors {
@@ -47,8 +53,11 @@ export interface PositionalEncoding {
   readonly params: readonly Parameter[];
   /** Add position information to the token embeddings x [B, T, d]. */
   embed?(tape: Tape, x: Var, at: PositionTensors): Var;
-  /** Rotate queries or keys x [B, T, H, D] by their positions (called for both, in every self-attention layer). */
-  rotate?(tape: Tape, x: Var, at: PositionTensors): Var;
+  /**
+   * Rotate queries or keys x [B, T, H, D] by their positions (called for both, in every self-attention layer; `role`
+   * says which, for encodings that treat them differently, as xPos scales queries up and keys down).
+   */
+  rotate?(tape: Tape, x: Var, at: PositionTensors, role: RotationRole): Var;
   /**
    * Additive self-attention bias [H, t, t], computed once per forward and shared by every layer of the stack (as T5
    * shares its bias). It depends on index distance i - j, which inside a packed segment is the position distance.
@@ -66,6 +75,8 @@ export interface PositionalEncoding {
 /** What a spec says about how the model is used, for checks that depend on it (a table long enough for seqLen). */
 export interface PositionalUse {
   architecture: string;
+  /** The position dimensions the architecture reads (ArchitecturePlugin.consumes.positionDims). */
+  positionDims: PositionDims;
   /** Longest sequence the model reads (decoder and encoder alike). */
   seqLen: number;
   /** The architecture's declared attention (ArchitecturePlugin.attention); absent: 'mixed'. */
@@ -73,22 +84,21 @@ export interface PositionalUse {
 }
 
 /**
- * A positional-encoding plugin: a plain object, like every unilab plugin.
- * `architectures` names the architectures it can serve; `requirement` says why it serves only those, and is shown
- * when a spec pairs it with another architecture.
+ * A positional-encoding plugin: a plain object, like every unilab plugin. It declares the position dimensions it
+ * encodes and the attention patterns it serves; which architectures it fits follows from theirs (capabilities.ts).
  */
 export interface PositionalEncodingPlugin<C = Record<string, unknown>> {
   readonly kind: 'positional-encoding';
   readonly name: string;
   readonly description: string;
   readonly configSchema: Schema<C>;
-  readonly architectures: readonly string[];
+  /** 1: batch.positions; 2: positions and blockPositions (GLM). An architecture reading other dimensions refuses it. */
+  readonly positionDims: PositionDims;
   /**
    * The attention patterns it can serve (absent: every pattern). An encoding that gives no position information
    * serves only 'causal': bidirectional attention is permutation-invariant, so a prefix read both ways loses order.
    */
   readonly attention?: readonly AttentionPattern[];
-  readonly requirement: string;
   /** A problem with this config for this use (e.g. a table shorter than seqLen), or null. */
   check?(config: C, use: PositionalUse): string | null;
   create(config: C, stack: PositionalStack): PositionalEncoding;
@@ -119,9 +129,19 @@ export function chosenPositionalEncoding(config: unknown): PositionalEncodingCho
   return choice && typeof choice.name === 'string' ? choice : undefined;
 }
 
+/** Why `plugin` cannot serve `use`, or null when it can: position dimensions first, then the attention pattern. */
+export function encodingMismatch(plugin: PositionalEncodingPlugin<any>, use: Pick<PositionalUse, 'positionDims' | 'attention'>): string | null {
+  const dims = positionDimsMismatch(plugin.positionDims, use.positionDims);
+  if (dims) return dims;
+  const attention = use.attention ?? 'mixed';
+  if (plugin.attention && !plugin.attention.includes(attention))
+    return `it serves ${plugin.attention.join(' or ')} attention and the model's is ${attention}${attention === 'causal' ? '' : ' (without positions only a causal mask reveals order: bidirectional attention is permutation-invariant)'}`;
+  return null;
+}
+
 /**
  * Check an architecture × encoding pair and the encoding's config, the way spec validation does. The error says why
- * the pair cannot work and what would: the encodings that serve this architecture, the architectures this one serves.
+ * the pair cannot work and what would: the encodings that serve this architecture.
  */
 export function checkPositionalEncoding(
   choice: PositionalEncodingChoice,
@@ -132,15 +152,12 @@ export function checkPositionalEncoding(
   const plugin = encodings.find((p) => p.name === choice.name);
   if (!plugin)
     throw new SpecError(`${path}.name`, `unknown positional encoding "${choice.name}"; available: ${encodings.map((p) => p.name).join(', ')}`);
-  const attention = use.attention ?? 'mixed';
-  const serves = (p: PositionalEncodingPlugin<any>) => p.architectures.includes(use.architecture) && (p.attention?.includes(attention) ?? true);
-  if (!serves(plugin)) {
-    const fitting = encodings.filter(serves).map((p) => p.name);
+  const why = encodingMismatch(plugin, use);
+  if (why) {
+    const fitting = encodings.filter((p) => !encodingMismatch(p, use)).map((p) => p.name);
     throw new SpecError(
       `${path}.name`,
-      `positional encoding "${plugin.name}" cannot serve architecture "${use.architecture}": ${plugin.requirement}. ` +
-        `With ${use.architecture} use ${fitting.join(', ') || 'no registered encoding'}; ` +
-        `${plugin.name} works with ${plugin.architectures.join(', ')}${plugin.attention ? ` under ${plugin.attention.join(' or ')} attention` : ''}`,
+      `positional encoding "${plugin.name}" cannot serve architecture "${use.architecture}": ${why}. With ${use.architecture} use ${fitting.join(', ') || 'no registered encoding'}`,
     );
   }
   const config = plugin.configSchema.parse(choice.config, `${path}.config`);

@@ -1,12 +1,15 @@
 import type { ArchitecturePlugin } from './architecture.ts';
+import { productionMismatch } from './capabilities.ts';
+import type { DataStagePlugin } from './data-stage.ts';
 import type { ObjectivePlugin } from './objective.ts';
-import type { PositionalEncodingPlugin } from './positional-encoding.ts';
+import { encodingMismatch, type PositionalEncodingPlugin } from './positional-encoding.ts';
 
-export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any>;
+export type AnyPlugin = ArchitecturePlugin<any> | ObjectivePlugin<any> | PositionalEncodingPlugin<any> | DataStagePlugin<any>;
 
 /**
  * An explicit plugin registry: the application lists its plugins; nothing registers itself on import, and a spec
- * can only name plugins that were listed.
+ * can only name plugins that were listed. One registry holds every kind (architectures, objectives, positional
+ * encodings, data stages); every command and the API build it the same way (runner: createConfiguredRegistry).
  */
 export class PluginRegistry {
   private readonly byKind = new Map<string, Map<string, AnyPlugin>>();
@@ -43,9 +46,23 @@ export class PluginRegistry {
     return this.get('positional-encoding', name) as PositionalEncodingPlugin<any>;
   }
 
+  dataStage(name: string): DataStagePlugin<any> {
+    return this.get('data-stage', name) as DataStagePlugin<any>;
+  }
+
   /** Every registered plugin of one kind. */
   ofKind<K extends AnyPlugin['kind']>(kind: K): Extract<AnyPlugin, { kind: K }>[] {
     return [...(this.byKind.get(kind)?.values() ?? [])] as Extract<AnyPlugin, { kind: K }>[];
+  }
+
+  /**
+   * The registered architectures an objective can train or an encoding can serve, derived from what each declares
+   * (capabilities.ts): built-in and configured plugins alike.
+   */
+  pairedArchitectures(plugin: ObjectivePlugin<any> | PositionalEncodingPlugin<any>): string[] {
+    return this.ofKind('architecture')
+      .filter((a) => (plugin.kind === 'objective' ? objectiveMismatch(plugin, a) : encodingMismatch(plugin, { positionDims: a.consumes.positionDims, attention: a.attention })) === null)
+      .map((a) => a.name);
   }
 
   private get(kind: AnyPlugin['kind'], name: string): AnyPlugin {
@@ -53,4 +70,9 @@ export class PluginRegistry {
     if (!p) throw new Error(`unknown ${kind} "${name}"; registered: ${this.names(kind).join(', ') || 'none'}`);
     return p;
   }
+}
+
+/** Why an objective's batches cannot train an architecture's model, or null when they can. */
+export function objectiveMismatch(objective: ObjectivePlugin<any>, architecture: ArchitecturePlugin<any>): string | null {
+  return productionMismatch(objective.produces, architecture.consumes);
 }

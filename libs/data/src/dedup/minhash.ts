@@ -76,10 +76,3 @@ export function bandKeys(signature: Uint32Array, bands: number, rows: number): F
 export function candidateProbability(j: number, bands: number, rows: number): number {
   return 1 - Math.pow(1 - Math.pow(j, rows), bands);
 }
-
-/** Jaccard similarity estimated from two signatures: the fraction of equal positions. */
-export function estimatedJaccard(a: Uint32Array, b: Uint32Array): number {
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
-  return same / a.length;
-}

@@ -38,8 +38,55 @@ export function trainBpe(counter: PieceCounter, options: BpeTrainingOptions): Bp
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < base)
     throw new Error(`vocabSize ${options.vocabSize} is too small: the 256 bytes and ${uniqueSpecials.length} special tokens need ${base}`);
   const minCount = options.minPairCount ?? 2;
-  const encoder = new TextEncoder();
+  const pairs = countPairs(counter);
 
+  // Token bytes by id, to spot a merge that spells an existing token (it then reuses that id).
+  const spelled = new Map<string, number>();
+  const tokenBytes: Uint8Array[] = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
+  tokenBytes.forEach((b, id) => spelled.set(bytesToByteLevel(b), id));
+  let nextId = base;
+  const merges: [number, number][] = [];
+
+  while (nextId < options.vocabSize && pairs.heap.size > 0) {
+    const { count, key } = pairs.heap.pop();
+    const current = pairs.pairCount.get(key) ?? 0;
+    if (current !== count) {
+      if (current > 0) pairs.heap.push(current, key);
+      continue;
+    }
+    if (count < minCount) break;
+    const left = Math.floor(key / 0x200000);
+    const right = key - left * 0x200000;
+    const joined = new Uint8Array(tokenBytes[left].length + tokenBytes[right].length);
+    joined.set(tokenBytes[left]);
+    joined.set(tokenBytes[right], tokenBytes[left].length);
+    const name = bytesToByteLevel(joined);
+    let id = spelled.get(name);
+    if (id === undefined) {
+      id = nextId++;
+      spelled.set(name, id);
+      tokenBytes[id] = joined;
+    }
+    merges.push([left, right]);
+    applyMerge(pairs, key, left, right, id);
+  }
+  return new BpeTokenizer({ specials: uniqueSpecials, merges });
+}
+
+/**
+ * The training state: each distinct pre-token of two or more bytes as its current ids with its count, every adjacent
+ * pair's weighted count, the words that hold each pair, and a heap of the counts.
+ */
+interface PairState {
+  words: Int32Array[];
+  freq: number[];
+  pairCount: Map<number, number>;
+  pairWords: Map<number, number[]>;
+  heap: PairHeap;
+}
+
+function countPairs(counter: PieceCounter): PairState {
+  const encoder = new TextEncoder();
   const words: Int32Array[] = [];
   const freq: number[] = [];
   for (const [piece, count] of counter.counts) {
@@ -48,7 +95,6 @@ export function trainBpe(counter: PieceCounter, options: BpeTrainingOptions): Bp
     words.push(Int32Array.from(bytes));
     freq.push(count);
   }
-
   const pairCount = new Map<number, number>();
   const pairWords = new Map<number, number[]>();
   words.forEach((w, wi) => {
@@ -60,80 +106,54 @@ export function trainBpe(counter: PieceCounter, options: BpeTrainingOptions): Bp
       else if (list[list.length - 1] !== wi) list.push(wi);
     }
   });
-
   const heap = new PairHeap();
   for (const [k, c] of pairCount) heap.push(c, k);
+  return { words, freq, pairCount, pairWords, heap };
+}
 
-  // Token bytes by id, to spot a merge that spells an existing token (it then reuses that id).
-  const spelled = new Map<string, number>();
-  const tokenBytes: Uint8Array[] = Array.from({ length: 256 }, (_, b) => Uint8Array.of(b));
-  tokenBytes.forEach((b, id) => spelled.set(bytesToByteLevel(b), id));
-  let nextId = base;
-  const merges: [number, number][] = [];
-
-  while (nextId < options.vocabSize && heap.size > 0) {
-    const { count, key } = heap.pop();
-    const current = pairCount.get(key) ?? 0;
-    if (current !== count) {
-      if (current > 0) heap.push(current, key);
-      continue;
+/**
+ * Merge (left, right) into `id` in every word that holds the pair, and update the pair counts by the difference
+ * (only the words holding the pair are rescanned; a grown count is pushed again, a stale heap entry is skipped later).
+ */
+function applyMerge(state: PairState, key: number, left: number, right: number, id: number): void {
+  const { words, freq, pairCount, pairWords, heap } = state;
+  const delta = new Map<number, number>();
+  const bump = (k: number, d: number) => delta.set(k, (delta.get(k) ?? 0) + d);
+  for (const wi of pairWords.get(key) ?? []) {
+    const w = words[wi];
+    const f = freq[wi];
+    let found = false;
+    const out: number[] = [];
+    for (let i = 0; i < w.length; i++) {
+      if (i + 1 < w.length && w[i] === left && w[i + 1] === right) {
+        found = true;
+        out.push(id);
+        i++;
+      } else out.push(w[i]);
     }
-    if (count < minCount) break;
-    const left = Math.floor(key / 0x200000);
-    const right = key - left * 0x200000;
-    const a = tokenBytes[left];
-    const b = tokenBytes[right];
-    const joined = new Uint8Array(a.length + b.length);
-    joined.set(a);
-    joined.set(b, a.length);
-    const name = bytesToByteLevel(joined);
-    let id = spelled.get(name);
-    if (id === undefined) {
-      id = nextId++;
-      spelled.set(name, id);
-      tokenBytes[id] = joined;
+    if (!found) continue;
+    for (let i = 0; i + 1 < w.length; i++) bump(pairKey(w[i], w[i + 1]), -f);
+    for (let i = 0; i + 1 < out.length; i++) {
+      const k = pairKey(out[i], out[i + 1]);
+      bump(k, f);
+      if (out[i] === id || out[i + 1] === id) {
+        const list = pairWords.get(k);
+        if (list === undefined) pairWords.set(k, [wi]);
+        else if (list[list.length - 1] !== wi) list.push(wi);
+      }
     }
-    merges.push([left, right]);
-
-    const delta = new Map<number, number>();
-    const bump = (k: number, d: number) => delta.set(k, (delta.get(k) ?? 0) + d);
-    for (const wi of pairWords.get(key) ?? []) {
-      const w = words[wi];
-      const f = freq[wi];
-      let found = false;
-      const out: number[] = [];
-      for (let i = 0; i < w.length; i++) {
-        if (i + 1 < w.length && w[i] === left && w[i + 1] === right) {
-          found = true;
-          out.push(id);
-          i++;
-        } else out.push(w[i]);
-      }
-      if (!found) continue;
-      for (let i = 0; i + 1 < w.length; i++) bump(pairKey(w[i], w[i + 1]), -f);
-      for (let i = 0; i + 1 < out.length; i++) {
-        const k = pairKey(out[i], out[i + 1]);
-        bump(k, f);
-        if (out[i] === id || out[i + 1] === id) {
-          const list = pairWords.get(k);
-          if (list === undefined) pairWords.set(k, [wi]);
-          else if (list[list.length - 1] !== wi) list.push(wi);
-        }
-      }
-      words[wi] = Int32Array.from(out);
-    }
-    pairWords.delete(key);
-    for (const [k, d] of delta) {
-      if (d === 0) continue;
-      const c = (pairCount.get(k) ?? 0) + d;
-      if (c <= 0) pairCount.delete(k);
-      else {
-        pairCount.set(k, c);
-        if (d > 0) heap.push(c, k);
-      }
+    words[wi] = Int32Array.from(out);
+  }
+  pairWords.delete(key);
+  for (const [k, d] of delta) {
+    if (d === 0) continue;
+    const c = (pairCount.get(k) ?? 0) + d;
+    if (c <= 0) pairCount.delete(k);
+    else {
+      pairCount.set(k, c);
+      if (d > 0) heap.push(c, k);
     }
   }
-  return new BpeTokenizer({ specials: uniqueSpecials, merges });
 }
 
 /** Max-heap of (count, pair key); equal counts pop the smaller key first. */

@@ -3,6 +3,8 @@ import type { LoadedModel } from '@unilab/runner';
 import type { ComparisonRecord } from './alignment-jsonl.ts';
 import { responseBatch } from './response-batch.ts';
 import { clippedUpdate } from '../finetune/training-step.ts';
+import { EpochOrder } from './epoch-order.ts';
+import { runToEnd, type StepwiseRun } from './stepwise-run.ts';
 
 /**
  * Direct Preference Optimization (Rafailov et al. 2023, Eq. 7): from the SFT model π_ref, train π_θ on comparisons
@@ -56,6 +58,7 @@ export interface PreferenceFigures {
 
 export interface DpoStep extends PreferenceFigures {
   step: number;
+  lr: number;
 }
 
 export interface DpoEvents {
@@ -163,6 +166,8 @@ function figures(zs: readonly number[]): PreferenceFigures {
  */
 export interface DpoRun {
   train(events?: DpoEvents): Promise<DpoStep[]>;
+  /** The same training one step at a time (an alignment job checkpoints and resumes it mid-stage). */
+  start(): StepwiseRun<DpoStep>;
   /** Loss, preference accuracy and implicit reward margin of the policy on the held-out comparisons. */
   heldOut(): Promise<PreferenceFigures>;
   totalSteps: number;
@@ -180,36 +185,48 @@ export async function prepareDpo(
   if (!(options.beta > 0)) throw new Error(`dpo: beta must be > 0, got ${options.beta}`);
   const rng = new Rng(options.seed);
   const trainGroups = await comparisonBatches(loaded, rng.shuffle([...train]), options.batchSize);
+  // The same stream then orders the groups at every epoch.
+  const orderSeed = rng.state();
   const heldOutGroups = await comparisonBatches(loaded, heldOut, options.batchSize);
   const totalSteps = trainGroups.length * options.epochs;
   const { backend } = loaded;
+  const start = (): StepwiseRun<DpoStep> => {
+    const optimizer = new AdamW(backend, [...trained], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
+    const trainable = new Set(trained);
+    const schedule: ScheduleConfig = { kind: 'cosine', maxLr: options.lr, minLr: options.lr / 10, warmupSteps: 0, totalSteps, decayFraction: 0 };
+    const order = new EpochOrder(trainGroups.length, orderSeed);
+    let step = 0;
+    return {
+      totalSteps,
+      optimizer,
+      get step() {
+        return step;
+      },
+      async next() {
+        const group = trainGroups[order.itemsOf(step, 1)[0]];
+        const before = await dpoBackward(loaded, trainable, group, options.beta);
+        const lr = learningRate(step, schedule);
+        await clippedUpdate(backend, optimizer, { name: 'dpo', step: step + 1, lr, maxLr: options.lr, loss: null });
+        step++;
+        return { step, lr, ...before };
+      },
+      position: () => ({ step, order: order.state() }),
+      restore(position) {
+        step = position.step;
+        order.restore(position.order);
+      },
+      dispose: () => optimizer.dispose(),
+    };
+  };
   return {
     totalSteps,
+    start,
     async heldOut() {
       if (heldOutGroups.length === 0) throw new Error('dpo: no held-out comparisons');
       const zs: number[] = [];
       for (const g of heldOutGroups) zs.push(...preferenceLogits(g, await groupLogProbs(loaded, g), options.beta));
       return figures(zs);
     },
-    async train(events = {}) {
-      const optimizer = new AdamW(backend, [...trained], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
-      const trainable = new Set(trained);
-      const schedule: ScheduleConfig = { kind: 'cosine', maxLr: options.lr, minLr: options.lr / 10, warmupSteps: 0, totalSteps, decayFraction: 0 };
-      const steps: DpoStep[] = [];
-      try {
-        for (let epoch = 0; epoch < options.epochs; epoch++) {
-          for (const g of rng.shuffle([...trainGroups])) {
-            const before = await dpoBackward(loaded, trainable, g, options.beta);
-            await clippedUpdate(backend, optimizer, { name: 'dpo', step: steps.length + 1, lr: learningRate(steps.length, schedule), maxLr: options.lr, loss: null });
-            const step = { step: steps.length + 1, ...before };
-            steps.push(step);
-            events.onStep?.(step, totalSteps);
-          }
-        }
-      } finally {
-        optimizer.dispose();
-      }
-      return steps;
-    },
+    train: (events = {}) => runToEnd(start(), (step) => events.onStep?.(step, totalSteps)),
   };
 }

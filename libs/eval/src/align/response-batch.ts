@@ -13,19 +13,34 @@ export interface ResponseBatch {
   scored: number[];
   /** For each row of the batch, the example it scores. */
   rowExample: number[];
+  /**
+   * For each example, the flat index (row · seqLen + position) of each scored token in response order: where its
+   * target sits and where the logits (and hidden state) that predict it are read.
+   */
+  scoredAt: number[][];
 }
 
 export function responseBatch(loaded: LoadedModel, examples: readonly { prompt: string; response: string }[]): ResponseBatch {
+  const { tokenizer } = loaded;
+  const stop = stopToken(generationLayout(loaded), tokenizer);
+  return tokenResponseBatch(
+    loaded,
+    examples.map(({ prompt, response }) => ({ input: [...tokenizer.encode(prompt)], target: [...tokenizer.encode(response), stop] })),
+  );
+}
+
+/**
+ * The same rows from token ids: `target` is scored as given (a sampled response carries its stop token only when the
+ * sampler emitted one), so PPO scores exactly the tokens it sampled, not a re-encoding of their text.
+ */
+export function tokenResponseBatch(loaded: LoadedModel, examples: readonly { input: readonly number[]; target: readonly number[] }[]): ResponseBatch {
   const { tokenizer, seqLen } = loaded;
   const presented = generationLayout(loaded);
-  const stop = stopToken(presented, tokenizer);
   const rows: InferenceRow[] = [];
   const targets: { position: number; token: number }[][] = [];
   const rowExample: number[] = [];
   const scored: number[] = [];
-  examples.forEach(({ prompt, response }, e) => {
-    const input = [...tokenizer.encode(prompt)];
-    const target = [...tokenizer.encode(response), stop];
+  examples.forEach(({ input, target }, e) => {
     scored.push(target.length);
     const first = continuationRow(presented, input, target, seqLen);
     if (first.perTokenTargets) {
@@ -43,11 +58,14 @@ export function responseBatch(loaded: LoadedModel, examples: readonly { prompt: 
     });
   });
   const batch = rowsToBatch(rows, tokenizer.specialTokens.pad ?? 0);
+  const scoredAt: number[][] = examples.map(() => []);
   targets.forEach((row, r) => {
     for (const { position, token } of row) {
-      batch.targets[r * batch.seqLen + position] = token;
-      batch.lossMask[r * batch.seqLen + position] = 1;
+      const at = r * batch.seqLen + position;
+      batch.targets[at] = token;
+      batch.lossMask[at] = 1;
+      scoredAt[rowExample[r]].push(at);
     }
   });
-  return { batch, scored, rowExample };
+  return { batch, scored, rowExample, scoredAt };
 }

@@ -13,6 +13,8 @@ import {
 import { wilsonInterval } from '../stats/proportion.ts';
 import type { ComparisonRecord } from './alignment-jsonl.ts';
 import { backwardLoss, clippedUpdate } from '../finetune/training-step.ts';
+import { EpochOrder } from './epoch-order.ts';
+import { runToEnd, type StepwiseRun } from './stepwise-run.ts';
 
 /**
  * InstructGPT's reward model (Ouyang et al. 2022 §3.5): the pre-trained network with a scalar head reading
@@ -83,31 +85,42 @@ export async function pairwiseAccuracy(rm: RewardModel, pairs: readonly Comparis
 
 /** Train on comparisons with the pairwise loss; returns the mean loss of every step. */
 export async function trainRewardModel(rm: RewardModel, trained: readonly Parameter[], pairs: readonly ComparisonRecord[], options: RewardOptions = DEFAULT_REWARD_OPTIONS): Promise<number[]> {
+  return (await runToEnd(rewardModelRun(rm, trained, pairs, options))).map((f) => f.loss);
+}
+
+/** Reward-model training one step at a time (an alignment job checkpoints and resumes it mid-stage). */
+export function rewardModelRun(rm: RewardModel, trained: readonly Parameter[], pairs: readonly ComparisonRecord[], options: RewardOptions = DEFAULT_REWARD_OPTIONS): StepwiseRun {
   if (pairs.length === 0) throw new Error('reward model: no comparisons');
   const { backend } = rm;
   const optimizer = new AdamW(backend, [...trained], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
   const trainable = new Set(trained);
-  const stepsPerEpoch = Math.ceil(pairs.length / options.batchSize);
-  const totalSteps = stepsPerEpoch * options.epochs;
+  const totalSteps = Math.ceil(pairs.length / options.batchSize) * options.epochs;
   const schedule: ScheduleConfig = { kind: 'cosine', maxLr: options.lr, minLr: options.lr / 10, warmupSteps: 0, totalSteps, decayFraction: 0 };
-  const rng = new Rng(options.seed);
-  const losses: number[] = [];
-  try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      const order = rng.shuffle(Array.from(pairs.keys()));
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const mine = order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => pairs[i]);
-        // Rows 2i and 2i+1 are pair i's chosen and rejected texts: the [2B, 1] scores read as [B, 2] logits, label 0.
-        const texts = mine.flatMap((p) => [p.prompt + p.chosen, p.prompt + p.rejected]);
-        const loss = await backwardLoss(backend, trainable, (tape) =>
-          classificationLoss(tape, ops.reshape(tape, scoresOf(tape, rm, texts), [mine.length, 2]), new Int32Array(mine.length)),
-        );
-        await clippedUpdate(backend, optimizer, { name: 'reward model', step: losses.length + 1, lr: learningRate(losses.length, schedule), maxLr: options.lr, loss });
-        losses.push(loss);
-      }
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  return losses;
+  const order = new EpochOrder(pairs.length, options.seed);
+  let step = 0;
+  return {
+    totalSteps,
+    optimizer,
+    get step() {
+      return step;
+    },
+    async next() {
+      const mine = order.itemsOf(step, options.batchSize).map((i) => pairs[i]);
+      // Rows 2i and 2i+1 are pair i's chosen and rejected texts: the [2B, 1] scores read as [B, 2] logits, label 0.
+      const texts = mine.flatMap((p) => [p.prompt + p.chosen, p.prompt + p.rejected]);
+      const loss = await backwardLoss(backend, trainable, (tape) =>
+        classificationLoss(tape, ops.reshape(tape, scoresOf(tape, rm, texts), [mine.length, 2]), new Int32Array(mine.length)),
+      );
+      const lr = learningRate(step, schedule);
+      await clippedUpdate(backend, optimizer, { name: 'reward model', step: step + 1, lr, maxLr: options.lr, loss });
+      step++;
+      return { step, loss, lr };
+    },
+    position: () => ({ step, order: order.state() }),
+    restore(position) {
+      step = position.step;
+      order.restore(position.order);
+    },
+    dispose: () => optimizer.dispose(),
+  };
 }

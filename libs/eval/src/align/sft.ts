@@ -1,8 +1,10 @@
-import { AdamW, Rng, Tape, learningRate, ops, uploadBatch, type Parameter, type ScheduleConfig } from '@unilab/core';
+import { AdamW, Tape, learningRate, ops, uploadBatch, type Parameter, type ScheduleConfig } from '@unilab/core';
 import type { LoadedModel } from '@unilab/runner';
 import type { Demonstration } from './alignment-jsonl.ts';
 import { responseBatch } from './response-batch.ts';
 import { backwardLoss, clippedUpdate } from '../finetune/training-step.ts';
+import { EpochOrder } from './epoch-order.ts';
+import { runToEnd, type StepwiseRun } from './stepwise-run.ts';
 
 /**
  * Supervised fine-tuning on demonstrations, InstructGPT's first step (Ouyang et al. 2022 §3.5): maximise
@@ -29,13 +31,18 @@ export interface SftEvents {
 
 /** Mean loss of every step (nats per response token). */
 export async function sft(loaded: LoadedModel, trained: readonly Parameter[], data: readonly Demonstration[], options: SftOptions = DEFAULT_SFT_OPTIONS, events: SftEvents = {}): Promise<number[]> {
+  const run = sftRun(loaded, trained, data, options);
+  return (await runToEnd(run, (f) => events.onStep?.(f.step, run.totalSteps, f.loss))).map((f) => f.loss);
+}
+
+/** SFT one step at a time (an alignment job checkpoints and resumes it mid-stage). */
+export function sftRun(loaded: LoadedModel, trained: readonly Parameter[], data: readonly Demonstration[], options: SftOptions = DEFAULT_SFT_OPTIONS): StepwiseRun {
   if (data.length === 0) throw new Error('sft: no demonstrations');
   if (trained.length === 0) throw new Error('sft: no parameter to train');
   const { model, backend } = loaded;
   const optimizer = new AdamW(backend, [...trained], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
   const trainable = new Set(trained);
-  const stepsPerEpoch = Math.ceil(data.length / options.batchSize);
-  const totalSteps = stepsPerEpoch * options.epochs;
+  const totalSteps = Math.ceil(data.length / options.batchSize) * options.epochs;
   const schedule: ScheduleConfig = {
     kind: 'cosine',
     maxLr: options.lr,
@@ -44,26 +51,32 @@ export async function sft(loaded: LoadedModel, trained: readonly Parameter[], da
     totalSteps,
     decayFraction: 0,
   };
-  const rng = new Rng(options.seed);
-  const losses: number[] = [];
-  try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      const order = rng.shuffle(Array.from(data.keys()));
-      for (let s = 0; s < stepsPerEpoch; s++) {
-        const { batch } = responseBatch(loaded, order.slice(s * options.batchSize, (s + 1) * options.batchSize).map((i) => data[i]));
-        const loss = await backwardLoss(backend, trainable, (tape) => {
-          const t = uploadBatch(tape, batch);
-          return ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask);
-        });
-        await clippedUpdate(backend, optimizer, { name: 'sft', step: losses.length + 1, lr: learningRate(losses.length, schedule), maxLr: options.lr, loss });
-        losses.push(loss);
-        events.onStep?.(losses.length, totalSteps, loss);
-      }
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  return losses;
+  const order = new EpochOrder(data.length, options.seed);
+  let step = 0;
+  return {
+    totalSteps,
+    optimizer,
+    get step() {
+      return step;
+    },
+    async next() {
+      const { batch } = responseBatch(loaded, order.itemsOf(step, options.batchSize).map((i) => data[i]));
+      const loss = await backwardLoss(backend, trainable, (tape) => {
+        const t = uploadBatch(tape, batch);
+        return ops.crossEntropy(tape, model.forward(tape, t), t.targets, t.lossMask);
+      });
+      const lr = learningRate(step, schedule);
+      await clippedUpdate(backend, optimizer, { name: 'sft', step: step + 1, lr, maxLr: options.lr, loss });
+      step++;
+      return { step, loss, lr };
+    },
+    position: () => ({ step, order: order.state() }),
+    restore(position) {
+      step = position.step;
+      order.restore(position.order);
+    },
+    dispose: () => optimizer.dispose(),
+  };
 }
 
 /** Mean negative log-likelihood of the responses given their prompts, nats per response token (stop token included). */

@@ -1,4 +1,4 @@
-export { FINETUNE_METHODS, DEFAULT_METHOD_OPTIONS, methodPlan, parseMethods, type FinetuneMethod, type MethodOptions, type MethodPlan } from './methods.ts';
+export { FINETUNE_METHODS, DEFAULT_METHOD_OPTIONS, methodPlan, parseMethods, tuningTrains, type FinetuneMethod, type MethodOptions, type MethodPlan } from './methods.ts';
 export {
   classificationBatch,
   classificationLoss,

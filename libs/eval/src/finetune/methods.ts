@@ -40,15 +40,24 @@ export interface MethodPlan {
   trains(p: Parameter): boolean;
 }
 
-const isNorm = (p: Parameter) => /(^|\.)(attn_norm|cross_norm|ffn_norm|norm)(_bias)?$/.test(p.name);
-const isLora = (p: Parameter) => /\.lora_[ab]$/.test(p.name);
-const isAdapter = (p: Parameter) => /_adapter\.(down|up)(_bias)?$/.test(p.name);
+export const isNorm = (p: Parameter) => /(^|\.)(attn_norm|cross_norm|ffn_norm|norm)(_bias)?$/.test(p.name);
+export const isLora = (p: Parameter) => /\.lora_[ab]$/.test(p.name);
+export const isAdapter = (p: Parameter) => /_adapter\.(down|up)(_bias)?$/.test(p.name);
 
 export function methodPlan(method: FinetuneMethod, o: MethodOptions): MethodPlan {
   if (method === 'full') return { method, trains: () => true };
   if (method === 'lora')
     return { method, tuning: { lora: { rank: o.loraRank, alpha: o.loraAlpha, targets: o.loraTargets }, seed: o.seed }, trains: isLora };
   return { method, tuning: { adapters: { size: o.adapterSize }, seed: o.seed }, trains: (p) => isAdapter(p) || (o.adapterNorms && isNorm(p)) };
+}
+
+/**
+ * What trains when a model carries `tuning`'s modules: the LoRA factors, or the adapters with the norms (Houlsby et
+ * al.); every parameter when it carries none (full fine-tuning).
+ */
+export function tuningTrains(tuning: TuningModules | undefined): (p: Parameter) => boolean {
+  if (!tuning) return () => true;
+  return (p) => (tuning.lora !== undefined && isLora(p)) || (tuning.adapters !== undefined && (isAdapter(p) || isNorm(p)));
 }
 
 export function parseMethods(value: string): FinetuneMethod[] {

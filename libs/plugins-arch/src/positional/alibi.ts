@@ -1,5 +1,4 @@
 import { Var, object, type PositionalEncodingPlugin, type Tape } from '@unilab/core';
-import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 /**
  * ALiBi head slopes (Press et al. 2022, §3): for n heads, a power of 2, the geometric sequence starting at and
@@ -23,8 +22,7 @@ export const alibi: PositionalEncodingPlugin<Record<string, never>> = {
   name: 'alibi',
   description: 'ALiBi: a fixed per-head linear distance penalty on attention scores (Press et al. 2022)',
   configSchema: object({}),
-  architectures: ONE_D_ARCHITECTURES,
-  requirement: NEEDS_1D,
+  positionDims: 1,
   create(_config, stack) {
     const slopes = alibiSlopes(stack.heads);
     const rows = (tape: Tape, firstQuery: number, queries: number, keys: number) => {

@@ -1,7 +1,6 @@
 import { field, integer, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
 import { normalParameter } from '../init.ts';
 import { tableTooShort } from './learned-absolute.ts';
-import { NEEDS_2D, TWO_D_ARCHITECTURES } from './pairing.ts';
 
 const glm2dSchema = object({ maxPositions: field(integer({ min: 1, max: 1 << 20 }), 1024) });
 export type Glm2dConfig = ReturnType<typeof glm2dSchema.parse>;
@@ -16,8 +15,7 @@ export const glm2d: PositionalEncodingPlugin<Glm2dConfig> = {
   name: 'glm-2d',
   description: "GLM's 2D positions: two learned tables (position, block position) added to the embeddings",
   configSchema: glm2dSchema,
-  architectures: TWO_D_ARCHITECTURES,
-  requirement: NEEDS_2D,
+  positionDims: 2,
   check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     const shape = [config.maxPositions, stack.dModel];

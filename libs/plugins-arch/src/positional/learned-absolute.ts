@@ -1,6 +1,5 @@
 import { field, integer, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
 import { normalParameter } from '../init.ts';
-import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const learnedAbsoluteSchema = object({
   /** Rows of the table: positions 0 .. maxPositions - 1 (GPT-2: 1024, BERT: 512). */
@@ -22,8 +21,7 @@ export const learnedAbsolute: PositionalEncodingPlugin<LearnedAbsoluteConfig> = 
   name: 'learned-absolute',
   description: 'A learned vector per position added to the token embeddings (GPT, BERT)',
   configSchema: learnedAbsoluteSchema,
-  architectures: ONE_D_ARCHITECTURES,
-  requirement: NEEDS_1D,
+  positionDims: 1,
   check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     const table = normalParameter(stack.backend, stack.rng, `${stack.prefix}pos_embeddings`, [config.maxPositions, stack.dModel], 0.02);

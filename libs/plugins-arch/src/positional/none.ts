@@ -1,5 +1,4 @@
 import { object, type PositionalEncodingPlugin } from '@unilab/core';
-import { ONE_D_ARCHITECTURES } from './pairing.ts';
 
 /**
  * No positional encoding (NoPE). A causal decoder still learns positions: a token can count the tokens its mask lets
@@ -11,10 +10,8 @@ export const noPositions: PositionalEncodingPlugin<Record<string, never>> = {
   name: 'none',
   description: 'No positional information; a causal decoder infers order from its mask (Haviv et al. 2022)',
   configSchema: object({}),
-  architectures: ONE_D_ARCHITECTURES,
-  // Refused by declaration, not by name: a prefix-lm, UniLM or encoder stack reads part of its input both ways.
+  positionDims: 1,
+  // A prefix-lm, UniLM or encoder stack reads part of its input both ways: order would be lost (Haviv et al. 2022).
   attention: ['causal'],
-  requirement:
-    'without positions only a causal mask reveals order (Haviv et al. 2022); any bidirectional attention is permutation-invariant and loses word order',
   create: () => ({ params: [] }),
 };

@@ -1,4 +1,4 @@
-import type { ModelEnvironment, PositionalEncoding, PositionalEncodingChoice, PositionalEncodingPlugin, PositionalStack } from '@unilab/core';
+import { encodingMismatch, type ModelEnvironment, type PositionalEncoding, type PositionalEncodingChoice, type PositionalEncodingPlugin, type PositionalStack } from '@unilab/core';
 import { builtinPositionalEncodings } from './builtin.ts';
 
 /**
@@ -17,7 +17,7 @@ export function resolvePositionalEncoding(
     : builtinPositionalEncodings.find((p) => p.name === choice.name);
   if (!plugin)
     throw new Error(`unknown positional encoding "${choice.name}"; available: ${builtinPositionalEncodings.map((p) => p.name).join(', ')}`);
-  if (!plugin.architectures.includes(architecture) || (plugin.attention && !plugin.attention.includes(stack.attention)))
-    throw new Error(`positional encoding "${plugin.name}" cannot serve architecture "${architecture}": ${plugin.requirement}`);
+  const why = encodingMismatch(plugin, { positionDims: stack.positionDims ?? 1, attention: stack.attention });
+  if (why) throw new Error(`positional encoding "${plugin.name}" cannot serve architecture "${architecture}": ${why}`);
   return plugin.create(plugin.configSchema.parse(choice.config, 'model.config.positionalEncoding.config'), stack);
 }

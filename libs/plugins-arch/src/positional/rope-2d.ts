@@ -1,5 +1,4 @@
 import { field, number, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
-import { NEEDS_2D, TWO_D_ARCHITECTURES } from './pairing.ts';
 
 const rope2dSchema = object({ base: field(number({ greaterThan: 1 }), 10000) });
 export type Rope2dConfig = ReturnType<typeof rope2dSchema.parse>;
@@ -13,8 +12,7 @@ export const rope2d: PositionalEncodingPlugin<Rope2dConfig> = {
   name: 'rope-2d',
   description: "GLM-130B's 2D RoPE: half of each head rotates by the position, half by the block position",
   configSchema: rope2dSchema,
-  architectures: TWO_D_ARCHITECTURES,
-  requirement: NEEDS_2D,
+  positionDims: 2,
   create(config, stack) {
     if (stack.headDim % 4 !== 0)
       throw new Error(`rope-2d rotates pairs within two halves of each head: the head size (dModel / heads = ${stack.headDim}) must be a multiple of 4`);

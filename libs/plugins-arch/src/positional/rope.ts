@@ -1,5 +1,4 @@
 import { field, number, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
-import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const ropeSchema = object({
   /** θ base of the frequencies base^(-2i/D): 10000 in RoFormer and LLaMA, 500000 in LLaMA 3. */
@@ -16,8 +15,7 @@ export const rope: PositionalEncodingPlugin<RopeConfig> = {
   name: 'rope',
   description: 'Rotary position embedding on queries and keys (Su et al. 2021); configurable base',
   configSchema: ropeSchema,
-  architectures: ONE_D_ARCHITECTURES,
-  requirement: NEEDS_1D,
+  positionDims: 1,
   create(config, stack) {
     if (stack.headDim % 2 !== 0) throw new Error(`rope rotates pairs of dimensions: the head size (dModel / heads = ${stack.headDim}) must be even`);
     return { params: [], rotate: (tape, x, at) => ops.rope(tape, x, at.positions, config.base) };

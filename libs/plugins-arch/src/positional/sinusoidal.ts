@@ -1,6 +1,5 @@
 import { Var, field, integer, number, object, ops, type PositionalEncodingPlugin } from '@unilab/core';
 import { tableTooShort } from './learned-absolute.ts';
-import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const sinusoidalSchema = object({
   maxPositions: field(integer({ min: 1, max: 1 << 20 }), 4096),
@@ -27,8 +26,7 @@ export const sinusoidal: PositionalEncodingPlugin<SinusoidalConfig> = {
   name: 'sinusoidal',
   description: 'Fixed sine/cosine position encodings added to the token embeddings (Vaswani et al. 2017)',
   configSchema: sinusoidalSchema,
-  architectures: ONE_D_ARCHITECTURES,
-  requirement: NEEDS_1D,
+  positionDims: 1,
   check: (config, use) => tableTooShort(config.maxPositions, use.seqLen),
   create(config, stack) {
     // Computed once and kept with the model; not a parameter, so neither trained nor checkpointed.

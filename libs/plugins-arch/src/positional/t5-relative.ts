@@ -1,5 +1,4 @@
 import { createParameter, field, integer, object, ops, type PositionalEncodingPlugin, type Tape } from '@unilab/core';
-import { NEEDS_1D, ONE_D_ARCHITECTURES } from './pairing.ts';
 
 const t5RelativeSchema = object({
   numBuckets: field(integer({ min: 2, max: 1024 }), 32),
@@ -42,8 +41,7 @@ export const t5Relative: PositionalEncodingPlugin<T5RelativeConfig> = {
   name: 't5-relative',
   description: "T5's learned relative position buckets added to attention scores (Raffel et al. 2020)",
   configSchema: t5RelativeSchema,
-  architectures: ONE_D_ARCHITECTURES,
-  requirement: NEEDS_1D,
+  positionDims: 1,
   create(config, stack) {
     const { numBuckets, maxDistance } = config;
     const heads = stack.heads;

@@ -1,4 +1,4 @@
-import type { ContinuationLayout, InferenceTask, InfillingLayout, PluginRegistry, Tokenizer } from '@unilab/core';
+import type { BatchConsumption, ContinuationLayout, InferenceTask, InfillingLayout, PluginRegistry, Tokenizer } from '@unilab/core';
 import { objectiveComponents, type ObjectiveSpec } from '../objective-mixture.ts';
 import { specialTokenList } from './prompt.ts';
 
@@ -19,6 +19,8 @@ export interface Presented<L> {
 /** How one model reads prompts, per kind of task; null where no objective it trained declares the task. */
 export interface ModelPresentation {
   architecture: string;
+  /** What the architecture declares it reads (its batch form, positions and masks). */
+  consumes: BatchConsumption;
   /** The architecture reads every row left to right whatever the layout's prefix (Presented.causalModel). */
   causalModel: boolean;
   lm: Presented<ContinuationLayout> | null;
@@ -65,9 +67,10 @@ export function layoutTokenNames(layout: ContinuationLayout | InfillingLayout): 
  * its objective.
  */
 export function modelPresentation(architecture: string, objective: ObjectiveSpec, registry: PluginRegistry, tokenizer: Tokenizer): ModelPresentation {
+  const form = registry.architecture(architecture).consumes.form;
   const declared = objectiveComponents(objective).map((component) => {
     const plugin = registry.objective(component.name);
-    return { name: plugin.name, presentation: plugin.inference?.(plugin.configSchema.parse(component.config, `spec.objective${component.path}.config`), architecture) ?? {} };
+    return { name: plugin.name, presentation: plugin.inference?.(plugin.configSchema.parse(component.config, `spec.objective${component.path}.config`), form) ?? {} };
   });
   const causalModel = registry.architecture(architecture).attention === 'causal';
   const resolve = <L extends ContinuationLayout | InfillingLayout>(name: string, layout: L): Presented<L> => {
@@ -87,6 +90,7 @@ export function modelPresentation(architecture: string, objective: ObjectiveSpec
   };
   return {
     architecture,
+    consumes: registry.architecture(architecture).consumes,
     causalModel,
     lm: pick('lm', PREFERRED.lm) as Presented<ContinuationLayout> | null,
     seq2seq: pick('seq2seq', PREFERRED.seq2seq) as Presented<ContinuationLayout> | null,

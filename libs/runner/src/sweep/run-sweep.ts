@@ -52,6 +52,11 @@ export interface RunSweepOptions {
   scale?: number;
   runner: CellRunner;
   evaluate?: CellEvaluator;
+  /**
+   * Cells in flight at once (1: one after another). A server's queue spreads them over its workers, so a sweep on
+   * a server submits many; in this process they would share its cores.
+   */
+  parallel?: number;
   signal?: AbortSignal;
   onEvent?(event: SweepEvent): void;
 }
@@ -67,9 +72,9 @@ export function cellDir(dir: string, cell: Pick<SweepCell, 'id'>): string {
 }
 
 /**
- * Run a sweep to completion, cell by cell, in grid order. Finished cells are skipped, started ones resumed (the
- * runner continues from their checkpoints or job), failed ones retried; an abort stops after the current cell's
- * step, with a checkpoint, and the manifest says where every cell stands.
+ * Run a sweep to completion, cells started in grid order, `parallel` at a time. Finished cells are skipped, started
+ * ones resumed (the runner continues from their checkpoints or job), failed ones retried; an abort stops after the
+ * current cells' step, with a checkpoint, and the manifest says where every cell stands.
  */
 export async function runSweep(options: RunSweepOptions): Promise<SweepResult> {
   const { experiment, registry, dir, runner, onEvent = () => {} } = options;
@@ -84,14 +89,18 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepResult> {
   let sweepStep = manifest.cells.reduce((n, c) => n + Math.min(c.step, steps(c)), 0);
   onEvent({ type: 'plan', manifest, totalSteps, doneSteps: sweepStep });
 
-  for (const [index, cell] of manifest.cells.entries()) {
-    if (options.signal?.aborted) break;
-    if (cell.status === 'done') continue;
+  // Lanes write the one manifest: one write at a time, each of the manifest as it stands then.
+  let saved: Promise<void> = Promise.resolve();
+  const save = () => (saved = saved.then(() => writeManifest(dir, manifest)));
+  let interrupted = false;
+
+  /** Train (unless trained), evaluate and finish one cell. */
+  async function runCell(index: number, cell: CellRecord): Promise<void> {
     if (cell.status !== 'trained') {
       const resumed = cell.status !== 'pending';
       cell.status = 'running';
       delete cell.error;
-      await writeManifest(dir, manifest);
+      await save();
       onEvent({ type: 'cell-start', index, cells: manifest.cells.length, cell, resumed });
       const started = performance.now();
       const outcome = await runner.run(cell, {
@@ -104,7 +113,7 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepResult> {
         },
         async onJob(jobId) {
           cell.jobId = jobId;
-          await writeManifest(dir, manifest);
+          await save();
         },
       });
       cell.wallSeconds += (performance.now() - started) / 1000;
@@ -116,17 +125,31 @@ export async function runSweep(options: RunSweepOptions): Promise<SweepResult> {
       if (outcome.jobId) cell.jobId = outcome.jobId;
       cell.status = outcome.status === 'trained' ? 'trained' : outcome.status === 'failed' ? 'failed' : 'running';
       if (outcome.error) cell.error = outcome.error;
-      await writeManifest(dir, manifest);
+      await save();
       onEvent({ type: 'cell-end', index, cell });
-      if (outcome.status === 'interrupted') break;
-      if (outcome.status === 'failed') continue;
+      if (outcome.status === 'interrupted') interrupted = true;
+      if (outcome.status !== 'trained') return;
     }
     if (options.evaluate && cell.checkpoint) {
       cell.evaluation = await options.evaluate(cell, cell.checkpoint);
       onEvent({ type: 'cell-evaluated', index, cell });
     }
     cell.status = 'done';
-    await writeManifest(dir, manifest);
+    await save();
   }
+
+  // `parallel` lanes take the cells in grid order; an interruption stops every lane from starting another cell.
+  let next = 0;
+  const lane = async () => {
+    for (;;) {
+      if (options.signal?.aborted || interrupted) return;
+      const index = next++;
+      if (index >= manifest.cells.length) return;
+      const cell = manifest.cells[index];
+      if (cell.status !== 'done') await runCell(index, cell);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel ?? 1, manifest.cells.length)) }, lane));
+  await saved;
   return { manifest, complete: manifest.cells.every((c) => c.status === 'done') };
 }

@@ -58,6 +58,7 @@ export const OP_ATTENTION_FORWARD = 2;
 export const OP_ATTENTION_BACKWARD = 3;
 export const OP_CROSS_ENTROPY = 4;
 export const OP_MAP = 5;
+export const OP_MATMUL_FUSED = 6;
 
 export class ThreadPool {
   private readonly control: number;

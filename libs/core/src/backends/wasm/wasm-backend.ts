@@ -1,9 +1,10 @@
 import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStats } from '../../backend/backend.ts';
+import { attentionDims, expectLastDim, expectSameSize, matmulDims, ropeDims } from '../../backend/shape-checks.ts';
 import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
 import { clipScale } from '../../kernels/adamw.ts';
 import { workerRuntime } from '../../workers/worker-runtime.ts';
 import { loadWasmKernels, type KernelExports, type KernelVariant, type WasmKernels } from './kernels-loader.ts';
-import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MAP, OP_MATMUL, ThreadPool } from './thread-pool.ts';
+import { OP_ATTENTION_BACKWARD, OP_ATTENTION_FORWARD, OP_CROSS_ENTROPY, OP_MAP, OP_MATMUL, OP_MATMUL_FUSED, ThreadPool } from './thread-pool.ts';
 import { wasmStorage, type WasmStorage } from './wasm-storage.ts';
 
 export interface WasmBackendOptions {
@@ -44,8 +45,11 @@ class WasmTensor implements Tensor {
 
 /** Below this many multiply-adds a matmul runs on the calling thread alone (waking workers costs ~10-50 µs). */
 const PARALLEL_MACS = 1 << 18;
+/** kernels-rs/src/fused.rs's epilogues. */
+const EPILOGUE_ADD = 1;
+const EPILOGUE_SWIGLU = 2;
 /** Elementwise kernels of kernels-rs/src/map.rs, run in blocks of elements on the pool. */
-const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10 };
+const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10, mul: 11 };
 /** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
 const MAP_BLOCK = 1 << 16;
 /** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
@@ -173,28 +177,47 @@ export class WasmBackend implements Backend {
   matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
     const ta = this.float(a, 'matmul', 'a');
     const tb = this.float(b, 'matmul', 'b');
-    const aCols = a.shape[a.shape.length - 1] ?? 1;
-    const aRows = sizeOf(a.shape.slice(0, -1));
-    const bCols = b.shape[b.shape.length - 1] ?? 1;
-    const bRows = sizeOf(b.shape.slice(0, -1));
-    const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
-    const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
-    if (k !== kb)
-      throw new RangeError(
-        `matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`,
-      );
+    const { m, k, n, outShape } = matmulDims(a, b, transA, transB);
     this.checkInputs('matmul', { a: ta, b: tb });
-    const c = this.alloc(transA ? [m, n] : [...a.shape.slice(0, -1), n]);
+    const c = this.alloc(outShape);
     const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
     this.pool.run(OP_MATMUL, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, g.chunkM, g.chunkN, g.blocksN]);
     return c;
+  }
+
+  // ---- fused matmuls (kernels-rs/src/fused.rs): the epilogue runs on each block of C after its last slice ----
+
+  matmulAdd(a: Tensor, b: Tensor, residual: Tensor, transA = false, transB = false): Tensor {
+    const op = 'matmulAdd';
+    const [ta, tb, tr] = [this.float(a, op, 'a'), this.float(b, op, 'b'), this.float(residual, op, 'residual')];
+    const { m, k, n, outShape: shape } = matmulDims(a, b, transA, transB, op);
+    if (residual.size !== m * n || residual.shape[residual.shape.length - 1] !== n)
+      throw new RangeError(`${op}: the residual ${shapeString(residual.shape)} must have the product's shape ${shapeString(shape)}`);
+    this.checkInputs(op, { a: ta, b: tb, residual: tr });
+    const c = this.alloc(shape);
+    const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_ADD, tr.ptr, 0, 0, 0]);
+    return c;
+  }
+
+  swigluProjection(x: Tensor, wGate: Tensor, wUp: Tensor): { y: Tensor; gate: Tensor; up: Tensor } {
+    const op = 'swigluProjection';
+    const [tx, tg, tu] = [this.float(x, op, 'x'), this.float(wGate, op, 'wGate'), this.float(wUp, op, 'wUp')];
+    if (wGate.shape.length !== wUp.shape.length || wGate.shape.some((d, i) => d !== wUp.shape[i]))
+      throw new RangeError(`${op}: wGate ${shapeString(wGate.shape)} and wUp ${shapeString(wUp.shape)} must have one shape`);
+    const { m, k, n, outShape: shape } = matmulDims(x, wGate, false, false, op);
+    this.checkInputs(op, { x: tx, wGate: tg, wUp: tu });
+    const [gate, up, y] = [this.alloc(shape), this.alloc(shape), this.alloc(shape)];
+    const g = matmulGrid(m, n, 2 * m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [tx.ptr, tg.ptr, up.ptr, m, k, n, 0, 0, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_SWIGLU, 0, tu.ptr, gate.ptr, y.ptr]);
+    return { y, gate, up };
   }
 
   addBias(x: Tensor, bias: Tensor): Tensor {
     const tx = this.float(x, 'addBias', 'x');
     const tb = this.float(bias, 'addBias', 'bias');
     const n = bias.size;
-    this.expectLast(x, n, 'addBias', 'x');
+    expectLastDim(x, n, 'addBias', 'x');
     this.checkInputs('addBias', { x: tx, bias: tb });
     const y = this.alloc(x.shape);
     this.k.add_bias(tx.ptr, tb.ptr, y.ptr, sizeOf(x.shape.slice(0, -1)), n);
@@ -214,7 +237,7 @@ export class WasmBackend implements Backend {
 
   add(a: Tensor, b: Tensor): Tensor {
     const [ta, tb] = [this.float(a, 'add', 'a'), this.float(b, 'add', 'b')];
-    this.expectSameSize(a, b, 'add');
+    expectSameSize(a, b, 'add');
     this.checkInputs('add', { a: ta, b: tb });
     const c = this.alloc(a.shape);
     this.map(MAP.add, [ta.ptr, tb.ptr, c.ptr], a.size);
@@ -223,9 +246,18 @@ export class WasmBackend implements Backend {
 
   addInPlace(dst: Tensor, src: Tensor): void {
     const [td, ts] = [this.float(dst, 'addInPlace', 'dst'), this.float(src, 'addInPlace', 'src')];
-    this.expectSameSize(dst, src, 'addInPlace');
+    expectSameSize(dst, src, 'addInPlace');
     this.checkInputs('addInPlace', { dst: td, src: ts });
     this.map(MAP.addInPlace, [td.ptr, ts.ptr], dst.size);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    const [ta, tb] = [this.float(a, 'mul', 'a'), this.float(b, 'mul', 'b')];
+    expectSameSize(a, b, 'mul');
+    this.checkInputs('mul', { a: ta, b: tb });
+    const c = this.alloc(a.shape);
+    this.map(MAP.mul, [ta.ptr, tb.ptr, c.ptr], a.size);
+    return c;
   }
 
   scale(x: Tensor, s: number): Tensor {
@@ -282,7 +314,7 @@ export class WasmBackend implements Backend {
   rmsnorm(x: Tensor, weight: Tensor, eps: number): { y: Tensor; rstd: Tensor } {
     const [tx, tw] = [this.float(x, 'rmsnorm', 'x'), this.float(weight, 'rmsnorm', 'weight')];
     const d = weight.size;
-    this.expectLast(x, d, 'rmsnorm', 'x');
+    expectLastDim(x, d, 'rmsnorm', 'x');
     this.checkInputs('rmsnorm', { x: tx, weight: tw });
     const rows = sizeOf(x.shape.slice(0, -1));
     const y = this.alloc(x.shape);
@@ -295,8 +327,8 @@ export class WasmBackend implements Backend {
     const op = 'rmsnormBackward';
     const [tdy, tx, tw, tr] = [this.float(dy, op, 'dy'), this.float(x, op, 'x'), this.float(weight, op, 'weight'), this.float(rstd, op, 'rstd')];
     const d = weight.size;
-    this.expectLast(x, d, op, 'x');
-    this.expectSameSize(dy, x, op);
+    expectLastDim(x, d, op, 'x');
+    expectSameSize(dy, x, op);
     if (rstd.size * d !== x.size) throw new RangeError(`${op}: rstd ${shapeString(rstd.shape)} does not match x ${shapeString(x.shape)}`);
     this.checkInputs(op, { dy: tdy, x: tx, weight: tw, rstd: tr });
     const dx = this.alloc(x.shape);
@@ -309,7 +341,7 @@ export class WasmBackend implements Backend {
     const op = 'layernorm';
     const [tx, tw, tb] = [this.float(x, op, 'x'), this.float(weight, op, 'weight'), this.float(bias, op, 'bias')];
     const d = weight.size;
-    this.expectLast(x, d, op, 'x');
+    expectLastDim(x, d, op, 'x');
     if (bias.size !== d) throw new RangeError(`${op}: bias ${shapeString(bias.shape)} must be [${d}]`);
     this.checkInputs(op, { x: tx, weight: tw, bias: tb });
     const rows = sizeOf(x.shape.slice(0, -1));
@@ -325,8 +357,8 @@ export class WasmBackend implements Backend {
     const [tdy, tx, tw] = [this.float(dy, op, 'dy'), this.float(x, op, 'x'), this.float(weight, op, 'weight')];
     const [tm, tr] = [this.float(mean, op, 'mean'), this.float(rstd, op, 'rstd')];
     const d = weight.size;
-    this.expectLast(x, d, op, 'x');
-    this.expectSameSize(dy, x, op);
+    expectLastDim(x, d, op, 'x');
+    expectSameSize(dy, x, op);
     if (rstd.size * d !== x.size || mean.size !== rstd.size)
       throw new RangeError(`${op}: mean ${shapeString(mean.shape)} and rstd ${shapeString(rstd.shape)} do not match x ${shapeString(x.shape)}`);
     this.checkInputs(op, { dy: tdy, x: tx, weight: tw, mean: tm, rstd: tr });
@@ -341,7 +373,7 @@ export class WasmBackend implements Backend {
 
   swiglu(gate: Tensor, up: Tensor): Tensor {
     const [tg, tu] = [this.float(gate, 'swiglu', 'gate'), this.float(up, 'swiglu', 'up')];
-    this.expectSameSize(gate, up, 'swiglu');
+    expectSameSize(gate, up, 'swiglu');
     this.checkInputs('swiglu', { gate: tg, up: tu });
     const y = this.alloc(gate.shape);
     this.map(MAP.swiglu, [tg.ptr, tu.ptr, y.ptr], gate.size);
@@ -351,8 +383,8 @@ export class WasmBackend implements Backend {
   swigluBackward(dy: Tensor, gate: Tensor, up: Tensor): { dgate: Tensor; dup: Tensor } {
     const op = 'swigluBackward';
     const [tdy, tg, tu] = [this.float(dy, op, 'dy'), this.float(gate, op, 'gate'), this.float(up, op, 'up')];
-    this.expectSameSize(gate, up, op);
-    this.expectSameSize(dy, gate, op);
+    expectSameSize(gate, up, op);
+    expectSameSize(dy, gate, op);
     this.checkInputs(op, { dy: tdy, gate: tg, up: tu });
     const dgate = this.alloc(gate.shape);
     const dup = this.alloc(up.shape);
@@ -370,7 +402,7 @@ export class WasmBackend implements Backend {
 
   geluBackward(dy: Tensor, x: Tensor): Tensor {
     const [tdy, tx] = [this.float(dy, 'geluBackward', 'dy'), this.float(x, 'geluBackward', 'x')];
-    this.expectSameSize(dy, x, 'geluBackward');
+    expectSameSize(dy, x, 'geluBackward');
     this.checkInputs('geluBackward', { dy: tdy, x: tx });
     const dx = this.alloc(x.shape);
     this.map(MAP.geluBackward, [tdy.ptr, tx.ptr, dx.ptr], x.size);
@@ -387,7 +419,7 @@ export class WasmBackend implements Backend {
 
   reluBackward(dy: Tensor, x: Tensor): Tensor {
     const [tdy, tx] = [this.float(dy, 'reluBackward', 'dy'), this.float(x, 'reluBackward', 'x')];
-    this.expectSameSize(dy, x, 'reluBackward');
+    expectSameSize(dy, x, 'reluBackward');
     this.checkInputs('reluBackward', { dy: tdy, x: tx });
     const dx = this.alloc(x.shape);
     this.map(MAP.reluBackward, [tdy.ptr, tx.ptr, dx.ptr], x.size);
@@ -413,12 +445,7 @@ export class WasmBackend implements Backend {
     const tx = this.float(x, 'rope', 'x');
     const tp = this.int(positions, 'rope', 'positions');
     const tbp = blockPositions ? this.int(blockPositions, 'rope', 'blockPositions') : undefined;
-    if (x.shape.length !== 4) throw new RangeError(`rope: x must be [B, T, H, D], got ${shapeString(x.shape)}`);
-    const [b, t, h, d] = x.shape;
-    if (positions.size !== b * t) throw new RangeError(`rope: positions ${shapeString(positions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && blockPositions.size !== b * t)
-      throw new RangeError(`rope: blockPositions ${shapeString(blockPositions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && d % 4 !== 0) throw new RangeError(`rope: 2D rotary needs a head size divisible by 4, got ${d}`);
+    const { b, t, h, d } = ropeDims(x, positions, blockPositions);
     this.checkInputs('rope', { x: tx });
     const width = blockPositions ? d / 2 : d;
     const table = this.ropeTable(width, base, t);
@@ -490,16 +517,7 @@ export class WasmBackend implements Backend {
     const kseg = this.int(mask.keySegments, op, 'mask.keySegments');
     const prefixEnd = this.int(mask.prefixEnd, op, 'mask.prefixEnd');
     const bias = options.bias ? this.float(options.bias, op, 'bias') : undefined;
-    if (q.shape.length !== 4 || k.shape.length !== 4)
-      throw new RangeError(`${op}: q and k must be [B, T, H, D], got ${shapeString(q.shape)} and ${shapeString(k.shape)}`);
-    const [b, tqLen, h, d] = q.shape;
-    const [bk, tkLen, hkv, dk] = k.shape;
-    if (bk !== b || dk !== d || hkv === 0 || h % hkv !== 0 || v.size !== k.size)
-      throw new RangeError(`${op}: q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)} do not fit`);
-    if (mask.querySegments.size !== b * tqLen || mask.prefixEnd.size !== b * tqLen || mask.keySegments.size !== b * tkLen)
-      throw new RangeError(`${op}: mask descriptors must be [${b}, ${tqLen}] for queries and [${b}, ${tkLen}] for keys`);
-    if (options.bias && options.bias.size !== h * tqLen * tkLen)
-      throw new RangeError(`${op}: bias must be [${h}, ${tqLen}, ${tkLen}], got ${shapeString(options.bias.shape)}`);
+    const { b, tq: tqLen, tk: tkLen, h, hkv, d } = attentionDims(op, q, k, v, mask, options);
     this.checkInputs(op, bias ? { q: tq, k: tk, v: tv, bias } : { q: tq, k: tk, v: tv });
     return {
       ...{ q: tq.ptr, k: tk.ptr, v: tv.ptr, qseg: qseg.ptr, kseg: kseg.ptr, prefixEnd: prefixEnd.ptr, bias: bias ? bias.ptr : 0 },
@@ -561,9 +579,9 @@ export class WasmBackend implements Backend {
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
     const op = 'adamw';
     const [tp, tg, tm, tv] = [this.float(param, op, 'param'), this.float(grad, op, 'grad'), this.float(m, op, 'm'), this.float(v, op, 'v')];
-    this.expectSameSize(param, grad, op);
-    this.expectSameSize(param, m, op);
-    this.expectSameSize(param, v, op);
+    expectSameSize(param, grad, op);
+    expectSameSize(param, m, op);
+    expectSameSize(param, v, op);
     this.checkInputs(op, { param: tp, grad: tg, m: tm, v: tv });
     const bc1 = 1 - Math.pow(o.beta1, o.step);
     const bc2 = 1 - Math.pow(o.beta2, o.step);
@@ -639,13 +657,6 @@ export class WasmBackend implements Backend {
     }
   }
 
-  private expectLast(x: Tensor, n: number, op: string, input: string): void {
-    if (x.shape[x.shape.length - 1] !== n) throw new RangeError(`${op}: last dimension of ${input} ${shapeString(x.shape)} must be ${n}`);
-  }
-
-  private expectSameSize(a: Tensor, b: Tensor, op: string): void {
-    if (a.size !== b.size) throw new RangeError(`${op}: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} differ`);
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 /// <reference types="@webgpu/types" />
 import type { AdamWOptions, AttentionMask, AttentionOptions, Backend, MemoryStats } from '../../backend/backend.ts';
+import { attentionDims, expectLastDim, expectSameSize, matmulDims, ropeDims } from '../../backend/shape-checks.ts';
 import { checkCopy, shapeString, sizeOf, type DType, type Tensor } from '../../backend/tensor.ts';
 import { dropoutKey } from '../../kernels/dropout.ts';
 import { BufferPool } from './buffer-pool.ts';
@@ -257,19 +258,10 @@ export class WebGpuBackend implements Backend {
   // ---- linear algebra ----
 
   matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-    const aCols = a.shape[a.shape.length - 1];
-    const aRows = a.size / aCols;
-    const [m, k] = transA ? [aCols, aRows] : [aRows, aCols];
-    const bCols = b.shape[b.shape.length - 1];
-    const bRows = b.size / bCols;
-    const [kb, n] = transB ? [bCols, bRows] : [bRows, bCols];
-    if (k !== kb)
-      throw new RangeError(
-        `matmul: inner dimensions differ: a ${shapeString(a.shape)}${transA ? 'ᵀ' : ''} · b ${shapeString(b.shape)}${transB ? 'ᵀ' : ''}`,
-      );
+    const { m, k, n, outShape } = matmulDims(a, b, transA, transB);
     const ta = this.f(a, 'matmul');
     const tb = this.f(b, 'matmul');
-    const c = this.alloc(transA ? [m, n] : [...a.shape.slice(0, -1), n], 'f32', 'matmul');
+    const c = this.alloc(outShape, 'f32', 'matmul');
     if (m === 0 || n === 0) return c;
     const variant = matmulVariant(m, n, transA, transB, this.matmulF16);
     const { bm, bn, bk } = matmulTile(variant);
@@ -279,7 +271,7 @@ export class WebGpuBackend implements Backend {
 
   addBias(x: Tensor, bias: Tensor): Tensor {
     const n = bias.size;
-    this.expectLast(x, n, 'addBias');
+    expectLastDim(x, n, 'addBias');
     return this.flat(elementwise.addBias, { cols: n }, [this.f(x, 'addBias'), this.f(bias, 'addBias')], x.shape);
   }
 
@@ -291,13 +283,18 @@ export class WebGpuBackend implements Backend {
   // ---- elementwise ----
 
   add(a: Tensor, b: Tensor): Tensor {
-    this.expectSameSize(a, b, 'add');
+    expectSameSize(a, b, 'add');
     return this.flat(elementwise.add, {}, [this.f(a, 'add'), this.f(b, 'add')], a.shape);
   }
 
   addInPlace(dst: Tensor, src: Tensor): void {
-    this.expectSameSize(dst, src, 'addInPlace');
+    expectSameSize(dst, src, 'addInPlace');
     this.inPlace(elementwise.addInto, {}, [this.f(dst, 'addInPlace'), this.f(src, 'addInPlace')], dst.size);
+  }
+
+  mul(a: Tensor, b: Tensor): Tensor {
+    expectSameSize(a, b, 'mul');
+    return this.flat(elementwise.mul, {}, [this.f(a, 'mul'), this.f(b, 'mul')], a.shape);
   }
 
   scale(x: Tensor, s: number): Tensor {
@@ -346,7 +343,7 @@ export class WebGpuBackend implements Backend {
 
   rmsnorm(x: Tensor, weight: Tensor, eps: number): { y: Tensor; rstd: Tensor } {
     const d = weight.size;
-    this.expectLast(x, d, 'rmsnorm');
+    expectLastDim(x, d, 'rmsnorm');
     const rows = x.size / d;
     const [tx, tw] = [this.f(x, 'rmsnorm'), this.f(weight, 'rmsnorm')];
     const y = this.alloc(x.shape, 'f32', 'rmsnorm');
@@ -367,7 +364,7 @@ export class WebGpuBackend implements Backend {
 
   layernorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; rstd: Tensor } {
     const d = weight.size;
-    this.expectLast(x, d, 'layernorm');
+    expectLastDim(x, d, 'layernorm');
     const rows = x.size / d;
     const ins = [this.f(x, 'layernorm'), this.f(weight, 'layernorm'), this.f(bias, 'layernorm')];
     const y = this.alloc(x.shape, 'f32', 'layernorm');
@@ -392,7 +389,7 @@ export class WebGpuBackend implements Backend {
   // ---- activations ----
 
   swiglu(gate: Tensor, up: Tensor): Tensor {
-    this.expectSameSize(gate, up, 'swiglu');
+    expectSameSize(gate, up, 'swiglu');
     return this.flat(activations.swigluForward, {}, [this.f(gate, 'swiglu'), this.f(up, 'swiglu')], gate.shape);
   }
 
@@ -433,12 +430,7 @@ export class WebGpuBackend implements Backend {
   }
 
   rope(x: Tensor, positions: Tensor, base: number, inverse = false, blockPositions?: Tensor): Tensor {
-    if (x.shape.length !== 4) throw new RangeError(`rope: x must be [B, T, H, D], got ${shapeString(x.shape)}`);
-    const [b, t, h, d] = x.shape;
-    if (positions.size !== b * t) throw new RangeError(`rope: positions ${shapeString(positions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && blockPositions.size !== b * t)
-      throw new RangeError(`rope: blockPositions ${shapeString(blockPositions.shape)} do not match x ${shapeString(x.shape)}`);
-    if (blockPositions && d % 4 !== 0) throw new RangeError(`rope: 2D rotary needs a head size divisible by 4, got ${d}`);
+    const { b, t, h, d } = ropeDims(x, positions, blockPositions);
     const width = blockPositions ? d >> 1 : d;
     const pos = this.ids(positions, 'rope');
     const block = blockPositions ? this.ids(blockPositions, 'rope') : null;
@@ -586,7 +578,7 @@ export class WebGpuBackend implements Backend {
   }
 
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, o: AdamWOptions): void {
-    this.expectSameSize(param, grad, 'adamw');
+    expectSameSize(param, grad, 'adamw');
     const [tp, tg, tm, tv] = [param, grad, m, v].map((t) => this.f(t, 'adamw'));
     tm.block.host = null;
     tv.block.host = null;
@@ -749,17 +741,7 @@ export class WebGpuBackend implements Backend {
   }
 
   private attentionShape(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask, options: AttentionOptions) {
-    if (q.shape.length !== 4 || k.shape.length !== 4)
-      throw new RangeError(`attention: q and k must be [B, T, H, D], got ${shapeString(q.shape)} and ${shapeString(k.shape)}`);
-    const [b, tq, h, d] = q.shape;
-    const [bk, tk, hkv, dk] = k.shape;
-    if (bk !== b || dk !== d || h % hkv !== 0 || v.size !== k.size)
-      throw new RangeError(`attention: q ${shapeString(q.shape)}, k ${shapeString(k.shape)}, v ${shapeString(v.shape)} do not fit`);
-    if (mask.querySegments.size !== b * tq || mask.prefixEnd.size !== b * tq || mask.keySegments.size !== b * tk)
-      throw new RangeError(`attention: mask descriptors must be [${b}, ${tq}] for queries and [${b}, ${tk}] for keys`);
-    if (options.bias && options.bias.size !== h * tq * tk)
-      throw new RangeError(`attention: bias must be [${h}, ${tq}, ${tk}], got ${shapeString(options.bias.shape)}`);
-    return { b, tq, tk, h, hkv, d };
+    return attentionDims('attention', q, k, v, mask, options);
   }
 
   /** Submit what is recorded once the current synchronous run of ops ends (reads issued together share it). */
@@ -824,13 +806,6 @@ export class WebGpuBackend implements Backend {
     return tensor.block.host as Int32Array;
   }
 
-  private expectLast(x: Tensor, n: number, op: string): void {
-    if (x.shape[x.shape.length - 1] !== n) throw new RangeError(`${op}: last dimension of ${shapeString(x.shape)} must be ${n}`);
-  }
-
-  private expectSameSize(a: Tensor, b: Tensor, op: string): void {
-    if (a.size !== b.size) throw new RangeError(`${op}: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} differ`);
-  }
 }
 
 /** A WebGPU backend on a device the caller acquired (and will destroy). */
