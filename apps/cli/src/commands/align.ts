@@ -25,7 +25,7 @@ import { numberOption, optionChoice, parseArgs, positiveInteger, positiveNumber,
 import { registryFromArgs } from '../plugin-registry.ts';
 import { PPO_USAGE, ppoStage } from './align-ppo.ts';
 import { TUNING_USAGE, describeTraining, tuningFromArgs } from './align-tuning.ts';
-import { records, requiredPath } from './align-files.ts';
+import { stageInputs, trainingOptions } from './align-files.ts';
 
 const USAGE = [
   'usage: unilab align sft <checkpoint> --data FILE [--held-out FILE] --out CKPT [--epochs 2] [--lr 1e-3] [--batch-size 16] [--seed 1]',
@@ -83,20 +83,8 @@ export async function alignCommand(argv: string[]): Promise<number> {
 }
 
 async function sftStage(args: ParsedArgs): Promise<number> {
-  const checkpoint = args.positionals[0];
-  if (!checkpoint) throw new Error(USAGE);
-  const dataPath = requiredPath(args, 'data', USAGE);
-  const out = requiredPath(args, 'out', USAGE);
-  const data = demonstrations(await records(dataPath), dataPath);
-  const heldOutPath = args.options.get('held-out');
-  const heldOut = typeof heldOutPath === 'string' ? demonstrations(await records(heldOutPath), heldOutPath) : null;
-  const options = {
-    ...DEFAULT_SFT_OPTIONS,
-    lr: positiveNumber(args, 'lr', DEFAULT_SFT_OPTIONS.lr),
-    epochs: positiveInteger(args, 'epochs', DEFAULT_SFT_OPTIONS.epochs),
-    batchSize: positiveInteger(args, 'batch-size', DEFAULT_SFT_OPTIONS.batchSize),
-    seed: numberOption(args, 'seed', DEFAULT_SFT_OPTIONS.seed),
-  };
+  const { checkpoint, out, train: data, heldOut } = await stageInputs(args, USAGE, demonstrations);
+  const options = trainingOptions(args, DEFAULT_SFT_OPTIONS);
   const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
   if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
   const before = heldOut ? await responseNll(loaded, heldOut) : null;
@@ -109,21 +97,10 @@ async function sftStage(args: ParsedArgs): Promise<number> {
 }
 
 async function dpoStage(args: ParsedArgs): Promise<number> {
-  const checkpoint = args.positionals[0];
-  if (!checkpoint) throw new Error(USAGE);
-  const dataPath = requiredPath(args, 'data', USAGE);
-  const out = requiredPath(args, 'out', USAGE);
-  const train = comparisons(await records(dataPath), dataPath);
-  const heldOutPath = args.options.get('held-out');
-  const heldOut = typeof heldOutPath === 'string' ? comparisons(await records(heldOutPath), heldOutPath) : [];
-  const options = {
-    ...DEFAULT_DPO_OPTIONS,
-    beta: positiveNumber(args, 'beta', DEFAULT_DPO_OPTIONS.beta),
-    lr: positiveNumber(args, 'lr', DEFAULT_DPO_OPTIONS.lr),
-    epochs: positiveInteger(args, 'epochs', DEFAULT_DPO_OPTIONS.epochs),
-    batchSize: positiveInteger(args, 'batch-size', DEFAULT_DPO_OPTIONS.batchSize),
-    seed: numberOption(args, 'seed', DEFAULT_DPO_OPTIONS.seed),
-  };
+  const inputs = await stageInputs(args, USAGE, comparisons);
+  const { checkpoint, out, train } = inputs;
+  const heldOut = inputs.heldOut ?? [];
+  const options = { ...trainingOptions(args, DEFAULT_DPO_OPTIONS), beta: positiveNumber(args, 'beta', DEFAULT_DPO_OPTIONS.beta) };
   const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
   if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
   const run = await prepareDpo(loaded, trained, train, heldOut, options);
@@ -139,20 +116,8 @@ async function dpoStage(args: ParsedArgs): Promise<number> {
 }
 
 async function rmStage(args: ParsedArgs): Promise<number> {
-  const checkpoint = args.positionals[0];
-  if (!checkpoint) throw new Error(USAGE);
-  const dataPath = requiredPath(args, 'data', USAGE);
-  const out = requiredPath(args, 'out', USAGE);
-  const train = comparisons(await records(dataPath), dataPath);
-  const heldOutPath = args.options.get('held-out');
-  const heldOut = typeof heldOutPath === 'string' ? comparisons(await records(heldOutPath), heldOutPath) : null;
-  const options = {
-    ...DEFAULT_REWARD_OPTIONS,
-    lr: positiveNumber(args, 'lr', DEFAULT_REWARD_OPTIONS.lr),
-    epochs: positiveInteger(args, 'epochs', DEFAULT_REWARD_OPTIONS.epochs),
-    batchSize: positiveInteger(args, 'batch-size', DEFAULT_REWARD_OPTIONS.batchSize),
-    seed: numberOption(args, 'seed', DEFAULT_REWARD_OPTIONS.seed),
-  };
+  const { checkpoint, out, train, heldOut } = await stageInputs(args, USAGE, comparisons);
+  const options = trainingOptions(args, DEFAULT_REWARD_OPTIONS);
   const pooling = optionChoice(args, 'pooling', ['last', 'mean'] as const, 'last');
   const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
   const rm = createRewardModel(loaded, options.seed, pooling);
