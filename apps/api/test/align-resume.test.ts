@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseAlignmentJobSpec, runAlignmentJob, type AlignmentJobEvent } from '@unilab/eval';
 import { createDefaultRegistry, parseTrainingSpec, runTraining } from '@unilab/runner';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, followToEnd, killServer, makeDataDir, removeTempDirs, spawnServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, followToEnd, followUntil, killServer, makeDataDir, removeTempDirs, spawnServer, tinySpec, waitForJob } from './helpers.ts';
 
 const children: ChildProcess[] = [];
 
@@ -20,25 +20,6 @@ async function serve(dataDir: string) {
   return { ...spawned, client: new ApiClient(spawned.url, TOKEN) };
 }
 
-/** Follow a job's events until `stop` says so. */
-async function followUntil(client: ApiClient, id: string, stop: (type: string, data: Record<string, any>) => boolean) {
-  const controller = new AbortController();
-  const seen: { type: string; data: Record<string, any> }[] = [];
-  await client
-    .follow(
-      id,
-      (e) => {
-        const data = JSON.parse(e.data);
-        seen.push({ type: e.event, data });
-        if (stop(e.event, data)) controller.abort();
-      },
-      { signal: controller.signal, retries: 0 },
-    )
-    .catch((err) => {
-      if (!controller.signal.aborted) throw err;
-    });
-  return seen;
-}
 
 describe('alignment job crash safety', () => {
   it('kill -9 mid-DPO (LoRA, after SFT): the restart resumes the stage at its newest checkpoint, and the job ends with the bits of an uninterrupted run', async () => {

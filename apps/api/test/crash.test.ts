@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDefaultRegistry, parseJobSpec, runStages } from '@unilab/runner';
 import { ApiClient } from '../src/client.ts';
-import { TOKEN, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec, waitForJob } from './helpers.ts';
+import { TOKEN, followUntil, killServer, makeDataDir, removeTempDirs, spawnServer, startTestServer, tinySpec, waitForJob } from './helpers.ts';
 
 const children: ChildProcess[] = [];
 
@@ -21,25 +21,6 @@ async function serve(dataDir: string, ...flags: string[]) {
   return { ...spawned, client: new ApiClient(spawned.url, TOKEN) };
 }
 
-/** Follow a job's events until `stop` says so; returns the events seen. */
-async function followUntil(client: ApiClient, id: string, stop: (type: string, data: Record<string, any>) => boolean) {
-  const controller = new AbortController();
-  const seen: { type: string; data: Record<string, any> }[] = [];
-  await client
-    .follow(
-      id,
-      (e) => {
-        const data = JSON.parse(e.data);
-        seen.push({ type: e.event, data });
-        if (stop(e.event, data)) controller.abort();
-      },
-      { signal: controller.signal, retries: 0 },
-    )
-    .catch((err) => {
-      if (!controller.signal.aborted) throw err;
-    });
-  return seen;
-}
 
 const CHECKPOINT_EVERY = 20;
 const STEPS = 200;

@@ -76,6 +76,26 @@ export async function followToEnd(client: ApiClient, id: string): Promise<Follow
 }
 
 /** Poll a job until `done` holds of it (or fail after `timeoutMs`). */
+/** Follow a job's events until `stop` says so; returns the events seen. */
+export async function followUntil(client: ApiClient, id: string, stop: (type: string, data: Record<string, any>) => boolean) {
+  const controller = new AbortController();
+  const seen: { type: string; data: Record<string, any> }[] = [];
+  await client
+    .follow(
+      id,
+      (e) => {
+        const data = JSON.parse(e.data);
+        seen.push({ type: e.event, data });
+        if (stop(e.event, data)) controller.abort();
+      },
+      { signal: controller.signal, retries: 0 },
+    )
+    .catch((err) => {
+      if (!controller.signal.aborted) throw err;
+    });
+  return seen;
+}
+
 export async function waitForJob<T extends { status: string }>(get: () => Promise<T>, done: (job: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
