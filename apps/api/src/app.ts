@@ -139,7 +139,6 @@ export function createApp(ctx: AppContext): Hono {
   registerEvalRoutes(app, { store, evals, checkpointOf: (id) => latestCheckpoint(store, id, damaged, fileExists) });
   registerCompletionRoutes(app, { config, store, jobs, completions, damaged, fileExists, limitBody });
 
-
   return app;
 }
 
