@@ -1,7 +1,9 @@
 import { SpecError, arrayOf, boolean, field, integer, number, object, oneOf, optional, string, type Schema } from '@unilab/core';
 import { gateSchemaFor } from '@unilab/runner';
 import { INSTRUCTION_TASK_NAMES } from '../instruction-tasks.ts';
+import type { DpoOptions } from '../dpo.ts';
 import { DEFAULT_PREFERENCE_NOISE } from '../preference-pairs.ts';
+import type { PpoOptions } from '../ppo.ts';
 
 /**
  * An alignment job (kind "align"): InstructGPT's pipeline (Ouyang et al. 2022 §3.5: SFT, then a reward model, then
@@ -38,23 +40,9 @@ export interface StageTuning {
 export interface StageKindOptions {
   sft: { lr: number; epochs: number; batchSize: number; weightDecay: number; warmupFraction: number };
   rm: { lr: number; epochs: number; batchSize: number; weightDecay: number; pooling: 'last' | 'mean' };
-  dpo: { beta: number; lr: number; epochs: number; batchSize: number; weightDecay: number };
-  ppo: {
-    iterations: number;
-    rolloutsPerIteration: number;
-    maxTokens: number;
-    epochs: number;
-    minibatchSize: number;
-    lr: number;
-    weightDecay: number;
-    clip: number;
-    valueClip: number;
-    valueCoef: number;
-    gamma: number;
-    lambda: number;
-    kl: { kind: 'fixed'; beta: number } | { kind: 'adaptive'; beta: number; target: number; horizon: number };
-    klBudget: number;
-    normalizeReward: boolean;
+  dpo: Omit<DpoOptions, 'seed'>;
+  /** PPO's own options (ppo.ts) but the seed, which is the stage attempt's (ctx.seed), plus what PPO maximises. */
+  ppo: Omit<PpoOptions, 'seed'> & {
     /** What PPO maximises: the reward model's score (InstructGPT) or the verifier's verdict (for comparison). */
     reward: 'reward-model' | 'verifier';
   };
