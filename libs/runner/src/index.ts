@@ -32,6 +32,7 @@ export {
   type ObjectiveSpec,
   type SingleObjective,
 } from './objective-mixture.ts';
+export { mapJobPaths, type JobPath, type JobPathKind } from './job-spec-paths.ts';
 export { parseJobSpec, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
 export type { JobEvent, JobOutcome, JobProgress, CompletedStage } from './job-events.ts';
 export { readJobProgress, stageDir } from './job-progress.ts';
