@@ -1,5 +1,6 @@
 export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec.ts';
-export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
+export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunOptions, type RunResult } from './run.ts';
+export type { RunEvent, RunInfo } from './run-events.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, architectureGenerates, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';

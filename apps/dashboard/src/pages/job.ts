@@ -1,4 +1,4 @@
-import type { JobView, ServerSentEvent } from '@unilab/api/client';
+import { jobLogEvent, type JobLogEvent, type JobView, type ServerSentEvent } from '@unilab/api/client';
 import { lineChart, type LineChart } from '../chart.ts';
 import { announce, fmt, h } from '../dom.ts';
 import { formatFigure, newestEvalFigures } from '../eval-figures.ts';
@@ -115,43 +115,31 @@ export const jobPage: Page = (ctx, id) => {
     );
   }
 
-  function addToTimeline(e: ServerSentEvent, data: Record<string, unknown>): void {
-    const at = typeof data.at === 'string' ? new Date(data.at).toLocaleTimeString('en-GB') : '';
-    const text =
-      e.event === 'status'
-        ? `status ${data.status}${data.reason ? `: ${data.reason}` : ''}`
-        : e.event === 'stage'
-          ? `stage ${data.name} (attempt ${(data.attempt as number) + 1}) starts at step ${data.globalStart}${data.resumed ? ', resumed' : ''}`
-          : e.event === 'gate'
-            ? `gate ${data.metric} = ${fmt.loss(data.value as number)} ${typeof data.comparison === 'string' ? data.comparison : 'vs'} ${data.threshold}: ${data.passed ? 'passed' : 'failed'}, ${data.next}`
-            : e.event === 'stage-complete'
-              ? `stage ${data.name} complete at step ${data.globalStep}, held-out ${fmt.loss(data.heldOutLoss as number)}`
-              : e.event === 'checkpoint'
-                ? `checkpoint at step ${data.globalStep}`
-                : e.event;
-    timeline.append(h('li', { class: `ev-${e.event}` }, h('time', {}, at), ' ', text));
+  function addToTimeline(e: JobLogEvent & { at?: string }): void {
+    const at = e.at ? new Date(e.at).toLocaleTimeString('en-GB') : '';
+    timeline.append(h('li', { class: `ev-${e.type}` }, h('time', {}, at), ' ', timelineText(e)));
     while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
   }
 
-  function onEvent(e: ServerSentEvent): void {
-    if (e.id !== null) lastEventId = Number(e.id);
-    const data = JSON.parse(e.data) as Record<string, unknown>;
-    const replaying = e.id !== null && Number(e.id) <= replayedUpTo;
-    if (e.event === 'step' || e.event === 'eval') {
-      curves.add(data as unknown as CurvePoint);
+  function onEvent(sse: ServerSentEvent): void {
+    if (sse.id !== null) lastEventId = Number(sse.id);
+    const e = jobLogEvent(sse);
+    const replaying = sse.id !== null && Number(sse.id) <= replayedUpTo;
+    if (e.type === 'step' || e.type === 'eval') {
+      curves.add(e as CurvePoint);
       drawCurves();
-      if (job && e.event === 'step' && !replaying) {
-        job.step = data.globalStep as number;
-        job.metrics.loss = data.loss as number;
+      if (job && e.type === 'step' && !replaying) {
+        job.step = e.globalStep;
+        job.metrics.loss = e.loss;
         document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
         document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
         document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
       }
     }
-    if (TIMELINE_TYPES.has(e.event)) addToTimeline(e, data);
+    if (TIMELINE_TYPES.has(e.type)) addToTimeline(e);
     if (replaying) return;
-    if (e.event === 'status' || e.event === 'stage' || e.event === 'start' || e.event === 'cancel-requested') void refreshJob();
-    if (e.event === 'checkpoint') void loadCheckpoints();
+    if (e.type === 'status' || e.type === 'stage' || e.type === 'start' || e.type === 'cancel-requested') void refreshJob();
+    if (e.type === 'checkpoint') void loadCheckpoints();
   }
 
   async function refreshJob(): Promise<void> {
@@ -278,4 +266,22 @@ function promptBox(id: string, fail: (err: unknown) => void): HTMLElement {
       output,
     ),
   );
+}
+
+/** One line of the events timeline. */
+function timelineText(e: JobLogEvent): string {
+  switch (e.type) {
+    case 'status':
+      return `status ${e.status}${e.message ? `: ${e.message}` : ''}`;
+    case 'stage':
+      return `stage ${e.name} (attempt ${e.attempt + 1}) starts at step ${e.globalStart}${e.resumed ? ', resumed' : ''}`;
+    case 'gate':
+      return `gate ${e.metric} = ${fmt.loss(e.value)} ${'comparison' in e ? e.comparison : '≤'} ${e.threshold}: ${e.passed ? 'passed' : 'failed'}, ${e.next}`;
+    case 'stage-complete':
+      return `stage ${e.name} complete at step ${e.globalStep}${'heldOutLoss' in e ? `, held-out ${fmt.loss(e.heldOutLoss)}` : ''}`;
+    case 'checkpoint':
+      return `checkpoint at step ${e.globalStep}`;
+    default:
+      return e.type;
+  }
 }
