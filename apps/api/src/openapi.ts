@@ -1,4 +1,9 @@
+import { jsonSchemaOf } from '@unilab/core';
+import { jobStageSchema, objectiveSpecSchema, trainingSpecSchema } from '@unilab/runner';
+
 /** The OpenAPI 3.1 description served at /openapi.json. */
+const trainingSpec = jsonSchemaOf(trainingSpecSchema);
+const stage = jsonSchemaOf(jobStageSchema);
 const error = { $ref: '#/components/responses/Error' };
 const unauthorized = { $ref: '#/components/responses/Unauthorized' };
 const crossSite = { $ref: '#/components/responses/CrossSite' };
@@ -45,74 +50,30 @@ export const openApiDocument = {
           },
         },
       },
+      // Generated from the schemas that parse a spec (libs/runner spec.ts and job-spec.ts): what the document says a
+      // spec may hold is what the server accepts, fields, bounds and defaults included.
       JobSpec: {
-        type: 'object',
+        ...trainingSpec,
         description:
-          'A training spec (name, seed, backend, data, model, objective, train, outDir, samplePrompts), optionally with `stages`. ' +
-          'Corpus paths and outDir resolve inside the server data directory; "sotu" and "brown" are bundled corpora.',
+          'A training spec (name, seed, backend, data, model, objective, train, outDir, samplePrompts), optionally with `stages` (then `train.steps` is ' +
+          "each stage's own). Corpus paths, shards and outDir resolve inside the server data directory; \"sotu\" and \"brown\" are bundled corpora.",
         properties: {
-          name: { type: 'string' },
-          seed: { type: 'integer' },
-          backend: { enum: ['wasm', 'reference'] },
-          data: { type: 'object', properties: { corpus: { type: 'string' }, heldOutFraction: { type: 'number' } } },
-          model: { type: 'object', properties: { architecture: { type: 'string' }, config: { type: 'object' } } },
+          ...(trainingSpec.properties as Record<string, unknown>),
           objective: { $ref: '#/components/schemas/Objective' },
-          train: { type: 'object', description: 'steps, batchSize, seqLen, lr, minLr, schedule, warmupSteps, evalEvery, checkpointEvery, ...' },
-          stages: { type: 'array', items: { $ref: '#/components/schemas/Stage' } },
+          stages: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/Stage' } },
         },
       },
       Objective: {
+        ...jsonSchemaOf(objectiveSpecSchema),
         description:
           'One objective plugin with its config, or a mixture of objectives: each batch comes whole from one component, ' +
           'drawn with probability weight / sum of weights by a seeded RNG (resume is exact). Every component must support the ' +
           "model's architecture; the tokenizer reserves every component's special tokens.",
-        oneOf: [
-          { type: 'object', required: ['name'], properties: { name: { type: 'string' }, config: { type: 'object' } } },
-          {
-            type: 'object',
-            required: ['mixture'],
-            properties: {
-              mixture: {
-                type: 'array',
-                minItems: 1,
-                items: {
-                  type: 'object',
-                  required: ['name', 'weight'],
-                  properties: { name: { type: 'string' }, config: { type: 'object' }, weight: { type: 'number', exclusiveMinimum: 0 } },
-                },
-              },
-            },
-          },
-        ],
       },
       Stage: {
-        type: 'object',
-        required: ['name'],
-        properties: {
-          name: { type: 'string' },
-          steps: { type: 'integer', minimum: 1 },
-          tokens: { type: 'integer', minimum: 1, description: 'budget in training tokens instead of steps' },
-          data: {
-            type: 'object',
-            properties: {
-              corpus: { type: 'string' },
-              mixture: { type: 'array', items: { type: 'object', properties: { corpus: { type: 'string' }, weight: { type: 'number' } } } },
-              heldOutFraction: { type: 'number' },
-            },
-          },
-          objective: { $ref: '#/components/schemas/Objective' },
-          train: { type: 'object', description: 'overrides of spec.train (lr, schedule, warmupSteps, ...)' },
-          gate: {
-            type: 'object',
-            required: ['metric', 'threshold', 'action'],
-            properties: {
-              metric: { enum: ['heldOutLoss', 'trainLoss'] },
-              threshold: { type: 'number', description: 'passes when metric <= threshold' },
-              action: { enum: ['continue', 'retry', 'stop'] },
-              maxRetries: { type: 'integer', minimum: 0, maximum: 10 },
-            },
-          },
-        },
+        ...stage,
+        description: 'A stage: its budget (exactly one of steps or tokens), and what it changes of the job: data, objective, train overrides (all but steps), a gate.',
+        properties: { ...(stage.properties as Record<string, unknown>), objective: { $ref: '#/components/schemas/Objective' } },
       },
       AlignmentJobSpec: {
         type: 'object',

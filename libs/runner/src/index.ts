@@ -34,7 +34,7 @@ export {
   type SingleObjective,
 } from './objective-mixture.ts';
 export { mapJobPaths, type JobPath, type JobPathKind } from './job-spec-paths.ts';
-export { parseJobSpec, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
+export { parseJobSpec, jobStageSchema, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
 export type { JobEvent, JobOutcome, JobProgress, CompletedStage } from './job-events.ts';
 export { readJobProgress, stageDir } from './job-progress.ts';
 export { runStages, gateNext, type RunStagesOptions } from './run-stages.ts';

@@ -56,7 +56,8 @@ const stageDataSchema = object({
   heldOutFraction: optional(number({ min: 0, max: 0.5 })),
 });
 
-const stageSchema = object({
+/** One stage of a staged job, as written (parseJobSpec merges it with the job's defaults). */
+export const jobStageSchema = object({
   name: field(string({ nonEmpty: true })),
   /** Budget in optimizer steps, or in training tokens (rounded up to whole steps); exactly one of the two. */
   steps: optional(integer({ min: 1, max: 10_000_000 })),
@@ -116,7 +117,7 @@ export function parseJobSpec(value: unknown): JobSpec {
 
 function parseStage(base: Raw, raw: unknown, index: number): StagePlan {
   const path = `spec.stages[${index}]`;
-  const stage = stageSchema.parse(raw, path);
+  const stage = jobStageSchema.parse(raw, path);
   if ((stage.steps === undefined) === (stage.tokens === undefined))
     throw new SpecError(`${path}.steps`, 'give the stage a budget: exactly one of steps or tokens');
   const sources = stage.data ? [stage.data.corpus, stage.data.mixture, stage.data.shards].filter((s) => s !== undefined).length : 1;

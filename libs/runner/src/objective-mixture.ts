@@ -4,6 +4,7 @@ import {
   arrayOf,
   field,
   json,
+  jsonSchemaOf,
   number,
   object,
   objectiveMismatch,
@@ -51,6 +52,7 @@ const mixtureSchema = object({
 
 export const objectiveSpecSchema: Schema<ObjectiveSpec> = {
   describe: '{ name, config } or { mixture: [{ name, config, weight }, ...] }',
+  jsonSchema: { oneOf: [jsonSchemaOf(singleSchema), jsonSchemaOf(mixtureSchema)] },
   parse(value, path) {
     const isMixture = typeof value === 'object' && value !== null && 'mixture' in value;
     if (isMixture && 'name' in value)

@@ -1,11 +1,21 @@
 /**
  * A small schema language for specs and plugin configs. Validation names the exact path of a bad field and what
- * would have been allowed, e.g. `train.lr: expected a number > 0, got "fast"`.
+ * would have been allowed, e.g. `train.lr: expected a number > 0, got "fast"`. The same schema gives the TypeScript
+ * type (its parse's result) and its JSON Schema (for the API's OpenAPI document), so the three never drift apart.
  */
 export type Schema<T> = {
   readonly describe: string;
   parse(value: unknown, path: string): T;
+  /** The values it accepts as JSON Schema (2020-12, as OpenAPI 3.1 uses); a hand-made schema may leave it out. */
+  readonly jsonSchema?: JsonSchema;
 };
+
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** A schema's JSON Schema, or its description where it has none. */
+export function jsonSchemaOf(schema: Schema<unknown>): JsonSchema {
+  return schema.jsonSchema ?? { description: schema.describe };
+}
 
 export class SpecError extends Error {
   constructor(
@@ -39,6 +49,12 @@ export function number(options: NumberOptions = {}): Schema<number> {
   const describe = [options.integer ? 'an integer' : 'a number', bounds.join(' and ')].filter(Boolean).join(' ');
   return {
     describe,
+    jsonSchema: {
+      type: options.integer ? 'integer' : 'number',
+      ...(options.greaterThan !== undefined && { exclusiveMinimum: options.greaterThan }),
+      ...(options.min !== undefined && { minimum: options.min }),
+      ...(options.max !== undefined && { maximum: options.max }),
+    },
     parse(value, path) {
       const ok =
         typeof value === 'number' &&
@@ -60,6 +76,7 @@ export function integer(options: Omit<NumberOptions, 'integer'> = {}): Schema<nu
 export function string(options: { nonEmpty?: boolean } = {}): Schema<string> {
   return {
     describe: 'a string',
+    jsonSchema: { type: 'string', ...(options.nonEmpty && { minLength: 1 }) },
     parse(value, path) {
       if (typeof value !== 'string' || (options.nonEmpty && value.length === 0))
         throw new SpecError(path, `expected a${options.nonEmpty ? ' non-empty' : ''} string, got ${show(value)}`);
@@ -71,6 +88,7 @@ export function string(options: { nonEmpty?: boolean } = {}): Schema<string> {
 export function boolean(): Schema<boolean> {
   return {
     describe: 'true or false',
+    jsonSchema: { type: 'boolean' },
     parse(value, path) {
       if (typeof value !== 'boolean') throw new SpecError(path, `expected true or false, got ${show(value)}`);
       return value;
@@ -82,6 +100,7 @@ export function oneOf<const V extends string>(values: readonly V[]): Schema<V> {
   const describe = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   return {
     describe,
+    jsonSchema: { enum: [...values] },
     parse(value, path) {
       if (typeof value !== 'string' || !values.includes(value as V))
         throw new SpecError(path, `expected ${describe}, got ${show(value)}`);
@@ -93,6 +112,7 @@ export function oneOf<const V extends string>(values: readonly V[]): Schema<V> {
 export function arrayOf<T>(item: Schema<T>, options: { minLength?: number } = {}): Schema<T[]> {
   return {
     describe: `a list of ${item.describe}`,
+    jsonSchema: { type: 'array', items: jsonSchemaOf(item), ...(options.minLength !== undefined && { minItems: options.minLength }) },
     parse(value, path) {
       if (!Array.isArray(value)) throw new SpecError(path, `expected a list, got ${show(value)}`);
       if (options.minLength !== undefined && value.length < options.minLength)
@@ -119,8 +139,15 @@ export function optional<T>(schema: Schema<T>): Field<T> & { optional: true } {
 
 /** An object with known fields; unknown keys are refused (a typo should never be silently ignored). */
 export function object<F extends Fields>(fields: F): Schema<Infer<F>> {
+  const entries = Object.entries(fields);
   return {
     describe: 'an object',
+    jsonSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(entries.map(([key, f]) => [key, { ...jsonSchemaOf(f.schema), ...(f.default !== undefined && { default: f.default }) }])),
+      required: entries.filter(([, f]) => f.default === undefined && !f.optional).map(([key]) => key),
+    },
     parse(value, path) {
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new SpecError(path, `expected an object, got ${show(value)}`);
@@ -148,6 +175,7 @@ export function object<F extends Fields>(fields: F): Schema<Infer<F>> {
 export function json(): Schema<Record<string, unknown>> {
   return {
     describe: 'an object',
+    jsonSchema: { type: 'object' },
     parse(value, path) {
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         throw new SpecError(path, `expected an object, got ${show(value)}`);
