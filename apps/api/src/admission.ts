@@ -59,8 +59,8 @@ export function pretrainingAdmission({ job, outDir }: AdmittedJob): JobAdmission
  * The job's directory: jobs/<id> in the data directory, or the spec's `outDir` (a new or empty directory inside the
  * data directory, outside jobs/).
  */
-export function jobOutDir(dataDir: string, jobId: string, requested: unknown): string {
-  if (typeof requested !== 'string') return join(dataDir, 'jobs', jobId);
+export function jobOutDir(dataDir: string, jobId: string, requested: string | undefined): string {
+  if (requested === undefined) return join(dataDir, 'jobs', jobId);
   const outDir = insideDataDir(dataDir, requested, 'spec.outDir', false);
   const jobsDir = join(dataDir, 'jobs');
   if (outDir === jobsDir || outDir.startsWith(jobsDir + sep))
