@@ -7,7 +7,7 @@ import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, keepBeyondTape, slotTensors } from './kv-cache.ts';
-import { createStack, stackForward, stackParameters } from './stack.ts';
+import { createStack, stackAttentionSites, stackForward, stackParameters } from './stack.ts';
 import { modelTuning } from './tuning.ts';
 
 const encoderDecoderFields = {
@@ -90,7 +90,9 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
       architecture: 'encoder-decoder',
       config: { ...config },
       params: [...embeddings, ...stackParameters(encoder), ...stackParameters(decoder), ...outputHeadParameters(head)],
-      hidden,
+      hiddenStates: { width: config.dModel, read: hidden },
+      // The encoder runs first (forward order), then each decoder block's self- and cross-attention.
+      attentionSites: [...stackAttentionSites(encoder, 'encoder'), ...stackAttentionSites(decoder, 'decoder')],
       forward: (tape: Tape, batch: BatchTensors): Var => logits(tape, hidden(tape, batch), head),
       // The encoder runs once; every decoder block keeps its cross-attention keys and values of the encoder output
       // and its self-attention cache (kv-cache.ts).
