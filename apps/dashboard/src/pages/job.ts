@@ -34,7 +34,6 @@ interface Checkpoint {
  * Last-Event-ID (ApiClient.follow).
  */
 export const jobPage: Page = (ctx, id) => {
-  const { main } = ctx;
   const abort = new AbortController();
   const curves = new JobCurves();
   let job: JobView | null = null;
@@ -43,26 +42,7 @@ export const jobPage: Page = (ctx, id) => {
   /** Events up to this id were there when the page opened: replayed, they change nothing that is already loaded. */
   let replayedUpTo = 0;
 
-  const heading = h('h1', {}, id);
-  const summary = h('dl', { class: 'summary' });
-  const actions = h('div', { class: 'toolbar' });
-  const charts = curveCharts();
-  const stages = h('ol', { class: 'stages' });
-  const timeline = h('ol', { class: 'timeline', 'aria-label': 'Events' });
-  const checkpoints = h('tbody');
-  const evals = h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluation'));
-
-  main.append(
-    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
-    heading,
-    summary,
-    actions,
-    h('section', { 'aria-labelledby': 'curves-h' }, h('h2', { id: 'curves-h' }, 'Curves'), ...charts.elements),
-    h('section', { 'aria-labelledby': 'stages-h' }, h('h2', { id: 'stages-h' }, 'Stages and gates'), stages, h('h3', {}, 'Timeline'), timeline),
-    checkpointSection(checkpoints),
-    evals,
-    promptBox(id, ctx.fail),
-  );
+  const { heading, summary, actions, charts, stages, timeline, checkpoints, evals } = jobLayout(ctx.main, id, ctx.fail);
 
   function renderSummary(): void {
     if (!job) return;
@@ -72,12 +52,6 @@ export const jobPage: Page = (ctx, id) => {
     stages.replaceChildren(...stageItems(job));
   }
 
-  function addToTimeline(e: ServerSentEvent, data: Record<string, unknown>): void {
-    const at = typeof data.at === 'string' ? new Date(data.at).toLocaleTimeString('en-GB') : '';
-    timeline.append(h('li', { class: `ev-${e.event}` }, h('time', {}, at), ' ', timelineText(e.event, data)));
-    while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
-  }
-
   function onEvent(e: ServerSentEvent): void {
     if (e.id !== null) lastEventId = Number(e.id);
     const data = JSON.parse(e.data) as Record<string, unknown>;
@@ -85,44 +59,18 @@ export const jobPage: Page = (ctx, id) => {
     if (e.event === 'step' || e.event === 'eval') {
       curves.add(data as unknown as CurvePoint);
       charts.draw(curves);
-      if (job && e.event === 'step' && !replaying) {
-        job.step = data.globalStep as number;
-        job.metrics.loss = data.loss as number;
-        document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
-        document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
-        document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
-      }
+      if (job && e.event === 'step' && !replaying) showStep(job, data, curves);
     }
-    if (TIMELINE_TYPES.has(e.event)) addToTimeline(e, data);
+    if (TIMELINE_TYPES.has(e.event)) appendToTimeline(timeline, e.event, data);
     if (replaying) return;
     if (e.event === 'status' || e.event === 'stage' || e.event === 'start' || e.event === 'cancel-requested') void refreshJob();
-    if (e.event === 'checkpoint') void loadCheckpoints();
+    if (e.event === 'checkpoint') void showCheckpoints(id, checkpoints, ctx.fail);
   }
 
   async function refreshJob(): Promise<void> {
     try {
       job = await api().job(id);
       if (!abort.signal.aborted) renderSummary();
-    } catch (err) {
-      ctx.fail(err);
-    }
-  }
-
-  async function loadCheckpoints(): Promise<void> {
-    try {
-      const list = (await api().json<{ checkpoints: Checkpoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
-      checkpoints.replaceChildren(...list.map(checkpointRow));
-    } catch (err) {
-      ctx.fail(err);
-    }
-  }
-
-  async function loadEvals(): Promise<void> {
-    try {
-      const found = await newestEvalFigures((path) => api().json('GET', path), id);
-      if (found === null) evals.append(h('p', { class: 'muted' }, 'This server does not evaluate jobs.'));
-      else if (Array.isArray(found)) evals.append(h('p', { class: 'muted' }, 'No completed evaluation of this job.'));
-      else evals.append(evalTable(found));
     } catch (err) {
       ctx.fail(err);
     }
@@ -159,8 +107,8 @@ export const jobPage: Page = (ctx, id) => {
       }
       charts.draw(curves);
       announce(`Loaded ${job.name || job.id}: ${curves.length} points`);
-      void loadCheckpoints();
-      void loadEvals();
+      void showCheckpoints(id, checkpoints, ctx.fail);
+      void showEvaluation(id, evals, ctx.fail);
       void follow();
     } catch (err) {
       ctx.fail(err);
@@ -172,6 +120,68 @@ export const jobPage: Page = (ctx, id) => {
     charts.destroy();
   };
 };
+
+/** The page's sections, appended to `main`: the elements the page fills in as the job's data arrives. */
+function jobLayout(main: HTMLElement, id: string, fail: (err: unknown) => void) {
+  const view = {
+    heading: h('h1', {}, id),
+    summary: h('dl', { class: 'summary' }),
+    actions: h('div', { class: 'toolbar' }),
+    charts: curveCharts(),
+    stages: h('ol', { class: 'stages' }),
+    timeline: h('ol', { class: 'timeline', 'aria-label': 'Events' }),
+    checkpoints: h('tbody'),
+    evals: h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluation')),
+  };
+  main.append(
+    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
+    view.heading,
+    view.summary,
+    view.actions,
+    h('section', { 'aria-labelledby': 'curves-h' }, h('h2', { id: 'curves-h' }, 'Curves'), ...view.charts.elements),
+    h('section', { 'aria-labelledby': 'stages-h' }, h('h2', { id: 'stages-h' }, 'Stages and gates'), view.stages, h('h3', {}, 'Timeline'), view.timeline),
+    checkpointSection(view.checkpoints),
+    view.evals,
+    promptBox(id, fail),
+  );
+  return view;
+}
+
+/** A live step event into the summary: step, loss (with the newest held-out loss) and ETA. */
+function showStep(job: JobView, data: Record<string, unknown>, curves: JobCurves): void {
+  job.step = data.globalStep as number;
+  job.metrics.loss = data.loss as number;
+  document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
+  document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
+  document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
+}
+
+/** One event into the timeline, which keeps the newest 200. */
+function appendToTimeline(timeline: HTMLElement, event: string, data: Record<string, unknown>): void {
+  const at = typeof data.at === 'string' ? new Date(data.at).toLocaleTimeString('en-GB') : '';
+  timeline.append(h('li', { class: `ev-${event}` }, h('time', {}, at), ' ', timelineText(event, data)));
+  while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
+}
+
+async function showCheckpoints(id: string, rows: HTMLElement, fail: (err: unknown) => void): Promise<void> {
+  try {
+    const list = (await api().json<{ checkpoints: Checkpoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
+    rows.replaceChildren(...list.map(checkpointRow));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function showEvaluation(id: string, section: HTMLElement, fail: (err: unknown) => void): Promise<void> {
+  try {
+    const found = await newestEvalFigures((path) => api().json('GET', path), id);
+    if (found === null) section.append(h('p', { class: 'muted' }, 'This server does not evaluate jobs.'));
+    else if (Array.isArray(found)) section.append(h('p', { class: 'muted' }, 'No completed evaluation of this job.'));
+    else section.append(evalTable(found));
+  } catch (err) {
+    fail(err);
+  }
+}
 
 /** The loss chart (training and held-out) and the small ones (learning rate, gradient norm, tokens/s). */
 function curveCharts(): { elements: HTMLElement[]; draw(curves: JobCurves): void; destroy(): void } {
