@@ -53,12 +53,11 @@ for (const [name, architecture, config, objective] of sizes) {
     registry,
     data,
     backend,
-    events: {
-      onStart: (i) => (info = i),
-      onStep: (r) => {
-        times.push(performance.now());
-        if (r.step > 2) tokens += r.tokens;
-      },
+    onEvent: (e) => {
+      if (e.type === 'start') info = e;
+      if (e.type !== 'step') return;
+      times.push(performance.now());
+      if (e.step > 2) tokens += e.tokens;
     },
   });
   result.dispose();

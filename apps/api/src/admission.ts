@@ -2,13 +2,13 @@ import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { SpecError, type PluginRegistry, type TrainingFootprint } from '@unilab/core';
 import { BUNDLED_CORPORA, readShardIndex } from '@unilab/data';
-import { estimateTraining, jobTokenizer, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
+import { estimateTraining, jobTokenizer, mapJobPaths, parseJobSpec, validateJobPlugins, type JobSpec } from '@unilab/runner';
+import { ADMITTED_SPEC_VERSION, type AdmittedSpec } from './admitted-spec.ts';
 import type { ServerConfig } from './config.ts';
 
-/** A job the server accepted: its parsed spec, the spec its worker runs (paths resolved) and its directory. */
+/** A job the server accepted: its spec, parsed once and with every path resolved inside the data directory, and its directory. */
 export interface AdmittedJob {
   job: JobSpec;
-  runSpec: Record<string, unknown>;
   outDir: string;
 }
 
@@ -18,30 +18,22 @@ export type Limits = Pick<
 >;
 
 /**
- * Everything a submitted spec must pass before it is stored: the spec schema, the plugins it names, the server's
- * limits (model size and training memory estimated from the config by its architecture, never by building it;
- * steps; tokens per step; the shard stream's shuffle window) and the data directory (every file path resolves
- * inside it). Each refusal is a SpecError naming the field.
+ * Everything a submitted spec must pass before it is stored: the spec schema (parsed here, once), the data directory
+ * (every file path resolves inside it, on the typed spec), the plugins it names, and the server's limits (model size
+ * and training memory estimated from the config by its architecture, never by building it; steps; tokens per step;
+ * the shard stream's shuffle window). Each refusal is a SpecError naming the field.
  */
 export async function admitJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits): Promise<AdmittedJob> {
-  parseJobSpec(raw);
-  const runSpec = structuredClone(raw) as Record<string, any>;
   const dataDir = realpathSync(limits.dataDir);
-  const corpus = (value: string, path: string) => ((BUNDLED_CORPORA as readonly string[]).includes(value) ? value : insideDataDir(dataDir, value, path, true));
-  const dataset = (value: string, path: string) => insideDataDir(dataDir, value, path, true);
-  if (typeof runSpec.data?.corpus === 'string') runSpec.data.corpus = corpus(runSpec.data.corpus, 'spec.data.corpus');
-  if (typeof runSpec.data?.shards === 'string') runSpec.data.shards = dataset(runSpec.data.shards, 'spec.data.shards');
-  (runSpec.stages as any[] | undefined)?.forEach((stage, i) => {
-    if (typeof stage.data?.corpus === 'string') stage.data.corpus = corpus(stage.data.corpus, `spec.stages[${i}].data.corpus`);
-    if (typeof stage.data?.shards === 'string') stage.data.shards = dataset(stage.data.shards, `spec.stages[${i}].data.shards`);
-    (stage.data?.mixture as any[] | undefined)?.forEach((m, j) => (m.corpus = corpus(m.corpus, `spec.stages[${i}].data.mixture[${j}].corpus`)));
+  const job = mapJobPaths(parseJobSpec(raw), ({ kind, value, field }) => {
+    if (kind === 'outDir') return value;
+    if (kind === 'corpus' && (BUNDLED_CORPORA as readonly string[]).includes(value)) return value;
+    return insideDataDir(dataDir, value, field, true);
   });
-  const job = parseJobSpec(runSpec);
   validateJobPlugins(job, registry);
   await checkLimits(job, registry, limits);
-  const outDir = jobOutDir(dataDir, jobId, runSpec.outDir);
-  if (typeof runSpec.outDir === 'string') runSpec.outDir = outDir;
-  return { job, runSpec, outDir };
+  const outDir = jobOutDir(dataDir, jobId, job.stages[0].spec.outDir);
+  return { job: mapJobPaths(job, (p) => (p.kind === 'outDir' ? outDir : p.value)), outDir };
 }
 
 /** What the job manager stores of an admitted job of either kind (pre-training, alignment). */
@@ -49,12 +41,18 @@ export interface JobAdmission {
   name: string;
   totalSteps: number;
   stageCount: number;
-  runSpec: Record<string, unknown>;
+  runSpec: AdmittedSpec;
   outDir: string;
 }
 
-export function pretrainingAdmission(admitted: AdmittedJob): JobAdmission {
-  return { name: admitted.job.name, totalSteps: admitted.job.totalSteps, stageCount: admitted.job.stages.length, runSpec: admitted.runSpec, outDir: admitted.outDir };
+export function pretrainingAdmission({ job, outDir }: AdmittedJob): JobAdmission {
+  return {
+    name: job.name,
+    totalSteps: job.totalSteps,
+    stageCount: job.stages.length,
+    runSpec: { specVersion: ADMITTED_SPEC_VERSION, kind: 'pretrain', job },
+    outDir,
+  };
 }
 
 /**

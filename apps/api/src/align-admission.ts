@@ -4,6 +4,7 @@ import { tokenizerFromJSON } from '@unilab/data';
 import { generatedCounts, parseAlignmentJobSpec, parseAlignmentJsonl, type AlignmentStagePlan } from '@unilab/eval';
 import { architectureGenerates, estimateTraining, parseTrainingSpec, type TrainingSpec } from '@unilab/runner';
 import { formatBytes, formatCount, insideDataDir, jobOutDir, memoryRefusal, type JobAdmission, type Limits } from './admission.ts';
+import { ADMITTED_SPEC_VERSION, mapDataFiles, type ResolvedAlignmentJobSpec } from './admitted-spec.ts';
 
 /** Where a finished job's model is: the newest intact checkpoint of a completed or stopped job, or a refusal naming spec.base.job. */
 export type FinishedModelOf = (jobId: string) => string;
@@ -15,27 +16,27 @@ const INSIDE = "a path inside the server's data directory (relative paths start 
  * its base model (a finished job's newest checkpoint, or a checkpoint file inside the data directory, read to know
  * the model), its data files (inside the data directory, every line parsed now so a bad line is a 400 naming the
  * file's field), its steps, and the server's limits on parameters and training memory (estimated from the base model's
- * config by its architecture, as for pre-training, at each stage's batch). Paths are resolved into the run spec.
+ * config by its architecture, as for pre-training, at each stage's batch). The spec is parsed once, here; its paths are
+ * resolved on the typed spec, which is what the job store keeps and the worker runs.
  */
 export async function admitAlignmentJob(raw: unknown, jobId: string, registry: PluginRegistry, limits: Limits, finishedModelOf: FinishedModelOf): Promise<JobAdmission> {
   const job = parseAlignmentJobSpec(raw);
-  const runSpec = structuredClone(raw) as Record<string, any>;
   const dataDir = realpathSync(limits.dataDir);
   const base = 'job' in job.base ? finishedModelOf(job.base.job) : insideDataDir(dataDir, job.base.checkpoint, 'spec.base.checkpoint', true, INSIDE);
-  runSpec.base = { checkpoint: base };
   const { spec: baseSpec, vocabSize } = readBase(base, registry, 'job' in job.base ? 'spec.base.job' : 'spec.base.checkpoint');
 
   let counts = { demonstrations: 0, comparisons: 0 };
+  let data = job.data;
   if ('generate' in job.data) counts = generatedCounts(job.data.generate);
   else
-    for (const [set, files] of Object.entries(job.data.files) as [keyof typeof job.data.files, { train: string; heldOut: string }][])
-      for (const split of ['train', 'heldOut'] as const) {
-        const path = `spec.data.files.${set}.${split}`;
-        const file = insideDataDir(dataDir, files[split], path, true, `a JSONL file inside the server's data directory (relative paths start there)`);
-        const n = countRecords(file, path, set === 'sft' ? 'response' : 'chosen');
-        runSpec.data.files[set][split] = file;
+    data = {
+      files: mapDataFiles(job.data.files, (value, { set, split, field }) => {
+        const file = insideDataDir(dataDir, value, field, true, `a JSONL file inside the server's data directory (relative paths start there)`);
+        const n = countRecords(file, field, set === 'sft' ? 'response' : 'chosen');
         if (split === 'train') counts[set === 'sft' ? 'demonstrations' : 'comparisons'] = n;
-      }
+        return file;
+      }),
+    };
 
   let steps = 0;
   let totalSteps = 0;
@@ -47,9 +48,9 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
   }
   if (steps > limits.maxStepsPerJob)
     throw new SpecError('spec.stages', `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`);
-  const outDir = jobOutDir(dataDir, jobId, runSpec.outDir);
-  if (typeof runSpec.outDir === 'string') runSpec.outDir = outDir;
-  return { name: job.name, totalSteps, stageCount: job.stages.length, runSpec, outDir };
+  const outDir = jobOutDir(dataDir, jobId, job.outDir);
+  const resolved: ResolvedAlignmentJobSpec = { ...job, base: { checkpoint: base }, data, ...(job.outDir !== undefined && { outDir }) };
+  return { name: job.name, totalSteps, stageCount: job.stages.length, runSpec: { specVersion: ADMITTED_SPEC_VERSION, kind: 'align', job: resolved }, outDir };
 }
 
 /** The base checkpoint's training spec and vocabulary, from its header; a file that is no model checkpoint is refused. */

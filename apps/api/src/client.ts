@@ -1,3 +1,6 @@
+import type { AlignmentJobEvent } from '@unilab/eval';
+import type { JobEvent } from '@unilab/runner';
+
 /**
  * A small client of the job API over fetch (web-standard, so it runs on Node, Deno and in browsers): what
  * `unilab submit` and `unilab jobs` use, and the tests.
@@ -35,6 +38,25 @@ export interface ServerSentEvent {
   id: string | null;
   event: string;
   data: string;
+}
+
+/** The events a job's queue writes itself: status changes, a cancel request, a damaged checkpoint passed over, a lost worker. */
+export type QueueEvent =
+  | { type: 'status'; status: string; message?: string }
+  | { type: 'cancel-requested'; message: string }
+  | { type: 'checkpoint-skipped'; step: number | null; path: string; reason: string; by: string }
+  | { type: 'worker-lost'; worker: string; step: number; message: string };
+
+/**
+ * One event of a job's log, in the shape its run made it (runTraining's and the staged job's, or an alignment job's)
+ * or its queue wrote it: the store keeps it, the SSE stream carries it (`event:` its type, `data:` the rest), and the
+ * CLI reads the same type from a job in its own process or from a server.
+ */
+export type JobLogEvent = JobEvent | AlignmentJobEvent | QueueEvent;
+
+/** A job's SSE event back in the shape its run made it, with when the server logged it. */
+export function jobLogEvent(event: ServerSentEvent): JobLogEvent & { at?: string } {
+  return { ...JSON.parse(event.data), type: event.event } as JobLogEvent & { at?: string };
 }
 
 /** A refused request: the HTTP status and the server's error (with the path of the bad field, when there is one). */

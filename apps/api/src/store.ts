@@ -1,3 +1,4 @@
+import { loadRunSpec, type AdmittedSpec } from './admitted-spec.ts';
 import { transaction, type SqlDatabase, type SqlValue } from './sql.ts';
 
 /**
@@ -16,8 +17,8 @@ export interface JobRecord {
   status: JobStatus;
   /** The spec as submitted. */
   spec: unknown;
-  /** The spec the worker runs: corpus paths resolved inside the data directory. */
-  runSpec: unknown;
+  /** The spec the worker runs: parsed at admission, its paths resolved inside the data directory. */
+  runSpec: AdmittedSpec;
   outDir: string;
   totalSteps: number;
   stageCount: number;
@@ -131,13 +132,35 @@ export class JobStore {
     // A store made before a column existed gains it (CREATE TABLE IF NOT EXISTS leaves an old table as it is).
     const columns = db.all<{ name: string }>('PRAGMA table_info(jobs)').map((c) => c.name);
     for (const column of ['error_op', 'cancel_requested_at']) if (!columns.includes(column)) db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
+    this.migrateLegacyRunSpecs();
+  }
+
+  /**
+   * A store written by a server before admitted specs were typed holds each job's run spec as the submitted JSON with
+   * its paths resolved: each is parsed once into the admitted form (admitted-spec.ts) and written back, so an
+   * interrupted job resumes across the upgrade. A row that no longer parses is left as it is: its worker refuses
+   * it with a message saying so, and the job fails instead of the server.
+   */
+  private migrateLegacyRunSpecs(): void {
+    for (const row of this.db.all<{ id: string; run_spec: string }>('SELECT id, run_spec FROM jobs')) {
+      const stored: unknown = JSON.parse(row.run_spec);
+      if (typeof stored === 'object' && stored !== null && 'specVersion' in stored) continue;
+      let migrated: AdmittedSpec;
+      try {
+        migrated = loadRunSpec(stored);
+      } catch (err) {
+        console.error(`unilab api: job ${row.id}'s stored spec does not parse into the admitted form; left as it is: ${(err as Error).message}`);
+        continue;
+      }
+      this.db.run('UPDATE jobs SET run_spec = ? WHERE id = ?', [JSON.stringify(migrated), row.id]);
+    }
   }
 
   /**
    * Insert a queued job, reserving its output directory in the same transaction: no two jobs may share a directory,
    * or hold one inside the other's (each would overwrite or resume the other's checkpoints).
    */
-  insertJob(job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
+  insertJob(job: { id: string; name: string; spec: unknown; runSpec: AdmittedSpec; outDir: string; totalSteps: number; stageCount: number }): JobRecord {
     return transaction(this.db, () => {
       const d = job.outDir;
       const owner = this.outDirOwner(d);
@@ -305,7 +328,7 @@ function toJob(r: JobRow): JobRecord {
     name: r.name as string,
     status: r.status as JobStatus,
     spec: JSON.parse(r.spec as string),
-    runSpec: JSON.parse(r.run_spec as string),
+    runSpec: JSON.parse(r.run_spec as string) as AdmittedSpec,
     outDir: r.out_dir as string,
     totalSteps: r.total_steps as number,
     stageCount: r.stage_count as number,

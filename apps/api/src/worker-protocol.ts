@@ -1,12 +1,14 @@
 import type { AlignmentJobEvent, AlignmentJobOutcome, EvalReport, SuiteName } from '@unilab/eval';
 import type { DivergencePhase, JobEvent, JobOutcome } from '@unilab/runner';
+import type { AdmittedSpec } from './admitted-spec.ts';
 
 /**
  * Messages between the server and its workers (structured-clone plain data, the same under worker_threads and Web
  * Workers). A job worker trains one job and exits; the inference worker stays up and serves completions.
  */
 export type ToWorker =
-  | { type: 'train'; jobId: string; spec: unknown; outDir: string; resume: boolean; pluginConfig: string | null }
+  /** `spec` is the job's spec as admitted: parsed and resolved once, at submission (admitted-spec.ts). */
+  | { type: 'train'; jobId: string; spec: AdmittedSpec; outDir: string; resume: boolean; pluginConfig: string | null }
   | { type: 'cancel' }
   /**
    * `cancelled` is one Int32 over a SharedArrayBuffer that the server sets to 1 when the client goes away: sampling

@@ -1,6 +1,7 @@
 import type { PluginRegistry } from '@unilab/core';
-import { isAlignmentSpec, parseAlignmentJobSpec, runAlignmentJob } from '@unilab/eval';
-import { GenerationOptionError, TrainingDivergedError, createConfiguredRegistry, generate, loadModel, parseJobSpec, runStages, type LoadedModel } from '@unilab/runner';
+import { runAlignmentJob } from '@unilab/eval';
+import { GenerationOptionError, TrainingDivergedError, createConfiguredRegistry, generate, loadModel, runStages, type LoadedModel } from '@unilab/runner';
+import { ADMITTED_SPEC_VERSION, isAdmittedSpec } from './admitted-spec.ts';
 import type { Generation, GenerationRequest, ToWorker, WorkerPort } from './worker-protocol.ts';
 import { evaluateCheckpoint } from './eval-worker.ts';
 
@@ -34,16 +35,21 @@ export function serveWorker(port: WorkerPort): void {
         owner: message.jobId,
         signal,
       };
-      const outcome = isAlignmentSpec(message.spec)
-        ? await runAlignmentJob({ ...common, ...alignmentJob(message.spec), onEvent: (event) => port.post({ type: 'event', event }) })
-        : await runStages({
-            ...common,
-            job: parseJobSpec(message.spec),
-            onEvent: (event) => {
-              if (event.type === 'stage') stageStart = event.globalStart;
-              port.post({ type: 'event', event });
-            },
-          });
+      const spec = message.spec;
+      // The spec was parsed at admission; what crossed into this thread is checked for its form only (admitted-spec.ts).
+      if (!isAdmittedSpec(spec))
+        throw new Error(`job ${message.jobId}: its spec is not an admitted spec of form ${ADMITTED_SPEC_VERSION}; resubmit the job to a server of this version`);
+      const outcome =
+        spec.kind === 'align'
+          ? await runAlignmentJob({ ...common, job: spec.job, base: spec.job.base.checkpoint, onEvent: (event) => port.post({ type: 'event', event }) })
+          : await runStages({
+              ...common,
+              job: spec.job,
+              onEvent: (event) => {
+                if (event.type === 'stage') stageStart = event.globalStart;
+                port.post({ type: 'event', event });
+              },
+            });
       port.post({ type: 'done', outcome });
     } catch (err) {
       const diverged = err instanceof TrainingDivergedError ? err : null;
@@ -79,13 +85,6 @@ export function serveWorker(port: WorkerPort): void {
       port.post({ type: 'generate-failed', id: message.id, message: (err as Error).message, damagedCheckpoint: (err as Error).name === 'CheckpointFormatError', badOption });
     }
   }
-}
-
-/** An admitted alignment spec: its base resolved to a checkpoint path at submission. */
-function alignmentJob(spec: unknown) {
-  const job = parseAlignmentJobSpec(spec);
-  if (!('checkpoint' in job.base)) throw new Error('an admitted alignment job names its base checkpoint');
-  return { job, base: job.base.checkpoint };
 }
 
 async function sample(loaded: LoadedModel, prompt: string, options: GenerationRequest & { signal: Pick<AbortSignal, 'aborted'> }): Promise<Generation> {

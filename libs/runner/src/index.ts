@@ -1,5 +1,6 @@
 export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec.ts';
-export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunEvents, type RunInfo, type RunOptions, type RunResult } from './run.ts';
+export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunOptions, type RunResult } from './run.ts';
+export type { RunEvent, RunInfo } from './run-events.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, architectureGenerates, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';
@@ -32,6 +33,7 @@ export {
   type ObjectiveSpec,
   type SingleObjective,
 } from './objective-mixture.ts';
+export { mapJobPaths, type JobPath, type JobPathKind } from './job-spec-paths.ts';
 export { parseJobSpec, validateJobPlugins, jobTokenizer, stageStart, attemptSeed, gateSchemaFor, type Gate, type StagePlan, type JobSpec } from './job-spec.ts';
 export type { JobEvent, JobOutcome, JobProgress, CompletedStage } from './job-events.ts';
 export { readJobProgress, stageDir } from './job-progress.ts';

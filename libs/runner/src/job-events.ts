@@ -1,27 +1,23 @@
-import type { ReadProblem } from '@unilab/data';
 import type { Gate } from './job-spec.ts';
+import type { RunEvent } from './run-events.ts';
 
-/** What a multi-stage job (run-stages.ts) reports as it runs, where it stands, and how it ended. */
+/** Where in a job a run's event happened: the stage and its attempt, and the step on the job's global step axis. */
+export interface InStage {
+  stage: number;
+  attempt: number;
+  globalStep: number;
+}
+
+/** Each kind of run event, placed in the job. */
+type InStageEvent<E> = E extends unknown ? E & InStage : never;
+
+/**
+ * What a multi-stage job (run-stages.ts) reports as it runs: its own events (a stage begins, its gate's verdict, it
+ * completes) and its runs' events as runTraining made them, each with where in the job it happened.
+ */
 export type JobEvent =
   | { type: 'stage'; stage: number; name: string; attempt: number; seed: number; steps: number; globalStart: number; resumed: boolean; initFrom: string | null }
-  | {
-      type: 'start';
-      stage: number;
-      parameters: number;
-      vocabSize: number;
-      trainTokens: number;
-      heldOutTokens: number;
-      unigramEntropy: number;
-      startStep: number;
-      globalStep: number;
-      resumedFrom: string | null;
-      /** Corpus records dropped or refused, by reason, and the first of them (file relative to the corpus, line). */
-      dropped: Record<string, number>;
-      problems: ReadProblem[];
-    }
-  | { type: 'step'; stage: number; step: number; globalStep: number; loss: number; lr: number; gradNorm: number; tokens: number }
-  | { type: 'eval'; stage: number; step: number; globalStep: number; heldOutLoss: number }
-  | { type: 'checkpoint'; stage: number; attempt: number; step: number; globalStep: number; path: string }
+  | InStageEvent<RunEvent>
   /** A resume passed over a damaged checkpoint (truncated, checksum mismatch) for the one before it. */
   | { type: 'checkpoint-skipped'; stage: number; attempt: number; path: string; reason: string; by: 'resume' }
   | { type: 'gate'; stage: number; attempt: number; metric: Gate['metric']; value: number; threshold: number; passed: boolean; next: 'continue' | 'retry' | 'stop' | 'fail' }

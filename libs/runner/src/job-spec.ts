@@ -76,6 +76,8 @@ export interface StagePlan {
   spec: TrainingSpec;
   /** Where the stage's objective was written: its own `spec.stages[i].objective`, or the inherited `spec.objective`. */
   objectivePath: string;
+  /** Where the stage's data source was written: its own `spec.stages[i].data`, or the inherited `spec.data`. */
+  dataPath: string;
   mixture?: MixtureComponent[];
   gate?: Gate;
 }
@@ -96,7 +98,7 @@ export function parseJobSpec(value: unknown): JobSpec {
   const { stages: rawStages, ...base } = value;
   if (rawStages === undefined) {
     const spec = parseTrainingSpec(base);
-    return { name: spec.name, stages: [{ index: 0, name: spec.name, spec, objectivePath: 'spec.objective' }], totalSteps: spec.train.steps };
+    return { name: spec.name, stages: [{ index: 0, name: spec.name, spec, objectivePath: 'spec.objective', dataPath: 'spec.data' }], totalSteps: spec.train.steps };
   }
   if (!Array.isArray(rawStages) || rawStages.length === 0)
     throw new SpecError('spec.stages', 'expected a non-empty list of stages ({ name, steps | tokens, data?, objective?, train?, gate? })');
@@ -143,6 +145,7 @@ function parseStage(base: Raw, raw: unknown, index: number): StagePlan {
     name: stage.name,
     spec: specFor(steps),
     objectivePath: stage.objective ? `${path}.objective` : 'spec.objective',
+    dataPath: stage.data ? `${path}.data` : 'spec.data',
     ...(mixture && { mixture }),
     ...(stage.gate && { gate: stage.gate }),
   };

@@ -63,27 +63,8 @@ export async function runStages(options: RunStagesOptions): Promise<JobOutcome> 
       ...(initFrom && !resumed && { initFrom }),
       ...(data && { data }),
       ...(options.backend && { backend: options.backend }),
-      events: {
-        onStart: (info) =>
-          onEvent({
-            type: 'start',
-            stage: stage.index,
-            parameters: info.parameters,
-            vocabSize: info.vocabSize,
-            trainTokens: info.trainTokens,
-            heldOutTokens: info.heldOutTokens,
-            unigramEntropy: info.unigramEntropy,
-            startStep: info.startStep,
-            globalStep: globalStart + info.startStep,
-            resumedFrom: info.resumedFrom ?? null,
-            dropped: info.dropped,
-            problems: info.problems,
-          }),
-        onStep: (r) =>
-          onEvent({ type: 'step', stage: stage.index, step: r.step, globalStep: globalStart + r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokens: r.tokens }),
-        onEval: (step, heldOutLoss) => onEvent({ type: 'eval', stage: stage.index, step, globalStep: globalStart + step, heldOutLoss }),
-        onCheckpoint: (path, step) => onEvent({ type: 'checkpoint', stage: stage.index, attempt, step, globalStep: globalStart + step, path }),
-      },
+      // The run's events are the job's, placed in the job: its stage and attempt, and the step on the job's axis.
+      onEvent: (e) => onEvent({ ...e, stage: stage.index, attempt, globalStep: globalStart + (e.type === 'start' ? e.startStep : e.step) }),
     });
     const globalStep = globalStart + result.step;
     if (signal?.aborted) return { status: 'cancelled', globalStep, checkpoint: result.checkpoint, stage: stage.index };

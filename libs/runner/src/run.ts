@@ -19,7 +19,7 @@ import {
   type Tokenizer,
   type TuningModules,
 } from '@unilab/core';
-import { ByteTokenizer, type ReadProblem } from '@unilab/data';
+import { ByteTokenizer } from '@unilab/data';
 import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
@@ -27,32 +27,8 @@ import { checkFiniteStep } from './divergence.ts';
 import { estimateStepFlops } from './estimate.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { createObjectiveBatcher, objectiveDecoderLength, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
+import type { RunEvent } from './run-events.ts';
 import type { TrainingSpec } from './spec.ts';
-
-export interface RunInfo {
-  parameters: number;
-  vocabSize: number;
-  trainTokens: number;
-  heldOutTokens: number;
-  unigramEntropy: number;
-  /** Corpus records the reader dropped or refused, by reason (empty for a prepared dataset). */
-  dropped: Record<string, number>;
-  /** The first of them, with file (relative to the corpus) and line. */
-  problems: ReadProblem[];
-  startStep: number;
-  resumedFrom?: string;
-  /** Training FLOPs per optimizer step, padding included (null for a plugin package's architecture). */
-  flopsPerStep: number | null;
-  /** Decoder (or only) positions per row, and an encoder-decoder's encoder positions. */
-  rows: { seqLen: number; encoderLen?: number };
-}
-
-export interface RunEvents {
-  onStart?(info: RunInfo): void;
-  onStep?(result: StepResult): void;
-  onEval?(step: number, heldOutLoss: number): void;
-  onCheckpoint?(path: string, step: number): void;
-}
 
 export interface RunOptions {
   spec: TrainingSpec;
@@ -60,7 +36,7 @@ export interface RunOptions {
   registry: PluginRegistry;
   /** Continue from the newest intact checkpoint in outDir. */
   resume?: boolean;
-  events?: RunEvents;
+  onEvent?(event: RunEvent): void;
   /** Stop after this many steps of the run (simulates an interruption in tests); the schedule still spans train.steps. */
   stopAtStep?: number;
   /** Use this backend instead of creating the spec's. */
@@ -198,7 +174,7 @@ function learningRateSchedule(spec: TrainingSpec) {
  * A fresh run refuses an outDir that already holds checkpoints, so nothing written before is overwritten.
  */
 export async function runTraining(options: RunOptions): Promise<RunResult> {
-  const { spec, outDir, registry, events = {} } = options;
+  const { spec, outDir, registry, onEvent = () => {} } = options;
   validateSpecPlugins(spec, registry);
   const resumeFrom = await resumePoint(outDir, options.resume ?? false);
   const { tokenizer, prepared, data } = await trainingData(options);
@@ -219,7 +195,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   const evalBatches = heldOutBatches(spec, registry, tokenizer, data);
   const flopsPerStep = estimateStepFlops(spec, registry, tokenizer.vocabSize);
 
-  events.onStart?.({
+  onEvent({
+    type: 'start',
     parameters: parameterCount(model.params),
     vocabSize: tokenizer.vocabSize,
     trainTokens: data.trainTokens,
@@ -228,7 +205,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     dropped: prepared?.dropped ?? {},
     problems: prepared?.problems ?? [],
     startStep: trainer.step,
-    resumedFrom: resumeFrom?.path,
+    resumedFrom: resumeFrom?.path ?? null,
     flopsPerStep,
     rows: rowShape(spec, registry),
   });
@@ -242,7 +219,7 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
       tokenizer: tokenizer.toJSON(),
     });
     const path = await saveCheckpoint(outDir, trainer.step, bytes);
-    events.onCheckpoint?.(path, trainer.step);
+    onEvent({ type: 'checkpoint', step: trainer.step, path });
     return path;
   };
 
@@ -258,16 +235,17 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     const result = await trainer.trainStep();
     await checkFiniteStep(trainer, result, t.lr);
     losses.push(result.loss);
-    events.onStep?.(result);
+    const { applied: _applied, ...figures } = result;
+    onEvent({ type: 'step', ...figures });
     if (t.evalEvery > 0 && trainer.step % t.evalEvery === 0 && evalBatches.length > 0) {
       heldOutLoss = await trainer.evaluate(evalBatches);
-      events.onEval?.(trainer.step, heldOutLoss);
+      onEvent({ type: 'eval', step: trainer.step, heldOutLoss });
     }
     if (t.checkpointEvery > 0 && trainer.step % t.checkpointEvery === 0) lastCheckpoint = await save();
   }
   if (evalBatches.length > 0 && (t.evalEvery === 0 || trainer.step % t.evalEvery !== 0)) {
     heldOutLoss = await trainer.evaluate(evalBatches);
-    events.onEval?.(trainer.step, heldOutLoss);
+    onEvent({ type: 'eval', step: trainer.step, heldOutLoss });
   }
   if (lastCheckpoint === null || !lastCheckpoint.endsWith(`step-${String(trainer.step).padStart(8, '0')}.safetensors`))
     lastCheckpoint = await save();

@@ -20,7 +20,7 @@ describe('training corpora go through the validated reader', () => {
       spec: tinySpec(corpus, { train: { steps: 1, warmupSteps: 0 } }),
       outDir: await tempDir(),
       registry: createDefaultRegistry(),
-      events: { onStart: (i) => (info = i) },
+      onEvent: (e) => e.type === 'start' && (info = e),
     });
     expect(info!.trainTokens).toBe(clean.trainTokens);
     expect(info!.dropped).toEqual({ link_outside_root: 1 });

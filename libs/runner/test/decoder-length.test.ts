@@ -45,7 +45,7 @@ describe("the encoder-decoder's own decoder length", () => {
     const corpus = await sotuSubset(3);
     const spec = edSpec('span-corruption', {}, corpus);
     let info: RunInfo | undefined;
-    const result = await runTraining({ spec, outDir: await tempDir(), registry, events: { onStart: (i) => (info = i) } });
+    const result = await runTraining({ spec, outDir: await tempDir(), registry, onEvent: (e) => e.type === 'start' && (info = e) });
     expect(info!.rows).toEqual({ seqLen: 114, encoderLen: 512 });
     expect(info!.flopsPerStep).toBe(estimateStepFlops(spec, registry, result.tokenizer.vocabSize));
     expect(result.flops).toBe(3 * info!.flopsPerStep!);

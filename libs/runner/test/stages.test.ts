@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createReferenceBackend, parameterCount } from '@unilab/core';
-import { buildModel, createDefaultRegistry, estimateParameters, parseJobSpec, parseTrainingSpec, runStages, tokenizerFor, type JobEvent } from '../src/index.ts';
+import { buildModel, createDefaultRegistry, estimateParameters, parseJobSpec, parseTrainingSpec, runStages, runTraining, tokenizerFor, type JobEvent, type RunEvent } from '../src/index.ts';
 import { sotuSubset, tempDir } from './fixtures.ts';
 
 const registry = createDefaultRegistry();
@@ -188,5 +188,27 @@ describe('parameter estimate', () => {
     // A 100-billion-parameter request: 96 layers of width 8192 with a 32768-wide FFN.
     const huge = parseTrainingSpec({ model: { architecture: 'decoder', config: { layers: 96, dModel: 8192, heads: 64, ffnHidden: 32768 } } });
     expect(estimateParameters(huge, registry)).toBeGreaterThan(100e9);
+  });
+});
+
+describe('job events', () => {
+  it("are the run's own events placed in the job: each runTraining event, plus its stage, attempt and job step", async () => {
+    const corpus = await sotuSubset(4);
+    const { stages: _stages, ...base } = twoStageSpec(corpus, corpus);
+    const single = { ...base, train: { ...base.train, steps: 4 } };
+    const runEvents: RunEvent[] = [];
+    const alone = await runTraining({ spec: parseTrainingSpec(single), outDir: await tempDir(), registry, onEvent: (e) => runEvents.push(e) });
+    alone.dispose();
+    const { events } = await run(single, await tempDir());
+    const fromRun = events.filter((e) => e.type === 'start' || e.type === 'step' || e.type === 'eval' || e.type === 'checkpoint');
+    expect(fromRun.map((e) => e.type)).toEqual(runEvents.map((e) => e.type));
+    fromRun.forEach((e, i) => {
+      const { stage, attempt, globalStep, ...own } = e as typeof e & { stage: number; attempt: number; globalStep: number };
+      expect({ stage, attempt, globalStep }).toEqual({ stage: 0, attempt: 0, globalStep: e.type === 'start' ? e.startStep : (e as { step: number }).step });
+      // Same fields, same values: nothing renamed or dropped on the way (paths differ only by the job's directory).
+      const expected = runEvents[i];
+      expect(Object.keys(own).sort()).toEqual(Object.keys(expected).sort());
+      if (e.type !== 'checkpoint') expect(own).toEqual(expected);
+    });
   });
 });

@@ -62,7 +62,7 @@ describe.skipIf(!device)('training on the WebGPU backend', () => {
       outDir: await tempDir(),
       registry,
       backend: gpu,
-      events: { onStep: () => perStep.push({ submits: gpu.counters.submits, live: gpu.memoryStats().liveTensors }) },
+      onEvent: (e) => e.type === 'step' && perStep.push({ submits: gpu.counters.submits, live: gpu.memoryStats().liveTensors }),
     });
     const rows = wasm.losses.map((l, s) => `  ${String(s + 1).padStart(2)}  ${l.toFixed(6)}  ${webgpu.losses[s].toFixed(6)}  ${(Math.abs(webgpu.losses[s] - l) / l).toExponential(1)}`);
     console.log(`tiny run, loss per step (${device!.description}):\nstep   wasm      webgpu    rel. diff\n${rows.join('\n')}\nheld-out: wasm ${wasm.heldOutLoss.toFixed(6)}, webgpu ${webgpu.heldOutLoss.toFixed(6)}`);
@@ -84,7 +84,7 @@ describe.skipIf(!device)('training on the WebGPU backend', () => {
     const spec = tinySpec(await sotuSubset(6), { model, train: { steps: 2, batchSize, seqLen: 1024, checkpointEvery: 1 } });
     const outDir = await tempDir();
     const steps: number[] = [];
-    const run = runTraining({ spec, outDir, registry, backend: createWebGpuBackend(device!.device), events: { onStep: (r) => steps.push(r.step) } });
+    const run = runTraining({ spec, outDir, registry, backend: createWebGpuBackend(device!.device), onEvent: (e) => e.type === 'step' && steps.push(e.step) });
     await expect(run).rejects.toThrow(new RegExp(`maxStorageBufferBindingSize of ${limit} bytes`));
     expect(steps).toEqual([]);
     expect(await latestCheckpoint(outDir)).toBeNull();
@@ -99,7 +99,7 @@ describe.skipIf(!device)('training on the WebGPU backend', () => {
       outDir,
       registry,
       backend: createWebGpuBackend(own.device),
-      events: { onStep: (r) => r.step === 3 && own.release() },
+      onEvent: (e) => e.type === 'step' && e.step === 3 && own.release(),
     });
     await expect(run).rejects.toThrow(/WebGPU device .*lost/);
     const last = await latestCheckpoint(outDir);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AlignmentJobEvent } from '@unilab/eval';
 import type { JobEvent } from '@unilab/runner';
+import { loadRunSpec } from '../admitted-spec.ts';
 import { storeJobEvent } from '../job-event-log.ts';
 import { OutDirTakenError, type JobStore, type JobUpdate, type StoredEvent } from '../store.ts';
 import { REDIS_KEYS } from './connection.ts';
@@ -18,6 +19,7 @@ import { REDIS_KEYS } from './connection.ts';
  * a stream on any of them.
  */
 export type LogEntry =
+  /** `runSpec` is the admitted spec (admitted-spec.ts); a log written by an older API holds the legacy form, loaded as such. */
   | { op: 'insert'; job: { id: string; name: string; spec: unknown; runSpec: unknown; outDir: string; totalSteps: number; stageCount: number } }
   /** A status change or another event the queue itself writes, with the job row's update. */
   | { op: 'append'; id: string; type: string; data: Record<string, unknown>; update?: JobUpdate }
@@ -34,7 +36,7 @@ export async function appendToLog(redis: Redis, entry: LogEntry): Promise<string
 export function applyLogEntry(store: JobStore, entry: LogEntry): { id: string; event: StoredEvent | null; deleted: boolean } {
   switch (entry.op) {
     case 'insert':
-      store.insertJob(entry.job);
+      store.insertJob({ ...entry.job, runSpec: loadRunSpec(entry.job.runSpec) });
       return { id: entry.job.id, event: null, deleted: false };
     case 'append':
       if (!store.getJob(entry.id)) return { id: entry.id, event: null, deleted: false };

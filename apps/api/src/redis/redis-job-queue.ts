@@ -8,6 +8,7 @@ import { JobConflictError, JobNotFoundError } from '../jobs.ts';
 import { FINISHED, OutDirTakenError, type JobRecord, type JobStatus, type JobStore, type JobUpdate } from '../store.ts';
 import { REDIS_KEYS, connectRedis, reachable } from './connection.ts';
 import { EventLogFollower, appendToLog, type applyLogEntry, type LogEntry } from './event-log.ts';
+import type { AdmittedSpec } from '../admitted-spec.ts';
 import type { TrainJob } from './train-job.ts';
 
 export interface RedisJobQueueOptions {
@@ -195,7 +196,7 @@ export class RedisJobQueue implements JobQueue {
     }
   }
 
-  private async enqueue(id: string, runSpec: unknown, outDir: string): Promise<void> {
+  private async enqueue(id: string, runSpec: AdmittedSpec, outDir: string): Promise<void> {
     await this.queue.add('train', { id, runSpec, outDir, dataDir: this.options.dataDir }, { ...JOB_OPTIONS, jobId: id });
   }
 

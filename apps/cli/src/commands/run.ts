@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JobLogEvent } from '@unilab/api';
 import { jobTokenizer, parseJobSpec, readJobProgress, runStages, validateJobPlugins } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
@@ -35,7 +36,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const printer = new JobProgressPrinter(job.totalSteps);
   console.log(`unilab: job "${job.name}": ${job.stages.length} stage(s), ${job.totalSteps} steps, output in ${outDir}`);
   try {
-    const outcome = await runStages({ job, outDir, registry, resume, signal: controller.signal, onEvent: (e) => printer.handle(e.type, e) });
+    const outcome = await runStages({ job, outDir, registry, resume, signal: controller.signal, onEvent: (e) => printer.handle(e) });
     printer.finish();
     if (outcome.status === 'cancelled') {
       console.log(`unilab: stopped at step ${outcome.globalStep}; checkpoint ${outcome.checkpoint}`);
@@ -77,36 +78,42 @@ export class JobProgressPrinter {
 
   constructor(private readonly totalSteps: number) {}
 
-  handle(type: string, e: Record<string, any>): void {
+  handle(e: JobLogEvent): void {
     const log = (line: string) => (this.bar ? this.bar.log(line) : console.error(line));
-    const stage = typeof e.stage === 'number' ? `stage ${e.stage + 1}` : '';
-    switch (type) {
+    const stage = 'stage' in e ? `stage ${e.stage + 1}` : '';
+    switch (e.type) {
       case 'stage':
         log(`${stage} "${e.name}", attempt ${e.attempt + 1} (seed ${e.seed}): ${e.steps} steps from job step ${e.globalStart}${e.resumed ? ', resuming from its checkpoint' : ''}`);
         break;
-      case 'start':
+      case 'start': {
         this.bar = new ProgressBar(this.totalSteps, e.globalStep);
-        log(`${stage}: ${(e.parameters / 1e6).toFixed(3)}M parameters, ${e.trainTokens} train / ${e.heldOutTokens} held-out tokens${e.resumedFrom ? `, resumed at step ${e.startStep}` : ''}`);
+        const data = 'trainTokens' in e ? `${e.trainTokens} train / ${e.heldOutTokens} held-out tokens` : `${e.trainExamples} train / ${e.heldOutExamples} held-out examples`;
+        log(`${stage}: ${(e.parameters / 1e6).toFixed(3)}M parameters, ${data}${e.resumedFrom ? `, resumed at step ${e.startStep}` : ''}`);
         break;
+      }
       case 'step':
-        this.bar?.update(e.globalStep, e.loss, e.tokens, stage);
+        this.bar?.update(e.globalStep, e.loss, typeof e.tokens === 'number' ? e.tokens : 0, stage);
         break;
       case 'eval':
-        log(`step ${e.globalStep}: held-out loss ${Number(e.heldOutLoss).toFixed(4)} nats/token`);
+        if (e.heldOutLoss !== undefined) log(`step ${e.globalStep}: held-out loss ${e.heldOutLoss.toFixed(4)} nats/token`);
         break;
       case 'checkpoint':
         log(`checkpoint at step ${e.globalStep}: ${e.path}`);
         break;
-      case 'gate':
-        log(`${stage} gate: ${e.metric} ${Number(e.value).toFixed(4)} ${e.passed ? '<=' : '>'} ${e.threshold}: ${e.passed ? 'passed' : 'failed'}, ${e.next}`);
+      case 'gate': {
+        // The relation that holds: the gate's own (pre-training gates pass at or below the threshold), or its negation.
+        const passes = 'comparison' in e ? e.comparison : '<=';
+        log(`${stage} gate: ${e.metric} ${e.value.toFixed(4)} ${e.passed ? passes : passes === '<=' ? '>' : '<'} ${e.threshold}: ${e.passed ? 'passed' : 'failed'}, ${e.next}`);
         break;
+      }
       case 'stage-complete':
-        log(`${stage} "${e.name}" done at step ${e.globalStep}: held-out loss ${Number(e.heldOutLoss).toFixed(4)}`);
+        log(`${stage} "${e.name}" done at step ${e.globalStep}${'heldOutLoss' in e ? `: held-out loss ${e.heldOutLoss.toFixed(4)}` : ''}`);
         break;
       case 'status':
         log(`status ${e.status}${e.message ? `: ${e.message}` : ''}`);
         break;
       case 'cancel-requested':
+      case 'worker-lost':
         log(e.message);
         break;
       case 'checkpoint-skipped':

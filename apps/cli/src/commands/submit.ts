@@ -1,4 +1,4 @@
-import { ApiClient } from '@unilab/api';
+import { ApiClient, jobLogEvent } from '@unilab/api';
 import { parseArgs } from '../args.ts';
 import { JobProgressPrinter, readJsonFile } from './run.ts';
 
@@ -24,7 +24,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   console.log(job.id);
   if (args.options.get('detach') === true) return 0;
   const printer = new JobProgressPrinter(job.totalSteps);
-  const final = await client.follow(job.id, (event) => printer.handle(event.event, JSON.parse(event.data)));
+  const final = await client.follow(job.id, (event) => printer.handle(jobLogEvent(event)));
   printer.finish();
   const loss = final.metrics.heldOutLoss ?? final.metrics.loss;
   console.log(`unilab: job ${final.id} ${final.status} at step ${final.step}/${final.totalSteps}${loss !== null ? `, loss ${loss.toFixed(4)}` : ''}${final.error ? `: ${final.error.message}` : ''}`);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { canGenerate, generate, readCheckpoint, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins } from '@unilab/runner';
+import { canGenerate, generate, readCheckpoint, loadedModel, objectiveLabel, parseTrainingSpec, runTraining, tokenizerFor, validateSpecPlugins, type RunInfo, type TrainingSpec } from '@unilab/runner';
 import { parseArgs } from '../args.ts';
 import { warnAboutMemory } from '../memory-warning.ts';
 import { registryFromArgs } from '../plugin-registry.ts';
@@ -32,6 +32,20 @@ async function initFromArgs(value: string | boolean | undefined, architecture: s
   return { initFrom: value, tokenizer: tokenizerFromJSON(state.tokenizer) };
 }
 
+/** The run's model, data and cost as it starts, and what the corpus reader dropped. */
+function reportStart(spec: TrainingSpec, info: RunInfo): void {
+  console.log(
+    `unilab: ${spec.model.architecture} / ${objectiveLabel(spec.objective)} on ${spec.data.shards ?? spec.data.corpus}: ` +
+      `${(info.parameters / 1e6).toFixed(3)}M parameters, vocab ${info.vocabSize}, ` +
+      `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
+  );
+  console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
+  const rows = info.rows.encoderLen === undefined ? `${info.rows.seqLen}` : `encoder ${info.rows.encoderLen} + decoder ${info.rows.seqLen}`;
+  if (info.flopsPerStep !== null) console.log(`unilab: rows of ${rows} positions, ${(info.flopsPerStep / 1e9).toFixed(3)} GFLOPs per training step (padding included)`);
+  if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
+  reportDropped(info.dropped, info.problems);
+}
+
 /** `unilab train spec.json`: validate the spec, train with a progress bar, report held-out loss and a sample. */
 export async function trainCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['resume']);
@@ -58,29 +72,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     registry,
     resume: args.options.get('resume') === true,
     ...(await initFromArgs(args.options.get('init-from'), spec.model.architecture)),
-    events: {
-      onStart(info) {
-        console.log(
-          `unilab: ${spec.model.architecture} / ${objectiveLabel(spec.objective)} on ${spec.data.shards ?? spec.data.corpus}: ` +
-            `${(info.parameters / 1e6).toFixed(3)}M parameters, vocab ${info.vocabSize}, ` +
-            `${(info.trainTokens / 1e6).toFixed(2)}M train / ${(info.heldOutTokens / 1e6).toFixed(2)}M held-out tokens, backend ${spec.backend}`,
-        );
-        console.log(`unilab: unigram entropy of the training text: ${info.unigramEntropy.toFixed(4)} nats/token (the loss to beat)`);
-        const rows = info.rows.encoderLen === undefined ? `${info.rows.seqLen}` : `encoder ${info.rows.encoderLen} + decoder ${info.rows.seqLen}`;
-        if (info.flopsPerStep !== null) console.log(`unilab: rows of ${rows} positions, ${(info.flopsPerStep / 1e9).toFixed(3)} GFLOPs per training step (padding included)`);
-        if (info.resumedFrom) console.log(`unilab: resuming from ${info.resumedFrom} at step ${info.startStep}`);
-        reportDropped(info.dropped, info.problems);
-        bar = new ProgressBar(spec.train.steps, info.startStep);
-      },
-      onStep(r) {
-        bar?.update(r.step, r.loss, r.tokens, `lr ${r.lr.toExponential(2)}`);
-      },
-      onEval(step, loss) {
-        bar?.log(`step ${step}: held-out loss ${loss.toFixed(4)} nats/token (${(loss / Math.LN2).toFixed(3)} bits)`);
-      },
-      onCheckpoint(path) {
-        bar?.log(`checkpoint written: ${path}`);
-      },
+    onEvent(e) {
+      if (e.type === 'start') {
+        reportStart(spec, e);
+        bar = new ProgressBar(spec.train.steps, e.startStep);
+      } else if (e.type === 'step') bar?.update(e.step, e.loss, e.tokens, `lr ${e.lr.toExponential(2)}`);
+      else if (e.type === 'eval') bar?.log(`step ${e.step}: held-out loss ${e.heldOutLoss.toFixed(4)} nats/token (${(e.heldOutLoss / Math.LN2).toFixed(3)} bits)`);
+      else bar?.log(`checkpoint written: ${e.path}`);
     },
   });
   bar?.finish();

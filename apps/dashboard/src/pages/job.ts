@@ -1,4 +1,4 @@
-import type { JobView, ServerSentEvent } from '@unilab/api/client';
+import { jobLogEvent, type JobLogEvent, type JobView, type ServerSentEvent } from '@unilab/api/client';
 import { lineChart, type LineChart } from '../chart.ts';
 import { announce, fmt, h } from '../dom.ts';
 import { formatFigure, newestEvalFigures, type EvalFigure } from '../eval-figures.ts';
@@ -52,19 +52,19 @@ export const jobPage: Page = (ctx, id) => {
     stages.replaceChildren(...stageItems(job));
   }
 
-  function onEvent(e: ServerSentEvent): void {
-    if (e.id !== null) lastEventId = Number(e.id);
-    const data = JSON.parse(e.data) as Record<string, unknown>;
-    const replaying = e.id !== null && Number(e.id) <= replayedUpTo;
-    if (e.event === 'step' || e.event === 'eval') {
-      curves.add(data as unknown as CurvePoint);
+  function onEvent(sse: ServerSentEvent): void {
+    if (sse.id !== null) lastEventId = Number(sse.id);
+    const e = jobLogEvent(sse);
+    const replaying = sse.id !== null && Number(sse.id) <= replayedUpTo;
+    if (e.type === 'step' || e.type === 'eval') {
+      curves.add(e as CurvePoint);
       charts.draw(curves);
-      if (job && e.event === 'step' && !replaying) showStep(job, data, curves);
+      if (job && e.type === 'step' && !replaying) showStep(job, e, curves);
     }
-    if (TIMELINE_TYPES.has(e.event)) appendToTimeline(timeline, e.event, data);
+    if (TIMELINE_TYPES.has(e.type)) appendToTimeline(timeline, e);
     if (replaying) return;
-    if (e.event === 'status' || e.event === 'stage' || e.event === 'start' || e.event === 'cancel-requested') void refreshJob();
-    if (e.event === 'checkpoint') void showCheckpoints(id, checkpoints, ctx.fail);
+    if (e.type === 'status' || e.type === 'stage' || e.type === 'start' || e.type === 'cancel-requested') void refreshJob();
+    if (e.type === 'checkpoint') void showCheckpoints(id, checkpoints, ctx.fail);
   }
 
   async function refreshJob(): Promise<void> {
@@ -148,18 +148,18 @@ function jobLayout(main: HTMLElement, id: string, fail: (err: unknown) => void) 
 }
 
 /** A live step event into the summary: step, loss (with the newest held-out loss) and ETA. */
-function showStep(job: JobView, data: Record<string, unknown>, curves: JobCurves): void {
-  job.step = data.globalStep as number;
-  job.metrics.loss = data.loss as number;
+function showStep(job: JobView, e: Extract<JobLogEvent, { type: 'step' }>, curves: JobCurves): void {
+  job.step = e.globalStep;
+  job.metrics.loss = e.loss;
   document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
   document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
   document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
 }
 
 /** One event into the timeline, which keeps the newest 200. */
-function appendToTimeline(timeline: HTMLElement, event: string, data: Record<string, unknown>): void {
-  const at = typeof data.at === 'string' ? new Date(data.at).toLocaleTimeString('en-GB') : '';
-  timeline.append(h('li', { class: `ev-${event}` }, h('time', {}, at), ' ', timelineText(event, data)));
+function appendToTimeline(timeline: HTMLElement, e: JobLogEvent & { at?: string }): void {
+  const at = e.at ? new Date(e.at).toLocaleTimeString('en-GB') : '';
+  timeline.append(h('li', { class: `ev-${e.type}` }, h('time', {}, at), ' ', timelineText(e)));
   while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
 }
 
@@ -235,24 +235,6 @@ function stageItems(j: JobView): HTMLElement[] {
   );
 }
 
-/** One timeline line for an event of TIMELINE_TYPES. */
-function timelineText(event: string, data: Record<string, unknown>): string {
-  switch (event) {
-    case 'status':
-      return `status ${data.status}${data.reason ? `: ${data.reason}` : ''}`;
-    case 'stage':
-      return `stage ${data.name} (attempt ${(data.attempt as number) + 1}) starts at step ${data.globalStart}${data.resumed ? ', resumed' : ''}`;
-    case 'gate':
-      return `gate ${data.metric} = ${fmt.loss(data.value as number)} ${typeof data.comparison === 'string' ? data.comparison : 'vs'} ${data.threshold}: ${data.passed ? 'passed' : 'failed'}, ${data.next}`;
-    case 'stage-complete':
-      return `stage ${data.name} complete at step ${data.globalStep}, held-out ${fmt.loss(data.heldOutLoss as number)}`;
-    case 'checkpoint':
-      return `checkpoint at step ${data.globalStep}`;
-    default:
-      return event;
-  }
-}
-
 function checkpointSection(rows: HTMLElement): HTMLElement {
   const head = h('thead', {}, h('tr', {}, ...['Stage', 'Attempt', 'Step', 'Global step', 'Written', 'On disk'].map((t) => h('th', { scope: 'col' }, t))));
   return h('section', { 'aria-labelledby': 'ckpt-h' }, h('h2', { id: 'ckpt-h' }, 'Checkpoints'), h('div', { class: 'scroll' }, h('table', {}, head, rows)));
@@ -309,4 +291,22 @@ function promptBox(id: string, fail: (err: unknown) => void): HTMLElement {
       output,
     ),
   );
+}
+
+/** One line of the events timeline. */
+function timelineText(e: JobLogEvent): string {
+  switch (e.type) {
+    case 'status':
+      return `status ${e.status}${e.message ? `: ${e.message}` : ''}`;
+    case 'stage':
+      return `stage ${e.name} (attempt ${e.attempt + 1}) starts at step ${e.globalStart}${e.resumed ? ', resumed' : ''}`;
+    case 'gate':
+      return `gate ${e.metric} = ${fmt.loss(e.value)} ${'comparison' in e ? e.comparison : '≤'} ${e.threshold}: ${e.passed ? 'passed' : 'failed'}, ${e.next}`;
+    case 'stage-complete':
+      return `stage ${e.name} complete at step ${e.globalStep}${'heldOutLoss' in e ? `, held-out ${fmt.loss(e.heldOutLoss)}` : ''}`;
+    case 'checkpoint':
+      return `checkpoint at step ${e.globalStep}`;
+    default:
+      return e.type;
+  }
 }

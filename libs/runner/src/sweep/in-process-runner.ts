@@ -39,7 +39,9 @@ export function inProcessCellRunner(registry: PluginRegistry): CellRunner {
           signal,
           data: await shared(cell.spec),
           backend: await backendFor(cell.spec.backend),
-          events: { onStep: (r) => onStep({ step: r.step, loss: r.loss, tokens: r.tokens }) },
+          onEvent: (e) => {
+            if (e.type === 'step') onStep({ step: e.step, loss: e.loss, tokens: e.tokens });
+          },
         });
         result.dispose();
         const finished = result.step >= cell.spec.train.steps;
