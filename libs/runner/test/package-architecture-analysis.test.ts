@@ -1,12 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PluginRegistry } from '@unilab/core';
+import { Tape, createReferenceBackend, uploadBatch, type PluginRegistry } from '@unilab/core';
 import {
   attentionDegeneration,
   attentionSpectra,
   buildModel,
   degenerationPrompts,
+  createDefaultRegistry,
   loadedModel,
+  parseTrainingSpec,
   prepareData,
+  promptBatch,
   recordAttention,
   runTraining,
   singleExampleBatch,
@@ -70,5 +73,38 @@ describe('attention analyses on a package architecture', () => {
     await expect(attentionDegeneration(bare, prompts[0].prompt, { steps: 4 })).rejects.toThrow(missing);
     const misdeclared = { ...mine.model, attentionSites: mine.model.attentionSites!.slice(1) };
     await expect(recordAttention(misdeclared, mine.backend, batch, 'attention rank')).rejects.toThrow('attention rank: architecture "my-decoder" declares 1 attention sites, but its forward recorded 2 attention ops');
+  });
+});
+
+describe('the built-in architectures expose both readings', () => {
+  const configs: Record<string, Record<string, unknown>> = {
+    decoder: { layers: 2, dModel: 16, heads: 2, kvHeads: 1 },
+    'prefix-lm': { layers: 2, dModel: 16, heads: 2, positionalEncoding: 'alibi' },
+    unilm: { layers: 2, dModel: 16, heads: 2 },
+    glm: { layers: 2, dModel: 16, heads: 2 },
+    encoder: { layers: 2, dModel: 16, heads: 2 },
+    'encoder-decoder': { encoderLayers: 1, decoderLayers: 2, dModel: 16, heads: 2, positionalEncoding: 't5-relative' },
+  };
+  it.each(Object.keys(configs))('%s: one attention site per recorded attention op, in forward order; hidden states of the declared width', async (architecture) => {
+    const registry = createDefaultRegistry();
+    const backend = createReferenceBackend();
+    const model = buildModel(parseTrainingSpec({ model: { architecture, config: configs[architecture] } }), registry, backend, 300);
+    const batch = promptBatch(registry.architecture(architecture).consumes, [5, 6, 7, 8], [9, 10, 11], 0);
+    const records = await recordAttention(model, backend, batch, 'test');
+    const sites = records.map((r) => `${r.site.stack}.${r.site.layer}.${r.site.attends}`);
+    expect(sites).toEqual(
+      architecture === 'encoder-decoder' ? ['encoder.0.self', 'decoder.0.self', 'decoder.0.cross', 'decoder.1.self', 'decoder.1.cross'] : ['stack.0.self', 'stack.1.self'],
+    );
+    // The encoder reads the 4-token prompt, and a cross-attention's keys are its positions; each site's output
+    // projection is its layer's own [d, d] Wo.
+    for (const r of records) {
+      const encoderKeys = r.site.stack === 'encoder' || r.site.attends === 'cross';
+      expect([r.queries, r.keys]).toEqual([r.site.stack === 'encoder' ? 4 : batch.seqLen, encoderKeys ? 4 : batch.seqLen]);
+      expect(r.site.output.value.shape).toEqual([16, 16]);
+    }
+    expect(new Set(records.map((r) => r.site.output)).size).toBe(records.length);
+    const tape = new Tape(backend, false);
+    expect(model.hiddenStates!.read(tape, uploadBatch(tape, batch)).shape).toEqual([1, batch.seqLen, 16]);
+    tape.release();
   });
 });
