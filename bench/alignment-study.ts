@@ -110,7 +110,7 @@ const sftWeights = await snapshot(sftModel.model);
 console.log(`[${clock()}] SFT ${sftLosses.length} steps: held-out response NLL ${nllBefore.toFixed(3)} -> ${nllAfter.toFixed(3)}`);
 
 // 3b. Reward model, from the SFT model.
-const rm = createRewardModel({ model: copyOf(sftWeights), tokenizer, backend, seqLen: spec.train.seqLen }, seed);
+const rm = createRewardModel(loaded(sftWeights), seed);
 const rmBefore = await pairwiseAccuracy(rm, heldOutPairs);
 const rmLosses = await trainRewardModel(rm, rewardParameters(rm), pairs, { lr: 5e-4, epochs: 3, batchSize: 16, weightDecay: 0, seed });
 const rmAfter = await pairwiseAccuracy(rm, heldOutPairs);

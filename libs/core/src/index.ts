@@ -45,4 +45,5 @@ export { requestWebGpuDevice, WebGpuUnavailableError, type AcquiredDevice } from
 export * from './plugins/data-stage.ts';
 export * from './plugins/positional-encoding.ts';
 export * from './plugins/capabilities.ts';
+export * from './plugins/model-readings.ts';
 export { sampleModelGradients, type GradientSample } from './autodiff/model-gradcheck.ts';

@@ -58,7 +58,7 @@ export async function scoreInfilling(
 /** One piece laid out for infilling, with a query for each span token in text order. */
 function infillingRow(model: ScoringModel, presented: Presented<InfillingLayout>, piece: readonly number[], spans: readonly NoiseSpan[]): { row: InferenceRow; queries: TokenQuery[] } {
   const { layout, ids } = presented;
-  const encoderDecoder = model.model.architecture === 'encoder-decoder';
+  const encoderDecoder = model.presentation.consumes.form === 'encoder-decoder';
   const counting = (n: number) => Array.from({ length: n }, (_, i) => i);
   switch (layout.kind) {
     case 'sentinels': {

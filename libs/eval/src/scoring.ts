@@ -24,8 +24,8 @@ export interface ScoringModel extends LoadedModel {
 export type ContinuationTask = 'lm' | 'seq2seq';
 
 /** The model with its inference presentation, declared by the objectives its spec trained (loadModel attaches it). */
-export function scoringModel(loaded: LoadedModel, registry: PluginRegistry): ScoringModel {
-  return { ...loaded, presentation: loaded.presentation ?? modelPresentation(loaded.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
+export function scoringModel(loaded: Omit<LoadedModel, 'presentation'> & { presentation?: ModelPresentation }, registry: PluginRegistry): ScoringModel {
+  return { ...loaded, presentation: loaded.presentation ?? modelPresentation(loaded.spec.model.architecture, loaded.spec.objective, registry, loaded.tokenizer) };
 }
 
 /** The layout a task uses on this model, or an error saying why the model cannot do the task. */

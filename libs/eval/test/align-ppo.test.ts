@@ -219,7 +219,7 @@ describe('PPO run', () => {
     await sft(base, result.model.params, demos, { lr: 1e-2, epochs: 1, batchSize: 16, weightDecay: 0, warmupFraction: 0.1, seed: 1 });
     const sftWeights = await snapshot(result.backend, result.model);
     // The reward model starts from the SFT model (InstructGPT §3.5) on a network of its own.
-    const rm = createRewardModel({ model: copyOf(spec, result.backend, result.tokenizer.vocabSize, sftWeights), tokenizer: result.tokenizer, backend: result.backend, seqLen: 64 }, 1);
+    const rm = createRewardModel(loadedModel(copyOf(spec, result.backend, result.tokenizer.vocabSize, sftWeights), result.tokenizer, result.backend, spec, registry), 1);
     await trainRewardModel(rm, rewardParameters(rm), preferencePairs(train, 0.1, 4), { lr: 1e-3, epochs: 2, batchSize: 16, weightDecay: 0, seed: 1 });
     pipe = { spec, backend: result.backend, base, sftWeights, rm, rmWeights: await snapshot(result.backend, rm.model), prompts: demos.map((d) => d.prompt), verify: referenceVerifier(demos) };
   }, 120_000);

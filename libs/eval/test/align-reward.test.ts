@@ -6,11 +6,11 @@ import { sotuSubset, trainTiny } from './fixtures.ts';
 describe('reward model', () => {
   it('its loss is −log σ(r_w − r_l) and training raises held-out pairwise accuracy above one half', async () => {
     const corpus = await sotuSubset(4);
-    const { result, spec } = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 30, lr: 1e-2, seqLen: 64 });
+    const { model, result } = await trainTiny(corpus, 'decoder', { name: 'clm' }, { steps: 30, lr: 1e-2, seqLen: 64 });
     const tasks = (await instructionTasks({ seed: 1, train: 96, heldOut: 32 })).filter((t) => t.name === 'copy' || t.name === 'reverse');
     const train = preferencePairs(tasks.flatMap((t) => t.train), 0.1, 4);
     const heldOut = preferencePairs(tasks.flatMap((t) => t.heldOut), 0, 4);
-    const rm = createRewardModel({ model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: spec.train.seqLen }, 1);
+    const rm = createRewardModel(model, 1);
     // One step over every pair: its loss, read before the update, is the Bradley-Terry loss of the scores.
     const few = train.slice(0, 12);
     const rw = await rewardScores(rm, few.map((p) => ({ prompt: p.prompt, response: p.chosen })));

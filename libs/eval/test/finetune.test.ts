@@ -60,11 +60,11 @@ async function values(p: Pretrained, names?: Set<string>): Promise<Map<string, F
 }
 
 async function hiddenOf(p: Pretrained, texts: string[]): Promise<Float32Array> {
-  const reading = inputReading(p.model.architecture);
+  const reading = inputReading(p.reads);
   const batch = classificationBatch(reading, 'mean', encodeForClassification(p.tokenizer, texts, 64), texts.map(() => 0), p.tokenizer.specialTokens.pad);
   const tape = new Tape(p.backend, false);
   try {
-    return Float32Array.from(await p.backend.read(p.model.hidden!(tape, uploadBatch(tape, batch.batch)).value));
+    return Float32Array.from(await p.backend.read(p.model.hiddenStates!.read(tape, uploadBatch(tape, batch.batch)).value));
   } finally {
     tape.release();
   }

@@ -1,4 +1,4 @@
-import type { ArchitecturePlugin, BatchTensors, Infer, Model, ModelEnvironment, Schema, Var } from '@unilab/core';
+import type { ArchitecturePlugin, Backend, BatchTensors, Infer, Model, ModelEnvironment, Parameter, Schema, Var } from '@unilab/core';
 import { Tape, boolean, field, integer, object, ops } from '@unilab/core';
 import { keysAndValues } from './attention-layer.ts';
 import { modelFields, resolveOptions, type ModelOptions } from './config.ts';
@@ -7,7 +7,7 @@ import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, keepBeyondTape, slotTensors } from './kv-cache.ts';
-import { createStack, stackForward, stackParameters } from './stack.ts';
+import { createStack, stackAttentionSites, stackForward, stackParameters, type Stack } from './stack.ts';
 import { modelTuning } from './tuning.ts';
 
 const encoderDecoderFields = {
@@ -25,6 +25,31 @@ const encoderDecoderSchema: Schema<EncoderDecoderConfig> = {
   describe: encoderDecoderObject.describe,
   parse: (value, path) => resolveOptions(encoderDecoderObject.parse(value, path), path, 'rope'),
 };
+
+/**
+ * The encoder's output for a decoding session, and every decoder block's cross-attention keys and values of it, kept
+ * beyond the tape that computed them (the session owns them).
+ */
+function encodeOnce(backend: Backend, config: EncoderDecoderConfig, source: { tokens: Int32Array; positions: Int32Array }, embed: Parameter, encoder: Stack, decoder: Stack) {
+  const e = source.tokens.length;
+  const tape = new Tape(backend, false);
+  try {
+    const ids = (values: Int32Array) => tape.own(backend.fromArray(values, [1, e], 'i32'));
+    const segments = ids(new Int32Array(e));
+    const encoded = stackForward(tape, ops.embedding(tape, ids(source.tokens), tape.param(embed)), encoder, config, {
+      mask: { querySegments: segments, keySegments: segments, prefixEnd: ids(new Int32Array(e).fill(e)) },
+      at: { positions: ids(source.positions) },
+    });
+    const memory = keepBeyondTape(backend, encoded);
+    const cross = decoder.blocks.map((block) => {
+      const { keys, values } = keysAndValues(tape, encoded, block.cross!.attention, config);
+      return { keys: keepBeyondTape(backend, keys), values: keepBeyondTape(backend, values) };
+    });
+    return { memory, cross };
+  } finally {
+    tape.release();
+  }
+}
 
 /** The decoder stack's dropout sites start here, past any encoder's. */
 const DECODER_DROPOUT_SITES = 1 << 16;
@@ -90,7 +115,9 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
       architecture: 'encoder-decoder',
       config: { ...config },
       params: [...embeddings, ...stackParameters(encoder), ...stackParameters(decoder), ...outputHeadParameters(head)],
-      hidden,
+      hiddenStates: { width: config.dModel, read: hidden },
+      // The encoder runs first (forward order), then each decoder block's self- and cross-attention.
+      attentionSites: [...stackAttentionSites(encoder, 'encoder'), ...stackAttentionSites(decoder, 'decoder')],
       forward: (tape: Tape, batch: BatchTensors): Var => logits(tape, hidden(tape, batch), head),
       // The encoder runs once; every decoder block keeps its cross-attention keys and values of the encoder output
       // and its self-attention cache (kv-cache.ts).
@@ -102,24 +129,7 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
         if (e === 0 || source.positions.length !== e)
           throw new RangeError(`startDecoding: the encoder input needs at least one token and a position per token (got ${e} tokens, ${source.positions.length} positions)`);
         checkCapacity(start.capacity);
-        const tape = new Tape(backend, false);
-        let memory: Var;
-        let cross: { keys: Var; values: Var }[];
-        try {
-          const ids = (values: Int32Array) => tape.own(backend.fromArray(values, [1, e], 'i32'));
-          const segments = ids(new Int32Array(e));
-          const encoded = stackForward(tape, ops.embedding(tape, ids(source.tokens), tape.param(encoderEmbed)), encoder, config, {
-            mask: { querySegments: segments, keySegments: segments, prefixEnd: ids(new Int32Array(e).fill(e)) },
-            at: { positions: ids(source.positions) },
-          });
-          memory = keepBeyondTape(backend, encoded);
-          cross = decoder.blocks.map((block) => {
-            const { keys, values } = keysAndValues(tape, encoded, block.cross!.attention, config);
-            return { keys: keepBeyondTape(backend, keys), values: keepBeyondTape(backend, values) };
-          });
-        } finally {
-          tape.release();
-        }
+        const { memory, cross } = encodeOnce(backend, config, source, encoderEmbed, encoder, decoder);
         const slots = allocateLayerSlots(backend, config.decoderLayers, start.capacity, config.kvHeads, config.dModel / config.heads);
         const owned = [...slotTensors(slots), memory.value, ...cross.flatMap((c) => [c.keys.value, c.values.value])];
         return createDecodingSession(backend, start.capacity, owned, (tape, step, slot) => {

@@ -5,7 +5,7 @@ import { normalParameter } from './init.ts';
 import { logits, outputHeadParameters, type OutputHead } from './output-head.ts';
 import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, slotTensors } from './kv-cache.ts';
-import { createStack, stackForward, stackParameters } from './stack.ts';
+import { createStack, stackAttentionSites, stackForward, stackParameters } from './stack.ts';
 import { modelTuning } from './tuning.ts';
 
 const singleStackFields = { layers: field(integer({ min: 1, max: 96 }), 2), ...modelFields };
@@ -73,7 +73,8 @@ export function createSingleStackModel(arch: SingleStackArchitecture, config: Si
     architecture: arch.name,
     config: { ...config },
     params: [embed, ...stackParameters(stack), ...outputHeadParameters(head)],
-    hidden,
+    hiddenStates: { width: config.dModel, read: hidden },
+    attentionSites: stackAttentionSites(stack, 'stack'),
     forward: (tape: Tape, batch: BatchTensors): Var => logits(tape, hidden(tape, batch), head),
     startDecoding(start) {
       if (!canDecode(stack.encoding)) return null;

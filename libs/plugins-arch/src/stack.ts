@@ -1,4 +1,4 @@
-import type { AttentionMask, AttentionPattern, ModelEnvironment, Parameter, PositionalEncoding, PositionDims, PositionTensors, RotationRole, Tape, Var } from '@unilab/core';
+import type { AttentionMask, AttentionPattern, AttentionSite, ModelEnvironment, Parameter, PositionalEncoding, PositionDims, PositionTensors, RotationRole, Tape, Var } from '@unilab/core';
 import type { ModelOptions } from './config.ts';
 import { resolvePositionalEncoding } from './positional/resolve.ts';
 import { blockForward, blockParameters, createBlock, type BlockParams } from './transformer-block.ts';
@@ -58,6 +58,14 @@ export function createStack(env: ModelEnvironment, options: ModelOptions, spec: 
 /** In creation order: the encoding's tables, the blocks, the final norm. */
 export function stackParameters(s: Stack): Parameter[] {
   return [...s.encoding.params, ...s.blocks.flatMap(blockParameters), ...(s.finalNorm ? normParameters(s.finalNorm) : [])];
+}
+
+/** Its attention sites (Model.attentionSites) in the order stackForward records them: per block, self then cross. */
+export function stackAttentionSites(s: Stack, stack: AttentionSite['stack']): AttentionSite[] {
+  return s.blocks.flatMap((block, layer): AttentionSite[] => [
+    { stack, layer, attends: 'self', output: block.attention.wo },
+    ...(block.cross ? [{ stack, layer, attends: 'cross' as const, output: block.cross.attention.wo }] : []),
+  ]);
 }
 
 export interface StackInputs {

@@ -19,12 +19,12 @@ export interface LoadedModel {
   /** The spec the model was trained with (its objective says how the model reads prompts: inference/presentation.ts). */
   spec: TrainingSpec;
   /** How the model reads prompts (from its objective's declarations); generation needs it. */
-  presentation?: ModelPresentation;
+  presentation: ModelPresentation;
 }
 
 /** A model built in this process (a training run's) with what inference needs to know about its training. */
 export function loadedModel(model: Model, tokenizer: Tokenizer, backend: Backend, spec: TrainingSpec, registry: PluginRegistry): LoadedModel {
-  const presentation = modelPresentation(model.architecture, spec.objective, registry, tokenizer);
+  const presentation = modelPresentation(spec.model.architecture, spec.objective, registry, tokenizer);
   return { model, tokenizer, backend, seqLen: spec.train.seqLen, spec, presentation };
 }
 

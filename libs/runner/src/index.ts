@@ -47,6 +47,7 @@ export { runSweep, cellDir, type CellEvaluator, type CellOutcome, type CellProgr
 export { inProcessCellRunner } from './sweep/in-process-runner.ts';
 export { attentionSpectra, singleExampleBatch, summariseRanks, type AttentionMaskKind, type AttentionRankOptions, type HeadSpectrum } from './analysis/attention-rank.ts';
 export { singularValues, numericalRank, effectiveRank } from './analysis/singular-values.ts';
+export { recordAttention, type AttentionRecord } from './analysis/attention-records.ts';
 export {
   attentionDegeneration,
   promptBatch,
@@ -55,6 +56,7 @@ export {
   heldOutDegeneration,
   type HeldOutDegeneration,
   type HeldOutDegenerationOptions,
+  type DegenerationModel,
   type DegenerationOptions,
   type LayerDegeneration,
   type PromptDegeneration,

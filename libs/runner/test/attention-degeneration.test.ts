@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionDegeneration, createDefaultRegistry, degenerationPrompts, meanDegeneration, prepareData, runTraining } from '../src/index.ts';
+import { attentionDegeneration, createDefaultRegistry, degenerationPrompts, loadedModel, meanDegeneration, prepareData, runTraining } from '../src/index.ts';
 import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
 
 /**
@@ -15,7 +15,7 @@ describe('attention degeneration (Fu et al. 2023): source attention as generatio
     const result = await runTraining({ spec, outDir: await tempDir(), registry });
     const data = await prepareData(corpus, 0.1, result.tokenizer);
     const prompts = degenerationPrompts(data.heldOut.length > 0 ? data.heldOut : data.train, 16, 12, 2);
-    const loaded = { model: result.model, tokenizer: result.tokenizer, backend: result.backend, seqLen: 48, spec };
+    const loaded = loadedModel(result.model, result.tokenizer, result.backend, spec, registry);
     return { loaded, prompts };
   };
 

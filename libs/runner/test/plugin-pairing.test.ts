@@ -1,24 +1,14 @@
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ArchitecturePlugin, Batch } from '@unilab/core';
-import { decoder } from '@unilab/plugins-arch';
+import type { Batch } from '@unilab/core';
 import { createDocumentStream } from '@unilab/data';
-import { createConfiguredRegistry, createDefaultRegistry, createObjectiveBatcher, runTraining, tokenizerFor, validateSpecPlugins } from '../src/index.ts';
+import { createDefaultRegistry, createObjectiveBatcher, runTraining, tokenizerFor, validateSpecPlugins } from '../src/index.ts';
 import { sotuSubset, tempDir, tinySpec } from './fixtures.ts';
+import { registryWithPackage } from './package-architectures.ts';
 
 // Pairings come from what plugins declare (core/plugins/capabilities.ts), never from lists of names. A plugin package
 // (fixtures/plugin-xpos-example: the xPos encoding and a fill-in-the-middle objective) and an architecture from
-// another package pair with each other and with the built-ins without any of them naming another.
-const PACKAGE = resolve(import.meta.dirname, '../../../fixtures/plugin-xpos-example/index.js');
-const myDecoder: ArchitecturePlugin<any> = { ...decoder, name: 'my-decoder', description: 'a decoder from another package (tests only)' };
-
-async function registryWithPackage() {
-  const dir = await tempDir();
-  await writeFile(join(dir, 'unilab.config.json'), JSON.stringify({ plugins: [PACKAGE] }));
-  const configured = await createConfiguredRegistry(join(dir, 'unilab.config.json'));
-  return createDefaultRegistry([...configured.list().filter((p) => ['xpos', 'fim'].includes(p.name)), myDecoder]);
-}
+// another package (package-architectures.ts) pair with each other and with the built-ins without any of them naming
+// another.
 
 describe('pairings derived from declarations', () => {
   it('objective × architecture for the built-ins', () => {

@@ -16,6 +16,73 @@ interface Compared {
   evals: Awaited<ReturnType<typeof newestEvalFigures>>;
 }
 
+/** A job with its curves (downsampled to CURVE_POINTS) and its newest evaluation. */
+async function loadCompared(id: string): Promise<Compared> {
+  const [job, read, evals] = await Promise.all([
+    api().job(id),
+    api().json<{ metrics: CurvePoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/metrics?points=${CURVE_POINTS}`),
+    newestEvalFigures((path) => api().json('GET', path), id),
+  ]);
+  const curves = new JobCurves();
+  for (const point of read.metrics) curves.add(point);
+  return { job, curves, evals };
+}
+
+/** Training and held-out loss of every compared job on one step axis each (held-out only where it was measured). */
+function lossCharts(compared: readonly Compared[], label: (c: Compared) => string): ReturnType<typeof lineChart>[] {
+  const train = lineChart('Training loss', 'step', compared.map((c, i) => ({ label: label(c), color: PALETTE[i] })), { height: 280 });
+  const heldOut = lineChart('Held-out loss', 'step', compared.map((c, i) => ({ label: label(c), color: PALETTE[i], spanGaps: true })), { height: 220 });
+  train.setData(joinCurves(compared.map((c) => ({ x: c.curves.x, y: c.curves.columns.loss }))));
+  heldOut.setData(
+    joinCurves(
+      compared.map((c) => {
+        const at = c.curves.columns.heldOutLoss.flatMap((v, i) => (v === null ? [] : [i]));
+        return { x: at.map((i) => c.curves.x[i]), y: at.map((i) => c.curves.columns.heldOutLoss[i]) };
+      }),
+    ),
+  );
+  return [train, heldOut];
+}
+
+/** Each job's objective, architecture, size and final losses, and their change relative to the baseline (UL2's tables). */
+function finalLossTable(compared: readonly Compared[], base: Compared, label: (c: Compared) => string): HTMLElement {
+  const relative = (value: number | null, baseline: number | null) => (value === null || baseline === null || baseline === 0 ? '—' : `${(((value - baseline) / baseline) * 100).toFixed(1)}%`);
+  const finals = (c: Compared) => ({ loss: c.curves.latest('loss'), heldOut: c.curves.latest('heldOutLoss') });
+  const b = finals(base);
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      { class: 'compare' },
+      h('caption', {}, `Change relative to ${label(base)}: negative is a lower (better) loss.`),
+      h('thead', {}, h('tr', {}, ...['Job', 'Objective', 'Architecture', 'Parameters', 'Steps', 'Training loss', 'Δ', 'Held-out loss', 'Δ'].map((t) => h('th', { scope: 'col' }, t)))),
+      h(
+        'tbody',
+        {},
+        ...compared.map((c, i) => {
+          const f = finals(c);
+          const spec = (c.job.spec ?? {}) as { objective?: { name?: string; mixture?: { name: string }[] }; model?: { architecture?: string } };
+          const objective = spec.objective?.name ?? spec.objective?.mixture?.map((m) => m.name).join('+') ?? '—';
+          return h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${PALETTE[i]}`, 'aria-hidden': 'true' }), h('a', { href: `#/jobs/${encodeURIComponent(c.job.id)}` }, label(c))),
+            h('td', {}, objective),
+            h('td', {}, spec.model?.architecture ?? '—'),
+            h('td', { class: 'num' }, fmt.compact(c.job.parameters)),
+            h('td', { class: 'num' }, fmt.int(c.job.step)),
+            h('td', { class: 'num' }, fmt.loss(f.loss)),
+            h('td', { class: 'num' }, c === base ? 'baseline' : relative(f.loss, b.loss)),
+            h('td', { class: 'num' }, fmt.loss(f.heldOut)),
+            h('td', { class: 'num' }, c === base ? 'baseline' : relative(f.heldOut, b.heldOut)),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
 /**
  * Chosen jobs side by side: their training and held-out loss curves overlaid on one step axis, and a table of each
  * one's objective, architecture, size and final losses relative to a baseline job, in the manner of UL2's tables
@@ -50,19 +117,7 @@ export const comparePage: Page = (ctx) => {
         results.append(h('p', {}, 'Tick the jobs to compare, or select them on the jobs page.'));
         return;
       }
-      const compared: Compared[] = await Promise.all(
-        chosen.map(async (id) => {
-          const [job, read, evals] = await Promise.all([
-            api().job(id),
-            api().json<{ metrics: CurvePoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/metrics?points=${CURVE_POINTS}`),
-            newestEvalFigures((path) => api().json('GET', path), id),
-          ]);
-          const curves = new JobCurves();
-          for (const point of read.metrics) curves.add(point);
-          return { job, curves, evals };
-        }),
-      );
-      render(compared);
+      render(await Promise.all(chosen.map(loadCompared)));
     } catch (err) {
       ctx.fail(err);
     }
@@ -70,64 +125,18 @@ export const comparePage: Page = (ctx) => {
 
   function render(compared: Compared[]): void {
     const label = (c: Compared) => c.job.name || c.job.id;
-    const train = lineChart('Training loss', 'step', compared.map((c, i) => ({ label: label(c), color: PALETTE[i] })), { height: 280 });
-    const heldOut = lineChart('Held-out loss', 'step', compared.map((c, i) => ({ label: label(c), color: PALETTE[i], spanGaps: true })), { height: 220 });
-    charts = [train, heldOut];
-    train.setData(joinCurves(compared.map((c) => ({ x: c.curves.x, y: c.curves.columns.loss }))));
-    heldOut.setData(
-      joinCurves(
-        compared.map((c) => {
-          const at = c.curves.columns.heldOutLoss.flatMap((v, i) => (v === null ? [] : [i]));
-          return { x: at.map((i) => c.curves.x[i]), y: at.map((i) => c.curves.columns.heldOutLoss[i]) };
-        }),
-      ),
-    );
+    charts = lossCharts(compared, label);
     const base = compared.find((c) => c.job.id === baselineId) ?? compared[0];
-    const relative = (value: number | null, baseline: number | null) => (value === null || baseline === null || baseline === 0 ? '—' : `${(((value - baseline) / baseline) * 100).toFixed(1)}%`);
     const baseSelect = h(
       'select',
       { id: 'baseline', onchange: () => go(chosen, baseSelect.value) },
       ...compared.map((c) => h('option', { value: c.job.id, selected: c === base }, label(c))),
     );
-    const finals = (c: Compared) => ({ loss: c.curves.latest('loss'), heldOut: c.curves.latest('heldOutLoss') });
-    const b = finals(base);
     results.replaceChildren(
-      train.element,
-      heldOut.element,
+      ...charts.map((c) => c.element),
       h('h2', {}, 'Final losses'),
       h('div', { class: 'toolbar' }, h('label', { for: 'baseline' }, 'Baseline'), baseSelect),
-      h(
-        'div',
-        { class: 'scroll' },
-        h(
-          'table',
-          { class: 'compare' },
-          h('caption', {}, `Change relative to ${label(base)}: negative is a lower (better) loss.`),
-          h('thead', {}, h('tr', {}, ...['Job', 'Objective', 'Architecture', 'Parameters', 'Steps', 'Training loss', 'Δ', 'Held-out loss', 'Δ'].map((t) => h('th', { scope: 'col' }, t)))),
-          h(
-            'tbody',
-            {},
-            ...compared.map((c, i) => {
-              const f = finals(c);
-              const spec = (c.job.spec ?? {}) as { objective?: { name?: string; mixture?: { name: string }[] }; model?: { architecture?: string } };
-              const objective = spec.objective?.name ?? spec.objective?.mixture?.map((m) => m.name).join('+') ?? '—';
-              return h(
-                'tr',
-                {},
-                h('th', { scope: 'row' }, h('span', { class: 'swatch', style: `background:${PALETTE[i]}`, 'aria-hidden': 'true' }), h('a', { href: `#/jobs/${encodeURIComponent(c.job.id)}` }, label(c))),
-                h('td', {}, objective),
-                h('td', {}, spec.model?.architecture ?? '—'),
-                h('td', { class: 'num' }, fmt.compact(c.job.parameters)),
-                h('td', { class: 'num' }, fmt.int(c.job.step)),
-                h('td', { class: 'num' }, fmt.loss(f.loss)),
-                h('td', { class: 'num' }, c === base ? 'baseline' : relative(f.loss, b.loss)),
-                h('td', { class: 'num' }, fmt.loss(f.heldOut)),
-                h('td', { class: 'num' }, c === base ? 'baseline' : relative(f.heldOut, b.heldOut)),
-              );
-            }),
-          ),
-        ),
-      ),
+      finalLossTable(compared, base, label),
       ...evalTable(compared, base, label),
     );
   }

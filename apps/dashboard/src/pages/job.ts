@@ -1,7 +1,7 @@
 import { jobLogEvent, type JobLogEvent, type JobView, type ServerSentEvent } from '@unilab/api/client';
 import { lineChart, type LineChart } from '../chart.ts';
 import { announce, fmt, h } from '../dom.ts';
-import { formatFigure, newestEvalFigures } from '../eval-figures.ts';
+import { formatFigure, newestEvalFigures, type EvalFigure } from '../eval-figures.ts';
 import { eta, jobActions } from '../job-actions.ts';
 import { JobCurves, type CurvePoint } from '../job-curves.ts';
 import type { Page } from '../main.ts';
@@ -34,7 +34,6 @@ interface Checkpoint {
  * Last-Event-ID (ApiClient.follow).
  */
 export const jobPage: Page = (ctx, id) => {
-  const { main } = ctx;
   const abort = new AbortController();
   const curves = new JobCurves();
   let job: JobView | null = null;
@@ -43,82 +42,14 @@ export const jobPage: Page = (ctx, id) => {
   /** Events up to this id were there when the page opened: replayed, they change nothing that is already loaded. */
   let replayedUpTo = 0;
 
-  const heading = h('h1', {}, id);
-  const summary = h('dl', { class: 'summary' });
-  const actions = h('div', { class: 'toolbar' });
-  const lossChart = lineChart('Loss', 'step', [{ label: 'training loss' }, { label: 'held-out loss', spanGaps: true, dash: [6, 3] }], { height: 260 });
-  const small: [LineChart, 'lr' | 'gradNorm' | 'tokensPerSecond'][] = [
-    [lineChart('Learning rate', 'step', [{ label: 'lr' }], { height: 160 }), 'lr'],
-    [lineChart('Gradient norm', 'step', [{ label: 'grad norm', color: '#6a3fa0' }], { height: 160 }), 'gradNorm'],
-    [lineChart('Tokens per second', 'step', [{ label: 'tokens/s', color: '#1b7a3d', spanGaps: true }], { height: 160 }), 'tokensPerSecond'],
-  ];
-  const stages = h('ol', { class: 'stages' });
-  const timeline = h('ol', { class: 'timeline', 'aria-label': 'Events' });
-  const checkpoints = h('tbody');
-  const evals = h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluation'));
-
-  main.append(
-    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
-    heading,
-    summary,
-    actions,
-    h('section', { 'aria-labelledby': 'curves-h' }, h('h2', { id: 'curves-h' }, 'Curves'), lossChart.element, h('div', { class: 'grid' }, ...small.map(([c]) => c.element))),
-    h('section', { 'aria-labelledby': 'stages-h' }, h('h2', { id: 'stages-h' }, 'Stages and gates'), stages, h('h3', {}, 'Timeline'), timeline),
-    h(
-      'section',
-      { 'aria-labelledby': 'ckpt-h' },
-      h('h2', { id: 'ckpt-h' }, 'Checkpoints'),
-      h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ...['Stage', 'Attempt', 'Step', 'Global step', 'Written', 'On disk'].map((t) => h('th', { scope: 'col' }, t)))), checkpoints)),
-    ),
-    evals,
-    promptBox(id, ctx.fail),
-  );
-
-  function drawCurves(): void {
-    lossChart.setData([curves.x, curves.columns.loss, curves.columns.heldOutLoss]);
-    for (const [chart, column] of small) chart.setData([curves.x, curves.columns[column]]);
-  }
+  const { heading, summary, actions, charts, stages, timeline, checkpoints, evals } = jobLayout(ctx.main, id, ctx.fail);
 
   function renderSummary(): void {
     if (!job) return;
     heading.textContent = job.name || job.id;
-    const rows: [string, Node | string][] = [
-      ['Id', job.id],
-      ['Status', h('span', { class: `status status-${job.status}`, id: 'job-status' }, job.status)],
-      ['Stage', job.stage.count > 1 ? `${job.stage.name ?? ''} (${job.stage.index + 1} of ${job.stage.count}, attempt ${job.stage.attempt + 1})` : job.stage.name ?? '—'],
-      ['Step', h('span', { id: 'job-step' }, `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`)],
-      ['Loss', h('span', { id: 'job-loss' }, `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(job.metrics.heldOutLoss)})`)],
-      ['Parameters', fmt.compact(job.parameters)],
-      ['ETA', h('span', { id: 'job-eta' }, fmt.duration(eta(job)))],
-    ];
-    if (job.error) rows.push(['Error', `${job.error.message}${job.error.step !== null ? ` (step ${job.error.step})` : ''}`]);
-    summary.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    summary.replaceChildren(...summaryRows(job).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     actions.replaceChildren(jobActions(job, () => void reload(), ctx.fail));
-    renderStages(job);
-  }
-
-  /** The spec's stages with their budgets and gates, the current one marked. */
-  function renderStages(j: JobView): void {
-    // An alignment job's stages (`kind: "align"`) are named by their kind (sft, rm, dpo, ppo); their gates pass each its own way.
-    const spec = (j.spec ?? {}) as { stages?: { name?: string; kind?: string; steps?: number; tokens?: number; gate?: { metric: string; threshold: number; action: string } }[]; train?: { steps?: number } };
-    const list = spec.stages ?? [{ name: 'train', steps: spec.train?.steps }];
-    stages.replaceChildren(
-      ...list.map((s, i) =>
-        h(
-          'li',
-          { class: i === j.stage.index ? 'current' : i < j.stage.index ? 'done' : '', 'aria-current': i === j.stage.index ? 'step' : undefined },
-          h('strong', {}, s.name ?? s.kind ?? `stage ${i + 1}`),
-          ` ${s.steps !== undefined ? `${fmt.int(s.steps)} steps` : s.tokens !== undefined ? `${fmt.compact(s.tokens)} tokens` : ''}`,
-          s.gate ? h('span', { class: 'muted' }, ` gate: ${s.gate.metric} ${s.kind ? 'vs' : '≤'} ${s.gate.threshold}, else ${s.gate.action}`) : '',
-        ),
-      ),
-    );
-  }
-
-  function addToTimeline(e: JobLogEvent & { at?: string }): void {
-    const at = e.at ? new Date(e.at).toLocaleTimeString('en-GB') : '';
-    timeline.append(h('li', { class: `ev-${e.type}` }, h('time', {}, at), ' ', timelineText(e)));
-    while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
+    stages.replaceChildren(...stageItems(job));
   }
 
   function onEvent(sse: ServerSentEvent): void {
@@ -127,62 +58,19 @@ export const jobPage: Page = (ctx, id) => {
     const replaying = sse.id !== null && Number(sse.id) <= replayedUpTo;
     if (e.type === 'step' || e.type === 'eval') {
       curves.add(e as CurvePoint);
-      drawCurves();
-      if (job && e.type === 'step' && !replaying) {
-        job.step = e.globalStep;
-        job.metrics.loss = e.loss;
-        document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
-        document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
-        document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
-      }
+      charts.draw(curves);
+      if (job && e.type === 'step' && !replaying) showStep(job, e, curves);
     }
-    if (TIMELINE_TYPES.has(e.type)) addToTimeline(e);
+    if (TIMELINE_TYPES.has(e.type)) appendToTimeline(timeline, e);
     if (replaying) return;
     if (e.type === 'status' || e.type === 'stage' || e.type === 'start' || e.type === 'cancel-requested') void refreshJob();
-    if (e.type === 'checkpoint') void loadCheckpoints();
+    if (e.type === 'checkpoint') void showCheckpoints(id, checkpoints, ctx.fail);
   }
 
   async function refreshJob(): Promise<void> {
     try {
       job = await api().job(id);
       if (!abort.signal.aborted) renderSummary();
-    } catch (err) {
-      ctx.fail(err);
-    }
-  }
-
-  async function loadCheckpoints(): Promise<void> {
-    try {
-      const list = (await api().json<{ checkpoints: Checkpoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
-      checkpoints.replaceChildren(
-        ...list.map((k) =>
-          h('tr', {}, h('td', {}, k.stage + 1), h('td', {}, k.attempt + 1), h('td', { class: 'num' }, fmt.int(k.step)), h('td', { class: 'num' }, fmt.int(k.globalStep)), h('td', {}, new Date(k.at).toLocaleString('en-GB')), h('td', {}, k.available ? 'yes' : 'no')),
-        ),
-      );
-    } catch (err) {
-      ctx.fail(err);
-    }
-  }
-
-  async function loadEvals(): Promise<void> {
-    try {
-      const found = await newestEvalFigures((path) => api().json('GET', path), id);
-      if (found === null) evals.append(h('p', { class: 'muted' }, 'This server does not evaluate jobs.'));
-      else if (Array.isArray(found)) evals.append(h('p', { class: 'muted' }, 'No completed evaluation of this job.'));
-      else
-        evals.append(
-          h(
-            'div',
-            { class: 'scroll' },
-            h(
-              'table',
-              {},
-              h('caption', {}, `Suite ${found.suite}: value and 95% interval`),
-              h('thead', {}, h('tr', {}, ...['Figure', 'Value [95% CI]', 'n'].map((t) => h('th', { scope: 'col' }, t)))),
-              h('tbody', {}, ...found.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.label), h('td', { class: 'num' }, formatFigure(f)), h('td', { class: 'num' }, fmt.int(f.n))))),
-            ),
-          ),
-        );
     } catch (err) {
       ctx.fail(err);
     }
@@ -217,10 +105,10 @@ export const jobPage: Page = (ctx, id) => {
         lastEventId = read.lastEventId;
         timeline.append(h('li', { class: 'muted' }, `${fmt.int(read.lastEventId)} earlier events not listed (the curves above hold their steps)`));
       }
-      drawCurves();
+      charts.draw(curves);
       announce(`Loaded ${job.name || job.id}: ${curves.length} points`);
-      void loadCheckpoints();
-      void loadEvals();
+      void showCheckpoints(id, checkpoints, ctx.fail);
+      void showEvaluation(id, evals, ctx.fail);
       void follow();
     } catch (err) {
       ctx.fail(err);
@@ -229,10 +117,147 @@ export const jobPage: Page = (ctx, id) => {
 
   return () => {
     abort.abort();
-    lossChart.destroy();
-    for (const [chart] of small) chart.destroy();
+    charts.destroy();
   };
 };
+
+/** The page's sections, appended to `main`: the elements the page fills in as the job's data arrives. */
+function jobLayout(main: HTMLElement, id: string, fail: (err: unknown) => void) {
+  const view = {
+    heading: h('h1', {}, id),
+    summary: h('dl', { class: 'summary' }),
+    actions: h('div', { class: 'toolbar' }),
+    charts: curveCharts(),
+    stages: h('ol', { class: 'stages' }),
+    timeline: h('ol', { class: 'timeline', 'aria-label': 'Events' }),
+    checkpoints: h('tbody'),
+    evals: h('section', { 'aria-labelledby': 'eval-h' }, h('h2', { id: 'eval-h' }, 'Evaluation')),
+  };
+  main.append(
+    h('p', {}, h('a', { href: '#/jobs' }, '← Jobs')),
+    view.heading,
+    view.summary,
+    view.actions,
+    h('section', { 'aria-labelledby': 'curves-h' }, h('h2', { id: 'curves-h' }, 'Curves'), ...view.charts.elements),
+    h('section', { 'aria-labelledby': 'stages-h' }, h('h2', { id: 'stages-h' }, 'Stages and gates'), view.stages, h('h3', {}, 'Timeline'), view.timeline),
+    checkpointSection(view.checkpoints),
+    view.evals,
+    promptBox(id, fail),
+  );
+  return view;
+}
+
+/** A live step event into the summary: step, loss (with the newest held-out loss) and ETA. */
+function showStep(job: JobView, e: Extract<JobLogEvent, { type: 'step' }>, curves: JobCurves): void {
+  job.step = e.globalStep;
+  job.metrics.loss = e.loss;
+  document.getElementById('job-step')!.textContent = `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`;
+  document.getElementById('job-loss')!.textContent = `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(curves.latest('heldOutLoss'))})`;
+  document.getElementById('job-eta')!.textContent = fmt.duration(eta(job));
+}
+
+/** One event into the timeline, which keeps the newest 200. */
+function appendToTimeline(timeline: HTMLElement, e: JobLogEvent & { at?: string }): void {
+  const at = e.at ? new Date(e.at).toLocaleTimeString('en-GB') : '';
+  timeline.append(h('li', { class: `ev-${e.type}` }, h('time', {}, at), ' ', timelineText(e)));
+  while (timeline.childElementCount > 200) timeline.firstElementChild!.remove();
+}
+
+async function showCheckpoints(id: string, rows: HTMLElement, fail: (err: unknown) => void): Promise<void> {
+  try {
+    const list = (await api().json<{ checkpoints: Checkpoint[] }>('GET', `/v1/jobs/${encodeURIComponent(id)}/checkpoints`)).checkpoints;
+    rows.replaceChildren(...list.map(checkpointRow));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+async function showEvaluation(id: string, section: HTMLElement, fail: (err: unknown) => void): Promise<void> {
+  try {
+    const found = await newestEvalFigures((path) => api().json('GET', path), id);
+    if (found === null) section.append(h('p', { class: 'muted' }, 'This server does not evaluate jobs.'));
+    else if (Array.isArray(found)) section.append(h('p', { class: 'muted' }, 'No completed evaluation of this job.'));
+    else section.append(evalTable(found));
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** The loss chart (training and held-out) and the small ones (learning rate, gradient norm, tokens/s). */
+function curveCharts(): { elements: HTMLElement[]; draw(curves: JobCurves): void; destroy(): void } {
+  const loss = lineChart('Loss', 'step', [{ label: 'training loss' }, { label: 'held-out loss', spanGaps: true, dash: [6, 3] }], { height: 260 });
+  const small: [LineChart, 'lr' | 'gradNorm' | 'tokensPerSecond'][] = [
+    [lineChart('Learning rate', 'step', [{ label: 'lr' }], { height: 160 }), 'lr'],
+    [lineChart('Gradient norm', 'step', [{ label: 'grad norm', color: '#6a3fa0' }], { height: 160 }), 'gradNorm'],
+    [lineChart('Tokens per second', 'step', [{ label: 'tokens/s', color: '#1b7a3d', spanGaps: true }], { height: 160 }), 'tokensPerSecond'],
+  ];
+  return {
+    elements: [loss.element, h('div', { class: 'grid' }, ...small.map(([c]) => c.element))],
+    draw(curves) {
+      loss.setData([curves.x, curves.columns.loss, curves.columns.heldOutLoss]);
+      for (const [chart, column] of small) chart.setData([curves.x, curves.columns[column]]);
+    },
+    destroy() {
+      loss.destroy();
+      for (const [chart] of small) chart.destroy();
+    },
+  };
+}
+
+/** The summary's rows: id, status, stage, step, loss, parameters, ETA (the live ones with ids the events update). */
+function summaryRows(job: JobView): [string, Node | string][] {
+  const rows: [string, Node | string][] = [
+    ['Id', job.id],
+    ['Status', h('span', { class: `status status-${job.status}`, id: 'job-status' }, job.status)],
+    ['Stage', job.stage.count > 1 ? `${job.stage.name ?? ''} (${job.stage.index + 1} of ${job.stage.count}, attempt ${job.stage.attempt + 1})` : job.stage.name ?? '—'],
+    ['Step', h('span', { id: 'job-step' }, `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`)],
+    ['Loss', h('span', { id: 'job-loss' }, `${fmt.loss(job.metrics.loss)} (held-out ${fmt.loss(job.metrics.heldOutLoss)})`)],
+    ['Parameters', fmt.compact(job.parameters)],
+    ['ETA', h('span', { id: 'job-eta' }, fmt.duration(eta(job)))],
+  ];
+  if (job.error) rows.push(['Error', `${job.error.message}${job.error.step !== null ? ` (step ${job.error.step})` : ''}`]);
+  return rows;
+}
+
+/** The spec's stages with their budgets and gates, the current one marked. */
+function stageItems(j: JobView): HTMLElement[] {
+  // An alignment job's stages (`kind: "align"`) are named by their kind (sft, rm, dpo, ppo); their gates pass each its own way.
+  const spec = (j.spec ?? {}) as { stages?: { name?: string; kind?: string; steps?: number; tokens?: number; gate?: { metric: string; threshold: number; action: string } }[]; train?: { steps?: number } };
+  const list = spec.stages ?? [{ name: 'train', steps: spec.train?.steps }];
+  return list.map((s, i) =>
+    h(
+      'li',
+      { class: i === j.stage.index ? 'current' : i < j.stage.index ? 'done' : '', 'aria-current': i === j.stage.index ? 'step' : undefined },
+      h('strong', {}, s.name ?? s.kind ?? `stage ${i + 1}`),
+      ` ${s.steps !== undefined ? `${fmt.int(s.steps)} steps` : s.tokens !== undefined ? `${fmt.compact(s.tokens)} tokens` : ''}`,
+      s.gate ? h('span', { class: 'muted' }, ` gate: ${s.gate.metric} ${s.kind ? 'vs' : '≤'} ${s.gate.threshold}, else ${s.gate.action}`) : '',
+    ),
+  );
+}
+
+function checkpointSection(rows: HTMLElement): HTMLElement {
+  const head = h('thead', {}, h('tr', {}, ...['Stage', 'Attempt', 'Step', 'Global step', 'Written', 'On disk'].map((t) => h('th', { scope: 'col' }, t))));
+  return h('section', { 'aria-labelledby': 'ckpt-h' }, h('h2', { id: 'ckpt-h' }, 'Checkpoints'), h('div', { class: 'scroll' }, h('table', {}, head, rows)));
+}
+
+function checkpointRow(k: Checkpoint): HTMLElement {
+  return h('tr', {}, h('td', {}, k.stage + 1), h('td', {}, k.attempt + 1), h('td', { class: 'num' }, fmt.int(k.step)), h('td', { class: 'num' }, fmt.int(k.globalStep)), h('td', {}, new Date(k.at).toLocaleString('en-GB')), h('td', {}, k.available ? 'yes' : 'no'));
+}
+
+/** The newest completed evaluation's figures, each with its 95% interval and sample size. */
+function evalTable(found: { suite: string; figures: EvalFigure[] }): HTMLElement {
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      {},
+      h('caption', {}, `Suite ${found.suite}: value and 95% interval`),
+      h('thead', {}, h('tr', {}, ...['Figure', 'Value [95% CI]', 'n'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...found.figures.map((f) => h('tr', {}, h('th', { scope: 'row' }, f.label), h('td', { class: 'num' }, formatFigure(f)), h('td', { class: 'num' }, fmt.int(f.n))))),
+    ),
+  );
+}
 
 /** Sample from the job's newest intact checkpoint through the OpenAI-compatible completions route. */
 function promptBox(id: string, fail: (err: unknown) => void): HTMLElement {

@@ -24,19 +24,12 @@ export const jobsPage: Page = (ctx) => {
   const filter = h('select', { id: 'status-filter', onchange: () => go({ status: filter.value, before: '' }) }, h('option', { value: '' }, 'all'), ...STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)));
   const compare = h('button', { type: 'button', disabled: true, onclick: () => (location.hash = `#/compare?jobs=${[...selected].join(',')}`) }, 'Compare selected');
   const body = h('tbody');
-  const table = h(
-    'table',
-    { class: 'jobs' },
-    h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
-    h('thead', {}, h('tr', {}, ...['', 'Job', 'Status', 'Stage', 'Step', 'Loss', 'Held-out', 'ETA', 'Actions'].map((t, i) => h('th', { scope: 'col' }, i === 0 ? h('span', { class: 'visually-hidden' }, 'Select') : t)))),
-    body,
-  );
   const pager = h('nav', { class: 'pager', 'aria-label': 'Job pages' });
 
   main.append(
     h('h1', {}, 'Jobs'),
     h('div', { class: 'toolbar' }, h('label', { for: 'status-filter' }, 'Status'), filter, compare),
-    h('div', { class: 'scroll' }, table),
+    h('div', { class: 'scroll' }, jobsTable(body)),
     pager,
     submitForm(ctx.fail, () => refresh()),
   );
@@ -85,19 +78,7 @@ export const jobsPage: Page = (ctx) => {
             compare.disabled = selected.size === 0;
           },
         });
-        return h(
-          'tr',
-          { 'data-job': job.id, 'data-status': job.status },
-          h('td', {}, box),
-          h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name || job.id), h('div', { class: 'muted' }, job.id)),
-          h('td', { 'data-label': 'Status' }, h('span', { class: `status status-${job.status}` }, job.status)),
-          h('td', { 'data-label': 'Stage' }, job.stage.count > 1 ? `${job.stage.name ?? job.stage.index + 1} (${job.stage.index + 1}/${job.stage.count})` : job.stage.name ?? '—'),
-          h('td', { class: 'num', 'data-label': 'Step' }, `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`),
-          h('td', { class: 'num', 'data-label': 'Loss' }, fmt.loss(job.metrics.loss)),
-          h('td', { class: 'num', 'data-label': 'Held-out' }, fmt.loss(job.metrics.heldOutLoss)),
-          h('td', { class: 'num', 'data-label': 'ETA' }, fmt.duration(eta(job))),
-          h('td', {}, jobActions(job, () => refresh(), ctx.fail)),
-        );
+        return jobRow(job, box, jobActions(job, () => refresh(), ctx.fail));
       }),
     );
     pager.replaceChildren(
@@ -113,6 +94,34 @@ export const jobsPage: Page = (ctx) => {
     clearTimeout(timer);
   };
 };
+
+function jobsTable(body: HTMLElement): HTMLElement {
+  const columns = ['', 'Job', 'Status', 'Stage', 'Step', 'Loss', 'Held-out', 'ETA', 'Actions'];
+  return h(
+    'table',
+    { class: 'jobs' },
+    h('caption', { class: 'visually-hidden' }, 'Jobs, newest first'),
+    h('thead', {}, h('tr', {}, ...columns.map((t, i) => h('th', { scope: 'col' }, i === 0 ? h('span', { class: 'visually-hidden' }, 'Select') : t)))),
+    body,
+  );
+}
+
+/** One job's row: its select box, name and id, status, stage, step, losses, ETA and actions. */
+function jobRow(job: JobView, box: HTMLElement, actions: HTMLElement): HTMLElement {
+  return h(
+    'tr',
+    { 'data-job': job.id, 'data-status': job.status },
+    h('td', {}, box),
+    h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name || job.id), h('div', { class: 'muted' }, job.id)),
+    h('td', { 'data-label': 'Status' }, h('span', { class: `status status-${job.status}` }, job.status)),
+    h('td', { 'data-label': 'Stage' }, job.stage.count > 1 ? `${job.stage.name ?? job.stage.index + 1} (${job.stage.index + 1}/${job.stage.count})` : job.stage.name ?? '—'),
+    h('td', { class: 'num', 'data-label': 'Step' }, `${fmt.int(job.step)} / ${fmt.int(job.totalSteps)}`),
+    h('td', { class: 'num', 'data-label': 'Loss' }, fmt.loss(job.metrics.loss)),
+    h('td', { class: 'num', 'data-label': 'Held-out' }, fmt.loss(job.metrics.heldOutLoss)),
+    h('td', { class: 'num', 'data-label': 'ETA' }, fmt.duration(eta(job))),
+    h('td', {}, actions),
+  );
+}
 
 const focusKey = (el: Element) => el.getAttribute('aria-label') ?? el.getAttribute('href') ?? el.id;
 

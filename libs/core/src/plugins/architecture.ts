@@ -8,6 +8,7 @@ import type { Rng } from '../rng.ts';
 import type { BatchTensors } from '../batch-tensors.ts';
 import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
 import type { BatchConsumption } from './capabilities.ts';
+import type { ModelReadings } from './model-readings.ts';
 import type { AttentionPattern, PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
@@ -33,19 +34,17 @@ export interface TuningModules {
   seed: number;
 }
 
-/** A built model: its parameters and a forward from batch tensors to logits. */
-export interface Model {
+/**
+ * A built model: its parameters and a forward from batch tensors to logits. Its optional readings (model-readings.ts:
+ * hidden states, attention sites) are what the analysis and evaluation tools read.
+ */
+export interface Model extends ModelReadings {
   readonly architecture: string;
   /** The validated config (JSON), stored in checkpoints so the model can be rebuilt. */
   readonly config: Record<string, unknown>;
   readonly params: readonly Parameter[];
   /** Logits [batchSize, seqLen, vocabSize] for the batch's (decoder) positions. */
   forward(tape: Tape, batch: BatchTensors): Var;
-  /**
-   * The final hidden states [batchSize, seqLen, dModel] the output head reads (after the final norm), for heads of
-   * other tasks: a classifier, a reward model's scalar. Optional for plugins written before it existed.
-   */
-  hidden?(tape: Tape, batch: BatchTensors): Var;
   /**
    * Optional: a key/value-cached decoding session (incremental-decoding.ts) whose logits equal the forward's, or null
    * when this model cannot decode incrementally (e.g. its positional encoding gives no bias rows). Generation and

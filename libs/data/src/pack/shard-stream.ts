@@ -64,57 +64,25 @@ export function createShardDocumentStream(dir: string, index: ShardIndex, scan: 
   const { layout } = scan;
   const count = layout.length;
   const shardOrder = (epoch: number) => new Rng(fnv1a(`${options.seed}/${epoch}`)).shuffle(Array.from({ length: count }, (_, i) => i));
-  const firstOwned = (shard: number) => (layout[shard].startsWithContinuation ? 1 : 0);
 
   let epoch = 0;
   let order = shardOrder(0);
-  let start: Position = normalise({ shard: 0, segment: firstOwned(order[0]), nonEmpty: layout[order[0]].nonEmptyBefore });
+  let start: Position = epochStart(layout, order);
   let window: (Int32Array | null)[] = [];
   let taken = 0;
   let end: Position | null = null;
   let windowBytes = 0;
   let peak = reader.heldBytes;
 
-  /** Move past shards with no segment left to begin a document. */
-  function normalise(p: Position): Position {
-    while (p.shard < count && p.segment >= layout[order[p.shard]].segments) {
-      p.shard++;
-      if (p.shard < count) {
-        p.segment = firstOwned(order[p.shard]);
-        p.nonEmpty = layout[order[p.shard]].nonEmptyBefore;
-      }
-    }
-    return p;
-  }
-
   function fill(): void {
-    const p = { ...start };
     window = [];
     windowBytes = 0;
-    try {
-      while (p.shard < count) {
-        const shard = order[p.shard];
-        const segment = reader.segment(shard, p.segment);
-        const length = reader.documentLength(shard, p.segment, segment);
-        if (length > 1) {
-          if (isHeldOut(scan.holdOut, segment.document, p.nonEmpty) === wantHeldOut) {
-            const bytes = (length - 1) * 4;
-            if (window.length > 0 && windowBytes + bytes > options.windowBytes) break;
-            window.push(reader.read(shard, segment, length));
-            windowBytes += bytes;
-            peak = Math.max(peak, reader.heldBytes + windowBytes);
-          }
-          p.nonEmpty++;
-        }
-        p.segment++;
-        normalise(p);
-      }
-    } finally {
-      // No file stays open between calls: a stream that is dropped leaks nothing.
-      reader.close();
-    }
+    const read = readWindow(reader, scan, order, start, options);
+    window = read.window;
+    windowBytes = read.bytes;
+    peak = Math.max(peak, read.peak);
     new Rng(fnv1a(`${options.seed}/${epoch}/${start.shard}/${start.segment}`)).shuffle(window);
-    end = p;
+    end = read.end;
   }
 
   return {
@@ -133,7 +101,7 @@ export function createShardDocumentStream(dir: string, index: ShardIndex, scan: 
         if (end!.shard >= count) {
           epoch++;
           order = shardOrder(epoch);
-          start = normalise({ shard: 0, segment: firstOwned(order[0]), nonEmpty: layout[order[0]].nonEmptyBefore });
+          start = epochStart(layout, order);
         } else {
           start = end!;
         }
@@ -143,24 +111,11 @@ export function createShardDocumentStream(dir: string, index: ShardIndex, scan: 
     },
     cursor: (): ShardStreamCursor => ({ epoch, shard: start.shard, segment: start.segment, taken }),
     seek(c: unknown) {
-      const { epoch: e, shard, segment, taken: t } = (c ?? {}) as Partial<ShardStreamCursor>;
-      const valid = [e, shard, segment, t].every((v) => Number.isInteger(v) && v! >= 0) && shard! < count;
-      if (!valid) throw new Error(`shard stream: invalid cursor ${JSON.stringify(c)}; expected {epoch, shard, segment, taken} within ${count} shards`);
-      const o = shardOrder(e!);
-      const s = o[shard!];
-      if (segment! < firstOwned(s) || segment! > layout[s].segments)
-        throw new Error(`shard stream: cursor segment ${segment} is outside shard ${index.shards[s].file}'s ${layout[s].segments} segments`);
-      epoch = e!;
-      order = o;
-      // The hold-out counter at the segment: the shard's start plus the non-empty documents before it in the shard.
-      let nonEmpty = layout[s].nonEmptyBefore;
-      try {
-        for (let k = firstOwned(s); k < segment!; k++) if (reader.segment(s, k).length > 1) nonEmpty++;
-      } finally {
-        reader.close();
-      }
-      start = normalise({ shard: shard!, segment: segment!, nonEmpty });
-      taken = t!;
+      const cursor = checkCursor(c, index, layout, shardOrder);
+      epoch = cursor.epoch;
+      order = shardOrder(epoch);
+      start = cursorPosition(reader, layout, order, cursor);
+      taken = cursor.taken;
       window = [];
       windowBytes = 0;
       end = null;
@@ -169,4 +124,83 @@ export function createShardDocumentStream(dir: string, index: ShardIndex, scan: 
     peakHeldBytes: () => peak,
     maxHeldBytes: options.windowBytes + reader.heldBytes,
   };
+}
+
+type ShardLayout = ShardScan['layout'];
+
+/** The first segment a shard owns: a segment continuing the previous shard's last document belongs to that shard. */
+const firstOwned = (layout: ShardLayout, shard: number) => (layout[shard].startsWithContinuation ? 1 : 0);
+
+/** Where an epoch in `order` begins. */
+function epochStart(layout: ShardLayout, order: readonly number[]): Position {
+  return normalise(layout, order, { shard: 0, segment: firstOwned(layout, order[0]), nonEmpty: layout[order[0]].nonEmptyBefore });
+}
+
+/** Move past shards with no segment left to begin a document. */
+function normalise(layout: ShardLayout, order: readonly number[], p: Position): Position {
+  while (p.shard < layout.length && p.segment >= layout[order[p.shard]].segments) {
+    p.shard++;
+    if (p.shard < layout.length) {
+      p.segment = firstOwned(layout, order[p.shard]);
+      p.nonEmpty = layout[order[p.shard]].nonEmptyBefore;
+    }
+  }
+  return p;
+}
+
+/**
+ * The documents of this side from `start` on, in order, until the next would take the window past windowBytes (a
+ * window holds at least one); where the next window starts, and the most held while reading.
+ */
+function readWindow(reader: ShardDocumentReader, scan: ShardScan, order: readonly number[], start: Position, options: ShardStreamOptions) {
+  const wantHeldOut = options.split === 'heldOut';
+  const p = { ...start };
+  const window: (Int32Array | null)[] = [];
+  let bytes = 0;
+  let peak = 0;
+  try {
+    while (p.shard < scan.layout.length) {
+      const shard = order[p.shard];
+      const segment = reader.segment(shard, p.segment);
+      const length = reader.documentLength(shard, p.segment, segment);
+      if (length > 1) {
+        if (isHeldOut(scan.holdOut, segment.document, p.nonEmpty) === wantHeldOut) {
+          const size = (length - 1) * 4;
+          if (window.length > 0 && bytes + size > options.windowBytes) break;
+          window.push(reader.read(shard, segment, length));
+          bytes += size;
+          peak = Math.max(peak, reader.heldBytes + bytes);
+        }
+        p.nonEmpty++;
+      }
+      p.segment++;
+      normalise(scan.layout, order, p);
+    }
+  } finally {
+    // No file stays open between calls: a stream that is dropped leaks nothing.
+    reader.close();
+  }
+  return { window, bytes, end: p, peak };
+}
+
+function checkCursor(c: unknown, index: ShardIndex, layout: ShardLayout, shardOrder: (epoch: number) => number[]): ShardStreamCursor {
+  const { epoch, shard, segment, taken } = (c ?? {}) as Partial<ShardStreamCursor>;
+  const valid = [epoch, shard, segment, taken].every((v) => Number.isInteger(v) && v! >= 0) && shard! < layout.length;
+  if (!valid) throw new Error(`shard stream: invalid cursor ${JSON.stringify(c)}; expected {epoch, shard, segment, taken} within ${layout.length} shards`);
+  const s = shardOrder(epoch!)[shard!];
+  if (segment! < firstOwned(layout, s) || segment! > layout[s].segments)
+    throw new Error(`shard stream: cursor segment ${segment} is outside shard ${index.shards[s].file}'s ${layout[s].segments} segments`);
+  return { epoch: epoch!, shard: shard!, segment: segment!, taken: taken! };
+}
+
+/** The position a (checked) cursor names, with the hold-out counter there: the shard's start plus its non-empty documents before the segment. */
+function cursorPosition(reader: ShardDocumentReader, layout: ShardLayout, order: readonly number[], cursor: ShardStreamCursor): Position {
+  const s = order[cursor.shard];
+  let nonEmpty = layout[s].nonEmptyBefore;
+  try {
+    for (let k = firstOwned(layout, s); k < cursor.segment; k++) if (reader.segment(s, k).length > 1) nonEmpty++;
+  } finally {
+    reader.close();
+  }
+  return normalise(layout, order, { shard: cursor.shard, segment: cursor.segment, nonEmpty });
 }

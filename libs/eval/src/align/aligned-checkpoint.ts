@@ -1,9 +1,9 @@
-import { Rng, decodeCheckpoint, encodeCheckpoint, restoreTensors, type Backend, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
+import { decodeCheckpoint, encodeCheckpoint, restoreTensors, type Backend, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, writeFileAtomic, type LoadedModel } from '@unilab/runner';
-import { createClassificationHead, headParameters, type Pooling } from '../finetune/classifier.ts';
+import { headParameters, type Pooling } from '../finetune/classifier.ts';
 import { tuningTrains } from '../finetune/methods.ts';
-import type { RewardModel } from './reward-model.ts';
+import { createRewardModel, type RewardModel } from './reward-model.ts';
 
 /**
  * The checkpoints the alignment stages read and write: a pre-training checkpoint's header (spec, model config,
@@ -89,9 +89,8 @@ export async function loadRewardModel(path: string, registry: PluginRegistry, ba
   const reward = (aligned.checkpoint.state as AlignedHeader).reward;
   if (!reward) throw new Error(`checkpoint ${path} is not a reward model (no "reward" in its header): train one with unilab align rm`);
   const { loaded } = aligned;
-  const head = createClassificationHead(loaded.backend, new Rng(0), Number(loaded.model.config.dModel), 1);
-  restoreTensors(loaded.backend, aligned.checkpoint, named(head), null, `reward model ${path}`);
-  const rm: RewardModel = { model: loaded.model, tokenizer: loaded.tokenizer, backend: loaded.backend, head, pooling: reward.pooling, maxTokens: reward.maxTokens };
+  const rm: RewardModel = { ...createRewardModel(loaded, 0, reward.pooling), maxTokens: reward.maxTokens };
+  restoreTensors(loaded.backend, aligned.checkpoint, named(rm.head), null, `reward model ${path}`);
   return { rm, loaded, ...(aligned.tuning ? { tuning: aligned.tuning } : {}) };
 }
 

@@ -258,14 +258,117 @@ function checkOptions(o: PpoOptions): void {
 
 const mean = (xs: readonly number[]) => (xs.length === 0 ? 0 : xs.reduce((a, x) => a + x, 0) / xs.length);
 
-export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_OPTIONS): PpoRun {
-  checkOptions(options);
-  const { policy, reference, value, scorer } = parts;
+function checkParts(parts: PpoParts): void {
+  const { policy, reference, value } = parts;
   if (parts.prompts.length === 0) throw new Error('ppo: no prompts to sample responses for');
   if (parts.trained.length === 0) throw new Error('ppo: no policy parameter to train');
   if (value.backend !== policy.backend) throw new Error('ppo: the value model must live on the policy\'s backend (one optimizer updates both)');
   if (reference.tokenizer.vocabSize !== policy.tokenizer.vocabSize) throw new Error(`ppo: the reference has a vocabulary of ${reference.tokenizer.vocabSize}, the policy ${policy.tokenizer.vocabSize}: the reference must be the SFT model the policy starts from`);
-  const { backend } = policy;
+}
+
+/** An iteration's rollouts and what its update reads of them, all under the weights before the update. */
+interface Experience {
+  rollouts: Awaited<ReturnType<typeof sampleRollouts>>;
+  /** The policy's per-token log-probabilities and entropies of the responses. */
+  old: Awaited<ReturnType<typeof readPolicy>>;
+  oldValues: number[][];
+  scores: number[];
+  /** The verifier's accepted / rejected rollouts (those it could judge). */
+  verdicts: boolean[];
+  /** log π(token) − log π_ref(token) per response token: the per-token KL estimate (Ouyang et al. 2022, eq. 2). */
+  tokenKl: number[][];
+}
+
+/** Sample rollouts for prompts drawn from `rng`, then read the policy, the reference, the value model and the scorer on them. */
+async function gatherExperience(parts: PpoParts, options: PpoOptions, rng: Rng): Promise<Experience> {
+  const { policy, reference, value, scorer } = parts;
+  const prompts = Array.from({ length: options.rolloutsPerIteration }, () => parts.prompts[rng.int(parts.prompts.length)]);
+  const rollouts = await sampleRollouts(policy, prompts, options.maxTokens, rng);
+  const layout = tokenResponseBatch(policy, rollouts.map((r) => ({ input: r.input, target: r.response })));
+  const old = await readPolicy(policy, layout);
+  const ref = await readPolicy(reference, layout);
+  const oldValues = await readValues(value, layout);
+  const scores = await scorer.score(rollouts.map((r) => ({ prompt: r.prompt, response: r.text })));
+  const verdicts = parts.verify ? rollouts.map((r) => parts.verify!(r.prompt, r.text)).filter((v): v is boolean => v !== null) : [];
+  const tokenKl = old.logProb.map((lp, i) => lp.map((x, t) => x - ref.logProb[i][t]));
+  return { rollouts, old, oldValues, scores, verdicts, tokenKl };
+}
+
+/**
+ * Per-token rewards −β·KL, plus the (normalised) score on the last token (Ziegler et al. 2019; Ouyang et al. 2022
+ * eq. 2), their GAE advantages and returns, and the advantages whitened over the iteration.
+ */
+function advantagesOf(e: Experience, beta: number, norm: ScoreNormalization, options: PpoOptions) {
+  const rewards = e.tokenKl.map((k, i) => k.map((x, t) => -beta * x + (t === k.length - 1 ? (e.scores[i] - norm.mean) / norm.std : 0)));
+  const gae = rewards.map((r, i) => generalizedAdvantages(r, e.oldValues[i], options.gamma, options.lambda));
+  return { gae, advantages: whiten(gae.map((g) => g.advantages)) };
+}
+
+/** PPO's update: `epochs` passes over the rollouts in shuffled minibatches, one clipped step each (Schulman et al. 2017). */
+async function updateOnExperience(
+  parts: PpoParts,
+  options: PpoOptions,
+  rng: Rng,
+  optimizer: AdamW,
+  trainable: ReadonlySet<Parameter>,
+  e: Experience,
+  { gae, advantages }: ReturnType<typeof advantagesOf>,
+): Promise<PpoLosses[]> {
+  const { policy, value } = parts;
+  const losses: PpoLosses[] = [];
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const order = rng.shuffle(Array.from(e.rollouts.keys()));
+    for (let start = 0; start < order.length; start += options.minibatchSize) {
+      const pick = order.slice(start, start + options.minibatchSize);
+      const mb: PpoMinibatch = {
+        layout: tokenResponseBatch(policy, pick.map((i) => ({ input: e.rollouts[i].input, target: e.rollouts[i].response }))),
+        oldLogProb: pick.map((i) => e.old.logProb[i]),
+        oldValues: pick.map((i) => e.oldValues[i]),
+        advantages: pick.map((i) => advantages[i]),
+        returns: pick.map((i) => gae[i].returns),
+      };
+      const l = await ppoBackward(policy, value, trainable, mb, options);
+      await clippedUpdate(policy.backend, optimizer, { name: 'ppo', step: optimizer.stepCount + 1, lr: options.lr, maxLr: options.lr, loss: l.policyLoss + options.valueCoef * l.valueLoss });
+      losses.push(l);
+    }
+  }
+  return losses;
+}
+
+/** The scores' mean and standard deviation, fixed at the first iteration (a constant spread stands as 1). */
+function scoreNormalization(scores: readonly number[]): ScoreNormalization {
+  const m = mean(scores);
+  return { mean: m, std: Math.sqrt(mean(scores.map((x) => (x - m) ** 2))) || 1 };
+}
+
+/** What an iteration reports before its update (the losses are filled in after it). */
+function iterationRecord(iteration: number, { rollouts, old, scores, verdicts }: Experience, kl: number, beta: number): PpoIteration {
+  return {
+    iteration,
+    reward: mean(scores),
+    verifierSuccess: verdicts.length > 0 ? verdicts.filter((v) => v).length / verdicts.length : null,
+    kl,
+    entropy: mean(old.entropy.flat()),
+    responseTokens: mean(rollouts.map((r) => r.response.length)),
+    beta,
+    policyLoss: 0,
+    valueLoss: 0,
+    clipFraction: 0,
+    approxKl: 0,
+  };
+}
+
+/** A state file's options against the run's: only `iterations` (where to stop) may differ. */
+function checkSameOptions(saved: PpoOptions, options: PpoOptions, source: string): void {
+  const differ = (Object.keys(options) as (keyof PpoOptions)[]).filter((k) => k !== 'iterations' && JSON.stringify(saved[k]) !== JSON.stringify(options[k]));
+  if (differ.length > 0)
+    throw new Error(`${source} was written by a run with other options: ${differ.map((k) => `${k} ${JSON.stringify(saved[k])} (now ${JSON.stringify(options[k])})`).join(', ')}; resume with the same ones`);
+}
+
+export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_OPTIONS): PpoRun {
+  checkOptions(options);
+  checkParts(parts);
+  const { backend } = parts.policy;
   const trainedAll = [...parts.trained, ...parts.valueTrained];
   const trainable = new Set(trainedAll);
   // Names in the state file: policy and value networks are the same architecture, so their names would collide.
@@ -280,65 +383,23 @@ export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_
   async function step(): Promise<PpoIteration> {
     if (stopped) throw new Error(`ppo: the run has stopped and will not go on: ${stopped}`);
     const iteration = history.length + 1;
-    const prompts = Array.from({ length: options.rolloutsPerIteration }, () => parts.prompts[rng.int(parts.prompts.length)]);
-    const rollouts = await sampleRollouts(policy, prompts, options.maxTokens, rng);
-    const layout = tokenResponseBatch(policy, rollouts.map((r) => ({ input: r.input, target: r.response })));
-    const old = await readPolicy(policy, layout);
-    const ref = await readPolicy(reference, layout);
-    const oldValues = await readValues(value, layout);
-    const scores = await scorer.score(rollouts.map((r) => ({ prompt: r.prompt, response: r.text })));
-    const verdicts = parts.verify ? rollouts.map((r) => parts.verify!(r.prompt, r.text)).filter((v): v is boolean => v !== null) : [];
-    const tokenKl = old.logProb.map((lp, i) => lp.map((x, t) => x - ref.logProb[i][t]));
-    const kl = mean(tokenKl.map((k) => k.reduce((a, x) => a + x, 0)));
-    if (options.normalizeReward && !normalization) {
-      const m = mean(scores);
-      normalization = { mean: m, std: Math.sqrt(mean(scores.map((x) => (x - m) ** 2))) || 1 };
-    }
-    const norm = normalization ?? { mean: 0, std: 1 };
-    const rewards = tokenKl.map((k, i) => k.map((x, t) => -beta * x + (t === k.length - 1 ? (scores[i] - norm.mean) / norm.std : 0)));
-    const gae = rewards.map((r, i) => generalizedAdvantages(r, oldValues[i], options.gamma, options.lambda));
-    const advantages = whiten(gae.map((g) => g.advantages));
-    const record: PpoIteration = {
-      iteration,
-      reward: mean(scores),
-      verifierSuccess: verdicts.length > 0 ? verdicts.filter((v) => v).length / verdicts.length : null,
-      kl,
-      entropy: mean(old.entropy.flat()),
-      responseTokens: mean(rollouts.map((r) => r.response.length)),
-      beta,
-      policyLoss: 0,
-      valueLoss: 0,
-      clipFraction: 0,
-      approxKl: 0,
-    };
+    const experience = await gatherExperience(parts, options, rng);
+    const kl = mean(experience.tokenKl.map((k) => k.reduce((a, x) => a + x, 0)));
+    if (options.normalizeReward && !normalization) normalization = scoreNormalization(experience.scores);
+    const advantages = advantagesOf(experience, beta, normalization ?? { mean: 0, std: 1 }, options);
+    const record = iterationRecord(iteration, experience, kl, beta);
     if (kl > options.klBudget) {
       stopped = `KL to the reference ${kl.toFixed(3)} nats per response exceeds the budget ${options.klBudget} at iteration ${iteration}: the policy has moved further from the SFT model than allowed (reward hacking guard); no update made, the run stops`;
       record.stopped = stopped;
       history.push(record);
       return record;
     }
-    const losses: PpoLosses[] = [];
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
-      const order = rng.shuffle(Array.from(rollouts.keys()));
-      for (let start = 0; start < order.length; start += options.minibatchSize) {
-        const pick = order.slice(start, start + options.minibatchSize);
-        const mb: PpoMinibatch = {
-          layout: tokenResponseBatch(policy, pick.map((i) => ({ input: rollouts[i].input, target: rollouts[i].response }))),
-          oldLogProb: pick.map((i) => old.logProb[i]),
-          oldValues: pick.map((i) => oldValues[i]),
-          advantages: pick.map((i) => advantages[i]),
-          returns: pick.map((i) => gae[i].returns),
-        };
-        const l = await ppoBackward(policy, value, trainable, mb, options);
-        await clippedUpdate(backend, optimizer, { name: 'ppo', step: optimizer.stepCount + 1, lr: options.lr, maxLr: options.lr, loss: l.policyLoss + options.valueCoef * l.valueLoss });
-        losses.push(l);
-      }
-    }
+    const losses = await updateOnExperience(parts, options, rng, optimizer, trainable, experience, advantages);
     record.policyLoss = mean(losses.map((l) => l.policyLoss));
     record.valueLoss = mean(losses.map((l) => l.valueLoss));
     record.clipFraction = mean(losses.map((l) => l.clipFraction));
     record.approxKl = mean(losses.map((l) => l.approxKl));
-    beta = nextBeta(options.kl, { beta }, kl, rollouts.length);
+    beta = nextBeta(options.kl, { beta }, kl, experience.rollouts.length);
     history.push(record);
     return record;
   }
@@ -376,9 +437,7 @@ export function createPpoRun(parts: PpoParts, options: PpoOptions = DEFAULT_PPO_
       const state = (checkpoint.state as { ppo?: PpoSavedState }).ppo;
       if (state?.format !== PPO_STATE_FORMAT) throw new Error(`${source} is not a PPO run's state (no ${PPO_STATE_FORMAT} in its header)`);
       // `iterations` only says where to stop, so a resumed run may go further; every other option shapes the updates.
-      const differ = (Object.keys(options) as (keyof PpoOptions)[]).filter((k) => k !== 'iterations' && JSON.stringify(state.options[k]) !== JSON.stringify(options[k]));
-      if (differ.length > 0)
-        throw new Error(`${source} was written by a run with other options: ${differ.map((k) => `${k} ${JSON.stringify(state.options[k])} (now ${JSON.stringify(options[k])})`).join(', ')}; resume with the same ones`);
+      checkSameOptions(state.options, options, source);
       restoreTensors(backend, checkpoint, saved, optimizer, source);
       rng = new Rng(state.rng);
       beta = state.beta;

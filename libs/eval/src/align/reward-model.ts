@@ -1,4 +1,5 @@
 import { AdamW, Rng, Tape, learningRate, ops, type Backend, type Model, type Parameter, type ScheduleConfig, type Tokenizer } from '@unilab/core';
+import type { LoadedModel, ModelPresentation } from '@unilab/runner';
 import {
   classificationBatch,
   classificationLoss,
@@ -8,6 +9,7 @@ import {
   headParameters,
   inputReading,
   type ClassificationHead,
+  type InputReading,
   type Pooling,
 } from '../finetune/classifier.ts';
 import { wilsonInterval } from '../stats/proportion.ts';
@@ -25,6 +27,8 @@ import { runToEnd, type StepwiseRun } from './stepwise-run.ts';
  */
 export interface RewardModel {
   model: Model;
+  /** How its network reads a text (from what its architecture declares it consumes). */
+  reading: InputReading;
   tokenizer: Tokenizer;
   backend: Backend;
   head: ClassificationHead;
@@ -44,9 +48,13 @@ export interface RewardOptions {
 
 export const DEFAULT_REWARD_OPTIONS: RewardOptions = { lr: 1e-3, epochs: 2, batchSize: 8, weightDecay: 0, seed: 1 };
 
-export function createRewardModel(base: { model: Model; tokenizer: Tokenizer; backend: Backend; seqLen: number }, seed: number, pooling: Pooling = 'last'): RewardModel {
-  const head = createClassificationHead(base.backend, new Rng(seed), Number(base.model.config.dModel), 1);
-  return { model: base.model, tokenizer: base.tokenizer, backend: base.backend, head, pooling, maxTokens: base.seqLen };
+/** The network a reward model starts from, with what its architecture declares it reads (loadModel and loadedModel attach it). */
+export type RewardBase = Pick<LoadedModel, 'model' | 'tokenizer' | 'backend' | 'seqLen'> & { presentation: Pick<ModelPresentation, 'consumes'> };
+
+export function createRewardModel(base: RewardBase, seed: number, pooling: Pooling = 'last'): RewardModel {
+  const head = createClassificationHead(base.backend, new Rng(seed), base.model, 1, 'a reward model');
+  const reading = inputReading(base.presentation.consumes);
+  return { model: base.model, reading, tokenizer: base.tokenizer, backend: base.backend, head, pooling, maxTokens: base.seqLen };
 }
 
 /** The parameters a full reward-model fine-tune updates: the network's and the head's. */
@@ -56,7 +64,7 @@ export function rewardParameters(rm: RewardModel): Parameter[] {
 
 function scoresOf(tape: Tape, rm: RewardModel, texts: readonly string[]) {
   const inputs = encodeForClassification(rm.tokenizer, texts, rm.maxTokens);
-  const batch = classificationBatch(inputReading(rm.model.architecture), rm.pooling, inputs, texts.map(() => 0), rm.tokenizer.specialTokens.pad ?? 0);
+  const batch = classificationBatch(rm.reading, rm.pooling, inputs, texts.map(() => 0), rm.tokenizer.specialTokens.pad ?? 0);
   return classifierLogits(tape, rm.model, rm.head, batch);
 }
 

@@ -1,4 +1,4 @@
-import { Rng, Var, ops, uploadBatch, type Backend, type Batch, type Model, type Parameter, type Tape } from '@unilab/core';
+import { Rng, Var, modelReading, ops, uploadBatch, type Backend, type Batch, type Model, type Parameter, type Tape } from '@unilab/core';
 import { createClassificationHead, headParameters, type ClassificationHead } from '../finetune/classifier.ts';
 
 /**
@@ -8,7 +8,7 @@ import { createClassificationHead, headParameters, type ClassificationHead } fro
  * It sits on a network of its own, not on the policy's: InstructGPT initialises the value function from the reward
  * model (Ouyang et al. 2022 §3.5), and Stiennon et al. 2020 keep policy and value in separate transformers so that
  * the value loss's gradients, large and noisy while the value head is new, do not pull on the policy's weights.
- * A unilab Model also gives either its logits (forward) or its hidden states (hidden) per pass, so a shared trunk
+ * A unilab Model also gives either its logits (forward) or its hidden states (hiddenStates) per pass, so a shared trunk
  * would run twice anyway. Pass a copy of the reward model's network and its head: the reward model itself stays
  * frozen as the judge.
  */
@@ -23,8 +23,7 @@ export interface ValueModel {
  * model's backend) or, without one, freshly drawn from `seed`.
  */
 export async function createValueModel(network: Model, backend: Backend, init: { head: ClassificationHead; backend: Backend } | null, seed: number): Promise<ValueModel> {
-  if (!network.hidden) throw new Error(`architecture "${network.architecture}" does not expose its hidden states (Model.hidden), so no value head can read them`);
-  const head = createClassificationHead(backend, new Rng(seed), Number(network.config.dModel), 1);
+  const head = createClassificationHead(backend, new Rng(seed), network, 1, 'a value head');
   if (init) {
     if (init.head.weight.value.size !== head.weight.value.size)
       throw new Error(`value model: the reward model's head has ${init.head.weight.value.size} weights, a value head on this network needs ${head.weight.value.size}`);
@@ -41,7 +40,7 @@ export function valueParameters(value: ValueModel): Parameter[] {
 
 /** V of every position of the batch, a Var [rows · seqLen, 1]. */
 export function positionValues(tape: Tape, value: ValueModel, batch: Batch): Var {
-  const hidden = value.model.hidden!(tape, uploadBatch(tape, batch));
+  const hidden = modelReading(value.model, 'hiddenStates', 'a value head').read(tape, uploadBatch(tape, batch));
   const [b, t, d] = hidden.shape;
   return ops.linear(tape, ops.reshape(tape, hidden, [b * t, d]), tape.param(value.head.weight), tape.param(value.head.bias));
 }

@@ -2,10 +2,12 @@ import {
   PAD_SEGMENT,
   Var,
   createParameter,
+  modelReading,
   ops,
   uploadBatch,
   type Backend,
   type Batch,
+  type BatchConsumption,
   type Model,
   type Parameter,
   type Rng,
@@ -15,35 +17,27 @@ import {
 
 /**
  * Sequence classification on a pre-trained network: the input text (ended by eos, as every training document was)
- * goes through the network the way its architecture read inputs in pre-training, and a linear head reads a pooled
- * final hidden state:
- *   decoder                          causal over the text
- *   prefix-lm, unilm, glm, encoder   the text is a bidirectional prefix, as these models read their inputs
- *   encoder-decoder                  the encoder reads the text; the decoder reads its start token (pad, as in
- *                                    generation), and its one hidden state, cross-attending the text, is pooled
+ * goes through the network the way its architecture declares it reads inputs (ArchitecturePlugin.consumes):
+ *   causal          one stack that honours only the causal mask (a decoder): left to right over the text
+ *   bidirectional   one stack that honours a prefix or a bidirectional mask (prefix-lm, unilm, glm, encoder): the
+ *                   text is a bidirectional prefix, as these models read their inputs
+ *   encoder         an encoder-decoder: the encoder reads the text; the decoder reads its start token (pad, as in
+ *                   generation), and its one hidden state, cross-attending the text, is pooled
  * Pooling: `mean` over the text's positions (Sentence-BERT, Reimers & Gurevych 2019), or `last`, the state of the
  * closing eos (GPT-1, Radford et al. 2018 §3.3), which in a causal decoder is the only position that saw the whole
  * text. Mean is the default: it reads every position's state, where `last` relies on the network having learnt to
  * gather the whole passage into one position, which a small, briefly pre-trained model may not have.
  * A head over label indices rather than scoring label words (a verbalizer) because the labels are not single
  * tokens of a byte-level or small BPE vocabulary, and a head is what LoRA and Houlsby et al. train beside their modules.
+ * The network must expose its final hidden states (Model.hiddenStates).
  */
 export type InputReading = 'causal' | 'bidirectional' | 'encoder';
 export type Pooling = 'mean' | 'last';
 
-const READING: Record<string, InputReading> = {
-  decoder: 'causal',
-  'prefix-lm': 'bidirectional',
-  unilm: 'bidirectional',
-  glm: 'bidirectional',
-  encoder: 'bidirectional',
-  'encoder-decoder': 'encoder',
-};
-
-export function inputReading(architecture: string): InputReading {
-  const reading = READING[architecture];
-  if (!reading) throw new Error(`fine-tuning does not know how architecture "${architecture}" reads an input; it supports ${Object.keys(READING).join(', ')}`);
-  return reading;
+/** How an architecture reads an input text, from what it declares it consumes. */
+export function inputReading(consumes: BatchConsumption): InputReading {
+  if (consumes.form === 'encoder-decoder') return 'encoder';
+  return consumes.masks.some((m) => m === 'prefix' || m === 'bidirectional') ? 'bidirectional' : 'causal';
 }
 
 /** The head: logits = pooled · W + b, W [d, labels] (small Gaussian), b [labels] (zero). Names head.weight, head.bias. */
@@ -52,7 +46,9 @@ export interface ClassificationHead {
   bias: Parameter;
 }
 
-export function createClassificationHead(backend: Backend, rng: Rng, dModel: number, labels: number): ClassificationHead {
+/** A head on `model`'s final hidden states; `tool` names what it is for in the error when the model exposes none. */
+export function createClassificationHead(backend: Backend, rng: Rng, model: Model, labels: number, tool: string): ClassificationHead {
+  const dModel = modelReading(model, 'hiddenStates', tool).width;
   const w = new Float32Array(dModel * labels);
   for (let i = 0; i < w.length; i++) w[i] = rng.normal() * 0.02;
   return {
@@ -130,9 +126,8 @@ export function classificationBatch(reading: InputReading, pooling: Pooling, inp
  * S [B, B·T] (pooled = S · H, so the gradient reaches H through linear's backward: no new op), then the head.
  */
 export function classifierLogits(tape: Tape, model: Model, head: ClassificationHead, input: ClassificationBatch): Var {
-  if (!model.hidden) throw new Error(`architecture "${model.architecture}" does not expose its hidden states (Model.hidden), so no head can read them`);
   const be = tape.backend;
-  const hidden = model.hidden(tape, uploadBatch(tape, input.batch));
+  const hidden = modelReading(model, 'hiddenStates', 'a classification head').read(tape, uploadBatch(tape, input.batch));
   const [b, t, d] = hidden.shape;
   const selector = new Var(tape.own(be.fromArray(input.pool, [b, b * t])), false);
   const pooled = ops.linear(tape, selector, ops.reshape(tape, hidden, [b * t, d]));

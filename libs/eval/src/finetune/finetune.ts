@@ -112,7 +112,7 @@ export async function prepareFinetune(
   const pretrained = await loadPretrained(checkpoint, registry, { tuning: plan.tuning, backend: options.backend });
   const { model, backend, tokenizer } = pretrained;
   const rng = new Rng(options.seed);
-  const head = createClassificationHead(backend, rng.fork(), Number(model.config.dModel), task.labels.length);
+  const head = createClassificationHead(backend, rng.fork(), model, task.labels.length, 'fine-tuning');
   const trained = [...model.params.filter(plan.trains), ...headParameters(head)];
   const classifier: TunedClassifier = {
     pretrained,
@@ -126,7 +126,7 @@ export async function prepareFinetune(
   };
   const optimizer = new AdamW(backend, trained, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: options.weightDecay, clipNorm: 1 });
   const trainable = new Set(trained);
-  const reading = inputReading(model.architecture);
+  const reading = inputReading(pretrained.reads);
   const inputs = encodeForClassification(tokenizer, task.train.map((e) => e.text), classifier.maxTokens);
   const stepsPerEpoch = Math.ceil(task.train.length / options.batchSize);
   const totalSteps = stepsPerEpoch * options.epochs;
@@ -219,7 +219,7 @@ export async function finetune(
 /** The predicted label index of each example (argmax of the head's logits), in batches, without recording gradients. */
 export async function classify(classifier: TunedClassifier, examples: readonly Pick<LabelledExample, 'text'>[], batchSize = 32): Promise<number[]> {
   const { model, backend, tokenizer } = classifier.pretrained;
-  const reading = inputReading(model.architecture);
+  const reading = inputReading(classifier.pretrained.reads);
   const inputs = encodeForClassification(tokenizer, examples.map((e) => e.text), classifier.maxTokens);
   const out: number[] = [];
   for (let start = 0; start < inputs.length; start += batchSize) {

@@ -50,7 +50,7 @@ export async function loadFinetuned(path: string, registry: PluginRegistry): Pro
   if (baseCrc !== state.base.crc32)
     throw new Error(`checkpoint ${path} was fine-tuned from ${basePath} with CRC-32 ${state.base.crc32}, but that file now has ${baseCrc}: the base changed`);
   const pretrained = await loadPretrained(basePath, registry, { tuning: state.tuning });
-  const head = createClassificationHead(pretrained.backend, new Rng(0), Number(pretrained.model.config.dModel), state.labels.length);
+  const head = createClassificationHead(pretrained.backend, new Rng(0), pretrained.model, state.labels.length, 'fine-tuning');
   const byName = new Map([...pretrained.model.params, ...headParameters(head)].map((p) => [p.name, p]));
   const trained = state.trained.map((name) => {
     const p = byName.get(name);

@@ -1,4 +1,4 @@
-import { decodeCheckpoint, restoreTensors, type Backend, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type Tokenizer, type TuningModules } from '@unilab/core';
+import { decodeCheckpoint, restoreTensors, type Backend, type BatchConsumption, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type Tokenizer, type TuningModules } from '@unilab/core';
 import { crc32 } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { buildModel, createBackend, parseTrainingSpec, readFileBytes, type BackendName, type TrainingSpec } from '@unilab/runner';
@@ -10,6 +10,8 @@ export interface Pretrained {
   crc32: number;
   spec: TrainingSpec;
   model: Model;
+  /** What its architecture declares it reads (its batch form and masks): how a classifier lays out its inputs. */
+  reads: BatchConsumption;
   tokenizer: Tokenizer;
   backend: Backend;
   /** The pre-trained parameters (filled from the checkpoint). */
@@ -36,7 +38,8 @@ export async function loadPretrained(path: string, registry: PluginRegistry, opt
   const { base, added } = splitParameters(model, checkpoint, path);
   checkTuningApplied(model, added, options.tuning);
   restoreTensors(backend, checkpoint, base, null, `checkpoint ${path}`);
-  return { path, crc32: crc32(bytes), spec, model, tokenizer, backend, base, added };
+  const reads = registry.architecture(spec.model.architecture).consumes;
+  return { path, crc32: crc32(bytes), spec, model, reads, tokenizer, backend, base, added };
 }
 
 /** Parameters the checkpoint holds are pre-trained; the rest were added by tuning. Every checkpoint tensor must be used. */

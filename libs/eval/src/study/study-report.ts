@@ -23,30 +23,67 @@ export interface StudyReportOptions {
 const conditionName = (c: Condition, withSize: boolean, withVariant: boolean) =>
   `${withSize ? `${c.size} ` : ''}${c.architecture} + ${c.objective}${withVariant ? ` (${c.variant})` : ''}`;
 
+/** What every section reads: the results, the metrics reported, the condition names, and where plots go. */
+interface ReportContext {
+  results: SweepResults;
+  metrics: ReturnType<typeof reportMetrics>;
+  sizes: string[];
+  variants: string[];
+  seeds: number[];
+  name: (c: Condition) => string;
+  /** The conditions of the first variant (the grid the paradigm comparisons are made on). */
+  reference: (c: Condition) => boolean;
+  plots: Map<string, string>;
+}
+
 /** The study's report from a sweep's results and its analyses: every number is read from them. */
 export function studyReport(results: SweepResults, analyses: StudyAnalyses | null, options: StudyReportOptions = {}): StudyReport {
-  const { manifest } = results;
   const sizes = [...new Set(results.conditions.map((c) => c.size))];
   const variants = [...new Set(results.conditions.map((c) => c.variant))];
-  const name = (c: Condition) => conditionName(c, sizes.length > 1, variants.length > 1);
-  const metrics = reportMetrics(results.conditions);
-  const plots = new Map<string, string>();
-  const md: string[] = [];
-  const done = manifest.cells.filter((c) => c.status === 'done').length;
-  const seeds = [...new Set(manifest.cells.map((c) => c.seed))];
+  const ctx: ReportContext = {
+    results,
+    metrics: reportMetrics(results.conditions),
+    sizes,
+    variants,
+    seeds: [...new Set(results.manifest.cells.map((c) => c.seed))],
+    name: (c) => conditionName(c, sizes.length > 1, variants.length > 1),
+    reference: (c) => c.variant === variants[0],
+    plots: new Map<string, string>(),
+  };
+  const findings = studyFindings(ctx, analyses);
+  const md = [
+    ...headerSection(ctx, options),
+    ...cellsSection(ctx),
+    ...lossSection(ctx),
+    ...resultsSection(ctx),
+    ...baselinesSection(ctx),
+    ...ablationsSection(ctx),
+    ...analysesSection(ctx, analyses),
+    ...findingsSection(findings),
+  ];
+  return { markdown: md.join('\n'), plots: ctx.plots, findings };
+}
 
-  md.push(`# Paradigm study report: ${manifest.name}`, '');
-  md.push(`${manifest.experiment.description ?? ''}`.trim(), '');
-  md.push(
+function headerSection({ results, seeds }: ReportContext, options: StudyReportOptions): string[] {
+  const { manifest } = results;
+  const done = manifest.cells.filter((c) => c.status === 'done').length;
+  return [
+    `# Paradigm study report: ${manifest.name}`,
+    '',
+    `${manifest.experiment.description ?? ''}`.trim(),
+    '',
     `- sweep directory: \`${results.dir}\``,
     ...(options.command ? [`- command: \`${options.command}\``] : []),
     `- sweep started ${manifest.createdAt}, last updated ${manifest.updatedAt} (${((Date.parse(manifest.updatedAt) - Date.parse(manifest.createdAt)) / 60_000).toFixed(1)} min of wall time, training and evaluation, resumptions included); report generated ${options.generatedAt ?? new Date().toISOString()}`,
     `- ${manifest.cells.length} cells (${done} done), ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}), scale ${manifest.scale}, matched by ${manifest.experiment.match?.by ?? 'parameters'}; ${manifest.skipped.length} pairs refused by the plugins`,
     `- evaluation: the \`${results.suite ?? 'none'}\` suite of \`unilab eval\` on each cell's final checkpoint`,
     '',
-  );
+  ];
+}
 
-  // Cells and compute.
+/** Cells and compute. */
+function cellsSection({ results: { manifest } }: ReportContext): string[] {
+  const md: string[] = [];
   md.push('## Cells: parameters and FLOPs spent', '');
   md.push('FLOPs are training FLOPs actually computed (rows as the kernels see them, padding included; 3 × forward).', '');
   md.push('| cell | status | parameters | match error | GFLOPs/step | steps | FLOPs spent | held-out loss (own objective) | seconds |', '|---|---|---|---|---|---|---|---|---|');
@@ -58,12 +95,17 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
   md.push('', `Total: ${totalFlops.toExponential(3)} training FLOPs, ${Math.round(manifest.cells.reduce((s, c) => s + c.wallSeconds, 0))} s of training.`, '');
   for (const s of manifest.skipped) md.push(`- refused: ${s.architecture} × ${s.objective}${s.variant !== 'base' ? ` (${s.variant})` : ''}: ${s.reason}`);
   if (manifest.skipped.length > 0) md.push('');
+  return md;
+}
 
-  // Loss curves.
+function lossSection({ results, name, plots }: ReportContext): string[] {
   plots.set('loss-curves.svg', lossCurves(results.conditions, name));
-  md.push('## Training loss', '', 'Training loss per step (mean over seeds, moving average of 10 steps). Each objective has its own targets, so curves compare within an objective, not across.', '', '![training loss](loss-curves.svg)', '');
+  return ['## Training loss', '', 'Training loss per step (mean over seeds, moving average of 10 steps). Each objective has its own targets, so curves compare within an objective, not across.', '', '![training loss](loss-curves.svg)', ''];
+}
 
-  // Absolute results.
+/** Absolute results: mean and 95% interval per condition, and their interval plots. */
+function resultsSection({ results, metrics, seeds, name, plots }: ReportContext): string[] {
+  const md: string[] = [];
   md.push('## Results: mean and 95% interval', '');
   md.push(
     seeds.length > 1
@@ -85,15 +127,18 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
     plots.set(file, intervalChart({ title: `${metric.label} (${metric.better} is better), 95% intervals`, xLabel: metric.label, rows: rows.map((r) => ({ name: name(r.condition), ...r.figures[0]!, value: r.figures[0]!.value })) }));
     md.push(`![${metric.label}](${file})`, '');
   }
+  return md;
+}
 
-  // UL2 Tables 3-4.
+/** UL2 Tables 3-4: each condition relative to the GPT-like and the T5 baseline. */
+function baselinesSection({ results, metrics, sizes, name, reference }: ReportContext): string[] {
+  const md: string[] = [];
   md.push('## Relative to the baselines (UL2 Tables 3-4)', '');
   md.push(
     'As in Tay et al. 2022 (UL2), §4, Tables 3 and 4: each condition\'s metrics as a relative change from a baseline, in %, signed so that **positive is better** for every metric. ' +
       '`*` marks a difference from the baseline that is significant (Welch over seeds with two or more seeds; otherwise McNemar on the same items for accuracy, non-overlapping 95% intervals for the rest); without `*` there is no significant difference.',
     '',
   );
-  const reference = (c: Condition) => c.variant === variants[0];
   for (const [title, arch, objective] of [
     ['Relative to decoder + clm (UL2 Table 3, "GPT-like")', 'decoder', 'clm'],
     ['Relative to encoder-decoder + span-corruption (UL2 Table 4, "T5")', 'encoder-decoder', 'span-corruption'],
@@ -112,91 +157,111 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
       md.push('');
     }
   }
+  return md;
+}
 
-  // Ablations.
-  if (variants.length > 1) {
-    md.push('## Ablations', '', `Each variant against the first, \`${variants[0]}\`, on the same grid point; relative change in % (positive is better), \`*\` significant as above.`, '');
-    md.push(`| grid point | variant | ${metrics.map((m) => m.label).join(' | ')} |`, `|---|---|${metrics.map(() => '---').join('|')}|`);
-    const points = [...new Set(results.conditions.map((c) => `${c.size}|${c.architecture}|${c.objective}`))];
-    for (const point of points) {
-      const group = results.conditions.filter((c) => `${c.size}|${c.architecture}|${c.objective}` === point);
-      const base = group.find(reference);
-      if (!base) continue;
-      const table = relativeTable(group, metrics, reference, variants[0]);
-      for (const row of table.rows ?? []) {
-        const absolute = absoluteRows([row.condition], metrics)[0].figures;
-        md.push(
-          `| ${point.replaceAll('|', ' ')} | ${row.condition.variant} | ${row.cells.map((c, k) => `${figureText(absolute[k])}${c && !reference(row.condition) ? ` (${c.percent >= 0 ? '+' : ''}${c.percent.toFixed(1)}%${c.comparison.outcome !== 'no-difference' ? '*' : ''})` : ''}`).join(' | ')} |`,
-        );
-      }
+/** Each variant against the first on the same grid point. */
+function ablationsSection({ results, metrics, variants, reference }: ReportContext): string[] {
+  if (variants.length <= 1) return [];
+  const md: string[] = [];
+  md.push('## Ablations', '', `Each variant against the first, \`${variants[0]}\`, on the same grid point; relative change in % (positive is better), \`*\` significant as above.`, '');
+  md.push(`| grid point | variant | ${metrics.map((m) => m.label).join(' | ')} |`, `|---|---|${metrics.map(() => '---').join('|')}|`);
+  const points = [...new Set(results.conditions.map((c) => `${c.size}|${c.architecture}|${c.objective}`))];
+  for (const point of points) {
+    const group = results.conditions.filter((c) => `${c.size}|${c.architecture}|${c.objective}` === point);
+    const base = group.find(reference);
+    if (!base) continue;
+    const table = relativeTable(group, metrics, reference, variants[0]);
+    for (const row of table.rows ?? []) {
+      const absolute = absoluteRows([row.condition], metrics)[0].figures;
+      md.push(
+        `| ${point.replaceAll('|', ' ')} | ${row.condition.variant} | ${row.cells.map((c, k) => `${figureText(absolute[k])}${c && !reference(row.condition) ? ` (${c.percent >= 0 ? '+' : ''}${c.percent.toFixed(1)}%${c.comparison.outcome !== 'no-difference' ? '*' : ''})` : ''}`).join(' | ')} |`,
+      );
     }
-    md.push('');
   }
+  md.push('');
+  return md;
+}
 
-  // Analyses.
-  md.push('## Analyses', '');
-  if (!analyses) md.push('Not run (`unilab report --no-analyses`).', '');
-  else {
-    md.push('### Attention rank (Su 2023)', '');
-    md.push('Per head, the attention matrix of the model\'s own queries and keys on held-out text under a causal and a bidirectional mask; its effective rank (Roy & Vetterli) and numerical rank (σ > 10⁻³ σ₁). The plot shows the mean normalised singular-value spectrum σᵢ/σ₁.', '');
-    md.push('| model | windows × length | causal effective rank | bidirectional effective rank | causal numerical rank | bidirectional numerical rank |', '|---|---|---|---|---|---|');
-    for (const r of analyses.rank) {
-      const num = (mask: string) => r.heads.filter((h) => h.mask === mask).reduce((s, h, _, all) => s + h.numericalRank / all.length, 0);
-      md.push(`| ${r.cell} | ${r.windows} × ${r.length} | ${estimateText(meanEffectiveRank(r, 'causal'))} | ${estimateText(meanEffectiveRank(r, 'bidirectional'))} | ${num('causal').toFixed(1)} | ${num('bidirectional').toFixed(1)} |`);
-    }
-    md.push('');
-    plots.set(
-      'attention-rank.svg',
-      lineChart({
-        title: 'Attention singular-value spectra: causal vs bidirectional mask',
-        xLabel: 'singular value index',
-        yLabel: 'σᵢ / σ₁ (mean over heads)',
-        logY: true,
-        series: analyses.rank.flatMap((r) => (['causal', 'bidirectional'] as const).map((mask): LineSeries => ({ name: `${r.architecture} (${r.objective}) ${mask}`, points: r.meanSpectrum[mask].map((v, i) => [i + 1, v]), dashed: mask === 'bidirectional' }))),
-      }),
-    );
-    md.push('![attention rank spectra](attention-rank.svg)', '');
+/** Attention rank (Su 2023) and attention degeneration (Fu et al. 2023), with their plots. */
+function analysesSection({ plots }: ReportContext, analyses: StudyAnalyses | null): string[] {
+  if (!analyses) return ['## Analyses', '', 'Not run (`unilab report --no-analyses`).', ''];
+  return ['## Analyses', '', ...rankAnalysis(plots, analyses.rank), ...degenerationAnalysis(plots, analyses.degeneration)];
+}
 
-    md.push('### Attention degeneration (Fu et al. 2023)', '');
-    md.push(
-      'At each generation step, the source (prompt) share of what attention writes into the residual stream, mean over layers and prompts: for a decoder-only model the prompt\'s part of its self-attention output; for the encoder-decoder its cross-attention against its decoder self-attention. ' +
-        'For decoder-only models the dashed line is the softmax mass on the prompt. Change = last quarter minus first quarter of the steps (step 0 left out), interval by bootstrap over prompts.',
-      '',
-    );
-    md.push('| model | prompts × tokens | steps | source share, first step | source share, last step | change |', '|---|---|---|---|---|---|');
-    const layerMean = (rows: number[][]) => rows[0].map((_, t) => rows.reduce((s, r) => s + r[t], 0) / rows.length);
-    for (const d of analyses.degeneration) {
-      const share = layerMean(d.mean.map((l) => l.sourceShare.slice(0, d.steps)));
-      const change = sourceShareChange(d);
-      md.push(`| ${d.cell} | ${d.prompts.length} × ${d.promptTokens} | ${d.steps} (${d.continuation}) | ${share[0].toFixed(3)} | ${share[share.length - 1].toFixed(3)} | ${change ? estimateText(change) : '–'} |`);
-    }
-    md.push('');
-    plots.set(
-      'attention-degeneration.svg',
-      lineChart({
-        title: 'Attention on the source as generation proceeds',
-        xLabel: 'generation step',
-        yLabel: 'source share (mass: dashed)',
-        series: analyses.degeneration.flatMap((d): LineSeries[] => {
-          const share = layerMean(d.mean.map((l) => l.sourceShare.slice(0, d.steps)));
-          const out: LineSeries[] = [{ name: `${d.architecture} (${d.objective}) share`, points: share.map((v, t) => [t, v]) }];
-          if (d.mean.every((l) => l.sourceMass)) {
-            const mass = layerMean(d.mean.map((l) => l.sourceMass!.slice(0, d.steps)));
-            out.push({ name: `${d.architecture} (${d.objective}) mass`, points: mass.map((v, t) => [t, v]), dashed: true });
-          }
-          return out;
-        }),
-      }),
-    );
-    md.push('![attention degeneration](attention-degeneration.svg)', '');
+function rankAnalysis(plots: Map<string, string>, rank: StudyAnalyses['rank']): string[] {
+  const md: string[] = [];
+  md.push('### Attention rank (Su 2023)', '');
+  md.push('Per head, the attention matrix of the model\'s own queries and keys on held-out text under a causal and a bidirectional mask; its effective rank (Roy & Vetterli) and numerical rank (σ > 10⁻³ σ₁). The plot shows the mean normalised singular-value spectrum σᵢ/σ₁.', '');
+  md.push('| model | windows × length | causal effective rank | bidirectional effective rank | causal numerical rank | bidirectional numerical rank |', '|---|---|---|---|---|---|');
+  for (const r of rank) {
+    const num = (mask: string) => r.heads.filter((h) => h.mask === mask).reduce((s, h, _, all) => s + h.numericalRank / all.length, 0);
+    md.push(`| ${r.cell} | ${r.windows} × ${r.length} | ${estimateText(meanEffectiveRank(r, 'causal'))} | ${estimateText(meanEffectiveRank(r, 'bidirectional'))} | ${num('causal').toFixed(1)} | ${num('bidirectional').toFixed(1)} |`);
   }
+  md.push('');
+  plots.set(
+    'attention-rank.svg',
+    lineChart({
+      title: 'Attention singular-value spectra: causal vs bidirectional mask',
+      xLabel: 'singular value index',
+      yLabel: 'σᵢ / σ₁ (mean over heads)',
+      logY: true,
+      series: rank.flatMap((r) => (['causal', 'bidirectional'] as const).map((mask): LineSeries => ({ name: `${r.architecture} (${r.objective}) ${mask}`, points: r.meanSpectrum[mask].map((v, i) => [i + 1, v]), dashed: mask === 'bidirectional' }))),
+    }),
+  );
+  md.push('![attention rank spectra](attention-rank.svg)', '');
+  return md;
+}
 
-  // Findings.
+function degenerationAnalysis(plots: Map<string, string>, degeneration: StudyAnalyses['degeneration']): string[] {
+  const md: string[] = [];
+  md.push('### Attention degeneration (Fu et al. 2023)', '');
+  md.push(
+    'At each generation step, the source (prompt) share of what attention writes into the residual stream, mean over layers and prompts: for a decoder-only model the prompt\'s part of its self-attention output; for the encoder-decoder its cross-attention against its decoder self-attention. ' +
+      'For decoder-only models the dashed line is the softmax mass on the prompt. Change = last quarter minus first quarter of the steps (step 0 left out), interval by bootstrap over prompts.',
+    '',
+  );
+  md.push('| model | prompts × tokens | steps | source share, first step | source share, last step | change |', '|---|---|---|---|---|---|');
+  const layerMean = (rows: number[][]) => rows[0].map((_, t) => rows.reduce((s, r) => s + r[t], 0) / rows.length);
+  for (const d of degeneration) {
+    const share = layerMean(d.mean.map((l) => l.sourceShare.slice(0, d.steps)));
+    const change = sourceShareChange(d);
+    md.push(`| ${d.cell} | ${d.prompts.length} × ${d.promptTokens} | ${d.steps} (${d.continuation}) | ${share[0].toFixed(3)} | ${share[share.length - 1].toFixed(3)} | ${change ? estimateText(change) : '–'} |`);
+  }
+  md.push('');
+  plots.set(
+    'attention-degeneration.svg',
+    lineChart({
+      title: 'Attention on the source as generation proceeds',
+      xLabel: 'generation step',
+      yLabel: 'source share (mass: dashed)',
+      series: degeneration.flatMap((d): LineSeries[] => {
+        const share = layerMean(d.mean.map((l) => l.sourceShare.slice(0, d.steps)));
+        const out: LineSeries[] = [{ name: `${d.architecture} (${d.objective}) share`, points: share.map((v, t) => [t, v]) }];
+        if (d.mean.every((l) => l.sourceMass)) {
+          const mass = layerMean(d.mean.map((l) => l.sourceMass!.slice(0, d.steps)));
+          out.push({ name: `${d.architecture} (${d.objective}) mass`, points: mass.map((v, t) => [t, v]), dashed: true });
+        }
+        return out;
+      }),
+    }),
+  );
+  md.push('![attention degeneration](attention-degeneration.svg)', '');
+  return md;
+}
+
+/** The findings the seed question asks for, per size, and the analyses' own. */
+function studyFindings({ results, sizes, reference }: ReportContext, analyses: StudyAnalyses | null): Finding[] {
   const findings: Finding[] = [];
   for (const size of sizes)
     for (const f of paradigmFindings(results.conditions.filter((c) => c.size === size && reference(c))))
       findings.push(sizes.length > 1 ? { ...f, id: `${f.id} (size ${size})` } : f);
   if (analyses) findings.push(...analysisFindings(analyses));
+  return findings;
+}
+
+function findingsSection(findings: readonly Finding[]): string[] {
+  const md: string[] = [];
   md.push('## Findings', '');
   md.push(
     'Generated from the numbers above: each claim the seed question cites, the comparison this sweep makes to test it, and what the comparison found on each metric. ' +
@@ -210,7 +275,7 @@ export function studyReport(results: SweepResults, analyses: StudyAnalyses | nul
     for (const v of f.verdicts) md.push(`- ${v.sentence}`);
     md.push('');
   }
-  return { markdown: md.join('\n'), plots, findings };
+  return md;
 }
 
 function figureText(f: ConditionFigure | null): string {

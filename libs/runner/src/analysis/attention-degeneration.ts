@@ -1,7 +1,9 @@
-import { Tape, uploadBatch, type Backend, type Batch, type Model, type OpRecord, type Tokenizer } from '@unilab/core';
+import { Tape, uploadBatch, type Backend, type Batch, type BatchConsumption, type Model, type Tokenizer } from '@unilab/core';
 import { prepareData } from '../data.ts';
 import type { LoadedModel } from '../generate.ts';
+import type { ModelPresentation } from '../inference/presentation.ts';
 import { objectiveLabel } from '../objective-mixture.ts';
+import { recordAttention, type AttentionRecord } from './attention-records.ts';
 
 /**
  * Attention degeneration (Fu et al. 2023, "Decoder-only or encoder-decoder? Interpreting language model as a
@@ -40,42 +42,49 @@ export interface DegenerationOptions {
   continuation?: 'greedy' | { reference: readonly number[] };
 }
 
+/**
+ * What the analysis needs of a loaded model: the model, which must expose its attention sites (Model.attentionSites),
+ * and what its architecture declares it reads (presentation.consumes: its batch form and masks).
+ */
+export type DegenerationModel = Pick<LoadedModel, 'model' | 'tokenizer' | 'backend' | 'seqLen'> & { presentation: Pick<ModelPresentation, 'consumes'> };
+
 /** Degeneration curves of one prompt: the continuation is produced (or given), then one forward over it is read. */
-export async function attentionDegeneration(
-  loaded: Pick<LoadedModel, 'model' | 'tokenizer' | 'backend' | 'seqLen' | 'spec'>,
-  prompt: readonly number[],
-  options: DegenerationOptions,
-): Promise<PromptDegeneration> {
+export async function attentionDegeneration(loaded: DegenerationModel, prompt: readonly number[], options: DegenerationOptions): Promise<PromptDegeneration> {
   const { model, backend } = loaded;
-  const isEncoderDecoder = model.architecture === 'encoder-decoder';
-  const room = isEncoderDecoder ? loaded.seqLen - 1 : loaded.seqLen - prompt.length;
+  const reads = readsPrompts(loaded);
+  const room = continuationRoom(reads, loaded.seqLen, prompt.length);
   if (prompt.length < 1 || options.steps < 1 || options.steps > room)
     throw new Error(`attention degeneration: a ${prompt.length}-token prompt and ${options.steps} steps do not fit the model's context of ${loaded.seqLen} (at most ${room} steps)`);
   const continuation =
     options.continuation === undefined || options.continuation === 'greedy'
-      ? await greedyContinuation(model, backend, loaded.tokenizer, prompt, options.steps)
+      ? await greedyContinuation(model, backend, reads, loaded.tokenizer, prompt, options.steps)
       : Array.from(options.continuation.reference.slice(0, options.steps));
   if (continuation.length === 0) throw new Error('attention degeneration: the model ended its continuation at once (eos); nothing to measure');
-  const batch = promptBatch(model.architecture, prompt, continuation, loaded.tokenizer.specialTokens.pad);
-  const tape = new Tape(backend, false, true);
-  try {
-    model.forward(tape, uploadBatch(tape, batch));
-    const attentions = tape.forwardRecords().filter((op) => op.op === 'attention');
-    const layers = isEncoderDecoder
-      ? await encoderDecoderLayers(model, backend, attentions, continuation.length)
-      : await decoderLayers(model, backend, attentions, prompt.length, continuation.length);
-    return { architecture: model.architecture, promptTokens: prompt.length, continuation, layers };
-  } finally {
-    tape.release();
-  }
+  const records = await recordAttention(model, backend, promptBatch(reads, prompt, continuation, loaded.tokenizer.specialTokens.pad), 'attention degeneration');
+  const layers = reads.form === 'encoder-decoder' ? encoderDecoderLayers(records, continuation.length) : stackLayers(records, prompt.length, continuation.length);
+  return { architecture: model.architecture, promptTokens: prompt.length, continuation, layers };
+}
+
+/** The architecture's declared reading, refused when it cannot continue a prompt (an encoder alone honours no causal mask). */
+function readsPrompts(loaded: DegenerationModel): BatchConsumption {
+  const reads = loaded.presentation.consumes;
+  if (!reads.masks.includes('causal'))
+    throw new Error(`attention degeneration: architecture "${loaded.model.architecture}" honours no causal mask (it reads ${reads.masks.join(', ')}), so it generates no continuation to measure`);
+  return reads;
+}
+
+/** Continuation steps that fit the context: an encoder-decoder's decoder holds its start token and the steps. */
+function continuationRoom(reads: BatchConsumption, seqLen: number, promptTokens: number): number {
+  return reads.form === 'encoder-decoder' ? seqLen - 1 : seqLen - promptTokens;
 }
 
 /**
- * The prompt as plain text, read as each architecture reads an input: left to right by a decoder, as a bidirectional
- * prefix by a mask-following stack (prefix-lm, UniLM; PALM's partial attention), by the encoder of an
- * encoder-decoder, whose decoder starts from pad (T5's start token) and reads the continuation.
+ * The prompt as plain text, read as the architecture declares it reads an input: a single stack that honours a
+ * prefix reads the prompt bidirectionally (prefix-lm, UniLM; PALM's partial attention), one that honours only the
+ * causal mask left to right; an encoder-decoder's encoder reads it and its decoder starts from pad (T5's start
+ * token), then reads the continuation.
  */
-export function promptBatch(architecture: string, prompt: readonly number[], continuation: readonly number[], pad: number): Batch {
+export function promptBatch(reads: BatchConsumption, prompt: readonly number[], continuation: readonly number[], pad: number): Batch {
   const row = (tokens: readonly number[], prefixEnd: number): Batch => ({
     batchSize: 1,
     seqLen: tokens.length,
@@ -86,10 +95,7 @@ export function promptBatch(architecture: string, prompt: readonly number[], con
     prefixEnd: new Int32Array(tokens.length).fill(prefixEnd),
     positions: Int32Array.from({ length: tokens.length }, (_, i) => i),
   });
-  if (architecture === 'decoder') return row([...prompt, ...continuation], 0);
-  if (architecture === 'prefix-lm' || architecture === 'unilm') return row([...prompt, ...continuation], prompt.length);
-  if (architecture !== 'encoder-decoder')
-    throw new Error(`attention degeneration: architecture "${architecture}" is not measured (decoder, prefix-lm, unilm, encoder-decoder are)`);
+  if (reads.form === 'single-stack') return row([...prompt, ...continuation], reads.masks.includes('prefix') ? prompt.length : 0);
   const batch = row([pad, ...continuation], 0);
   const e = prompt.length;
   batch.encoder = { tokens: Int32Array.from(prompt), encoderLen: e, segmentIds: new Int32Array(e), prefixEnd: new Int32Array(e).fill(e), positions: Int32Array.from({ length: e }, (_, i) => i) };
@@ -97,12 +103,12 @@ export function promptBatch(architecture: string, prompt: readonly number[], con
 }
 
 /** The model's argmax continuation of the prompt, special tokens excluded, until eos or `steps` tokens. */
-async function greedyContinuation(model: Model, backend: Backend, tokenizer: Tokenizer, prompt: readonly number[], steps: number): Promise<number[]> {
+async function greedyContinuation(model: Model, backend: Backend, reads: BatchConsumption, tokenizer: Tokenizer, prompt: readonly number[], steps: number): Promise<number[]> {
   const eos = tokenizer.specialTokens.eos;
   const special = new Set(Object.values(tokenizer.specialTokens));
   const continuation: number[] = [];
   while (continuation.length < steps) {
-    const batch = promptBatch(model.architecture, prompt, continuation, tokenizer.specialTokens.pad);
+    const batch = promptBatch(reads, prompt, continuation, tokenizer.specialTokens.pad);
     const tape = new Tape(backend, false);
     let best = -1;
     try {
@@ -119,77 +125,59 @@ async function greedyContinuation(model: Model, backend: Backend, tokenizer: Tok
   return continuation;
 }
 
-/** One stack: every attention op is a layer's self-attention over prompt + continuation. */
-async function decoderLayers(model: Model, backend: Backend, attentions: readonly OpRecord[], p: number, steps: number): Promise<LayerDegeneration[]> {
-  const out: LayerDegeneration[] = [];
-  for (const [layer, op] of attentions.entries()) {
-    const read = await readAttention(backend, op);
-    const wo = await outputProjection(model, backend, `layers.${layer}.wo`);
-    const sourceMass: number[] = [];
-    const sourceShare: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      const i = p - 1 + t;
-      const { weights, mix } = read.query(i, i + 1);
-      let mass = 0;
-      for (const w of weights) for (let j = 0; j < p; j++) mass += w[j];
-      sourceMass.push(mass / weights.length);
-      const source = mix((j) => j < p);
-      const generated = mix((j) => j >= p);
-      sourceShare.push(share(project(source, wo), project(generated, wo)));
-    }
-    out.push({ layer, sourceMass, sourceShare });
-  }
-  return out;
+/** One stack: every self-attention site reads prompt + continuation. */
+function stackLayers(records: readonly AttentionRecord[], p: number, steps: number): LayerDegeneration[] {
+  return records
+    .filter((r) => r.site.attends === 'self')
+    .map((record) => {
+      const read = readAttention(record);
+      const wo = outputProjection(record);
+      const sourceMass: number[] = [];
+      const sourceShare: number[] = [];
+      for (let t = 0; t < steps; t++) {
+        const i = p - 1 + t;
+        const { weights, mix } = read.query(i, i + 1);
+        let mass = 0;
+        for (const w of weights) for (let j = 0; j < p; j++) mass += w[j];
+        sourceMass.push(mass / weights.length);
+        sourceShare.push(share(project(mix((j) => j < p), wo), project(mix((j) => j >= p), wo)));
+      }
+      return { layer: record.site.layer, sourceMass, sourceShare };
+    });
 }
 
-/** Encoder self-attention first (skipped), then per decoder layer its self-attention and its cross-attention. */
-async function encoderDecoderLayers(model: Model, backend: Backend, attentions: readonly OpRecord[], steps: number): Promise<LayerDegeneration[]> {
-  const { encoderLayers, decoderLayers: layers } = model.config as { encoderLayers: number; decoderLayers: number };
-  if (attentions.length !== encoderLayers + 2 * layers)
-    throw new Error(`attention degeneration: expected ${encoderLayers + 2 * layers} attention ops in the encoder-decoder, found ${attentions.length}`);
-  const out: LayerDegeneration[] = [];
-  for (let layer = 0; layer < layers; layer++) {
-    const self = await readAttention(backend, attentions[encoderLayers + 2 * layer]);
-    const cross = await readAttention(backend, attentions[encoderLayers + 2 * layer + 1]);
-    const selfWo = await outputProjection(model, backend, `decoder.layers.${layer}.wo`);
-    const crossWo = await outputProjection(model, backend, `decoder.layers.${layer}.cross_wo`);
-    const sourceShare: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      const generated = self.query(t, t + 1).mix(() => true);
-      const source = cross.query(t, cross.keys).mix(() => true);
-      sourceShare.push(share(project(source, crossWo), project(generated, selfWo)));
-    }
-    out.push({ layer, sourceMass: null, sourceShare });
-  }
-  return out;
+/** Per decoder layer its self-attention (the generated tokens) and its cross-attention (the source); the encoder's are not read. */
+function encoderDecoderLayers(records: readonly AttentionRecord[], steps: number): LayerDegeneration[] {
+  const decoder = records.filter((r) => r.site.stack === 'decoder');
+  return decoder
+    .filter((r) => r.site.attends === 'self')
+    .map((selfRecord) => {
+      const crossRecord = decoder.find((r) => r.site.attends === 'cross' && r.site.layer === selfRecord.site.layer);
+      if (!crossRecord) throw new Error(`attention degeneration: decoder layer ${selfRecord.site.layer} declares no cross-attention site`);
+      const self = readAttention(selfRecord);
+      const cross = readAttention(crossRecord);
+      const selfWo = outputProjection(selfRecord);
+      const crossWo = outputProjection(crossRecord);
+      const sourceShare: number[] = [];
+      for (let t = 0; t < steps; t++) {
+        const generated = self.query(t, t + 1).mix(() => true);
+        const source = cross.query(t, crossRecord.keys).mix(() => true);
+        sourceShare.push(share(project(source, crossWo), project(generated, selfWo)));
+      }
+      return { layer: selfRecord.site.layer, sourceMass: null, sourceShare };
+    });
 }
 
-/** q [1, Tq, H, D], k/v [1, Tk, Hkv, D] and the optional bias [H, Tq, Tk] of one attention op, read back. */
-async function readAttention(backend: Backend, op: OpRecord) {
-  const [q, k, v, bias] = op.inputs;
-  const [, tq, heads, d] = q.value.shape;
-  const [, tk, kvHeads] = k.value.shape;
-  const actual = await backend.read(op.output.value);
-  const qv = await backend.read(q.value);
-  const kv = await backend.read(k.value);
-  const vv = await backend.read(v.value);
-  const bv = bias ? await backend.read(bias.value) : null;
-  const scale = 1 / Math.sqrt(d);
+/** Query i over keys 0..visible-1 of a recorded attention: each head's softmax weights, and the value mixture over a subset of keys. */
+function readAttention(record: AttentionRecord) {
+  const { heads, kvHeads, headDim: d, values, output } = record;
   return {
-    keys: tk,
-    /** Query i over keys 0..visible-1: each head's softmax weights, and the value mixture over a subset of keys. */
     query(i: number, visible: number) {
       const weights: Float64Array[] = [];
       for (let h = 0; h < heads; h++) {
-        const g = Math.floor(h / (heads / kvHeads));
         const w = new Float64Array(visible);
         let max = -Infinity;
-        for (let j = 0; j < visible; j++) {
-          let s = 0;
-          for (let x = 0; x < d; x++) s += qv[(i * heads + h) * d + x] * kv[(j * kvHeads + g) * d + x];
-          w[j] = s * scale + (bv ? bv[(h * tq + i) * tk + j] : 0);
-          max = Math.max(max, w[j]);
-        }
+        for (let j = 0; j < visible; j++) max = Math.max(max, (w[j] = record.score(h, i, j)));
         let sum = 0;
         for (let j = 0; j < visible; j++) sum += w[j] = Math.exp(w[j] - max);
         for (let j = 0; j < visible; j++) w[j] /= sum;
@@ -202,7 +190,7 @@ async function readAttention(backend: Backend, op: OpRecord) {
           for (let j = 0; j < visible; j++) {
             if (!keep(j)) continue;
             const a = weights[h][j];
-            for (let x = 0; x < d; x++) out[h * d + x] += a * vv[(j * kvHeads + g) * d + x];
+            for (let x = 0; x < d; x++) out[h * d + x] += a * values[(j * kvHeads + g) * d + x];
           }
         }
         return out;
@@ -211,18 +199,17 @@ async function readAttention(backend: Backend, op: OpRecord) {
       // their mixture of every visible value must be the op's own output, or the mask or the bias was read wrong.
       const all = mix(() => true);
       for (let x = 0; x < heads * d; x++)
-        if (Math.abs(all[x] - actual[i * heads * d + x]) > 1e-3 * (1 + Math.abs(actual[i * heads * d + x])))
-          throw new Error(`attention degeneration: recomputed attention of query ${i} over ${visible} keys differs from the model's (${all[x]} vs ${actual[i * heads * d + x]})`);
+        if (Math.abs(all[x] - output[i * heads * d + x]) > 1e-3 * (1 + Math.abs(output[i * heads * d + x])))
+          throw new Error(`attention degeneration: recomputed attention of query ${i} over ${visible} keys differs from the model's (${all[x]} vs ${output[i * heads * d + x]})`);
       return { weights, mix };
     },
   };
 }
 
-async function outputProjection(model: Model, backend: Backend, name: string): Promise<{ w: ArrayLike<number>; rows: number; cols: number }> {
-  const p = model.params.find((x) => x.name === name);
-  if (!p) throw new Error(`attention degeneration: ${model.architecture} has no parameter ${name}`);
-  const [rows, cols] = p.value.shape;
-  return { w: await backend.read(p.value), rows, cols };
+/** The site's output projection Wo [heads·headDim, dModel], as the model declared it. */
+function outputProjection(record: AttentionRecord): { w: ArrayLike<number>; rows: number; cols: number } {
+  const [rows, cols] = record.site.output.value.shape;
+  return { w: record.outputWeights, rows, cols };
 }
 
 /** x · Wo (the attention layer's output projection, x [d] row vector, Wo [d, d]). */
@@ -304,7 +291,7 @@ export interface HeldOutDegeneration {
 export async function heldOutDegeneration(loaded: LoadedModel, options: HeldOutDegenerationOptions = {}): Promise<HeldOutDegeneration> {
   if (loaded.spec.data.shards) throw new Error('attention degeneration reads held-out text of a corpus; this checkpoint was trained on prepared shards');
   const promptTokens = options.promptTokens ?? Math.max(1, Math.floor(loaded.seqLen / 4));
-  const room = loaded.model.architecture === 'encoder-decoder' ? loaded.seqLen - 1 : loaded.seqLen - promptTokens;
+  const room = continuationRoom(readsPrompts(loaded), loaded.seqLen, promptTokens);
   const steps = options.steps ?? Math.min(room, 3 * promptTokens);
   const continuation = options.continuation ?? 'greedy';
   const data = await prepareData(loaded.spec.data.corpus, loaded.spec.data.heldOutFraction, loaded.tokenizer);

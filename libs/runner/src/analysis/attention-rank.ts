@@ -1,4 +1,5 @@
-import { PAD_SEGMENT, Tape, uploadBatch, type Backend, type Batch, type Model } from '@unilab/core';
+import { PAD_SEGMENT, type Backend, type Batch, type Model } from '@unilab/core';
+import { recordAttention } from './attention-records.ts';
 import { effectiveRank, numericalRank, singularValues } from './singular-values.ts';
 
 /**
@@ -6,8 +7,8 @@ import { effectiveRank, numericalRank, singularValues } from './singular-values.
  * matrix softmax(QKᵀ/√d) over n ≫ d positions is close to low rank, while a causal one is lower-triangular with a
  * positive diagonal, hence always full rank. This measures it on a trained model and real text: for each attention
  * layer and head, the n × n attention matrix of one example under a causal and under a bidirectional mask, built
- * from the queries and keys the model computes (read from a finite-check tape's record of its `attention` ops), and
- * its singular values.
+ * from the queries and keys the model computes (its recorded `attention` ops, attention-records.ts), and its
+ * singular values.
  *
  * The queries and keys of layer l come from the model's own forward, under the mask its architecture applies; the
  * two masks are applied to those same q and k, so at each layer the comparison isolates the mask. Self-attention ops
@@ -49,9 +50,9 @@ export function singleExampleBatch(tokens: ArrayLike<number>, prefixEnd: number)
 }
 
 /**
- * Spectra of every self-attention head of `model` on `batch` (row 0, its first segment). The forward runs once, on
- * a tape that keeps each op's inputs; q [B, T, H, D] and k [B, T, Hkv, D] are read back per attention op (with the
- * op's additive bias, if its encoding has one: ALiBi, T5 buckets).
+ * Spectra of every self-attention head of `model` on `batch` (row 0, its first segment). The forward runs once and
+ * each self-attention site's q and k are read back (attention-records.ts), with the op's additive bias if its
+ * encoding has one (ALiBi, T5 buckets). The model must expose its attention sites (Model.attentionSites).
  */
 export async function attentionSpectra(model: Model, backend: Backend, batch: Batch, options: AttentionRankOptions = {}): Promise<HeadSpectrum[]> {
   const masks = options.masks ?? ['causal', 'bidirectional'];
@@ -59,37 +60,16 @@ export async function attentionSpectra(model: Model, backend: Backend, batch: Ba
   let n = 0;
   while (n < batch.seqLen && batch.segmentIds[n] === batch.segmentIds[0] && batch.segmentIds[n] !== PAD_SEGMENT) n++;
   if (n < 2) throw new Error('attention rank: the first example of the batch needs at least 2 tokens');
-  const tape = new Tape(backend, false, true);
   const spectra: HeadSpectrum[] = [];
-  try {
-    model.forward(tape, uploadBatch(tape, batch));
-    let layer = 0;
-    for (const op of tape.forwardRecords()) {
-      if (op.op !== 'attention') continue;
-      const [q, k, , bias] = op.inputs;
-      const [, tq, heads, d] = q.value.shape;
-      const [, tk, kvHeads] = k.value.shape;
-      if (tq !== batch.seqLen || tk !== batch.seqLen) continue;
-      const qv = await backend.read(q.value);
-      const kv = await backend.read(k.value);
-      const bv = bias ? await backend.read(bias.value) : null;
-      const scale = 1 / Math.sqrt(d);
-      for (let h = 0; h < heads; h++) {
-        const g = Math.floor(h / (heads / kvHeads));
-        for (const mask of masks) {
-          const a = attentionMatrix(n, (i, j) => {
-            let s = 0;
-            for (let x = 0; x < d; x++) s += qv[(i * heads + h) * d + x] * kv[(j * kvHeads + g) * d + x];
-            return s * scale + (bv ? bv[(h * tq + i) * tk + j] : 0);
-          }, mask);
-          const values = singularValues(a, n, n);
-          spectra.push({ layer, head: h, mask, singularValues: Array.from(values), numericalRank: numericalRank(values, tolerance), effectiveRank: effectiveRank(values) });
-        }
+  let layer = 0;
+  for (const record of await recordAttention(model, backend, batch, 'attention rank')) {
+    if (record.site.attends !== 'self' || record.queries !== batch.seqLen || record.keys !== batch.seqLen) continue;
+    for (let h = 0; h < record.heads; h++)
+      for (const mask of masks) {
+        const values = singularValues(attentionMatrix(n, (i, j) => record.score(h, i, j), mask), n, n);
+        spectra.push({ layer, head: h, mask, singularValues: Array.from(values), numericalRank: numericalRank(values, tolerance), effectiveRank: effectiveRank(values) });
       }
-      layer++;
-    }
-  } finally {
-    tape.release();
+    layer++;
   }
   return spectra;
 }

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeSafetensors, type NamedTensor, type PluginRegistry, type Tokenizer } from '@unilab/core';
+import { encodeSafetensors, type DecodedCheckpoint, type NamedTensor, type PluginRegistry, type Tokenizer } from '@unilab/core';
 import { BpeTokenizer, HfByteLevelBpeTokenizer, tokenizerFromJSON } from '@unilab/data';
 import { readCheckpoint } from '../checkpoint-files.ts';
 import { writeFileAtomic } from '../files.ts';
@@ -71,25 +71,7 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
   const checkpoint = await readCheckpoint(checkpointPath);
   const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown> };
   const spec: TrainingSpec = parseTrainingSpec(state.spec);
-  const arch = spec.model.architecture;
-  if (arch !== 'decoder') {
-    const why = NO_MATCH[arch] ?? 'only the LLaMA-style decoder has an exact transformers counterpart (LlamaForCausalLM)';
-    throw new Error(`cannot export architecture "${arch}" to Hugging Face format: ${why}`);
-  }
-  const config = registry.architecture(arch).configSchema.parse(spec.model.config, 'spec.model.config') as unknown as Record<string, unknown> & {
-    layers: number;
-    dModel: number;
-    heads: number;
-    kvHeads: number;
-    ffnHidden: number;
-    normEps: number;
-    tieEmbeddings: boolean;
-    positionalEncoding: { name: string; config?: { base?: number } };
-  };
-  const mismatches = llamaMismatches(config);
-  if (mismatches.length > 0) throw new Error(`cannot export this decoder as LlamaForCausalLM: ${mismatches.join('; ')}`);
-  if (checkpoint.tensors.has('param/layers.0.wq.lora_a') || [...checkpoint.tensors.keys()].some((k) => /adapter|lora/.test(k)))
-    throw new Error('cannot export a checkpoint with LoRA or adapter weights: merge them into the base weights first');
+  const config = exportableConfig(spec, checkpoint, registry);
   const read = tokenizerFromJSON(state.tokenizer);
   // A tokenizer read from a Hugging Face file goes back as it came; unilab's own are written in the form every
   // `tokenizers` release reads.
@@ -97,10 +79,54 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
   const tokenizerJson = read instanceof HfByteLevelBpeTokenizer ? read.toJSON() : withStringMerges(tokenizer.toJSON());
   const contentOf = new Map(((tokenizerJson.added_tokens ?? []) as { id: number; content: string }[]).map((t) => [t.id, t.content]));
   const special = (name: string) => contentOf.get(tokenizer.specialTokens[name]) ?? null;
-  const shape: LlamaShape = { ...config, vocabSize: tokenizer.vocabSize };
-  const headDim = config.dModel / config.heads;
+  const tensors = llamaTensors(checkpoint, checkpointPath, { ...config, vocabSize: tokenizer.vocabSize });
+  const hfConfig = llamaConfig(config, tokenizer, spec.train.seqLen);
+  const { eos, pad } = tokenizer.specialTokens;
+  const generationConfig = { bos_token_id: eos, eos_token_id: eos, pad_token_id: pad, do_sample: false };
+  await mkdir(outDir, { recursive: true });
+  const json = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
+  const files: [string, Uint8Array][] = [
+    ['config.json', json(hfConfig)],
+    ['generation_config.json', json(generationConfig)],
+    ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
+    ['tokenizer.json', json(tokenizerJson)],
+    ['tokenizer_config.json', json(tokenizerConfig(contentOf, eos, pad, special, spec.train.seqLen))],
+    ['special_tokens_map.json', json({ eos_token: special('eos'), pad_token: special('pad') })],
+  ];
+  for (const [name, bytes] of files) await writeFileAtomic(join(outDir, name), bytes);
+  return { files: files.map(([name]) => join(outDir, name)), config: hfConfig };
+}
 
-  const tensors: NamedTensor[] = llamaWeightPairs(shape).map((pair) => {
+/** The decoder config a checkpoint was trained with, refused unless LlamaForCausalLM computes exactly the same. */
+function exportableConfig(spec: TrainingSpec, checkpoint: DecodedCheckpoint, registry: PluginRegistry): ExportedConfig {
+  const arch = spec.model.architecture;
+  if (arch !== 'decoder') {
+    const why = NO_MATCH[arch] ?? 'only the LLaMA-style decoder has an exact transformers counterpart (LlamaForCausalLM)';
+    throw new Error(`cannot export architecture "${arch}" to Hugging Face format: ${why}`);
+  }
+  const config = registry.architecture(arch).configSchema.parse(spec.model.config, 'spec.model.config') as unknown as ExportedConfig;
+  const mismatches = llamaMismatches(config);
+  if (mismatches.length > 0) throw new Error(`cannot export this decoder as LlamaForCausalLM: ${mismatches.join('; ')}`);
+  if (checkpoint.tensors.has('param/layers.0.wq.lora_a') || [...checkpoint.tensors.keys()].some((k) => /adapter|lora/.test(k)))
+    throw new Error('cannot export a checkpoint with LoRA or adapter weights: merge them into the base weights first');
+  return config;
+}
+
+type ExportedConfig = Record<string, unknown> & {
+  layers: number;
+  dModel: number;
+  heads: number;
+  kvHeads: number;
+  ffnHidden: number;
+  normEps: number;
+  tieEmbeddings: boolean;
+  positionalEncoding: { name: string; config?: { base?: number } };
+};
+
+/** The checkpoint's weights under transformers' names and layouts (llama-layout.ts), each checked for its shape. */
+function llamaTensors(checkpoint: DecodedCheckpoint, checkpointPath: string, shape: LlamaShape): NamedTensor[] {
+  const headDim = shape.dModel / shape.heads;
+  return llamaWeightPairs(shape).map((pair) => {
     const t = checkpoint.tensors.get(`param/${pair.unilab}`);
     if (!t) throw new Error(`checkpoint ${checkpointPath} has no parameter ${pair.unilab}`);
     const want = pair.shape.join(',');
@@ -109,10 +135,14 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     const [inDim, outDim] = pair.shape as [number, number];
     return { name: pair.hf, shape: [outDim, inDim], data: toHfLinear(t.data as Float32Array, inDim, outDim, pair.rope ? headDim : undefined) };
   });
+}
 
+/** config.json of a LlamaForCausalLM with the decoder's shape. */
+function llamaConfig(config: ExportedConfig, tokenizer: { vocabSize: number; specialTokens: Record<string, number> }, seqLen: number) {
   const eos = tokenizer.specialTokens.eos;
   const pad = tokenizer.specialTokens.pad;
-  const hfConfig = {
+  const headDim = config.dModel / config.heads;
+  return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
     vocab_size: tokenizer.vocabSize,
@@ -123,7 +153,7 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     num_key_value_heads: config.kvHeads,
     head_dim: headDim,
     hidden_act: 'silu',
-    max_position_embeddings: spec.train.seqLen,
+    max_position_embeddings: seqLen,
     rms_norm_eps: config.normEps,
     rope_theta: config.positionalEncoding.config?.base ?? 10000,
     rope_scaling: null,
@@ -140,10 +170,13 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
     pad_token_id: pad,
     torch_dtype: 'float32',
   };
-  const generationConfig = { bos_token_id: eos, eos_token_id: eos, pad_token_id: pad, do_sample: false };
-  const tokenizerConfig = {
+}
+
+/** tokenizer_config.json: the special tokens by content, none added around a text (unilab adds no BOS). */
+function tokenizerConfig(contentOf: ReadonlyMap<number, string>, eos: number, pad: number, special: (name: string) => string | null, seqLen: number) {
+  return {
     tokenizer_class: 'PreTrainedTokenizerFast',
-    model_max_length: spec.train.seqLen,
+    model_max_length: seqLen,
     bos_token: null,
     eos_token: special('eos'),
     pad_token: special('pad'),
@@ -156,18 +189,6 @@ export async function exportLlama(checkpointPath: string, outDir: string, regist
       [...contentOf.entries()].map(([id, content]) => [String(id), { content, lstrip: false, rstrip: false, normalized: false, single_word: false, special: true }]),
     ),
   };
-  await mkdir(outDir, { recursive: true });
-  const json = (value: unknown) => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
-  const files: [string, Uint8Array][] = [
-    ['config.json', json(hfConfig)],
-    ['generation_config.json', json(generationConfig)],
-    ['model.safetensors', encodeSafetensors(tensors, { format: 'pt' })],
-    ['tokenizer.json', json(tokenizerJson)],
-    ['tokenizer_config.json', json(tokenizerConfig)],
-    ['special_tokens_map.json', json({ eos_token: special('eos'), pad_token: special('pad') })],
-  ];
-  for (const [name, bytes] of files) await writeFileAtomic(join(outDir, name), bytes);
-  return { files: files.map(([name]) => join(outDir, name)), config: hfConfig };
 }
 
 export async function readJsonFile(path: string, what: string): Promise<Record<string, unknown>> {

@@ -153,7 +153,7 @@ export const rewardStage: AlignmentStage<'rm'> = {
     const m = await loadStageModel(ctx.policy, ctx.registry, ctx.plan.tuning, ctx.seed, ctx.backend);
     noExtra(m, ctx.policy);
     const { loaded } = m;
-    const rm = createRewardModel({ model: loaded.model, tokenizer: loaded.tokenizer, backend: loaded.backend, seqLen: loaded.seqLen }, ctx.seed, o.pooling);
+    const rm = createRewardModel(loaded, ctx.seed, o.pooling);
     const head = headParameters(rm.head);
     const trained = [...m.trained, ...head];
     const run = rewardModelRun(rm, trained, pairs.train, { ...o, seed: ctx.seed });
