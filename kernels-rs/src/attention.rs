@@ -329,33 +329,50 @@ unsafe fn classify(j0: usize, block: (usize, usize, i32, i32), buf: &Buffers, jt
     }
 }
 
-/// Scores of one tile row in place: s = scale·s + bias, -inf where masked.
-/// Returns the row max. `bias_row` points at bias[h, i, j0] (null if none).
+/// Where in the tile a score row is and what it may see: the bias row at bias[h, i, j0]
+/// (null if none), the keys that exist (valid), whether to apply the mask (a Masked
+/// tile), the query's bound and segment, and the keys' segments.
+struct RowMask {
+    bias_row: *const f32,
+    valid: usize,
+    mask: bool,
+    j0: usize,
+    bound: i32,
+    seg: i32,
+    kseg: *const i32,
+}
+
+/// Scores c..c+4 of a tile row: scale·s + bias, -inf where masked.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn score_row(sr: *mut f32, scale: f32, bias_row: *const f32, valid: usize, mask: bool, j0: usize, bound: i32, seg: i32, kseg: *const i32) -> f32 {
+unsafe fn score4(s: v128, c: usize, scale: v128, rm: &RowMask) -> v128 {
+    let mut x = f32x4_mul(s, scale);
+    if !rm.bias_row.is_null() {
+        // Keys past Tk are masked below; never read the bias past its row.
+        let b = if c + 4 <= rm.valid {
+            load(rm.bias_row.add(c))
+        } else if c < rm.valid {
+            load_partial(rm.bias_row.add(c), rm.valid - c)
+        } else {
+            splat(0.0)
+        };
+        x = f32x4_add(x, b);
+    }
+    if rm.mask {
+        let j = i32x4_add(i32x4_splat((rm.j0 + c) as i32), i32x4(0, 1, 2, 3));
+        let visible = v128_and(i32x4_lt(j, i32x4_splat(rm.bound)), i32x4_eq(v128_load(rm.kseg.add(rm.j0 + c) as *const v128), i32x4_splat(rm.seg)));
+        x = v128_bitselect(x, splat(f32::NEG_INFINITY), visible);
+    }
+    x
+}
+
+/// Scores of one tile row in place (score4); returns the row max.
+#[inline(always)]
+unsafe fn score_row(sr: *mut f32, scale: f32, rm: &RowMask) -> f32 {
     let sv = splat(scale);
-    let neg_inf = splat(f32::NEG_INFINITY);
-    let mut mx = neg_inf;
+    let mut mx = splat(f32::NEG_INFINITY);
     let mut c = 0;
     while c < BK {
-        let mut x = f32x4_mul(load(sr.add(c)), sv);
-        if !bias_row.is_null() {
-            // Keys past Tk are masked below; never read the bias past its row.
-            let b = if c + 4 <= valid {
-                load(bias_row.add(c))
-            } else if c < valid {
-                load_partial(bias_row.add(c), valid - c)
-            } else {
-                splat(0.0)
-            };
-            x = f32x4_add(x, b);
-        }
-        if mask {
-            let j = i32x4_add(i32x4_splat((j0 + c) as i32), i32x4(0, 1, 2, 3));
-            let visible = v128_and(i32x4_lt(j, i32x4_splat(bound)), i32x4_eq(v128_load(kseg.add(j0 + c) as *const v128), i32x4_splat(seg)));
-            x = v128_bitselect(x, neg_inf, visible);
-        }
+        let x = score4(load(sr.add(c)), c, sv, rm);
         store(sr.add(c), x);
         mx = f32x4_pmax(mx, x);
         c += 4;
@@ -429,8 +446,8 @@ unsafe fn forward_block(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
             let i = i0 + r;
             let sr = buf.s.add(r * BK);
             let bias_row = if t.bias.is_null() { t.bias } else { t.bias.add((hh * t.tq + i) * t.tk + j0) };
-            let valid = t.tk.saturating_sub(j0);
-            let row_max = score_row(sr, t.scale, bias_row, valid, kind == Tile::Masked, j0, *buf.bound.add(r), *buf.qs.add(r), buf.kseg);
+            let rm = RowMask { bias_row, valid: t.tk.saturating_sub(j0), mask: kind == Tile::Masked, j0, bound: *buf.bound.add(r), seg: *buf.qs.add(r), kseg: buf.kseg };
+            let row_max = score_row(sr, t.scale, &rm);
             let m_old = *m.add(r);
             let m_new = if row_max > m_old { row_max } else { m_old };
             if m_new == f32::NEG_INFINITY {
@@ -447,7 +464,8 @@ unsafe fn forward_block(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
                 sum = f32x4_add(sum, p);
                 c += 4;
             }
-            let alpha = exp1(m_old - m_new);
+            // e^0 is exactly 1 (exp4's polynomial at r = 0): no exp when the max stays.
+            let alpha = if m_new == m_old { 1.0 } else { exp1(m_old - m_new) };
             *l.add(r) = *l.add(r) * alpha + hsum(sum);
             *m.add(r) = m_new;
             if alpha != 1.0 {
@@ -584,11 +602,12 @@ unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
                 }
                 let bias_row = if t.bias.is_null() { t.bias } else { t.bias.add((hh * t.tq + r0 + i) * t.tk + j0) };
                 let valid = t.tk.saturating_sub(j0);
-                score_row(pr, t.scale, bias_row, valid, kind == Tile::Masked, j0, *buf.bound.add(i), *buf.qs.add(i), buf.kseg);
-                let (lv, dv) = (splat(l), splat(*di.add(i)));
+                let rm = RowMask { bias_row, valid, mask: kind == Tile::Masked, j0, bound: *buf.bound.add(i), seg: *buf.qs.add(i), kseg: buf.kseg };
+                // P from the saved lse needs no row max: scores, P and dS in one pass.
+                let (sv, lv, dv) = (splat(t.scale), splat(l), splat(*di.add(i)));
                 let mut c = 0;
                 while c < BK {
-                    let pv = exp4(f32x4_sub(load(pr.add(c)), lv));
+                    let pv = exp4(f32x4_sub(score4(load(pr.add(c)), c, sv, &rm), lv));
                     store(pr.add(c), pv);
                     store(dsr.add(c), f32x4_mul(pv, f32x4_sub(load(dsr.add(c)), dv)));
                     c += 4;
