@@ -36,8 +36,10 @@
 //! Threads: a forward unit is one (batch, kv head) pair and its H/Hkv query heads
 //! over one chunk of the query rows (the caller picks the number of chunks: enough
 //! units for every thread when B·Hkv is small; a row's result never depends on it).
-//! A backward unit is the same pair, or with a bias one kv head over the whole batch
-//! (dbias sums over the batch; one unit owns each of its elements). Units write
+//! A backward unit is the same pair over one chunk of query rows (the caller cuts by
+//! the sequence length alone: chunk c > 0 writes its share of dK, dV apart, and the
+//! caller adds the shares in chunk order), or with a bias one kv head over the whole
+//! batch (dbias sums over the batch; one unit owns each of its elements). Units write
 //! disjoint outputs in a fixed order, so any number of threads gives the same bits.
 
 use wasm_bindgen::prelude::wasm_bindgen;
