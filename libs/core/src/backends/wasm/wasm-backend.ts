@@ -53,9 +53,10 @@ const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBac
 /** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
 const MAP_BLOCK = 1 << 16;
 /**
- * attention.rs's backward cuts longer sequences into chunks of this many query rows (a multiple of its 32-row blocks),
- * one unit each: bench-scale's T = 2,048 (batch 1, 3 heads) then gives 6 units instead of 3, which two threads share
- * evenly. Up to T = 1,024 nothing is cut, and dk and dv are exactly what one unit per (batch, kv head) gives.
+ * attention.rs's backward cuts a sequence of T query rows into ceil(T / BACKWARD_CHUNK_ROWS) chunks of whole 32-row
+ * blocks, as even as they go, one unit each: bench-scale's T = 2,048 (batch 1, 3 heads) then gives 6 units instead of
+ * 3, which two threads share evenly. Up to T = 1,024 nothing is cut, and dk and dv are exactly what one unit per
+ * (batch, kv head) gives.
  */
 const BACKWARD_CHUNK_ROWS = 1024;
 /** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
@@ -515,7 +516,7 @@ export class WasmBackend implements Backend {
     const dv = this.alloc(v.shape);
     const dbias = options.bias ? this.zeros(options.bias.shape) : undefined;
     this.pool.ensureWorkspace(this.k.attention_workspace(a.tq, a.tk, a.d, 1));
-    // A unit is a (batch, kv head) pair over a chunk of BACKWARD_CHUNK_ROWS query rows (more units for the long
+    // A unit is a (batch, kv head) pair over a chunk of the query rows (BACKWARD_CHUNK_ROWS: more units for the long
     // sequences that come in small batches); the chunks' shares of dk and dv are added in chunk order after. The cut
     // follows the shape alone, never the thread count: every count of threads gives the same bits. With a bias, dbias
     // sums over the batch: one unit per kv head owns each of its elements.
