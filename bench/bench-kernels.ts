@@ -1,12 +1,17 @@
 /**
  * bench-kernels (../../shared/BENCH.md): GFLOP/s of the WASM kernels, 1 and 2 threads.
- *   tsx --conditions=development bench/bench-kernels.ts [--json]
+ *   tsx --conditions=development bench/bench-kernels.ts [--json] [--only SUBSTRING,...] [--runs N]
  * Each figure is the best of several timed runs after warm-up (best, not median: on a shared machine the best
  * run is the one least disturbed by other processes). Prints a Markdown table (or JSON lines with --json).
  */
 import { createWasmBackend, type Backend, type Tensor } from '@unilab/core';
 
-const json = process.argv.includes('--json');
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+// --only attention,rmsnorm: just the kernels whose name contains one of these; --runs N: best of N (default 8).
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1].split(',') : undefined;
+const timedRuns = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) : 8;
+if (!Number.isInteger(timedRuns) || timedRuns < 1) throw new Error(`--runs must be a positive integer, got ${argv[argv.indexOf('--runs') + 1]}`);
 
 function rand(be: Backend, shape: number[], seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -20,7 +25,7 @@ function rand(be: Backend, shape: number[], seed: number): Tensor {
 }
 
 /** Best seconds of `runs` calls after `warm` calls; `body` returns tensors to dispose. */
-function best(be: Backend, body: () => Tensor[], warm = 3, runs = 8): number {
+function best(be: Backend, body: () => Tensor[], warm = 3, runs = timedRuns): number {
   let t = Infinity;
   for (let r = 0; r < warm + runs; r++) {
     const t0 = performance.now();
@@ -45,6 +50,7 @@ const backends = new Map<number, Awaited<ReturnType<typeof createWasmBackend>>>(
 for (const t of threadCounts) backends.set(t, await createWasmBackend(undefined, { threads: t }));
 
 function measure(kernel: string, shape: string, flops: number, setup: (be: Backend) => () => Tensor[]): void {
+  if (only && !only.some((o) => kernel.includes(o))) return;
   const seconds: Record<number, number> = {};
   for (const [t, be] of backends) seconds[t] = best(be, setup(be));
   rows.push({ kernel, shape, flops, seconds });
@@ -75,12 +81,13 @@ for (const [m, k, n, label] of [
   });
 }
 
-// Attention at B=8, H=4, T=256, D=64: flops count visible (query, key) pairs only; forward 4·D per pair (QKᵀ, PV),
-// backward 10·D (S again, dP, dV, dK, dQ).
-const [B, H, T, D] = [8, 4, 256, 64];
-for (const [label, prefix] of [
-  ['causal', 0],
-  ['prefix 128', 128],
+// Attention at bench-small's B=8, H=4, T=256, D=64, and at bench-scale's longest point (the 5M decoder at T=2048:
+// B=1, H=3, D=64). Flops count visible (query, key) pairs only; forward 4·D per pair (QKᵀ, PV), backward 10·D
+// (S again, dP, dV, dK, dQ).
+for (const [B, H, T, D, label, prefix] of [
+  [8, 4, 256, 64, 'causal', 0],
+  [8, 4, 256, 64, 'prefix 128', 128],
+  [1, 3, 2048, 64, 'causal', 0],
 ] as const) {
   let pairs = 0;
   for (let i = 0; i < T; i++) pairs += Math.min(T, Math.max(i + 1, prefix));
@@ -132,7 +139,7 @@ for (const be of backends.values()) be.close();
 if (json) {
   for (const r of rows) console.log(JSON.stringify(r));
 } else {
-  console.log(`WASM kernels (${variant} build), GFLOP/s, best of 8 runs; in parentheses: ms`);
+  console.log(`WASM kernels (${variant} build), GFLOP/s, best of ${timedRuns} runs; in parentheses: ms`);
   console.log(`| kernel | shape | ${threadCounts.map((t) => `${t} thread${t > 1 ? 's' : ''}`).join(' | ')} |`);
   console.log(`|---|---|${threadCounts.map(() => '---:').join('|')}|`);
   for (const r of rows)

@@ -29,12 +29,17 @@
 //!
 //! Layout inside a unit: K, V (and the backward's Q, dO) are copied into
 //! zero-padded buffers with rows of Dp = D rounded up to 8, and K, V also
-//! transposed, so every product is one register-tiled `tile_gemm` (4×8 f32x4
-//! accumulators) over padded, aligned operands.
+//! transposed tile by tile (each key tile's Kᵀ a contiguous Dp × BK block), so
+//! every product is one register-tiled `tile_gemm` (4×8 f32x4 accumulators) over
+//! padded, aligned, contiguous operands.
 //!
-//! Threads: a forward unit is one (batch, kv head) pair and its H/Hkv query heads.
-//! A backward unit is the same pair, or with a bias one kv head over the whole batch
-//! (dbias sums over the batch; one unit owns each of its elements). Units write
+//! Threads: a forward unit is one (batch, kv head) pair and its H/Hkv query heads
+//! over one chunk of the query rows (the caller picks the number of chunks: enough
+//! units for every thread when B·Hkv is small; a row's result never depends on it).
+//! A backward unit is the same pair over one chunk of query rows (the caller cuts by
+//! the sequence length alone: chunk c > 0 writes its share of dK, dV apart, and the
+//! caller adds the shares in chunk order), or with a bias one kv head over the whole
+//! batch (dbias sums over the batch; one unit owns each of its elements). Units write
 //! disjoint outputs in a fixed order, so any number of threads gives the same bits.
 
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -63,12 +68,17 @@ pub struct AttentionArgs {
     dk: *mut f32,
     dv: *mut f32,
     dbias: *mut f32,
+    /// Backward with q_chunks > 1: 2·(q_chunks - 1) arrays shaped as dk (see backward_unit).
+    partials: *mut f32,
     b: usize,
     tq: usize,
     tk: usize,
     h: usize,
     hkv: usize,
     d: usize,
+    /// The query rows of each (batch, kv head) pair are cut into this many chunks of
+    /// whole BQ blocks, one unit each (the backward with a bias takes 1).
+    q_chunks: usize,
     scale: f32,
 }
 
@@ -160,13 +170,18 @@ unsafe fn pack_rows(src: *const f32, stride: usize, rows: usize, d: usize, dst: 
     core::ptr::write_bytes(dst.add(rows * dp), 0, (rows_p - rows) * dp);
 }
 
-/// dst[c*ld + r] = src[r*stride + c] for r < rows, c < d; zero up to dp × ld.
-unsafe fn pack_transposed(src: *const f32, stride: usize, rows: usize, d: usize, dst: *mut f32, dp: usize, ld: usize) {
-    core::ptr::write_bytes(dst, 0, dp * ld);
+/// The transpose of src's rows r < rows (columns c < d) in key tiles of BK rows:
+/// dst[(r / BK)·dp·BK + c·BK + r % BK] = src[r*stride + c], zero up to dp × rows_p.
+/// Tile jt is then a contiguous dp × BK block with rows BK apart: `tile_gemm` walks
+/// its depth through one 8 KB block (D = 64) instead of rows Tkp apart, whose
+/// power-of-two strides (4 KB and more from Tk = 1,024) all fall in a few L1 sets.
+unsafe fn pack_transposed_tiles(src: *const f32, stride: usize, rows: usize, d: usize, dst: *mut f32, dp: usize, rows_p: usize) {
+    core::ptr::write_bytes(dst, 0, dp * rows_p);
     for r in 0..rows {
         let s = src.add(r * stride);
+        let o = dst.add((r / BK) * dp * BK + r % BK);
         for c in 0..d {
-            *dst.add(c * ld + r) = *s.add(c);
+            *o.add(c * BK) = *s.add(c);
         }
     }
 }
@@ -316,33 +331,50 @@ unsafe fn classify(j0: usize, block: (usize, usize, i32, i32), buf: &Buffers, jt
     }
 }
 
-/// Scores of one tile row in place: s = scale·s + bias, -inf where masked.
-/// Returns the row max. `bias_row` points at bias[h, i, j0] (null if none).
+/// Where in the tile a score row is and what it may see: the bias row at bias[h, i, j0]
+/// (null if none), the keys that exist (valid), whether to apply the mask (a Masked
+/// tile), the query's bound and segment, and the keys' segments.
+struct RowMask {
+    bias_row: *const f32,
+    valid: usize,
+    mask: bool,
+    j0: usize,
+    bound: i32,
+    seg: i32,
+    kseg: *const i32,
+}
+
+/// Scores c..c+4 of a tile row: scale·s + bias, -inf where masked.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn score_row(sr: *mut f32, scale: f32, bias_row: *const f32, valid: usize, mask: bool, j0: usize, bound: i32, seg: i32, kseg: *const i32) -> f32 {
+unsafe fn score4(s: v128, c: usize, scale: v128, rm: &RowMask) -> v128 {
+    let mut x = f32x4_mul(s, scale);
+    if !rm.bias_row.is_null() {
+        // Keys past Tk are masked below; never read the bias past its row.
+        let b = if c + 4 <= rm.valid {
+            load(rm.bias_row.add(c))
+        } else if c < rm.valid {
+            load_partial(rm.bias_row.add(c), rm.valid - c)
+        } else {
+            splat(0.0)
+        };
+        x = f32x4_add(x, b);
+    }
+    if rm.mask {
+        let j = i32x4_add(i32x4_splat((rm.j0 + c) as i32), i32x4(0, 1, 2, 3));
+        let visible = v128_and(i32x4_lt(j, i32x4_splat(rm.bound)), i32x4_eq(v128_load(rm.kseg.add(rm.j0 + c) as *const v128), i32x4_splat(rm.seg)));
+        x = v128_bitselect(x, splat(f32::NEG_INFINITY), visible);
+    }
+    x
+}
+
+/// Scores of one tile row in place (score4); returns the row max.
+#[inline(always)]
+unsafe fn score_row(sr: *mut f32, scale: f32, rm: &RowMask) -> f32 {
     let sv = splat(scale);
-    let neg_inf = splat(f32::NEG_INFINITY);
-    let mut mx = neg_inf;
+    let mut mx = splat(f32::NEG_INFINITY);
     let mut c = 0;
     while c < BK {
-        let mut x = f32x4_mul(load(sr.add(c)), sv);
-        if !bias_row.is_null() {
-            // Keys past Tk are masked below; never read the bias past its row.
-            let b = if c + 4 <= valid {
-                load(bias_row.add(c))
-            } else if c < valid {
-                load_partial(bias_row.add(c), valid - c)
-            } else {
-                splat(0.0)
-            };
-            x = f32x4_add(x, b);
-        }
-        if mask {
-            let j = i32x4_add(i32x4_splat((j0 + c) as i32), i32x4(0, 1, 2, 3));
-            let visible = v128_and(i32x4_lt(j, i32x4_splat(bound)), i32x4_eq(v128_load(kseg.add(j0 + c) as *const v128), i32x4_splat(seg)));
-            x = v128_bitselect(x, neg_inf, visible);
-        }
+        let x = score4(load(sr.add(c)), c, sv, rm);
         store(sr.add(c), x);
         mx = f32x4_pmax(mx, x);
         c += 4;
@@ -352,26 +384,46 @@ unsafe fn score_row(sr: *mut f32, scale: f32, bias_row: *const f32, valid: usize
 
 // ---------------------------------------------------------------- forward
 
+/// Forward units: (query chunk, batch, kv head), the last chunk first (under a causal
+/// mask it sees the most keys, so the longest units are claimed first).
 #[inline(never)]
 pub unsafe fn forward_unit(t: &AttentionArgs, unit: u32, ws: *mut f32, ws_len: usize) {
     let dims = Dims::new(t);
     let buf = buffers(ws, t.tq, t.tk, t.d, false);
     need(ws_len, buf.used);
-    let (dp, tkp) = (dims.dp, dims.tkp);
-    let (bi, kvh) = (unit as usize / t.hkv, unit as usize % t.hkv);
+    let dp = dims.dp;
+    let pairs = t.b * t.hkv;
+    let (chunk, pair) = (t.q_chunks - 1 - unit as usize / pairs, unit as usize % pairs);
+    let (bi, kvh) = (pair / t.hkv, pair % t.hkv);
+    let chunk_rows = t.tq.div_ceil(BQ).div_ceil(t.q_chunks) * BQ;
+    let (r0, r1) = (chunk * chunk_rows, core::cmp::min(t.tq, (chunk + 1) * chunk_rows));
+    if r0 >= r1 {
+        return;
+    }
+    // Keys at or past every row's bound are never read: pack only those before it.
+    let keys = key_reach(t, bi, r0, r1);
     let kv_base = (bi * t.tk * t.hkv + kvh) * t.d;
-    pack_transposed(t.k.add(kv_base), t.hkv * t.d, t.tk, t.d, buf.kt, dp, tkp);
-    pack_rows(t.v.add(kv_base), t.hkv * t.d, t.tk, t.d, buf.vp, dp, tkp);
-    key_segments(t, bi, &buf, tkp);
+    pack_transposed_tiles(t.k.add(kv_base), t.hkv * t.d, keys, t.d, buf.kt, dp, round_up(keys, BK));
+    pack_rows(t.v.add(kv_base), t.hkv * t.d, keys, t.d, buf.vp, dp, round_up(keys, BK));
+    key_segments(t, bi, &buf, dims.tkp);
     for g in 0..dims.group {
         let hh = kvh * dims.group + g;
-        let mut i0 = 0;
-        while i0 < t.tq {
-            let rows = core::cmp::min(BQ, t.tq - i0);
+        let mut i0 = r0;
+        while i0 < r1 {
+            let rows = core::cmp::min(BQ, r1 - i0);
             forward_block(t, &buf, &dims, bi, hh, i0, rows);
             i0 += BQ;
         }
     }
+}
+
+/// The largest bound min(Tk, max(i + 1, prefix_end[i])) over query rows r0..r1 of batch row bi.
+unsafe fn key_reach(t: &AttentionArgs, bi: usize, r0: usize, r1: usize) -> usize {
+    let mut reach = r1;
+    for i in r0..r1 {
+        reach = reach.max((*t.prefix_end.add(bi * t.tq + i)).max(0) as usize);
+    }
+    core::cmp::min(t.tk, reach)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -391,13 +443,13 @@ unsafe fn forward_block(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
         if kind == Tile::Skip {
             continue;
         }
-        tile_gemm(BQ, BK, dp, buf.qp, dp, 1, buf.kt.add(j0), tkp, buf.s, BK, false);
+        tile_gemm(BQ, BK, dp, buf.qp, dp, 1, buf.kt.add(j0 * dp), BK, buf.s, BK, false);
         for r in 0..rows {
             let i = i0 + r;
             let sr = buf.s.add(r * BK);
             let bias_row = if t.bias.is_null() { t.bias } else { t.bias.add((hh * t.tq + i) * t.tk + j0) };
-            let valid = t.tk.saturating_sub(j0);
-            let row_max = score_row(sr, t.scale, bias_row, valid, kind == Tile::Masked, j0, *buf.bound.add(r), *buf.qs.add(r), buf.kseg);
+            let rm = RowMask { bias_row, valid: t.tk.saturating_sub(j0), mask: kind == Tile::Masked, j0, bound: *buf.bound.add(r), seg: *buf.qs.add(r), kseg: buf.kseg };
+            let row_max = score_row(sr, t.scale, &rm);
             let m_old = *m.add(r);
             let m_new = if row_max > m_old { row_max } else { m_old };
             if m_new == f32::NEG_INFINITY {
@@ -414,7 +466,8 @@ unsafe fn forward_block(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
                 sum = f32x4_add(sum, p);
                 c += 4;
             }
-            let alpha = exp1(m_old - m_new);
+            // e^0 is exactly 1 (exp4's polynomial at r = 0): no exp when the max stays.
+            let alpha = if m_new == m_old { 1.0 } else { exp1(m_old - m_new) };
             *l.add(r) = *l.add(r) * alpha + hsum(sum);
             *m.add(r) = m_new;
             if alpha != 1.0 {
@@ -449,35 +502,50 @@ unsafe fn forward_block(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
 
 // ---------------------------------------------------------------- backward
 
+/// Backward units: without a bias, (query chunk, batch, kv head), the last chunk first;
+/// with one, a kv head over the whole batch (one chunk).
 #[inline(never)]
 pub unsafe fn backward_unit(t: &AttentionArgs, unit: u32, ws: *mut f32, ws_len: usize) {
     let dims = Dims::new(t);
     let buf = buffers(ws, t.tq, t.tk, t.d, true);
     need(ws_len, buf.used);
     let (dp, tkp) = (dims.dp, dims.tkp);
-    let (batches, kvh) = if t.bias.is_null() {
-        let bi = unit as usize / t.hkv;
-        (bi..bi + 1, unit as usize % t.hkv)
+    let pairs = t.b * t.hkv;
+    let (chunk, batches, kvh) = if t.bias.is_null() {
+        let pair = unit as usize % pairs;
+        let bi = pair / t.hkv;
+        (t.q_chunks - 1 - unit as usize / pairs, bi..bi + 1, pair % t.hkv)
     } else {
-        (0..t.b, unit as usize)
+        (0, 0..t.b, unit as usize)
     };
+    let chunk_rows = t.tq.div_ceil(BQ).div_ceil(t.q_chunks) * BQ;
+    let (r0, r1) = (chunk * chunk_rows, core::cmp::min(t.tq, (chunk + 1) * chunk_rows));
+    // Chunk 0 writes dK and dV; chunk c > 0 its own share into partial c - 1 (dK then dV),
+    // which the caller adds in chunk order and scales (one chunk: scaled here, as always).
+    let size = t.b * t.tk * t.hkv * t.d;
+    let (dk, dv) = if chunk == 0 { (t.dk, t.dv) } else { (t.partials.add(2 * (chunk - 1) * size), t.partials.add((2 * chunk - 1) * size)) };
+    let scale = splat(if t.q_chunks == 1 { t.scale } else { 1.0 });
     for bi in batches {
         let kv_base = (bi * t.tk * t.hkv + kvh) * t.d;
         let stride = t.hkv * t.d;
-        pack_transposed(t.k.add(kv_base), stride, t.tk, t.d, buf.kt, dp, tkp);
-        pack_rows(t.k.add(kv_base), stride, t.tk, t.d, buf.kp, dp, tkp);
-        pack_transposed(t.v.add(kv_base), stride, t.tk, t.d, buf.vt, dp, tkp);
         core::ptr::write_bytes(buf.dkp, 0, tkp * dp);
         core::ptr::write_bytes(buf.dvp, 0, tkp * dp);
-        key_segments(t, bi, &buf, tkp);
-        for g in 0..dims.group {
-            backward_head(t, &buf, &dims, bi, kvh * dims.group + g);
+        if r0 < r1 {
+            // Keys at or past every row's bound get no gradient from this chunk: pack only those before it.
+            let keys = key_reach(t, bi, r0, r1);
+            let keys_p = round_up(keys, BK);
+            pack_transposed_tiles(t.k.add(kv_base), stride, keys, t.d, buf.kt, dp, keys_p);
+            pack_rows(t.k.add(kv_base), stride, keys, t.d, buf.kp, dp, keys_p);
+            pack_transposed_tiles(t.v.add(kv_base), stride, keys, t.d, buf.vt, dp, keys_p);
+            key_segments(t, bi, &buf, tkp);
+            for g in 0..dims.group {
+                backward_head(t, &buf, &dims, bi, kvh * dims.group + g, r0, r1);
+            }
         }
-        let scale = splat(t.scale);
         for j in 0..t.tk {
             let o = ((bi * t.tk + j) * t.hkv + kvh) * t.d;
-            scale_row(buf.dkp.add(j * dp), t.dk.add(o), t.d, scale);
-            core::ptr::copy_nonoverlapping(buf.dvp.add(j * dp), t.dv.add(o), t.d);
+            scale_row(buf.dkp.add(j * dp), dk.add(o), t.d, scale);
+            core::ptr::copy_nonoverlapping(buf.dvp.add(j * dp), dv.add(o), t.d);
         }
     }
 }
@@ -494,23 +562,27 @@ unsafe fn scale_row(src: *const f32, dst: *mut f32, d: usize, s: v128) {
     }
 }
 
-unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize, hh: usize) {
+/// Query rows r0..r1 of head hh in batch row bi: their dQ, and their share of dK, dV
+/// added into the unit's dkp, dvp. Q, dO, dQ and the row buffers hold rows r0.. at 0.
+#[allow(clippy::too_many_arguments)]
+unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize, hh: usize, r0: usize, r1: usize) {
     let (dp, tkp) = (dims.dp, dims.tkp);
-    let tqp = round_up(t.tq, BQ);
-    let row0 = (bi * t.tq * t.h + hh) * t.d;
-    pack_rows(t.q.add(row0), t.h * t.d, t.tq, t.d, buf.qp, dp, tqp);
-    pack_rows(t.dout.add(row0), t.h * t.d, t.tq, t.d, buf.dop, dp, tqp);
-    core::ptr::write_bytes(buf.dqp, 0, tqp * dp);
+    let n = r1 - r0;
+    let np = round_up(n, BQ);
+    let row0 = ((bi * t.tq + r0) * t.h + hh) * t.d;
+    pack_rows(t.q.add(row0), t.h * t.d, n, t.d, buf.qp, dp, np);
+    pack_rows(t.dout.add(row0), t.h * t.d, n, t.d, buf.dop, dp, np);
+    core::ptr::write_bytes(buf.dqp, 0, np * dp);
     let (lse, di) = (buf.row_a, buf.row_b);
-    for i in 0..t.tq {
-        *lse.add(i) = *t.lse.add((bi * t.h + hh) * t.tq + i);
+    for i in 0..n {
+        *lse.add(i) = *t.lse.add((bi * t.h + hh) * t.tq + r0 + i);
         let o = row0 + i * t.h * t.d;
         *di.add(i) = dot(t.dout.add(o), t.out.add(o), t.d);
     }
     let mut i0 = 0;
-    while i0 < t.tq {
-        let rows = core::cmp::min(BQ, t.tq - i0);
-        let block = query_rows(t, bi, i0, rows, buf, i0);
+    while i0 < n {
+        let rows = core::cmp::min(BQ, n - i0);
+        let block = query_rows(t, bi, r0 + i0, rows, buf, i0);
         for jt in 0..tkp / BK {
             let j0 = jt * BK;
             let kind = classify(j0, block, buf, jt);
@@ -518,9 +590,10 @@ unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
                 continue;
             }
             let (p, ds) = (buf.s, buf.ds);
-            tile_gemm(BQ, BK, dp, buf.qp.add(i0 * dp), dp, 1, buf.kt.add(j0), tkp, p, BK, false);
-            tile_gemm(BQ, BK, dp, buf.dop.add(i0 * dp), dp, 1, buf.vt.add(j0), tkp, ds, BK, false);
+            tile_gemm(BQ, BK, dp, buf.qp.add(i0 * dp), dp, 1, buf.kt.add(j0 * dp), BK, p, BK, false);
+            tile_gemm(BQ, BK, dp, buf.dop.add(i0 * dp), dp, 1, buf.vt.add(j0 * dp), BK, ds, BK, false);
             for r in 0..rows {
+                // i indexes the row buffers; r0 + i is the query's row in the sequence.
                 let i = i0 + r;
                 let (pr, dsr) = (p.add(r * BK), ds.add(r * BK));
                 let l = *lse.add(i);
@@ -529,19 +602,20 @@ unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
                     core::ptr::write_bytes(dsr, 0, BK);
                     continue;
                 }
-                let bias_row = if t.bias.is_null() { t.bias } else { t.bias.add((hh * t.tq + i) * t.tk + j0) };
+                let bias_row = if t.bias.is_null() { t.bias } else { t.bias.add((hh * t.tq + r0 + i) * t.tk + j0) };
                 let valid = t.tk.saturating_sub(j0);
-                score_row(pr, t.scale, bias_row, valid, kind == Tile::Masked, j0, *buf.bound.add(i), *buf.qs.add(i), buf.kseg);
-                let (lv, dv) = (splat(l), splat(*di.add(i)));
+                let rm = RowMask { bias_row, valid, mask: kind == Tile::Masked, j0, bound: *buf.bound.add(i), seg: *buf.qs.add(i), kseg: buf.kseg };
+                // P from the saved lse needs no row max: scores, P and dS in one pass.
+                let (sv, lv, dv) = (splat(t.scale), splat(l), splat(*di.add(i)));
                 let mut c = 0;
                 while c < BK {
-                    let pv = exp4(f32x4_sub(load(pr.add(c)), lv));
+                    let pv = exp4(f32x4_sub(score4(load(pr.add(c)), c, sv, &rm), lv));
                     store(pr.add(c), pv);
                     store(dsr.add(c), f32x4_mul(pv, f32x4_sub(load(dsr.add(c)), dv)));
                     c += 4;
                 }
                 if !t.dbias.is_null() {
-                    let dst = t.dbias.add((hh * t.tq + i) * t.tk + j0);
+                    let dst = t.dbias.add((hh * t.tq + r0 + i) * t.tk + j0);
                     for c in 0..core::cmp::min(BK, valid) {
                         *dst.add(c) += *dsr.add(c);
                     }
@@ -555,7 +629,7 @@ unsafe fn backward_head(t: &AttentionArgs, buf: &Buffers, dims: &Dims, bi: usize
         i0 += BQ;
     }
     let scale = splat(t.scale);
-    for i in 0..t.tq {
+    for i in 0..n {
         scale_row(buf.dqp.add(i * dp), t.dq.add(row0 + i * t.h * t.d), t.d, scale);
     }
 }

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! A parallel op is cut into independent units (blocks of a matmul, (batch, kv head)
-//! pairs of attention, row blocks of the cross-entropy, blocks of elements of an
+//! pairs of attention over chunks of query rows, row blocks of the cross-entropy, blocks of elements of an
 //! elementwise kernel). Every thread, the main one
 //! included, calls `pool_work`, which claims units until none is left. A unit's result
 //! depends only on the unit, never on which thread ran it or on how many threads there

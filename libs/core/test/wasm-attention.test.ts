@@ -135,6 +135,21 @@ const cases: Case[] = [
     },
   },
   {
+    // More query rows than one backward chunk (1,024): the chunks' shares of dk and dv are added after, and the
+    // forward's rows are cut into chunks when there are fewer (batch, kv head) pairs than threads want.
+    name: 'longer than one backward chunk: two documents, the second with a bidirectional prefix, grouped-query',
+    b: 1,
+    tq: 1100,
+    tk: 1100,
+    h: 2,
+    hkv: 1,
+    d: 8,
+    mask: () => {
+      const seg = range(1100, (i) => (i < 70 ? 0 : 1));
+      return { qseg: seg, kseg: seg, prefix: range(1100, (i) => (i < 70 ? 0 : 600)) };
+    },
+  },
+  {
     name: 'queries that see no key get zeros and lse -inf, never NaN',
     b: 2,
     tq: 34,

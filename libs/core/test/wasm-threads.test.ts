@@ -50,6 +50,16 @@ async function splitOps(be: WasmBackend) {
     const tag = bias ? 'biased' : 'plain';
     Object.assign(results, { [`${tag} out`]: out, [`${tag} lse`]: lse, [`${tag} dq`]: g.dq, [`${tag} dk`]: g.dk, [`${tag} dv`]: g.dv, [`${tag} dbias`]: g.dbias });
   }
+  // A sequence longer than one backward chunk (1,024 query rows) in a batch of one: the forward and the backward are
+  // cut into chunks of query rows, and the chunks' shares of dk and dv are added after.
+  {
+    const [b, t, h, hkv, d] = [1, 1100, 2, 1, 8];
+    const mask = { querySegments: be.zeros([b, t], 'i32'), keySegments: be.zeros([b, t], 'i32'), prefixEnd: be.fromArray(new Int32Array(t).fill(200), [b, t]) };
+    const [q, k, v, dout] = [f([b, t, h, d], 28), f([b, t, hkv, d], 29), f([b, t, hkv, d], 30), f([b, t, h, d], 31)];
+    const { out, lse } = be.attention(q, k, v, mask, { scale: 0.3 });
+    const g = be.attentionBackward(dout, q, k, v, out, lse, mask, { scale: 0.3 });
+    Object.assign(results, { 'long out': out, 'long lse': lse, 'long dq': g.dq, 'long dk': g.dk, 'long dv': g.dv });
+  }
   const ce = be.crossEntropy(f([300, 1031], 12), be.fromArray(ints(300, 13, 0, 1031), [300]), be.fromArray(values(300, 14, 0, 1), [300]));
   // Elementwise kernels large enough to be cut into blocks.
   const [g, u, dy] = [f([301, 1001], 15), f([301, 1001], 16), f([301, 1001], 17)];

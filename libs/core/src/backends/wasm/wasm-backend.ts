@@ -52,6 +52,13 @@ const EPILOGUE_SWIGLU = 2;
 const MAP = { add: 1, addInPlace: 2, scale: 3, fillZero: 4, swiglu: 5, swigluBackward: 6, gelu: 7, geluBackward: 8, reluBackward: 9, adamw: 10, mul: 11 };
 /** Elementwise ops on fewer elements run on the calling thread alone; blocks are at least this long. */
 const MAP_BLOCK = 1 << 16;
+/**
+ * attention.rs's backward cuts a sequence of T query rows into ceil(T / BACKWARD_CHUNK_ROWS) chunks of whole 32-row
+ * blocks, as even as they go, one unit each: bench-scale's T = 2,048 (batch 1, 3 heads) then gives 6 units instead of
+ * 3, which two threads share evenly. Up to T = 1,024 nothing is cut, and dk and dv are exactly what one unit per
+ * (batch, kv head) gives.
+ */
+const BACKWARD_CHUNK_ROWS = 1024;
 /** Blocks of a split matmul are at least this wide: each block packs its share of the other operand again. */
 const MIN_BLOCK = 256;
 
@@ -476,8 +483,13 @@ export class WasmBackend implements Backend {
     const out = this.alloc(q.shape);
     const lse = this.alloc([a.b, a.h, a.tq]);
     this.pool.ensureWorkspace(this.k.attention_workspace(a.tq, a.tk, a.d, 0));
-    const ptrs = [a.q, a.k, a.v, out.ptr, lse.ptr, a.qseg, a.kseg, a.prefixEnd, a.bias, 0, 0, 0, 0, 0];
-    this.pool.run(OP_ATTENTION_FORWARD, a.b * a.hkv, [...ptrs, a.b, a.tq, a.tk, a.h, a.hkv, a.d], [options.scale]);
+    const ptrs = [a.q, a.k, a.v, out.ptr, lse.ptr, a.qseg, a.kseg, a.prefixEnd, a.bias, 0, 0, 0, 0, 0, 0];
+    // A unit is a (batch, kv head) pair over a chunk of the query rows. Long sequences come in small batches (bench-scale's
+    // T = 2,048 is 1 × 3 pairs): cut the rows until every thread has about four units to claim, the longest first, so
+    // two threads are not left with 2 + 1. Each row is computed whole by one unit, so the chunks change no bit.
+    const pairs = a.b * a.hkv;
+    const qChunks = pairs > 0 && pairs < 4 * this.pool.threads && this.pool.threads > 1 ? Math.min(Math.ceil((4 * this.pool.threads) / pairs), a.tq) : 1;
+    this.pool.run(OP_ATTENTION_FORWARD, pairs * qChunks, [...ptrs, a.b, a.tq, a.tk, a.h, a.hkv, a.d, qChunks], [options.scale]);
     return { out, lse };
   }
 
@@ -504,10 +516,23 @@ export class WasmBackend implements Backend {
     const dv = this.alloc(v.shape);
     const dbias = options.bias ? this.zeros(options.bias.shape) : undefined;
     this.pool.ensureWorkspace(this.k.attention_workspace(a.tq, a.tk, a.d, 1));
+    // A unit is a (batch, kv head) pair over a chunk of the query rows (BACKWARD_CHUNK_ROWS: more units for the long
+    // sequences that come in small batches); the chunks' shares of dk and dv are added in chunk order after. The cut
+    // follows the shape alone, never the thread count: every count of threads gives the same bits. With a bias, dbias
+    // sums over the batch: one unit per kv head owns each of its elements.
+    const qChunks = options.bias ? 1 : Math.max(1, Math.ceil(a.tq / BACKWARD_CHUNK_ROWS));
+    const partials = qChunks > 1 ? this.alloc([2 * (qChunks - 1), k.size]) : undefined;
     const ptrs = [a.q, a.k, a.v, tout.ptr, tlse.ptr, a.qseg, a.kseg, a.prefixEnd, a.bias, tdout.ptr, dq.ptr, dk.ptr, dv.ptr, dbias ? (dbias as WasmTensor).ptr : 0];
-    // With a bias, dbias sums over the batch: one unit per kv head owns each of its elements.
-    const units = options.bias ? a.hkv : a.b * a.hkv;
-    this.pool.run(OP_ATTENTION_BACKWARD, a.b === 0 ? 0 : units, [...ptrs, a.b, a.tq, a.tk, a.h, a.hkv, a.d], [options.scale]);
+    const units = options.bias ? a.hkv : a.b * a.hkv * qChunks;
+    this.pool.run(OP_ATTENTION_BACKWARD, a.b === 0 ? 0 : units, [...ptrs, partials?.ptr ?? 0, a.b, a.tq, a.tk, a.h, a.hkv, a.d, qChunks], [options.scale]);
+    if (partials) {
+      for (let c = 1; c < qChunks; c++) {
+        this.map(MAP.addInPlace, [dk.ptr, partials.ptr + 4 * (2 * c - 2) * k.size], k.size);
+        this.map(MAP.addInPlace, [dv.ptr, partials.ptr + 4 * (2 * c - 1) * k.size], k.size);
+      }
+      this.map(MAP.scale, [dk.ptr, dk.ptr], k.size, [options.scale]);
+      this.dispose(partials);
+    }
     return dbias ? { dq, dk, dv, dbias } : { dq, dk, dv };
   }
 
