@@ -18,6 +18,7 @@
  * docs/bench-bf16.svg.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { AdamW, Rng, Trainer, createWasmBackend, parameterCount, type Batch, type MatmulPrecision } from '@unilab/core';
 import { decoder, type SingleStackConfig } from '@unilab/plugins-arch';
 import { bf16Plot, bf16Table, type PrecisionRun, type SizeComparison } from './bf16-report.ts';
@@ -106,6 +107,7 @@ if (writeDocs) {
     `bench-bf16 (${date} UTC), \`npm run bench:bf16 -- ${argv.join(' ')}\`:`,
     '',
     ...machine.lines.map((l) => `- ${l}`),
+    `- load average after (1/5/15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')}`,
     '',
     table,
   ].join('\n');

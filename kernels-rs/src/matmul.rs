@@ -38,7 +38,7 @@
 //! numerics of a bf16 matmul with f32 accumulation (Kalamkar et al. 2019), C stays
 //! f32. The panels stay f32 words: V8 has no `f32x4.relaxed_dot_bf16x8_add_f32`
 //! (it rejects opcode 0xfd 0x114), and widening bf16 panels in registers measured
-//! ~35% slower than this (bench/bf16-microkernel.ts, docs/PERFORMANCE.md).
+//! ~30% slower than this (bench/bf16-microkernel.ts, docs/PERFORMANCE.md).
 //!
 //! Threads: the task cuts C into a grid of blocks; every unit runs the whole
 //! algorithm on its block with its own packing buffers (the caller keeps blocks
