@@ -170,8 +170,8 @@ describe('bf16-matmul mode', () => {
       const { y } = be.swigluProjection(a, b, w2);
       const add = be.matmulAdd(a, b, c, false, false);
       const tn = be.matmul(a, c, true, false);
-      const out = new Float32Array([...((await be.read(c)) as Float32Array), ...((await be.read(y)) as Float32Array), ...((await be.read(add)) as Float32Array), ...((await be.read(tn)) as Float32Array)]);
-      outs.push(out);
+      const parts = await Promise.all([c, y, add, tn].map((t) => be.read(t)));
+      outs.push(new Float32Array(parts.flatMap((p) => Array.from(p))));
     }
     expect(outs[1]).toEqual(outs[0]);
     expect(outs[2]).toEqual(outs[0]);
