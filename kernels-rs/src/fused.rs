@@ -20,7 +20,7 @@
 //! depend on the number of threads.
 
 use crate::elementwise;
-use crate::matmul::{macro_kernel, pack_a_block, pack_b_block, KC, MC, NC};
+use crate::matmul::{macro_kernel, pack_a_block, pack_b_block, packed_len, round_to_bf16, KC, MC, MR, NC, NR};
 use crate::pool::need;
 use crate::swiglu;
 
@@ -49,6 +49,9 @@ pub struct FusedArgs {
     b2: *const f32,
     g: *mut f32,
     y: *mut f32,
+    /// Nonzero: round the product's operands to bf16 (matmul.rs's mixed precision; the
+    /// epilogue's add and SwiGLU stay f32).
+    bf16: u32,
 }
 
 pub unsafe fn task_unit(t: &FusedArgs, unit: u32, ws: *mut f32, ws_len: usize) {
@@ -63,10 +66,11 @@ pub unsafe fn task_unit(t: &FusedArgs, unit: u32, ws: *mut f32, ws_len: usize) {
     let at = row0 * t.n + col0;
     let (pack_a, pack_b) = (ws, ws.add(MC * KC));
     let ldc = t.n;
+    let bf16 = t.bf16 != 0;
     match t.epilogue {
         EPILOGUE_ADD => {
             let (c, r) = (t.c.add(at), t.r.add(at));
-            gemm_then(a, lda, b_at(t.b), ldb, c, ldc, m, t.k, n, ta, tb, pack_a, pack_b, |i, j, rows, cols| {
+            gemm_then(a, lda, b_at(t.b), ldb, c, ldc, m, t.k, n, ta, tb, bf16, pack_a, pack_b, |i, j, rows, cols| {
                 for row in i..i + rows {
                     let o = c.add(row * ldc + j);
                     // o = o + r, elementwise.rs's add with the output aliasing its first input.
@@ -76,8 +80,8 @@ pub unsafe fn task_unit(t: &FusedArgs, unit: u32, ws: *mut f32, ws_len: usize) {
         }
         EPILOGUE_SWIGLU => {
             let (g, u, y) = (t.g.add(at), t.c.add(at), t.y.add(at));
-            gemm_then(a, lda, b_at(t.b), ldb, g, ldc, m, t.k, n, ta, tb, pack_a, pack_b, |_, _, _, _| {});
-            gemm_then(a, lda, b_at(t.b2), ldb, u, ldc, m, t.k, n, ta, tb, pack_a, pack_b, |i, j, rows, cols| {
+            gemm_then(a, lda, b_at(t.b), ldb, g, ldc, m, t.k, n, ta, tb, bf16, pack_a, pack_b, |_, _, _, _| {});
+            gemm_then(a, lda, b_at(t.b2), ldb, u, ldc, m, t.k, n, ta, tb, bf16, pack_a, pack_b, |i, j, rows, cols| {
                 for row in i..i + rows {
                     let at = row * ldc + j;
                     swiglu::swiglu_forward(g.add(at), u.add(at), y.add(at), cols);
@@ -104,6 +108,7 @@ unsafe fn gemm_then(
     n: usize,
     trans_a: bool,
     trans_b: bool,
+    bf16: bool,
     pack_a: *mut f32,
     pack_b: *mut f32,
     then: impl Fn(usize, usize, usize, usize),
@@ -125,10 +130,16 @@ unsafe fn gemm_then(
             let kc = min(KC, k - pc);
             let last = pc + kc == k;
             pack_b_block(b, ldb, trans_b, pc, jc, kc, nc, pack_b);
+            if bf16 {
+                round_to_bf16(pack_b, packed_len(nc, NR, kc));
+            }
             let mut ic = 0;
             while ic < m {
                 let mc = min(MC, m - ic);
                 pack_a_block(a, lda, trans_a, ic, pc, mc, kc, pack_a);
+                if bf16 {
+                    round_to_bf16(pack_a, packed_len(mc, MR, kc));
+                }
                 macro_kernel(mc, nc, kc, pack_a, pack_b, c.add(ic * ldc + jc), ldc, pc > 0);
                 if last {
                     then(ic, jc, mc, nc);

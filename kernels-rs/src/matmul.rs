@@ -30,6 +30,16 @@
 //!         accumulators; C = tile (first slice, !accumulate) or C += tile.
 //! Packing lets one micro-kernel serve all four transpositions.
 //!
+//! Mixed precision (`bf16` set, the backend's `precision: "bf16-matmul"`): both
+//! packed panels are rounded to bfloat16 (`round_to_bf16`, round to nearest, ties to
+//! even) right after packing, and the micro-kernel is the same f32 one. The product
+//! of two bf16 values (8-bit significands) is exact in f32 (24 bits), so every
+//! term is the exact product of the bf16 operands and the sums are f32: the
+//! numerics of a bf16 matmul with f32 accumulation (Kalamkar et al. 2019), C stays
+//! f32. The panels stay f32 words: V8 has no `f32x4.relaxed_dot_bf16x8_add_f32`
+//! (it rejects opcode 0xfd 0x114), and widening bf16 panels in registers measured
+//! ~30% slower than this (bench/bf16-microkernel.ts, docs/PERFORMANCE.md).
+//!
 //! Threads: the task cuts C into a grid of blocks; every unit runs the whole
 //! algorithm on its block with its own packing buffers (the caller keeps blocks
 //! at least a few hundred wide, so packing the shared operand again per block
@@ -79,6 +89,8 @@ pub struct MatmulArgs {
     chunk_m: usize,
     chunk_n: usize,
     blocks_n: usize,
+    /// Nonzero: round both operands to bf16 (mixed precision, see the top).
+    bf16: u32,
 }
 
 pub unsafe fn task_unit(t: &MatmulArgs, unit: u32, ws: *mut f32, ws_len: usize) {
@@ -91,14 +103,15 @@ pub unsafe fn task_unit(t: &MatmulArgs, unit: u32, ws: *mut f32, ws_len: usize) 
     let a = if ta { t.a.add(row0) } else { t.a.add(row0 * lda) };
     let b = if tb { t.b.add(col0 * ldb) } else { t.b.add(col0) };
     let c = t.c.add(row0 * t.n + col0);
-    gemm(a, lda, b, ldb, c, t.n, m, t.k, n, ta, tb, t.accumulate != 0, ws, ws.add(PACK_A_LEN));
+    gemm(a, lda, b, ldb, c, t.n, m, t.k, n, ta, tb, t.accumulate != 0, t.bf16 != 0, ws, ws.add(PACK_A_LEN));
 }
 
 /// Kept out of line: V8 allocates registers worse in one huge function, and the
 /// micro-kernel loop must keep its eight accumulators in registers.
 ///
 /// The whole algorithm on one block, with explicit packing buffers
-/// (`pack_a`: MC·KC f32, `pack_b`: KC·NC f32, 16-byte aligned).
+/// (`pack_a`: MC·KC f32, `pack_b`: KC·NC f32, 16-byte aligned); `bf16` rounds both
+/// packed operands to bf16.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 pub unsafe fn gemm(
@@ -114,6 +127,7 @@ pub unsafe fn gemm(
     trans_a: bool,
     trans_b: bool,
     accumulate: bool,
+    bf16: bool,
     pack_a: *mut f32,
     pack_b: *mut f32,
 ) {
@@ -135,11 +149,17 @@ pub unsafe fn gemm(
         while pc < k {
             let kc = min(KC, k - pc);
             pack_b_block(b, ldb, trans_b, pc, jc, kc, nc, pack_b);
+            if bf16 {
+                round_to_bf16(pack_b, packed_len(nc, NR, kc));
+            }
             let load_c = accumulate || pc > 0;
             let mut ic = 0;
             while ic < m {
                 let mc = min(MC, m - ic);
                 pack_a_block(a, lda, trans_a, ic, pc, mc, kc, pack_a);
+                if bf16 {
+                    round_to_bf16(pack_a, packed_len(mc, MR, kc));
+                }
                 macro_kernel(mc, nc, kc, pack_a, pack_b, c.add(ic * ldc + jc), ldc, load_c);
                 ic += MC;
             }
@@ -156,6 +176,50 @@ fn min(x: usize, y: usize) -> usize {
     } else {
         y
     }
+}
+
+/// Floats in a packed block of `len` rows or columns cut into strips of `strip`, `kc` deep.
+#[inline(always)]
+pub(crate) fn packed_len(len: usize, strip: usize, kc: usize) -> usize {
+    len.div_ceil(strip) * strip * kc
+}
+
+/// Rounds each f32 of `p[0..len]` to the nearest bfloat16 (ties to even), kept as the
+/// f32 with the same top 16 bits and a zero bottom half (bf16 is exactly that half:
+/// sign, the 8 exponent bits, 7 significand bits). Adding 0x7fff plus the kept
+/// half's lowest bit and truncating rounds to nearest-even on the bit pattern,
+/// carrying into the exponent where it must (so the largest finite floats round to
+/// ±inf, as IEEE rounding to bf16 does); ±0, ±inf and subnormals need nothing else.
+/// A NaN could carry into the sign or lose its significand, so it is kept a NaN
+/// instead, with its quiet bit set. `p` is 16-byte aligned.
+pub(crate) unsafe fn round_to_bf16(p: *mut f32, len: usize) {
+    let top = u32x4_splat(0xffff_0000);
+    let half = u32x4_splat(0x7fff);
+    let one = u32x4_splat(1);
+    let quiet = u32x4_splat(0x0040_0000);
+    let mut i = 0;
+    while i + 4 <= len {
+        let x = load(p.add(i));
+        let odd = v128_and(u32x4_shr(x, 16), one);
+        let rounded = v128_and(i32x4_add(x, i32x4_add(half, odd)), top);
+        let nan = v128_and(v128_or(x, quiet), top);
+        store(p.add(i), v128_bitselect(nan, rounded, f32x4_ne(x, x)));
+        i += 4;
+    }
+    while i < len {
+        *p.add(i) = bf16_round(*p.add(i));
+        i += 1;
+    }
+}
+
+/// `round_to_bf16` of one value.
+#[inline(always)]
+pub(crate) fn bf16_round(x: f32) -> f32 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        return f32::from_bits((bits | 0x0040_0000) & 0xffff_0000);
+    }
+    f32::from_bits(bits.wrapping_add(0x7fff + ((bits >> 16) & 1)) & 0xffff_0000)
 }
 
 /// 4×4 transpose of rows r0..r3 (each four f32) into columns.

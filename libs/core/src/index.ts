@@ -31,6 +31,9 @@ export {
   loadWasmKernels,
   WasmBackend,
   type WasmBackendOptions,
+  type MatmulPrecision,
+  MATMUL_PRECISIONS,
+  parseMatmulPrecision,
   type WasmKernels,
   type KernelVariant,
 } from './backends/wasm/wasm-backend.ts';

@@ -20,8 +20,14 @@ function sharedWebGpuDevice(): Promise<WebGpuDevice> {
   return webgpu;
 }
 
-/** Backends by the name a spec uses. The WASM backend compiles its kernels once per process. */
+/**
+ * Backends by the name a spec uses. The WASM backend compiles its kernels once per process. `UNILAB_PRECISION`
+ * (bf16-matmul mixed precision) is the WASM backend's: asked of another backend it is refused, not ignored.
+ */
 export async function createBackend(name: BackendName): Promise<Backend> {
+  const precision = process.env.UNILAB_PRECISION;
+  if (name !== 'wasm' && precision && precision !== 'f32')
+    throw new Error(`UNILAB_PRECISION=${precision} applies to the wasm backend only; this run's backend is "${name}" (unset UNILAB_PRECISION or use backend "wasm")`);
   if (name === 'reference') return createReferenceBackend();
   if (name === 'webgpu') return createWebGpuBackend((await sharedWebGpuDevice()).device);
   return createWasmBackend();

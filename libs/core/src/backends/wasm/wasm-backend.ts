@@ -19,6 +19,24 @@ export interface WasmBackendOptions {
    * `UNILAB_CHECK_FINITE` environment variable is "1".
    */
   checkFinite?: boolean;
+  /**
+   * Precision of the linear layers' matmuls (`matmul`, `matmulAdd`, `swigluProjection`, forward and backward):
+   * `f32` (the default), or `bf16-matmul`, mixed precision: both operands of every such product are rounded to
+   * bfloat16 (round to nearest, ties to even) as the kernel packs them and the products are summed in f32
+   * (kernels-rs/src/matmul.rs). Everything else stays f32: weights, optimizer moments, attention, norms, softmax,
+   * the loss. Default: the `UNILAB_PRECISION` environment variable, else `f32`.
+   */
+  precision?: MatmulPrecision;
+}
+
+/** What the linear layers' matmuls compute in: f32, or bf16 operands with f32 sums (WasmBackendOptions.precision). */
+export type MatmulPrecision = 'f32' | 'bf16-matmul';
+export const MATMUL_PRECISIONS: readonly MatmulPrecision[] = ['f32', 'bf16-matmul'];
+
+/** `value` as a MatmulPrecision, or an error naming `source` and the allowed values. */
+export function parseMatmulPrecision(value: unknown, source: string): MatmulPrecision {
+  if (typeof value === 'string' && (MATMUL_PRECISIONS as readonly string[]).includes(value)) return value as MatmulPrecision;
+  throw new RangeError(`${source} must be one of ${MATMUL_PRECISIONS.map((p) => `"${p}"`).join(', ')}; got ${JSON.stringify(value)}`);
 }
 
 /** Memory shared by a tensor and its reshaped views; freed when the last handle is disposed. */
@@ -94,6 +112,8 @@ function matmulGrid(m: number, n: number, threads: number) {
 export class WasmBackend implements Backend {
   readonly name = 'wasm';
   private readonly k: KernelExports;
+  /** The kernels' `bf16` argument: 1 rounds the matmuls' operands to bf16. */
+  private readonly bf16: number;
   private live = 0;
   private liveBytes = 0;
   /** RoPE cos/sin tables by rotated width and base (kernels-rs/src/rope.rs). */
@@ -104,8 +124,10 @@ export class WasmBackend implements Backend {
     private readonly pool: ThreadPool,
     private readonly storage: WasmStorage,
     readonly checkFinite: boolean,
+    readonly precision: MatmulPrecision = 'f32',
   ) {
     this.k = kernels.exports;
+    this.bf16 = precision === 'bf16-matmul' ? 1 : 0;
     pool.ensureWorkspace(this.k.matmul_workspace());
   }
 
@@ -188,7 +210,7 @@ export class WasmBackend implements Backend {
     this.checkInputs('matmul', { a: ta, b: tb });
     const c = this.alloc(outShape);
     const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
-    this.pool.run(OP_MATMUL, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, g.chunkM, g.chunkN, g.blocksN]);
+    this.pool.run(OP_MATMUL, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, 0, g.chunkM, g.chunkN, g.blocksN, this.bf16]);
     return c;
   }
 
@@ -203,7 +225,7 @@ export class WasmBackend implements Backend {
     this.checkInputs(op, { a: ta, b: tb, residual: tr });
     const c = this.alloc(shape);
     const g = matmulGrid(m, n, m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
-    this.pool.run(OP_MATMUL_FUSED, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_ADD, tr.ptr, 0, 0, 0]);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [ta.ptr, tb.ptr, c.ptr, m, k, n, +transA, +transB, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_ADD, tr.ptr, 0, 0, 0, this.bf16]);
     return c;
   }
 
@@ -216,7 +238,7 @@ export class WasmBackend implements Backend {
     this.checkInputs(op, { x: tx, wGate: tg, wUp: tu });
     const [gate, up, y] = [this.alloc(shape), this.alloc(shape), this.alloc(shape)];
     const g = matmulGrid(m, n, 2 * m * k * n >= PARALLEL_MACS ? this.pool.threads : 1);
-    this.pool.run(OP_MATMUL_FUSED, g.units, [tx.ptr, tg.ptr, up.ptr, m, k, n, 0, 0, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_SWIGLU, 0, tu.ptr, gate.ptr, y.ptr]);
+    this.pool.run(OP_MATMUL_FUSED, g.units, [tx.ptr, tg.ptr, up.ptr, m, k, n, 0, 0, g.chunkM, g.chunkN, g.blocksN, EPILOGUE_SWIGLU, 0, tu.ptr, gate.ptr, y.ptr, this.bf16]);
     return { y, gate, up };
   }
 
@@ -694,7 +716,14 @@ export async function createWasmBackend(kernels?: WasmKernels, options: WasmBack
   const envThreads = runtime.env('UNILAB_THREADS');
   const threads = options.threads ?? (envThreads ? Number(envThreads) : Math.min(8, runtime.hardwareThreads()));
   const checkFinite = options.checkFinite ?? runtime.env('UNILAB_CHECK_FINITE') === '1';
-  return new WasmBackend(k, await ThreadPool.create(k, threads), wasmStorage(k), checkFinite);
+  const envPrecision = runtime.env('UNILAB_PRECISION');
+  const precision =
+    options.precision !== undefined
+      ? parseMatmulPrecision(options.precision, 'wasm backend option precision')
+      : envPrecision
+        ? parseMatmulPrecision(envPrecision, 'UNILAB_PRECISION')
+        : 'f32';
+  return new WasmBackend(k, await ThreadPool.create(k, threads), wasmStorage(k), checkFinite, precision);
 }
 
 export { loadWasmKernels, type KernelVariant, type WasmKernels };
