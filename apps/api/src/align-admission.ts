@@ -2,7 +2,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { SpecError, decodeCheckpoint, type PluginRegistry } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
 import { generatedCounts, parseAlignmentJobSpec, parseAlignmentJsonl, type AlignmentStagePlan } from '@unilab/eval';
-import { architectureGenerates, estimateTraining, parseTrainingSpec, type TrainingSpec } from '@unilab/runner';
+import { architectureGenerates, estimateTraining, parseTrainingSpec, resolveLoraTargets, type TrainingSpec } from '@unilab/runner';
 import { formatBytes, formatCount, insideDataDir, jobOutDir, memoryRefusal, type JobAdmission, type Limits } from './admission.ts';
 import { ADMITTED_SPEC_VERSION, mapDataFiles, type ResolvedAlignmentJobSpec } from './admitted-spec.ts';
 
@@ -24,6 +24,7 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
   const dataDir = realpathSync(limits.dataDir);
   const base = 'job' in job.base ? finishedModelOf(job.base.job) : insideDataDir(dataDir, job.base.checkpoint, 'spec.base.checkpoint', true, INSIDE);
   const { spec: baseSpec, vocabSize } = readBase(base, registry, 'job' in job.base ? 'spec.base.job' : 'spec.base.checkpoint');
+  const stages = job.stages.map((stage) => withLoraTargetsOf(baseSpec, registry, stage));
 
   let counts = { demonstrations: 0, comparisons: 0 };
   let data = job.data;
@@ -40,7 +41,7 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
 
   let steps = 0;
   let totalSteps = 0;
-  for (const stage of job.stages) {
+  for (const stage of stages) {
     const stageSteps = plannedSteps(stage, counts);
     totalSteps += stageSteps;
     steps += stageSteps * (stage.gate?.action === 'retry' ? stage.gate.maxRetries + 1 : 1);
@@ -49,8 +50,8 @@ export async function admitAlignmentJob(raw: unknown, jobId: string, registry: P
   if (steps > limits.maxStepsPerJob)
     throw new SpecError('spec.stages', `the job may run ${steps} steps (every stage, with the retries its gates allow); this server allows at most ${limits.maxStepsPerJob} (maxStepsPerJob)`);
   const outDir = jobOutDir(dataDir, jobId, job.outDir);
-  const resolved: ResolvedAlignmentJobSpec = { ...job, base: { checkpoint: base }, data, ...(job.outDir !== undefined && { outDir }) };
-  return { name: job.name, totalSteps, stageCount: job.stages.length, runSpec: { specVersion: ADMITTED_SPEC_VERSION, kind: 'align', job: resolved }, outDir };
+  const resolved: ResolvedAlignmentJobSpec = { ...job, base: { checkpoint: base }, data, stages, ...(job.outDir !== undefined && { outDir }) };
+  return { name: job.name, totalSteps, stageCount: stages.length, runSpec: { specVersion: ADMITTED_SPEC_VERSION, kind: 'align', job: resolved }, outDir };
 }
 
 /** The base checkpoint's training spec and vocabulary, from its header; a file that is no model checkpoint is refused. */
@@ -72,6 +73,18 @@ function readBase(path: string, registry: PluginRegistry, field: string): { spec
   }
   if (!architectureGenerates(spec.model.architecture, registry)) throw new SpecError(field, `the base is a ${spec.model.architecture} model, which cannot generate a response; align a model that generates`);
   return { spec, vocabSize };
+}
+
+/**
+ * A LoRA stage with its targets (roles such as "query", or projection names) as the base model's architecture names
+ * its projections (its `tunableProjections`), which the worker builds with; one it does not declare is refused at
+ * spec.stages[i].tuning.targets[j], naming the architecture and what it declares.
+ */
+function withLoraTargetsOf(base: TrainingSpec, registry: PluginRegistry, stage: AlignmentStagePlan): AlignmentStagePlan {
+  const lora = stage.tuning.lora;
+  if (!lora) return stage;
+  const targets = resolveLoraTargets(base, registry, lora.targets, `spec.stages[${stage.index}].tuning.targets`);
+  return { ...stage, tuning: { ...stage.tuning, lora: { ...lora, targets } } };
 }
 
 /** Records of a user's JSONL file, every line validated now; an error names the spec field and the file's line. */

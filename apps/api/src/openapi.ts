@@ -147,7 +147,12 @@ export const openApiDocument = {
                     method: { enum: ['full', 'lora', 'adapter'] },
                     rank: { type: 'integer' },
                     alpha: { type: 'number' },
-                    targets: { type: 'array', items: { type: 'string' } },
+                    targets: {
+                      type: 'array',
+                      items: { type: 'string' },
+                      description:
+                        'projections LoRA adapts, by role (query, key, value, output, ffn-gate, ffn-up, ffn-down, cross-query, cross-key, cross-value, cross-output) or by the base architecture\'s names for them (the built-ins: wq, wk, wv, wo, w_gate, w_up, w_down, cross_wq ... cross_wo); default query and value',
+                    },
                     size: { type: 'integer' },
                     norms: { type: 'boolean' },
                   },

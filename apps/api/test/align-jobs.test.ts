@@ -60,7 +60,7 @@ describe('alignment jobs over the API', () => {
     const submitted = await client.submit(
       alignSpec([
         { kind: 'sft', epochs: 2, batchSize: 4, lr: 3e-3 },
-        { kind: 'dpo', beta: 0.5, lr: 1e-3, batchSize: 4, tuning: { method: 'lora', rank: 4, targets: ['wq', 'wv', 'wo'] } },
+        { kind: 'dpo', beta: 0.5, lr: 1e-3, batchSize: 4, tuning: { method: 'lora', rank: 4, targets: ['query', 'value', 'wo'] } },
       ]),
     );
     // 16 demonstrations / 4 x 2 epochs, then 16 comparisons / 4 x 1 epoch.
@@ -78,9 +78,10 @@ describe('alignment jobs over the API', () => {
     const starts = events.filter((e) => e.type === 'start').map((e) => e.data);
     expect(starts[0]).toMatchObject({ tuning: 'full', trainExamples: 16, heldOutExamples: 8 });
     expect(starts[0].trainedParameters).toBe(starts[0].parameters);
-    // LoRA on three projections of one layer: the factors alone train.
+    // LoRA on three projections of one layer (two named by role, one by the decoder's name; each 16 x 16): the
+    // factors alone train, r x (16 + 16) each.
     expect(starts[1].tuning).toBe('lora');
-    expect(starts[1].trainedParameters).toBeLessThan(starts[1].parameters / 4);
+    expect(starts[1].trainedParameters).toBe(3 * 4 * (16 + 16));
 
     const steps = events.filter((e) => e.type === 'step').map((e) => e.data);
     expect(steps.map((s) => s.globalStep)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -224,6 +225,13 @@ describe('alignment jobs over the API', () => {
       [alignSpec([{ kind: 'sft', beta: 0.1 }]), 'spec.stages[0].beta', /unknown field/],
       [alignSpec([{ kind: 'grpo' }]), 'spec.stages[0].kind', /expected one of "sft", "rm", "dpo", "ppo"/],
       [alignSpec([{ kind: 'sft', tuning: { method: 'full', rank: 4 } }]), 'spec.stages[0].tuning.rank', /only with method "lora"/],
+      [
+        alignSpec([{ kind: 'sft' }, { kind: 'dpo', tuning: { method: 'lora', targets: ['query', 'w_qkv'] } }]),
+        'spec.stages[1].tuning.targets[1]',
+        /LoRA target "w_qkv" is no projection of architecture "decoder"; it declares query \(wq\), key \(wk\), value \(wv\), output \(wo\), /,
+      ],
+      [alignSpec([{ kind: 'sft', tuning: { method: 'lora', targets: [''] } }]), 'spec.stages[0].tuning.targets[0]', /expected a non-empty string/],
+      [alignSpec([{ kind: 'sft', tuning: { method: 'lora', targets: 'wq' } }]), 'spec.stages[0].tuning.targets', /expected a list/],
       [alignSpec([{ kind: 'sft', gate: { metric: 'heldOutAccuracy', threshold: 1, action: 'stop' } }]), 'spec.stages[0].gate.metric', /expected one of "heldOutNll", "verifierSuccess"/],
       [alignSpec([{ kind: 'sft' }], { base: { checkpoint: '../../etc/passwd' } }), 'spec.base.checkpoint', /outside it/],
       [alignSpec([{ kind: 'sft' }], { base: { checkpoint: 'align/good.jsonl' } }), 'spec.base.checkpoint', /expected a unilab model checkpoint/],

@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
-    const message = err instanceof SpecError ? `invalid spec: ${err.message}` : (err as Error).message;
+    // A refusal at a flag's path (--lora-targets[1]: ...) is about the command line, not a spec file.
+    const message = err instanceof SpecError && !err.path.startsWith('--') ? `invalid spec: ${err.message}` : (err as Error).message;
     console.error(`unilab ${name}: ${message}`);
     if (process.env.UNILAB_DEBUG) console.error(err);
     return 1;

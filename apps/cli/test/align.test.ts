@@ -80,7 +80,10 @@ describe('unilab align', () => {
     const sftPath = join(dir, 'sft.safetensors');
     const sftRun = await cli('align', 'sft', base, '--data', join(data, 'sft-train.jsonl'), '--epochs', '1', '--lora', '4', '--out', sftPath);
     expect(sftRun.err).toBe('');
+    // The default targets are roles (query, value), which the decoder declares as wq and wv.
     expect(sftRun.out).toMatch(/training [\d,]+ of [\d,]+ parameters \(lora rank 4 on wq, wv\)/);
+    const refused = await cli('align', 'sft', base, '--data', join(data, 'sft-train.jsonl'), '--lora', '4', '--lora-targets', 'query,qkv', '--out', join(dir, 'refused.safetensors'));
+    expect(refused.err).toMatch(/^unilab align: --lora-targets\[1\]: LoRA target "qkv" is no projection of architecture "decoder"; it declares query \(wq\), key \(wk\), value \(wv\)/);
     // The LoRA factors travel in the checkpoint and are rebuilt by every loader: generation reads them.
     expect((await cli('generate', sftPath, '--prompt', 'Copy: we the', '--max-tokens', '3')).code).toBe(0);
     const rmPath = join(dir, 'rm.safetensors');

@@ -36,7 +36,7 @@ describe('unilab finetune', () => {
     expect(await bad('--method', 'prompt')).toBe('unilab finetune: --method: unknown method "prompt"; use one of full, lora, adapter or all (a comma list is fine)');
     expect(await bad('--epochs', '0')).toBe('unilab finetune: --epochs: expected a positive integer, got 0');
     expect(await bad('--pooling', 'max')).toBe('unilab finetune: --pooling: "max" is not one of mean, last');
-    expect(await bad('--method', 'lora', '--lora-targets', 'wqkv', ...sizes)).toMatch(/^unilab finetune: LoRA target "wqkv" matches no projection of architecture "decoder"/);
+    expect(await bad('--method', 'lora', '--lora-targets', 'wqkv', ...sizes)).toMatch(/^unilab finetune: --lora-targets\[0\]: LoRA target "wqkv" is no projection of architecture "decoder"; it declares query \(wq\), key \(wk\), value \(wv\)/);
     expect((await cli('finetune')).err).toMatch(/^unilab finetune: usage: unilab finetune <checkpoint.safetensors>/);
   });
 });

@@ -49,4 +49,5 @@ export * from './plugins/data-stage.ts';
 export * from './plugins/positional-encoding.ts';
 export * from './plugins/capabilities.ts';
 export * from './plugins/model-readings.ts';
+export * from './plugins/tunable-projections.ts';
 export { sampleModelGradients, type GradientSample } from './autodiff/model-gradcheck.ts';

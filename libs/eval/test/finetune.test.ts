@@ -102,8 +102,15 @@ describe('the pre-trained network with LoRA or adapters added', () => {
 
   it('refuses a LoRA target that names no projection, listing the ones there are', async () => {
     await expect(loadPretrained(decoderCheckpoint, registry, { tuning: { lora: { rank: 2, alpha: 2, targets: ['wq', 'w_qkv'] }, seed: 1 } })).rejects.toThrow(
-      'LoRA target "w_qkv" matches no projection of architecture "decoder"; projections are wq, wk, wv, wo',
+      'loraTargets[1]: LoRA target "w_qkv" is no projection of architecture "decoder"; it declares query (wq), key (wk), value (wv), output (wo), ',
     );
+  });
+
+  it('LoRA targets by role and by the built-in names adapt the same projections', async () => {
+    const built = async (targets: string[]) => (await loadPretrained(decoderCheckpoint, registry, { tuning: { lora: { rank: 2, alpha: 2, targets }, seed: 1 } })).added.map((p) => p.name);
+    const byRole = await built(['query', 'value', 'ffn-down']);
+    expect(byRole).toEqual(await built(['wq', 'wv', 'w_down']));
+    expect(byRole.filter((n) => n.startsWith('layers.0.'))).toEqual(['layers.0.wq.lora_a', 'layers.0.wq.lora_b', 'layers.0.wv.lora_a', 'layers.0.wv.lora_b', 'layers.0.w_down.lora_a', 'layers.0.w_down.lora_b']);
   });
 });
 

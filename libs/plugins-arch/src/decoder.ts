@@ -1,5 +1,6 @@
 import type { ArchitecturePlugin } from '@unilab/core';
 import { rowTrainingFlops, trainingFootprint } from './describe.ts';
+import { blockProjections } from './tunable-projections.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 export type DecoderConfig = SingleStackConfig;
@@ -19,6 +20,7 @@ export const decoder: ArchitecturePlugin<DecoderConfig> = {
   attention: 'causal',
   consumes: { form: 'single-stack', positionDims: 1, masks: ['causal'] },
   create: (config, env) => createSingleStackModel({ name: 'decoder', attention: 'causal', blockPositions: false }, config, env),
+  tunableProjections: (config) => blockProjections(config, false),
   footprint: (config, env) => trainingFootprint('decoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('decoder', config, env),
 };

@@ -9,6 +9,7 @@ import { dropoutContext } from './residual-dropout.ts';
 import { allocateLayerSlots, canDecode, checkCapacity, createDecodingSession, decodingMask, keepBeyondTape, slotTensors } from './kv-cache.ts';
 import { createStack, stackAttentionSites, stackForward, stackParameters, type Stack } from './stack.ts';
 import { modelTuning } from './tuning.ts';
+import { blockProjections } from './tunable-projections.ts';
 
 const encoderDecoderFields = {
   encoderLayers: field(integer({ min: 1, max: 96 }), 2),
@@ -69,6 +70,7 @@ export const encoderDecoderArchitecture: ArchitecturePlugin<EncoderDecoderConfig
   configSchema: encoderDecoderSchema,
   attention: 'bidirectional',
   consumes: { form: 'encoder-decoder', positionDims: 1, masks: ['causal', 'bidirectional'] },
+  tunableProjections: (config) => blockProjections(config, true),
   footprint: (config, env) => trainingFootprint('encoder-decoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('encoder-decoder', config, env),
   create(config, env: ModelEnvironment): Model {

@@ -1,5 +1,6 @@
 import type { ArchitecturePlugin } from '@unilab/core';
 import { rowTrainingFlops, trainingFootprint } from './describe.ts';
+import { blockProjections } from './tunable-projections.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -15,6 +16,7 @@ export const encoderArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   attention: 'bidirectional',
   consumes: { form: 'single-stack', positionDims: 1, masks: ['bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'encoder', attention: 'bidirectional', blockPositions: false }, config, env),
+  tunableProjections: (config) => blockProjections(config, false),
   footprint: (config, env) => trainingFootprint('encoder', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('encoder', config, env),
 };

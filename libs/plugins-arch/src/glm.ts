@@ -1,5 +1,6 @@
 import type { ArchitecturePlugin } from '@unilab/core';
 import { rowTrainingFlops, trainingFootprint } from './describe.ts';
+import { blockProjections } from './tunable-projections.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -15,6 +16,7 @@ export const glmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   attention: 'mixed',
   consumes: { form: 'single-stack', positionDims: 2, masks: ['causal', 'prefix', 'bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'glm', attention: 'mixed', blockPositions: true }, config, env),
+  tunableProjections: (config) => blockProjections(config, false),
   footprint: (config, env) => trainingFootprint('glm', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('glm', config, env),
 };

@@ -1,5 +1,6 @@
 import type { ArchitecturePlugin } from '@unilab/core';
 import { rowTrainingFlops, trainingFootprint } from './describe.ts';
+import { blockProjections } from './tunable-projections.ts';
 import { createSingleStackModel, singleStackConfigSchema, type SingleStackConfig } from './single-stack-model.ts';
 
 /**
@@ -16,6 +17,7 @@ export const prefixLmArchitecture: ArchitecturePlugin<SingleStackConfig> = {
   attention: 'mixed',
   consumes: { form: 'single-stack', positionDims: 1, masks: ['causal', 'prefix', 'bidirectional'] },
   create: (config, env) => createSingleStackModel({ name: 'prefix-lm', attention: 'mixed', blockPositions: false }, config, env),
+  tunableProjections: (config) => blockProjections(config, false),
   footprint: (config, env) => trainingFootprint('prefix-lm', config, env),
   rowTrainingFlops: (config, env) => rowTrainingFlops('prefix-lm', config, env),
 };

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AdamW, Rng, Tape, Trainer, createReferenceBackend, ops, sampleModelGradients, uploadBatch, type Backend, type Batch, type Model, type TuningModules } from '@unilab/core';
 import { packBatch } from './batches.ts';
 import { architecture, rawConfig } from './models.ts';
+import { architecturePlugins } from '../src/index.ts';
 
 // LoRA (Hu et al. 2021) and bottleneck adapters (Houlsby et al. 2019) built into the blocks of every architecture
 // family: what they add at initialisation, their gradients, and that the pre-trained weights can be frozen.
@@ -141,5 +142,25 @@ describe('LoRA and adapters in the blocks', () => {
       expect(same, p.name).toBe(!p.name.includes('.lora_'));
       if (!p.name.includes('.lora_')) expect((await f32.read(p.grad)).every((g) => g === 0), p.name).toBe(true);
     }
+  });
+});
+
+// What each architecture declares LoRA may adapt (tunableProjections) is what its blocks build: every declared name is
+// a projection [in, out] of every block that has that role, and no other weight takes factors.
+describe('the tunable projections each architecture declares', () => {
+  it.each(architecturePlugins.flatMap((p) => ['swiglu', 'gelu'].map((activation) => [p.name, activation])))('%s (%s): every declared projection, and nothing else, takes LoRA factors', (name, activation) => {
+    const plugin = architecture(name);
+    const config = plugin.configSchema.parse(rawConfig(name, 2, { dModel: 8, heads: 2, ffnHidden: 12, activation }), 'model');
+    const declared = plugin.tunableProjections!(config);
+    expect(new Set(declared.map((p) => p.role)).size).toBe(declared.length);
+    const base = plugin.create(config, { backend: f32, vocabSize: 11, rng: new Rng(5) });
+    const tuned = plugin.create(config, { backend: f32, vocabSize: 11, rng: new Rng(5), tuning: { lora: { rank: 2, alpha: 4, targets: declared.map((p) => p.name) }, seed: 3 } });
+    const adapted = new Set(tuned.params.filter((p) => p.name.endsWith('.lora_a')).map((p) => p.name.slice(0, -'.lora_a'.length)));
+    const matrices = base.params.filter((p) => declared.some((d) => p.name.endsWith(`.${d.name}`)));
+    expect([...adapted].sort()).toEqual(matrices.map((p) => p.name).sort());
+    const blocks = name === 'encoder-decoder' ? 4 : 2;
+    for (const d of declared) expect(matrices.filter((p) => p.name.endsWith(`.${d.name}`)).length, d.name).toBe(d.role.startsWith('cross-') ? 2 : blocks);
+    expect(declared.some((p) => p.role === 'ffn-gate')).toBe(activation === 'swiglu');
+    expect(declared.some((p) => p.role === 'cross-query')).toBe(name === 'encoder-decoder');
   });
 });

@@ -2,6 +2,7 @@ export { parseTrainingSpec, trainingSpecSchema, type TrainingSpec } from './spec
 export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, type RunOptions, type RunResult } from './run.ts';
 export type { RunEvent, RunInfo } from './run-events.ts';
 export { createDefaultRegistry } from './registry.ts';
+export { resolveLoraTargets, resolveTuning } from './lora-targets.ts';
 export { createBackend, type BackendName } from './backends.ts';
 export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, architectureGenerates, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { encodePrompt, partsFromMarkedText, promptSpecials, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';

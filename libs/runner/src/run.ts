@@ -24,6 +24,7 @@ import { createBackend } from './backends.ts';
 import { latestCheckpoint, listCheckpoints, readCheckpoint, saveCheckpoint } from './checkpoint-files.ts';
 import { inMemoryData, prepareData, prepareShardData, type PreparedData, type TrainingData } from './data.ts';
 import { checkFiniteStep } from './divergence.ts';
+import { resolveTuning } from './lora-targets.ts';
 import { estimateStepFlops } from './estimate.ts';
 import { yieldToEventLoop } from './event-loop.ts';
 import { createObjectiveBatcher, objectiveDecoderLength, objectiveSpecialTokens, validateObjective } from './objective-mixture.ts';
@@ -75,11 +76,15 @@ export function tokenizerFor(spec: TrainingSpec, registry: PluginRegistry): Byte
   return new ByteTokenizer(objectiveSpecialTokens([spec.objective], registry));
 }
 
-/** Build the model of a spec (validating the architecture's config) on a backend; `tuning` adds LoRA or adapters. */
+/**
+ * Build the model of a spec (validating the architecture's config) on a backend; `tuning` adds LoRA (its targets
+ * roles or the architecture's projection names, resolved here: lora-targets.ts) or adapters.
+ */
 export function buildModel(spec: TrainingSpec, registry: PluginRegistry, backend: Backend, vocabSize: number, tuning?: TuningModules): Model {
   const arch = registry.architecture(spec.model.architecture);
   const config = arch.configSchema.parse(spec.model.config, 'spec.model.config');
-  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name), tuning });
+  const modules = resolveTuning(spec, registry, tuning);
+  return arch.create(config, { backend, vocabSize, rng: new Rng(spec.seed), positionalEncoding: (name) => registry.positionalEncoding(name), tuning: modules });
 }
 
 /** Check that the plugins a spec names exist and fit together, before any work starts. */

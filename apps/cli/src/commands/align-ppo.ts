@@ -85,7 +85,7 @@ export async function ppoStage(args: ParsedArgs, usage: string): Promise<number>
   const rewardKind = optionChoice(args, 'reward', ['reward-model', 'verifier'] as const, 'reward-model');
   const registry = await registryFromArgs(args);
   const tuning = tuningFromArgs(args);
-  const policy = await loadAlignedModel(checkpoint, registry, { tuning });
+  const policy = await loadAlignedModel(checkpoint, registry, { tuning, loraTargetsField: '--lora-targets' });
   const reference = (await loadAlignedModel(checkpoint, registry)).loaded;
   const { rm } = await loadRewardModel(rmPath, registry);
   if (rm.tokenizer.vocabSize !== policy.loaded.tokenizer.vocabSize)

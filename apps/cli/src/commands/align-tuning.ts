@@ -2,7 +2,7 @@ import type { TuningModules } from '@unilab/core';
 import { DEFAULT_METHOD_OPTIONS } from '@unilab/eval';
 import { numberOption, positiveInteger, positiveNumber, stringOption, type ParsedArgs } from '../args.ts';
 
-export const TUNING_USAGE = '  every stage: [--lora RANK [--lora-alpha 16] [--lora-targets wq,wv] | --adapter SIZE] [--tuning-seed 1] trains LoRA factors or adapters only';
+export const TUNING_USAGE = '  every stage: [--lora RANK [--lora-alpha 16] [--lora-targets query,value] | --adapter SIZE] [--tuning-seed 1] trains LoRA factors or adapters only';
 
 /**
  * `--lora RANK` (LoRA factors on --lora-targets, Hu et al. 2021) or `--adapter SIZE` (Houlsby adapters, with the
@@ -19,7 +19,7 @@ export function tuningFromArgs(args: ParsedArgs): TuningModules | undefined {
       .split(',')
       .map((t) => t.trim())
       .filter((t) => t.length > 0);
-    if (targets.length === 0) throw new Error('--lora-targets: name at least one projection (e.g. wq,wv)');
+    if (targets.length === 0) throw new Error('--lora-targets: name at least one projection by role (e.g. query,value) or by its name in the architecture');
     return { lora: { rank: positiveInteger(args, 'lora', DEFAULT_METHOD_OPTIONS.loraRank), alpha: positiveNumber(args, 'lora-alpha', DEFAULT_METHOD_OPTIONS.loraAlpha), targets }, seed };
   }
   if (adapter) return { adapters: { size: positiveInteger(args, 'adapter', DEFAULT_METHOD_OPTIONS.adapterSize) }, seed };

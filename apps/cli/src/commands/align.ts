@@ -85,7 +85,7 @@ export async function alignCommand(argv: string[]): Promise<number> {
 async function sftStage(args: ParsedArgs): Promise<number> {
   const { checkpoint, out, train: data, heldOut } = await stageInputs(args, USAGE, demonstrations);
   const options = trainingOptions(args, DEFAULT_SFT_OPTIONS);
-  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args), loraTargetsField: '--lora-targets' });
   if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
   const before = heldOut ? await responseNll(loaded, heldOut) : null;
   const losses = await sft(loaded, trained, data, options);
@@ -101,7 +101,7 @@ async function dpoStage(args: ParsedArgs): Promise<number> {
   const { checkpoint, out, train } = inputs;
   const heldOut = inputs.heldOut ?? [];
   const options = { ...trainingOptions(args, DEFAULT_DPO_OPTIONS), beta: positiveNumber(args, 'beta', DEFAULT_DPO_OPTIONS.beta) };
-  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args), loraTargetsField: '--lora-targets' });
   if (tuning) console.log(`  ${describeTraining(trained, loaded.model.params, tuning)}`);
   const run = await prepareDpo(loaded, trained, train, heldOut, options);
   const show = (f: { loss: number; accuracy: number; margin: number }) => `loss ${f.loss.toFixed(4)}, preference accuracy ${f.accuracy.toFixed(3)}, reward margin ${f.margin.toFixed(4)}`;
@@ -119,7 +119,7 @@ async function rmStage(args: ParsedArgs): Promise<number> {
   const { checkpoint, out, train, heldOut } = await stageInputs(args, USAGE, comparisons);
   const options = trainingOptions(args, DEFAULT_REWARD_OPTIONS);
   const pooling = optionChoice(args, 'pooling', ['last', 'mean'] as const, 'last');
-  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args) });
+  const { loaded, trained, tuning } = await loadAlignedModel(checkpoint, await registryFromArgs(args), { tuning: tuningFromArgs(args), loraTargetsField: '--lora-targets' });
   const rm = createRewardModel(loaded, options.seed, pooling);
   const all = [...trained, ...headParameters(rm.head)];
   if (tuning) console.log(`  ${describeTraining(all, [...loaded.model.params, ...headParameters(rm.head)], tuning)}`);

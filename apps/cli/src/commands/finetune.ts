@@ -26,7 +26,7 @@ const TASKS: Record<string, (sizes: TaskSizes) => Promise<LabelledTask>> = {
 const USAGE = [
   'usage: unilab finetune <checkpoint.safetensors> [--task brown-genre|spam-ham|sotu-party] [--method full|lora|adapter|all]',
   '  [--epochs 3] [--batch-size 16] [--lr X (every method) | --lr-full 3e-4 --lr-lora 2e-3 --lr-adapter 2e-3]',
-  '  [--lora-rank 8] [--lora-alpha 16] [--lora-targets wq,wv] [--adapter-size 16] [--adapter-norms true|false]',
+  '  [--lora-rank 8] [--lora-alpha 16] [--lora-targets query,value (roles or the architecture\'s projection names)] [--adapter-size 16] [--adapter-norms true|false]',
   '  [--train-per-label N] [--test-per-label N] [--max-tokens N] [--pooling mean|last] [--seed 1] [--backend wasm|reference|webgpu]',
   '  [--out DIR (saves <DIR>/<task>-<method>.safetensors)] [--config unilab.config.json]',
 ].join('\n');
@@ -41,7 +41,7 @@ function finetuneOptions(args: ParsedArgs): FinetuneOptions {
     .split(',')
     .map((t) => t.trim())
     .filter(Boolean);
-  if (targets.length === 0) throw new Error('--lora-targets: name at least one projection (e.g. wq,wv)');
+  if (targets.length === 0) throw new Error('--lora-targets: name at least one projection by role (e.g. query,value) or by its name in the architecture');
   const maxTokens = args.options.has('max-tokens') ? positiveInteger(args, 'max-tokens', 1) : undefined;
   if (maxTokens !== undefined && maxTokens < 2) throw new Error('--max-tokens: at least 2 (one text token and the closing eos)');
   return {
@@ -56,6 +56,7 @@ function finetuneOptions(args: ParsedArgs): FinetuneOptions {
     loraRank: positiveInteger(args, 'lora-rank', d.loraRank),
     loraAlpha: positiveNumber(args, 'lora-alpha', d.loraAlpha),
     loraTargets: targets,
+    loraTargetsField: '--lora-targets',
     adapterSize: positiveInteger(args, 'adapter-size', d.adapterSize),
     adapterNorms: optionChoice(args, 'adapter-norms', ['true', 'false'] as const, String(d.adapterNorms) as 'true' | 'false') === 'true',
     seed: numberOption(args, 'seed', d.seed),

@@ -24,7 +24,11 @@ export interface LoraParams {
 export interface LoraSpec {
   rank: number;
   alpha: number;
-  /** Projection names: wq, wk, wv, wo, cross_wq, ..., w_gate, w_up, w_down. Hu et al. adapt wq and wv (§7.1). */
+  /**
+   * The last parts of the adapted weights' names, as the architecture declares them (ArchitecturePlugin
+   * .tunableProjections: the built-ins' wq, wk, wv, wo, cross_wq, ..., w_gate, w_up, w_down). A run names roles
+   * ("query", "value": Hu et al. §7.1), which the runner resolves to these before the model is built.
+   */
   targets: readonly string[];
 }
 

@@ -9,6 +9,7 @@ import type { BatchTensors } from '../batch-tensors.ts';
 import type { DecodingSession, DecodingStart } from './incremental-decoding.ts';
 import type { BatchConsumption } from './capabilities.ts';
 import type { ModelReadings } from './model-readings.ts';
+import type { TunableProjection } from './tunable-projections.ts';
 import type { AttentionPattern, PositionalEncodingPlugin } from './positional-encoding.ts';
 
 export interface ModelEnvironment {
@@ -21,8 +22,10 @@ export interface ModelEnvironment {
   /**
    * Modules to add for parameter-efficient fine-tuning of a pre-trained network: LoRA factors on the named
    * projections (core/nn/lora.ts), bottleneck adapters after every attention and feed-forward sublayer
-   * (core/nn/bottleneck-adapter.ts). Their parameters are in Model.params beside the pre-trained ones, which a
-   * checkpoint then fills; which of them train is the optimizer's choice, not the model's.
+   * (core/nn/bottleneck-adapter.ts). LoRA's targets are parameter names the architecture declared in
+   * `tunableProjections` (the runner resolves roles to them before building). Their parameters are in Model.params
+   * beside the pre-trained ones, which a checkpoint then fills; which of them train is the optimizer's choice, not
+   * the model's.
    */
   tuning?: TuningModules;
 }
@@ -95,6 +98,11 @@ export interface ArchitecturePlugin<C = Record<string, unknown>> {
   /** What its model reads from a batch: objectives and encodings are paired with it by this (capabilities.ts). */
   readonly consumes: BatchConsumption;
   create(config: C, env: ModelEnvironment): Model;
+  /**
+   * The linear projections LoRA may adapt in a model of this config, each by role with the last part of its weights'
+   * names (tunable-projections.ts). Optional: an architecture without it trains, and is refused LoRA by name.
+   */
+  tunableProjections?(config: C): readonly TunableProjection[];
   /**
    * Its size and training memory for a config, without building it. Optional, but the job API admits an architecture
    * without it only where its operator allows unestimated architectures (see apps/api/README.md).

@@ -1,6 +1,6 @@
 import { decodeCheckpoint, encodeCheckpoint, restoreTensors, type Backend, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
-import { buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, writeFileAtomic, type LoadedModel } from '@unilab/runner';
+import { buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, resolveTuning, writeFileAtomic, type LoadedModel } from '@unilab/runner';
 import { headParameters, type Pooling } from '../finetune/classifier.ts';
 import { tuningTrains } from '../finetune/methods.ts';
 import { createRewardModel, type RewardModel } from './reward-model.ts';
@@ -29,8 +29,13 @@ export interface AlignedModel {
 }
 
 export interface LoadAlignedOptions {
-  /** Add these modules (LoRA, adapters) unless the checkpoint carries modules already; then they must be the same. */
+  /**
+   * Add these modules (LoRA on roles or the architecture's projection names, adapters) unless the checkpoint carries
+   * modules already; then they must be the same.
+   */
   tuning?: TuningModules;
+  /** What a refused LoRA target is called in the error (the CLI's "--lora-targets"); default "tuning.lora.targets". */
+  loraTargetsField?: string;
   /** Build on this backend (several models on one backend share its optimizer; PPO's policy and value model must). */
   backend?: Backend;
 }
@@ -39,11 +44,12 @@ export async function loadAlignedModel(path: string, registry: PluginRegistry, o
   const checkpoint = decodeCheckpoint(await readFileBytes(path, 'checkpoint'), `checkpoint ${path}`);
   const header = checkpoint.state as AlignedHeader;
   if (!header.spec || !header.tokenizer) throw new Error(`checkpoint ${path} has no spec and tokenizer in its header: pass a checkpoint written by unilab train or an align stage`);
-  const carried = header.tuning;
-  if (carried && options.tuning && JSON.stringify(carried) !== JSON.stringify(options.tuning))
-    throw new Error(`checkpoint ${path} already carries tuning modules ${JSON.stringify(carried)}; leave --lora / --adapter out (its modules train) or give the same ones`);
-  const tuning = carried ?? options.tuning;
   const spec = parseTrainingSpec(header.spec);
+  const carried = resolveTuning(spec, registry, header.tuning, `checkpoint ${path}: tuning.lora.targets`);
+  const asked = resolveTuning(spec, registry, options.tuning, options.loraTargetsField ?? 'tuning.lora.targets');
+  if (carried && asked && JSON.stringify(carried) !== JSON.stringify(asked))
+    throw new Error(`checkpoint ${path} already carries tuning modules ${JSON.stringify(carried)}; leave --lora / --adapter out (its modules train) or give the same ones`);
+  const tuning = carried ?? asked;
   const tokenizer = tokenizerFromJSON(header.tokenizer);
   const backend = options.backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize, tuning);

@@ -33,6 +33,8 @@ export interface FinetuneOptions extends MethodOptions {
   /** Linear warmup over this fraction of the steps, then cosine decay to a tenth of the peak. */
   warmupFraction: number;
   backend?: BackendName;
+  /** What a refused LoRA target is called in the error (the CLI's "--lora-targets"); default "loraTargets". */
+  loraTargetsField?: string;
 }
 
 export const DEFAULT_FINETUNE_OPTIONS: FinetuneOptions = {
@@ -109,7 +111,7 @@ export async function prepareFinetune(
 ): Promise<FinetuneRun> {
   if (task.train.length === 0 || task.test.length === 0) throw new Error(`task ${task.name}: fine-tuning needs train and test examples`);
   const plan = methodPlan(method, options);
-  const pretrained = await loadPretrained(checkpoint, registry, { tuning: plan.tuning, backend: options.backend });
+  const pretrained = await loadPretrained(checkpoint, registry, { tuning: plan.tuning, backend: options.backend, loraTargetsField: options.loraTargetsField });
   const { model, backend, tokenizer } = pretrained;
   const rng = new Rng(options.seed);
   const head = createClassificationHead(backend, rng.fork(), model, task.labels.length, 'fine-tuning');
@@ -118,7 +120,7 @@ export async function prepareFinetune(
     pretrained,
     head,
     method,
-    tuning: plan.tuning,
+    ...(pretrained.tuning && { tuning: pretrained.tuning }),
     labels: task.labels,
     trained,
     maxTokens: options.maxTokens ?? pretrained.spec.train.seqLen,

@@ -1,4 +1,4 @@
-import type { Parameter, TuningModules } from '@unilab/core';
+import { DEFAULT_LORA_TARGETS, type Parameter, type TuningModules } from '@unilab/core';
 
 /**
  * The three ways a pre-trained network is adapted to a labelled task, each with its classification head trained:
@@ -12,7 +12,11 @@ export const FINETUNE_METHODS = ['full', 'lora', 'adapter'] as const;
 export type FinetuneMethod = (typeof FINETUNE_METHODS)[number];
 
 export interface MethodOptions {
-  /** LoRA rank r and alpha; the projections it adapts (Hu et al. §7.1: wq and wv work as well as all four). */
+  /**
+   * LoRA rank r and alpha; the projections it adapts, by role ("query", "value", "ffn-up", ...) or by the names the
+   * architecture declares (ArchitecturePlugin.tunableProjections: the built-ins' wq, wv, ...). Hu et al. §7.1: query
+   * and value work as well as all four attention projections.
+   */
   loraRank: number;
   loraAlpha: number;
   loraTargets: readonly string[];
@@ -27,7 +31,7 @@ export interface MethodOptions {
 export const DEFAULT_METHOD_OPTIONS: MethodOptions = {
   loraRank: 8,
   loraAlpha: 16,
-  loraTargets: ['wq', 'wv'],
+  loraTargets: DEFAULT_LORA_TARGETS,
   adapterSize: 16,
   adapterNorms: true,
   seed: 1,

@@ -1,7 +1,7 @@
 import { decodeCheckpoint, restoreTensors, type Backend, type BatchConsumption, type DecodedCheckpoint, type Model, type Parameter, type PluginRegistry, type Tokenizer, type TuningModules } from '@unilab/core';
 import { crc32 } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
-import { buildModel, createBackend, parseTrainingSpec, readFileBytes, type BackendName, type TrainingSpec } from '@unilab/runner';
+import { buildModel, createBackend, parseTrainingSpec, readFileBytes, resolveTuning, type BackendName, type TrainingSpec } from '@unilab/runner';
 
 /** A pre-trained model rebuilt for fine-tuning: its weights from the checkpoint, plus any modules `tuning` added. */
 export interface Pretrained {
@@ -18,10 +18,14 @@ export interface Pretrained {
   base: Parameter[];
   /** The parameters tuning added (LoRA factors, adapters), freshly initialised. */
   added: Parameter[];
+  /** The modules added, LoRA's targets resolved to the architecture's projection names (absent: none). */
+  tuning?: TuningModules;
 }
 
 export interface LoadPretrainedOptions {
   tuning?: TuningModules;
+  /** Where LoRA's targets came from, for a refused one: `<field>[j]: LoRA target ...` (default "loraTargets"). */
+  loraTargetsField?: string;
   /** Run on this backend instead of the spec's. */
   backend?: BackendName;
 }
@@ -33,13 +37,14 @@ export async function loadPretrained(path: string, registry: PluginRegistry, opt
   if (!state.spec || !state.tokenizer) throw new Error(`checkpoint ${path} is not a pre-training checkpoint (no spec and tokenizer in its header)`);
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
+  const tuning = resolveTuning(spec, registry, options.tuning, options.loraTargetsField ?? 'loraTargets');
   const backend = await createBackend(options.backend ?? spec.backend);
-  const model = buildModel(spec, registry, backend, tokenizer.vocabSize, options.tuning);
+  const model = buildModel(spec, registry, backend, tokenizer.vocabSize, tuning);
   const { base, added } = splitParameters(model, checkpoint, path);
-  checkTuningApplied(model, added, options.tuning);
+  checkTuningApplied(model, added, tuning);
   restoreTensors(backend, checkpoint, base, null, `checkpoint ${path}`);
   const reads = registry.architecture(spec.model.architecture).consumes;
-  return { path, crc32: crc32(bytes), spec, model, reads, tokenizer, backend, base, added };
+  return { path, crc32: crc32(bytes), spec, model, reads, tokenizer, backend, base, added, ...(tuning && { tuning }) };
 }
 
 /** Parameters the checkpoint holds are pre-trained; the rest were added by tuning. Every checkpoint tensor must be used. */
@@ -55,12 +60,15 @@ function splitParameters(model: Model, checkpoint: DecodedCheckpoint, path: stri
   return { base, added };
 }
 
-/** Every LoRA target adapted at least one projection, and adapters were inserted: an architecture that ignores them is refused. */
+/**
+ * Every projection LoRA targets (resolved: names the architecture declared) got factors, and adapters were inserted:
+ * an architecture that declares a projection it does not adapt, or ignores adapters, is refused.
+ */
 function checkTuningApplied(model: Model, added: Parameter[], tuning: TuningModules | undefined): void {
   for (const target of tuning?.lora?.targets ?? [])
     if (!added.some((p) => p.name.endsWith(`.${target}.lora_a`)))
       throw new Error(
-        `LoRA target "${target}" matches no projection of architecture "${model.architecture}"; projections are wq, wk, wv, wo, w_up, w_down (w_gate with SwiGLU) and cross_wq ... cross_wo in an encoder-decoder's decoder`,
+        `architecture "${model.architecture}" declares the projection "${target}" (tunableProjections) but built no LoRA factors on it: its create() must pass ModelEnvironment.tuning.lora to createLora for every weight it declares`,
       );
   if (tuning?.adapters && !added.some((p) => p.name.includes('_adapter.')))
     throw new Error(`architecture "${model.architecture}" built no adapters: it does not support ModelEnvironment.tuning.adapters`);

@@ -1,4 +1,4 @@
-import { SpecError, arrayOf, boolean, field, integer, number, object, oneOf, optional, string, type Schema } from '@unilab/core';
+import { DEFAULT_LORA_TARGETS, SpecError, arrayOf, boolean, field, integer, number, object, oneOf, optional, string, type Schema } from '@unilab/core';
 import { gateSchemaFor } from '@unilab/runner';
 import { INSTRUCTION_TASK_NAMES } from '../instruction-tasks.ts';
 import type { DpoOptions } from '../dpo.ts';
@@ -22,13 +22,18 @@ const tuningSchema = object({
   method: field(oneOf(['full', 'lora', 'adapter'] as const), 'full'),
   rank: optional(integer({ min: 1, max: 256 })),
   alpha: optional(number({ greaterThan: 0 })),
-  targets: optional(arrayOf(oneOf(['wq', 'wk', 'wv', 'wo', 'w_gate', 'w_up', 'w_down', 'cross_wq', 'cross_wk', 'cross_wv', 'cross_wo'] as const), { minLength: 1 })),
+  /**
+   * Projections by role (query, key, value, output, ffn-gate, ffn-up, ffn-down, cross-query ... cross-output) or by
+   * the base architecture's names for them; which exist is the architecture's declaration, checked at admission.
+   */
+  targets: optional(arrayOf(string({ nonEmpty: true }), { minLength: 1 })),
   size: optional(integer({ min: 1, max: 4096 })),
   norms: optional(boolean()),
 });
 
 export interface StageTuning {
   method: 'full' | 'lora' | 'adapter';
+  /** targets: roles or projection names as given (default query and value); admission resolves them to the base's names. */
   lora?: { rank: number; alpha: number; targets: string[] };
   adapters?: { size: number; norms: boolean };
 }
@@ -279,7 +284,7 @@ function parseTuning(t: { method: 'full' | 'lora' | 'adapter'; rank?: number; al
     const stray = (['size', 'norms'] as const).find((k) => t[k] !== undefined);
     if (stray) throw new SpecError(`${path}.${stray}`, 'only with method "adapter"');
     const rank = t.rank ?? 8;
-    return { method: 'lora', lora: { rank, alpha: t.alpha ?? 2 * rank, targets: t.targets ?? ['wq', 'wv'] } };
+    return { method: 'lora', lora: { rank, alpha: t.alpha ?? 2 * rank, targets: t.targets ?? [...DEFAULT_LORA_TARGETS] } };
   }
   const stray = (['rank', 'alpha', 'targets'] as const).find((k) => t[k] !== undefined);
   if (stray) throw new SpecError(`${path}.${stray}`, 'only with method "lora"');

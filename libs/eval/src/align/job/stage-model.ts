@@ -1,6 +1,6 @@
 import { decodeCheckpoint, type Backend, type NamedTensor, type Parameter, type PluginRegistry, type TuningModules } from '@unilab/core';
 import { tokenizerFromJSON } from '@unilab/data';
-import { architectureGenerates, buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, type LoadedModel } from '@unilab/runner';
+import { architectureGenerates, buildModel, createBackend, loadedModel, parseTrainingSpec, readFileBytes, resolveTuning, type LoadedModel } from '@unilab/runner';
 import { isAdapter, isLora, isNorm } from '../../finetune/methods.ts';
 import type { StageTuning } from './align-job-spec.ts';
 
@@ -30,14 +30,19 @@ export async function loadStageModel(path: string, registry: PluginRegistry, tun
   const tensors = mergedTensors(checkpoint.tensors, state.tuning, path);
   const kept = state.tuning?.adapters;
   if (kept && tuning.adapters) throw new Error(`checkpoint ${path} already holds adapters; a stage on it trains them ("full") or adds "lora"`);
-  const modules: TuningModules | undefined =
+  // LoRA's targets as the architecture names its projections (admission resolved a job's already; the names stay).
+  const modules = resolveTuning(
+    spec,
+    registry,
     tuning.lora || tuning.adapters || kept
       ? {
           ...(tuning.lora && { lora: tuning.lora }),
           ...((tuning.adapters || kept) && { adapters: { size: tuning.adapters?.size ?? kept!.size } }),
           seed,
         }
-      : undefined;
+      : undefined,
+    'tuning.targets',
+  );
   const on = backend ?? (await createBackend(spec.backend));
   const model = buildModel(spec, registry, on, tokenizer.vocabSize, modules);
   const used = new Set<string>();
@@ -52,7 +57,8 @@ export async function loadStageModel(path: string, registry: PluginRegistry, tun
     used.add(p.name);
   }
   const extra = new Map([...tensors].filter(([name]) => !used.has(name)));
-  if (tuning.lora && !model.params.some(isLora)) throw new Error(`LoRA targets ${tuning.lora.targets.join(', ')} match no projection of architecture "${model.architecture}"`);
+  if (modules?.lora && !model.params.some(isLora))
+    throw new Error(`architecture "${model.architecture}" declares the projections ${modules.lora.targets.join(', ')} (tunableProjections) but built no LoRA factors on them`);
   if (tuning.adapters && !model.params.some(isAdapter)) throw new Error(`architecture "${model.architecture}" built no adapters`);
   const trains =
     tuning.method === 'full' ? () => true : tuning.method === 'lora' ? isLora : (p: Parameter) => isAdapter(p) || (tuning.adapters!.norms && isNorm(p));
