@@ -1,7 +1,7 @@
 import type { SqlDatabase, SqlValue } from './sql.ts';
 
 /**
- * The shape of `node:sqlite`'s DatabaseSync (built into Deno 2.9 and Node >= 22.13), declared here because the
+ * The shape of `node:sqlite`'s DatabaseSync (built into Deno 2.9, Node 22.13+ and 23.4+), declared here because the
  * project type-checks against Node 20's types, which have no `node:sqlite`.
  */
 export interface DatabaseSync {

@@ -47,7 +47,7 @@ describe("the Node job store's SQLite driver", () => {
     expect(refusal).toBeInstanceOf(SqliteUnavailableError);
     const message = (refusal as Error).message;
     expect(message).toContain("better-sqlite3 did not load (Cannot find package 'better-sqlite3' imported from /x/dist/runtime.js)");
-    expect(message).toMatch(/node:sqlite is not built in \(.*node:sqlite.*; it is in Node >= 22\.13\)/);
+    expect(message).toMatch(/node:sqlite is not built in \(.*node:sqlite.*; it is in Node 22\.13\+ and 23\.4\+\)/);
     expect(message).toContain('`npm i -g better-sqlite3@12` beside a global unilab');
     expect(message).not.toContain('\n');
   });

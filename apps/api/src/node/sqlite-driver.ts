@@ -6,7 +6,7 @@ import { SqliteUnavailableError, type SqlDatabase } from '../sql.ts';
 export interface SqliteDriverImports {
   /** better-sqlite3 (native; v12, since v13 crashes Node 20): an optional dependency, so it may be absent or unbuilt. */
   betterSqlite3(): Promise<typeof BetterSqlite3>;
-  /** `node:sqlite`, built into Node >= 22.13 (22.5 to 22.12 behind --experimental-sqlite); absent on Node 20. */
+  /** `node:sqlite`, built into Node 22.13+ and 23.4+ (earlier 22 and 23 releases have it behind --experimental-sqlite); absent on Node 20. */
   nodeSqlite(): Promise<{ DatabaseSync: DatabaseSyncConstructor }>;
 }
 
@@ -41,10 +41,10 @@ export async function loadSqliteDriver(imports: SqliteDriverImports = NODE_SQLIT
   } catch (err) {
     throw new SqliteUnavailableError(
       `the job store needs SQLite, and this Node (${process.version}) has no driver for it: better-sqlite3 did not load ` +
-        `(${betterProblem}) and node:sqlite is not built in (${firstLine(err)}; it is in Node >= 22.13). ` +
+        `(${betterProblem}) and node:sqlite is not built in (${firstLine(err)}; it is in Node 22.13+ and 23.4+). ` +
         'Install better-sqlite3 version 12 where unilab finds it (`npm i -g better-sqlite3@12` beside a global unilab, ' +
         '`npm i better-sqlite3@12` in the project that has it; it compiles from source with python3, make and a C++ ' +
-        'compiler where its prebuilt binary cannot be downloaded), or run unilab on Node >= 22.13',
+        'compiler where its prebuilt binary cannot be downloaded), or run unilab on Node 22.13+ or 23.4+',
     );
   }
 }
