@@ -6,10 +6,13 @@
 //   kernel-worker.node.js   the WASM kernel pool's worker (libs/core/src/workers), bundled on its own
 //   worker-entry.js         the job API's training worker (apps/api/src/node), with worker-boot.mjs
 //   pkg/*.wasm              the committed kernels (libs/core/src/backends/wasm/pkg)
+//   dashboard/              the web dashboard `unilab serve` shows at / (apps/dashboard, built by Vite here, which
+//                           also refreshes apps/dashboard/dist for the job API run from sources)
 //
 // npm packages with native code or data files stay outside the bundle (the CLI's optionalDependencies): they are
 // resolved from node_modules when a command needs them. Node runs the result without tsx.
 import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,4 +66,7 @@ await build({
 await cp(join(root, 'apps/api/src/node/worker-boot.mjs'), join(out, 'worker-boot.mjs'));
 await mkdir(join(out, 'pkg'), { recursive: true });
 await cp(join(root, 'libs/core/src/backends/wasm/pkg'), join(out, 'pkg'), { recursive: true });
+// Vite reads apps/dashboard/vite.config.ts (the `development` condition, outDir dist) from the root it is given.
+await viteBuild({ root: join(root, 'apps/dashboard'), logLevel: 'warn' });
+await cp(join(root, 'apps/dashboard/dist'), join(out, 'dashboard'), { recursive: true });
 console.log(`build-cli: wrote ${out}`);

@@ -4,8 +4,12 @@ import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 import { compress } from 'hono/compress';
 
-/** Where `npm run build -w @unilab/dashboard` (Vite) writes the dashboard: index.html and hashed files in assets/. */
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+/**
+ * The built dashboard: index.html and hashed files in assets/. From sources, where `npm run build -w
+ * @unilab/dashboard` (Vite) writes it; in the built CLI (scripts/build-cli.mjs), the copy in dashboard/ beside the
+ * bundle, which `npm pack` ships with the command.
+ */
+export const DASHBOARD_DIST = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../../dashboard/dist/' : './dashboard/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

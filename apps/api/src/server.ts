@@ -10,7 +10,7 @@ import { EvalService } from './evals.ts';
 import type { JobQueue } from './job-queue.ts';
 import type { QueueWorkerOptions, RunningQueueWorker } from './redis/queue-worker.ts';
 import { JobManager } from './jobs.ts';
-import type { SqlDatabase } from './sql.ts';
+import { SqliteUnavailableError, type SqlDatabase } from './sql.ts';
 import { JobStore } from './store.ts';
 import type { WorkerHandle } from './worker-protocol.ts';
 
@@ -100,7 +100,7 @@ async function openJobStore(runtime: Runtime, path: string): Promise<JobStore> {
     if (problems.length > 0) throw damaged(`integrity check: ${problems.join('; ')}`);
   } catch (err) {
     db?.close();
-    throw err instanceof JobStoreDamagedError ? err : damaged((err as Error).message);
+    throw err instanceof JobStoreDamagedError || err instanceof SqliteUnavailableError ? err : damaged((err as Error).message);
   }
   return new JobStore(db);
 }

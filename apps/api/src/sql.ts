@@ -12,6 +12,9 @@ export interface SqlDatabase {
   close(): void;
 }
 
+/** This runtime has no SQLite driver: the message says what to install. Not a damaged store. */
+export class SqliteUnavailableError extends Error {}
+
 /** Run `body` in one transaction: all of its writes land, or none. */
 export function transaction<T>(db: SqlDatabase, body: () => T): T {
   db.exec('BEGIN IMMEDIATE');

@@ -1,5 +1,5 @@
 import type { Runtime } from '../server.ts';
-import type { SqlDatabase, SqlValue } from '../sql.ts';
+import { type DatabaseSyncConstructor, wrapDatabaseSync } from '../database-sync.ts';
 import type { FromWorker, WorkerHandle } from '../worker-protocol.ts';
 
 /** The parts of Deno's API this adapter uses (the project type-checks without Deno's own types). */
@@ -10,37 +10,13 @@ declare const Deno: {
   ): { shutdown(): Promise<void> };
 };
 
-interface DatabaseSync {
-  exec(sql: string): void;
-  prepare(sql: string): {
-    run(...params: SqlValue[]): { changes: number | bigint };
-    get(...params: SqlValue[]): unknown;
-    all(...params: SqlValue[]): unknown[];
-  };
-  close(): void;
-}
-
 /** Deno adapter: Deno.serve for HTTP, Web Workers for jobs, node:sqlite (built into Deno 2.9) for the store. */
 export const denoRuntime: Runtime = {
   name: 'deno',
 
   async openDatabase(path) {
-    const { DatabaseSync } = (await import('node:sqlite' as string)) as { DatabaseSync: new (path: string) => DatabaseSync };
-    const db = new DatabaseSync(path);
-    const statements = new Map<string, ReturnType<DatabaseSync['prepare']>>();
-    const prepared = (sql: string) => {
-      let s = statements.get(sql);
-      if (!s) statements.set(sql, (s = db.prepare(sql)));
-      return s;
-    };
-    const store: SqlDatabase = {
-      exec: (sql) => db.exec(sql),
-      run: (sql, params = []) => ({ changes: Number(prepared(sql).run(...params).changes) }),
-      get: <T>(sql: string, params: readonly SqlValue[] = []) => prepared(sql).get(...params) as T | undefined,
-      all: <T>(sql: string, params: readonly SqlValue[] = []) => prepared(sql).all(...params) as T[],
-      close: () => db.close(),
-    };
-    return store;
+    const { DatabaseSync } = (await import('node:sqlite' as string)) as { DatabaseSync: DatabaseSyncConstructor };
+    return wrapDatabaseSync(new DatabaseSync(path));
   },
 
   startWorker() {

@@ -1,31 +1,20 @@
 import { serve } from '@hono/node-server';
-import Database from 'better-sqlite3';
 import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { Runtime } from '../server.ts';
-import type { SqlDatabase } from '../sql.ts';
 import type { FromWorker, WorkerHandle } from '../worker-protocol.ts';
+import { loadSqliteDriver, type SqliteDriver } from './sqlite-driver.ts';
 
-/** Node adapter: @hono/node-server for HTTP, worker_threads for jobs, better-sqlite3 (v12; v13 crashes Node 20). */
+/** Loaded on the first database opened, so that commands which never open one never need a driver. */
+let sqliteDriver: Promise<SqliteDriver> | undefined;
+
+/** Node adapter: @hono/node-server for HTTP, worker_threads for jobs, better-sqlite3 or node:sqlite (sqlite-driver.ts). */
 export const nodeRuntime: Runtime = {
   name: 'node',
 
   async openDatabase(path) {
-    const db = new Database(path);
-    const statements = new Map<string, Database.Statement>();
-    const prepared = (sql: string) => {
-      let s = statements.get(sql);
-      if (!s) statements.set(sql, (s = db.prepare(sql)));
-      return s;
-    };
-    const store: SqlDatabase = {
-      exec: (sql) => void db.exec(sql),
-      run: (sql, params = []) => ({ changes: prepared(sql).run(...params).changes }),
-      get: <T>(sql: string, params: readonly unknown[] = []) => prepared(sql).get(...params) as T | undefined,
-      all: <T>(sql: string, params: readonly unknown[] = []) => prepared(sql).all(...params) as T[],
-      close: () => db.close(),
-    };
-    return store;
+    sqliteDriver ??= loadSqliteDriver();
+    return (await sqliteDriver).open(path);
   },
 
   startWorker() {
