@@ -8,8 +8,9 @@ const schemas = openApiDocument.components.schemas as unknown as Record<string, 
 describe('the OpenAPI document describes the job spec from the schemas that parse it', () => {
   it('lists every field with its bounds, values and default, as the parser holds them', () => {
     const spec = schemas.JobSpec;
-    expect(Object.keys(spec.properties!)).toEqual(['name', 'seed', 'backend', 'data', 'model', 'objective', 'train', 'outDir', 'samplePrompts', 'stages']);
+    expect(Object.keys(spec.properties!)).toEqual(['name', 'seed', 'backend', 'precision', 'data', 'model', 'objective', 'train', 'outDir', 'samplePrompts', 'stages']);
     expect(spec.properties!.backend.enum).toEqual(['wasm', 'reference', 'webgpu']);
+    expect(spec.properties!.precision).toMatchObject({ enum: ['f32', 'bf16-matmul'], default: 'f32' });
     expect(spec.properties!.train.properties!.lr).toEqual({ type: 'number', exclusiveMinimum: 0, maximum: 1, default: 3e-3 });
     expect(spec.properties!.train.properties!.schedule).toEqual({ enum: ['cosine', 'wsd', 'constant'], default: 'cosine' });
     expect(schemas.Stage.required).toEqual(['name']);

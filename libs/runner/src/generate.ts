@@ -38,7 +38,7 @@ export async function loadModel(path: string, registry: PluginRegistry, backend?
   const state = checkpoint.state as unknown as { spec: unknown; tokenizer: Record<string, unknown>; tuning?: TuningModules };
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
-  const on = backend ?? (await createBackend(spec.backend));
+  const on = backend ?? (await createBackend(spec.backend, spec.precision));
   // A checkpoint an alignment stage wrote with LoRA factors or adapters names them in `tuning`: rebuild them too.
   const model = buildModel(spec, registry, on, tokenizer.vocabSize, state.tuning);
   restoreTensors(on, checkpoint, model.params, null, `checkpoint ${path}`);

@@ -182,8 +182,13 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   const { spec, outDir, registry, onEvent = () => {} } = options;
   validateSpecPlugins(spec, registry);
   const resumeFrom = await resumePoint(outDir, options.resume ?? false);
+  // The checkpoint stores the spec it was trained by; resuming it in other numerics would quietly change the run.
+  // A checkpoint from before spec.precision existed was trained in f32.
+  const trained = (resumeFrom?.checkpoint.state as { spec?: { precision?: string } } | undefined)?.spec?.precision ?? 'f32';
+  if (resumeFrom && trained !== spec.precision)
+    throw new SpecError('spec.precision', `${resumeFrom.path} was trained with precision "${trained}"; a resume continues in it (set precision "${trained}")`);
   const { tokenizer, prepared, data } = await trainingData(options);
-  const backend = options.backend ?? (await createBackend(spec.backend));
+  const backend = options.backend ?? (await createBackend(spec.backend, spec.precision));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize);
   const t = spec.train;
   const optimizer = new AdamW(backend, model.params, { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weightDecay, clipNorm: t.clipNorm });

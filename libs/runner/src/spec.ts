@@ -1,4 +1,4 @@
-import { SpecError, arrayOf, field, integer, json, number, object, oneOf, optional, string } from '@unilab/core';
+import { MATMUL_PRECISIONS, SpecError, arrayOf, field, integer, json, number, object, oneOf, optional, string } from '@unilab/core';
 import { DEFAULT_MAX_DOCUMENT_BYTES } from '@unilab/data';
 import { objectiveSpecSchema, type ObjectiveSpec } from './objective-mixture.ts';
 
@@ -56,6 +56,12 @@ export const trainingSpecSchema = object({
   name: field(string({ nonEmpty: true }), 'run'),
   seed: field(integer({ min: 0, max: 2 ** 31 - 1 }), 1234),
   backend: field(oneOf(['wasm', 'reference', 'webgpu'] as const), 'wasm'),
+  /**
+   * What the linear layers' matmuls compute in: "f32", or "bf16-matmul" (operands rounded to bfloat16, sums in f32;
+   * the wasm backend's mode, docs/PERFORMANCE.md "bf16 mixed precision"). A field of the spec so that the checkpoint,
+   * which stores the spec, resumes in the same numerics.
+   */
+  precision: field(oneOf(MATMUL_PRECISIONS), 'f32'),
   data: field(dataSchema, dataSchema.parse({}, 'data')),
   model: field(modelSchema, modelSchema.parse({}, 'model')),
   /** One objective ({ name, config }) or a mixture ({ mixture: [{ name, config, weight }] }): see objective-mixture.ts. */
@@ -72,6 +78,8 @@ export type TrainingSpec = ReturnType<typeof trainingSpecSchema.parse>;
 /** Validate a spec; the error names the bad field as a path from the spec root (e.g. `spec.train.lr`). */
 export function parseTrainingSpec(value: unknown): TrainingSpec {
   const spec = trainingSpecSchema.parse(value, 'spec');
+  if (spec.precision !== 'f32' && spec.backend !== 'wasm')
+    throw new SpecError('spec.precision', `${spec.precision} is the wasm backend's mode; backend "${spec.backend}" computes in f32 (use backend "wasm" or precision "f32")`);
   if (spec.train.minLr > spec.train.lr) throw new SpecError('spec.train.minLr', `must not exceed train.lr (${spec.train.lr})`);
   if (spec.train.warmupSteps > spec.train.steps)
     throw new SpecError('spec.train.warmupSteps', `must not exceed train.steps (${spec.train.steps})`);

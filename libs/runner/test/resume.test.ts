@@ -39,6 +39,27 @@ describe('checkpoint and resume', () => {
     expect(straight.tokenizer.vocabSize).toBe(300);
   });
 
+  it('a bf16-matmul run resumes in bf16-matmul: its checkpoint records the precision, and the losses are bit-identical', async () => {
+    const corpus = await sotuSubset(4);
+    const f32 = tinySpec(corpus, { train: { steps: 8, checkpointEvery: 4 } });
+    const spec = { ...f32, precision: 'bf16-matmul' as const };
+    const registry = createDefaultRegistry();
+
+    const straight = await runTraining({ spec, outDir: await tempDir(), registry });
+    const inF32 = await runTraining({ spec: f32, outDir: await tempDir(), registry });
+    // The field is honoured: the same run in f32 computes other losses (close: bf16 operands, f32 sums)...
+    expect(straight.losses).not.toEqual(inF32.losses);
+    expect(Math.abs(straight.losses.at(-1)! - inF32.losses.at(-1)!)).toBeLessThan(0.1);
+
+    const outDir = await tempDir();
+    const first = await runTraining({ spec, outDir, registry, stopAtStep: 4 });
+    // ...and a resume that asks for f32 of a bf16-matmul checkpoint is refused, not run in other numerics.
+    await expect(runTraining({ spec: f32, outDir, registry, resume: true })).rejects.toThrow(/^spec\.precision: .*step-0*4.* was trained with precision "bf16-matmul"; a resume continues in it/);
+    const second = await runTraining({ spec, outDir, registry, resume: true });
+    expect([...first.losses, ...second.losses]).toEqual(straight.losses);
+    expect(second.heldOutLoss).toBe(straight.heldOutLoss);
+  });
+
   it('a fresh run refuses a directory that already holds checkpoints, and leaves them intact', async () => {
     const corpus = await sotuSubset(4);
     const spec = tinySpec(corpus, { train: { steps: 2 } });

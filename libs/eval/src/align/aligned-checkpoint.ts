@@ -51,7 +51,7 @@ export async function loadAlignedModel(path: string, registry: PluginRegistry, o
     throw new Error(`checkpoint ${path} already carries tuning modules ${JSON.stringify(carried)}; leave --lora / --adapter out (its modules train) or give the same ones`);
   const tuning = carried ?? asked;
   const tokenizer = tokenizerFromJSON(header.tokenizer);
-  const backend = options.backend ?? (await createBackend(spec.backend));
+  const backend = options.backend ?? (await createBackend(spec.backend, spec.precision));
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize, tuning);
   const trains = tuningTrains(tuning);
   const held = model.params.filter((p) => checkpoint.tensors.has(`param/${p.name}`));

@@ -38,7 +38,9 @@ export async function loadPretrained(path: string, registry: PluginRegistry, opt
   const spec = parseTrainingSpec(state.spec);
   const tokenizer = tokenizerFromJSON(state.tokenizer);
   const tuning = resolveTuning(spec, registry, options.tuning, options.loraTargetsField ?? 'loraTargets');
-  const backend = await createBackend(options.backend ?? spec.backend);
+  // The checkpoint's own backend computes in its precision; another one, asked for by name, computes in f32 (its only mode).
+  const kind = options.backend ?? spec.backend;
+  const backend = await createBackend(kind, kind === spec.backend ? spec.precision : 'f32');
   const model = buildModel(spec, registry, backend, tokenizer.vocabSize, tuning);
   const { base, added } = splitParameters(model, checkpoint, path);
   checkTuningApplied(model, added, tuning);

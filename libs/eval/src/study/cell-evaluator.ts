@@ -30,8 +30,8 @@ export interface SweepEvaluatorOptions {
 export function sweepCellEvaluator(options: SweepEvaluatorOptions): CellEvaluator {
   const backends = new Map<string, Promise<Backend>>();
   return async (cell, checkpoint) => {
-    const kind = cell.spec.backend;
-    if (!backends.has(kind)) backends.set(kind, createBackend(kind));
+    const kind = `${cell.spec.backend}/${cell.spec.precision}`;
+    if (!backends.has(kind)) backends.set(kind, createBackend(cell.spec.backend, cell.spec.precision));
     const model = await loadScoringModel(checkpoint, options.registry, await backends.get(kind)!);
     try {
       const report = await runEvalSuite(model, options.suite, { checkpoint, onProgress: options.onProgress });

@@ -9,8 +9,8 @@ import {
   prepareData,
   singleExampleBatch,
   type AttentionMaskKind,
-  type BackendName,
   type HeldOutDegeneration,
+  type TrainingSpec,
 } from '@unilab/runner';
 import type { CellResult, Condition, SweepResults } from './sweep-results.ts';
 
@@ -80,20 +80,22 @@ export async function studyAnalyses(results: SweepResults, options: AnalysisOpti
   const wanted = (have: { cell: string }[], want: CellResult[]) => want.every((c) => have.some((h) => h.cell === c.record.id));
   if (cached && wanted(cached.rank, cells.rank) && wanted(cached.degeneration, cells.degeneration)) return cached;
   const progress = options.onProgress ?? (() => {});
-  const backends = new Map<BackendName, Promise<Backend>>();
-  const backendFor = (kind: BackendName) => {
-    if (!backends.has(kind)) backends.set(kind, createBackend(kind));
-    return backends.get(kind)!;
+  // One backend per kind and precision (a cell's model is scored in the numerics it was trained in).
+  const backends = new Map<string, Promise<Backend>>();
+  const backendFor = ({ backend, precision }: TrainingSpec) => {
+    const key = `${backend}/${precision}`;
+    if (!backends.has(key)) backends.set(key, createBackend(backend, precision));
+    return backends.get(key)!;
   };
   const rank: RankAnalysis[] = [];
   for (const cell of cells.rank) {
     progress(`attention rank: ${cell.record.id}`);
-    rank.push(await rankOf(cell, options, await backendFor(cell.record.spec.backend)));
+    rank.push(await rankOf(cell, options, await backendFor(cell.record.spec)));
   }
   const degeneration: DegenerationAnalysis[] = [];
   for (const cell of cells.degeneration) {
     progress(`attention degeneration: ${cell.record.id}`);
-    const loaded = await loadModel(cell.record.checkpoint!, options.registry, await backendFor(cell.record.spec.backend));
+    const loaded = await loadModel(cell.record.checkpoint!, options.registry, await backendFor(cell.record.spec));
     try {
       degeneration.push({ cell: cell.record.id, ...(await heldOutDegeneration(loaded, { prompts: options.prompts ?? 8, promptTokens: options.promptTokens, steps: options.steps })) });
     } finally {

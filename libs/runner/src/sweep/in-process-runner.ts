@@ -21,11 +21,12 @@ export function inProcessCellRunner(registry: PluginRegistry): CellRunner {
     if (!corpora.has(key)) corpora.set(key, prepareData(spec.data.corpus, spec.data.heldOutFraction, new ByteTokenizer()));
     return corpora.get(key);
   };
-  // One backend per kind for the whole sweep (one worker pool); each cell frees its tensors when it ends.
+  // One backend per kind and precision for the whole sweep (one worker pool each); each cell frees its tensors when it ends.
   const backends = new Map<string, Promise<Backend>>();
-  const backendFor = (name: TrainingSpec['backend']) => {
-    if (!backends.has(name)) backends.set(name, createBackend(name));
-    return backends.get(name)!;
+  const backendFor = (spec: TrainingSpec) => {
+    const key = `${spec.backend}/${spec.precision}`;
+    if (!backends.has(key)) backends.set(key, createBackend(spec.backend, spec.precision));
+    return backends.get(key)!;
   };
   return {
     async run(cell, { dir, signal, onStep }) {
@@ -38,7 +39,7 @@ export function inProcessCellRunner(registry: PluginRegistry): CellRunner {
           resume,
           signal,
           data: await shared(cell.spec),
-          backend: await backendFor(cell.spec.backend),
+          backend: await backendFor(cell.spec),
           onEvent: (e) => {
             if (e.type === 'step') onStep({ step: e.step, loss: e.loss, tokens: e.tokens });
           },

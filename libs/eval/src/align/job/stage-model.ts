@@ -43,7 +43,7 @@ export async function loadStageModel(path: string, registry: PluginRegistry, tun
       : undefined,
     'tuning.targets',
   );
-  const on = backend ?? (await createBackend(spec.backend));
+  const on = backend ?? (await createBackend(spec.backend, spec.precision));
   const model = buildModel(spec, registry, on, tokenizer.vocabSize, modules);
   const used = new Set<string>();
   for (const p of model.params) {
