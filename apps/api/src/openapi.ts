@@ -55,7 +55,7 @@ export const openApiDocument = {
       JobSpec: {
         ...trainingSpec,
         description:
-          'A training spec (name, seed, backend, data, model, objective, train, outDir, samplePrompts), optionally with `stages` (then `train.steps` is ' +
+          'A training spec (name, seed, backend, precision, data, model, objective, train, outDir, samplePrompts), optionally with `stages` (then `train.steps` is ' +
           "each stage's own). Corpus paths, shards and outDir resolve inside the server data directory; \"sotu\" and \"brown\" are bundled corpora.",
         properties: {
           ...(trainingSpec.properties as Record<string, unknown>),
