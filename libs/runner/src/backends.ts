@@ -47,3 +47,22 @@ export async function createBackend(name: BackendName, precision: MatmulPrecisio
   if (name === 'webgpu') return createWebGpuBackend((await sharedWebGpuDevice()).device);
   return createWasmBackend(undefined, { precision });
 }
+
+/** What a backend is built from: a spec's backend name and matmul precision. */
+export interface BackendChoice {
+  backend: BackendName;
+  precision: MatmulPrecision;
+}
+
+/**
+ * One backend per (name, precision), made on first ask and shared after: a sweep, its evaluation and its analyses
+ * run many cells in one process on one worker pool each, and a cell's model runs in the numerics it was trained in.
+ */
+export function sharedBackends(): (choice: BackendChoice) => Promise<Backend> {
+  const made = new Map<string, Promise<Backend>>();
+  return ({ backend, precision }) => {
+    const key = `${backend}/${precision}`;
+    if (!made.has(key)) made.set(key, createBackend(backend, precision));
+    return made.get(key)!;
+  };
+}

@@ -3,7 +3,7 @@ export { runTraining, buildModel, rowShape, tokenizerFor, validateSpecPlugins, t
 export type { RunEvent, RunInfo } from './run-events.ts';
 export { createDefaultRegistry } from './registry.ts';
 export { resolveLoraTargets, resolveTuning } from './lora-targets.ts';
-export { createBackend, type BackendName } from './backends.ts';
+export { createBackend, sharedBackends, type BackendChoice, type BackendName } from './backends.ts';
 export { loadModel, loadedModel, generate, generationLayout, stopToken, canGenerate, architectureGenerates, GenerationOptionError, type LoadedModel, type GenerateOptions } from './generate.ts';
 export { encodePrompt, partsFromMarkedText, promptSpecials, specialTokenList, type Prompt, type PromptPart } from './inference/prompt.ts';
 export { modelPresentation, describeLayout, layoutTokenNames, type ModelPresentation, type Presented } from './inference/presentation.ts';

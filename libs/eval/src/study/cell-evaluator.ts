@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { disposeParameters, type Backend, type PluginRegistry } from '@unilab/core';
-import { cellDir, createBackend, type CellEvaluator } from '@unilab/runner';
+import { disposeParameters, type PluginRegistry } from '@unilab/core';
+import { cellDir, sharedBackends, type CellEvaluator } from '@unilab/runner';
 import { loadScoringModel } from '../load-scoring-model.ts';
 import type { EvalReport } from '../suite/eval-report.ts';
 import { reportJson } from '../suite/report-json.ts';
@@ -28,11 +28,9 @@ export interface SweepEvaluatorOptions {
  * its kind: a WASM backend keeps the blocks it freed, so a backend per cell would hold hundreds of MB each.
  */
 export function sweepCellEvaluator(options: SweepEvaluatorOptions): CellEvaluator {
-  const backends = new Map<string, Promise<Backend>>();
+  const backendFor = sharedBackends();
   return async (cell, checkpoint) => {
-    const kind = `${cell.spec.backend}/${cell.spec.precision}`;
-    if (!backends.has(kind)) backends.set(kind, createBackend(cell.spec.backend, cell.spec.precision));
-    const model = await loadScoringModel(checkpoint, options.registry, await backends.get(kind)!);
+    const model = await loadScoringModel(checkpoint, options.registry, await backendFor(cell.spec));
     try {
       const report = await runEvalSuite(model, options.suite, { checkpoint, onProgress: options.onProgress });
       await writeFile(cellEvalFile(options.dir, cell.id, options.suite), reportJson(report));

@@ -3,14 +3,13 @@ import { join } from 'node:path';
 import { disposeParameters, type Backend, type PluginRegistry } from '@unilab/core';
 import {
   attentionSpectra,
-  createBackend,
   heldOutDegeneration,
   loadModel,
   prepareData,
+  sharedBackends,
   singleExampleBatch,
   type AttentionMaskKind,
   type HeldOutDegeneration,
-  type TrainingSpec,
 } from '@unilab/runner';
 import type { CellResult, Condition, SweepResults } from './sweep-results.ts';
 
@@ -81,12 +80,7 @@ export async function studyAnalyses(results: SweepResults, options: AnalysisOpti
   if (cached && wanted(cached.rank, cells.rank) && wanted(cached.degeneration, cells.degeneration)) return cached;
   const progress = options.onProgress ?? (() => {});
   // One backend per kind and precision (a cell's model is scored in the numerics it was trained in).
-  const backends = new Map<string, Promise<Backend>>();
-  const backendFor = ({ backend, precision }: TrainingSpec) => {
-    const key = `${backend}/${precision}`;
-    if (!backends.has(key)) backends.set(key, createBackend(backend, precision));
-    return backends.get(key)!;
-  };
+  const backendFor = sharedBackends();
   const rank: RankAnalysis[] = [];
   for (const cell of cells.rank) {
     progress(`attention rank: ${cell.record.id}`);

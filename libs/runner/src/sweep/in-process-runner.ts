@@ -1,5 +1,5 @@
-import type { Backend, PluginRegistry } from '@unilab/core';
-import { createBackend } from '../backends.ts';
+import type { PluginRegistry } from '@unilab/core';
+import { sharedBackends } from '../backends.ts';
 import { ByteTokenizer } from '@unilab/data';
 import { latestCheckpoint } from '../checkpoint-files.ts';
 import { prepareData, type PreparedData } from '../data.ts';
@@ -22,12 +22,7 @@ export function inProcessCellRunner(registry: PluginRegistry): CellRunner {
     return corpora.get(key);
   };
   // One backend per kind and precision for the whole sweep (one worker pool each); each cell frees its tensors when it ends.
-  const backends = new Map<string, Promise<Backend>>();
-  const backendFor = (spec: TrainingSpec) => {
-    const key = `${spec.backend}/${spec.precision}`;
-    if (!backends.has(key)) backends.set(key, createBackend(spec.backend, spec.precision));
-    return backends.get(key)!;
-  };
+  const backendFor = sharedBackends();
   return {
     async run(cell, { dir, signal, onStep }) {
       try {
